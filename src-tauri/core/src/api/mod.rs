@@ -1,0 +1,1 @@
+//! The OpenRouter key-management client: typed models, validation, retries and paging.

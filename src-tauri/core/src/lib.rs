@@ -1,0 +1,7 @@
+//! keyward-core: everything in Keyward that is not GUI. The desktop shell and the CLI are thin front
+//! ends over this crate, so every behaviour worth testing is tested here without a window.
+
+pub mod api;
+pub mod error;
+
+pub use error::Error;

@@ -1,0 +1,1 @@
+//! openrouter-emulator: a local OpenRouter-compatible key-management API (see README.md).

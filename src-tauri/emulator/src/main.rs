@@ -1,0 +1,2 @@
+//! The `openrouter-emulator` binary.
+fn main() {}

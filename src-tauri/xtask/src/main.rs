@@ -1,0 +1,2 @@
+//! `cargo xtask <task>`: project tasks.
+fn main() {}
