@@ -3,5 +3,7 @@
 
 pub mod api;
 pub mod error;
+pub mod store;
+pub mod vault;
 
 pub use error::Error;

@@ -1,2 +1,49 @@
-//! `cargo xtask <task>`: project tasks.
-fn main() {}
+//! `cargo xtask <task>`: the project's tasks — installing what the tests need, running every test
+//! suite with one summary, and the benchmark against the official SDK.
+
+mod bench;
+mod emulator;
+mod process;
+mod report;
+mod setup;
+mod suites;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Keyward project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install everything the tests need (apt packages, the Python venv, the npm packages). Idempotent.
+    Setup,
+    /// Run setup, then every test suite, and print one summary.
+    Test(suites::TestArgs),
+    /// Keyward's list_all against the official Python SDK over 10,000 keys (not a test).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.task {
+        Task::Setup => workspace::Workspace::locate().and_then(|ws| setup::run(&ws).map(|()| true)),
+        // The summary's closing line must stay the last line printed, so no message follows it.
+        Task::Test(args) => suites::run(&args),
+        Task::Bench(args) => bench::run(&args).map(|()| true),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

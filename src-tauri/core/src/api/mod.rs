@@ -1,1 +1,22 @@
 //! The OpenRouter key-management client: typed models, validation, retries and paging.
+//!
+//! Entry point: `OpenRouterClient::new(ClientConfig::new(base_url, key))`, then one async method per
+//! endpoint (`list_page`, `list_all`, `create_key`, `get_key`, `update_key`, `delete_key`,
+//! `current_key`, `credits`, `activity`). Every failure is a `keyward_core::Error`.
+
+mod client;
+mod models;
+mod paging;
+mod requests;
+pub mod retry;
+mod validation;
+
+pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
+pub use models::{
+    ActivityItem, ApiKey, CreatedKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget,
+    LimitReset, RateLimitInfo, parse_server_datetime,
+};
+pub use paging::PAGE_SIZE;
+pub use requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, Patch, UpdateKeyRequest};
+pub use retry::{Jitter, RetryPolicy};
+pub use validation::{format_expiry, parse_expiry, validate_hash};

@@ -1,0 +1,699 @@
+//! `OpenRouterClient`: one method per endpoint of the keys API, each validating its input, sending
+//! with timeouts and the retry policy, and turning every failure into a `keyward_core::Error`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::models::{
+    ActivityItem, ApiKey, CreateKeyResponse, CreatedKey, Credits, CurrentKey, DataEnvelope,
+    DeleteResponse,
+};
+use super::requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, UpdateKeyRequest};
+use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
+use super::validation::validate_hash;
+use crate::Error;
+
+/// OpenRouter's production API; every path of the reference is relative to it.
+pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+
+/// The current time, injectable so validation ("expiry in the past") is testable.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Everything an `OpenRouterClient` needs. Build with `ClientConfig::new`, then adjust fields.
+pub struct ClientConfig {
+    /// e.g. `https://openrouter.ai/api/v1` or an emulator's `http://127.0.0.1:PORT/api/v1`; a trailing
+    /// `/` is ignored.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer …`. Empty = no Authorization header at all. A pasted
+    /// `Bearer ` prefix and surrounding blanks are removed.
+    pub api_key: SecretString,
+    /// Limit for one attempt, connecting and reading the whole answer included.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Pages `list_all` requests at once.
+    pub list_concurrency: usize,
+    pub user_agent: String,
+    pub clock: Clock,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: impl Into<String>, api_key: SecretString) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.into(),
+            api_key,
+            request_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            list_concurrency: 8,
+            user_agent: format!("keyward/{}", env!("CARGO_PKG_VERSION")),
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// The production API with `api_key`.
+    pub fn openrouter(api_key: SecretString) -> ClientConfig {
+        ClientConfig::new(DEFAULT_BASE_URL, api_key)
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[REDACTED]")
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("list_concurrency", &self.list_concurrency)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client for OpenRouter's key-management API. Cheap to clone (shared connection pool).
+#[derive(Clone)]
+pub struct OpenRouterClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    /// `host[:port]`, for error messages.
+    host: String,
+    api_key: Option<SecretString>,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    list_concurrency: usize,
+    clock: Clock,
+}
+
+impl fmt::Debug for OpenRouterClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenRouterClient")
+            .field("base_url", &self.inner.base_url)
+            .field("authenticated", &self.inner.api_key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One logical API call: what is sent, and whether sending it twice is harmless.
+pub(crate) struct Call {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+    replay: Replay,
+}
+
+/// A call that failed, with whether any attempt may have reached the server before the last one
+/// (what `delete_key` needs to read a 404 on a retry as success).
+struct CallError {
+    error: Error,
+    earlier_attempt_may_have_landed: bool,
+    /// The last attempt timed out, lost its connection or got a 5xx: its effect is unknown.
+    last_attempt_may_have_landed: bool,
+}
+
+impl From<CallError> for Error {
+    fn from(failed: CallError) -> Error {
+        failed.error
+    }
+}
+
+impl OpenRouterClient {
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&base_url).map_err(|err| {
+            Error::invalid(
+                "base_url",
+                format!("\"{base_url}\" is not a URL ({err}); e.g. {DEFAULT_BASE_URL}"),
+            )
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(Error::invalid(
+                "base_url",
+                format!("\"{base_url}\" must be an http(s) URL such as {DEFAULT_BASE_URL}"),
+            ));
+        }
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => base_url.clone(),
+        };
+
+        let key_text = config.api_key.expose_secret().trim();
+        let key_text = key_text
+            .strip_prefix("Bearer ")
+            .unwrap_or(key_text)
+            .trim_start();
+        let api_key = if key_text.is_empty() {
+            None
+        } else {
+            // Checked once here so a key with a line break fails now, clearly, not on every call.
+            if HeaderValue::from_str(&format!("Bearer {key_text}")).is_err() {
+                return Err(Error::invalid(
+                    "api_key",
+                    "contains characters that can't be sent (a line break or non-ASCII); paste \
+                     the key again",
+                ));
+            }
+            Some(SecretString::from(key_text))
+        };
+
+        let mut default_headers = HeaderMap::new();
+        default_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(config.user_agent.clone())
+            .default_headers(default_headers)
+            .timeout(config.request_timeout)
+            .connect_timeout(config.connect_timeout.min(config.request_timeout))
+            .build()
+            .map_err(|err| Error::Network {
+                host: host.clone(),
+                message: format!("could not set up the HTTP client: {}", error_chain(&err)),
+            })?;
+
+        Ok(OpenRouterClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                host,
+                api_key,
+                request_timeout: config.request_timeout,
+                retry: config.retry,
+                list_concurrency: config.list_concurrency.max(1),
+                clock: config.clock,
+            }),
+        })
+    }
+
+    /// The base URL in use, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub(crate) fn list_concurrency(&self) -> usize {
+        self.inner.list_concurrency
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.inner.clock)()
+    }
+
+    /// One page (up to 100 keys, newest first) of `GET /keys` from `offset`.
+    pub async fn list_page(
+        &self,
+        query: &ListKeysQuery,
+        offset: u64,
+    ) -> Result<Vec<ApiKey>, Error> {
+        query.validate()?;
+        self.fetch_page(query, offset).await
+    }
+
+    /// `list_page` without re-validating, for the pager.
+    pub(crate) async fn fetch_page(
+        &self,
+        query: &ListKeysQuery,
+        offset: u64,
+    ) -> Result<Vec<ApiKey>, Error> {
+        let call = Call::get("/keys", query.pairs(offset));
+        let envelope: DataEnvelope<Vec<ApiKey>> = self.json(&call).await?;
+        Ok(envelope.data)
+    }
+
+    /// `POST /keys`. The answer's plaintext key is only ever held as a `SecretString`.
+    ///
+    /// Not retried once the request may have reached the server (a second copy would create a
+    /// second key). If this fails with `Server`, `Timeout` or `Network`, the key may exist anyway:
+    /// refresh the list before trying again.
+    pub async fn create_key(&self, request: &CreateKeyRequest) -> Result<CreatedKey, Error> {
+        request.validate(self.now())?;
+        let body = serde_json::to_vec(request).map_err(|err| Error::Decode {
+            message: format!("could not encode the request: {err}"),
+        })?;
+        let call = Call {
+            method: Method::POST,
+            path: "/keys".to_owned(),
+            query: Vec::new(),
+            body: Some(body),
+            replay: Replay::CreatesSomething,
+        };
+        let bytes = self.execute(&call).await.map_err(|failed| {
+            if failed.last_attempt_may_have_landed || failed.earlier_attempt_may_have_landed {
+                note_possible_creation(failed.error)
+            } else {
+                failed.error
+            }
+        })?;
+        let created: CreateKeyResponse = decode(&call, &bytes).map_err(note_possible_creation)?;
+        Ok(CreatedKey {
+            secret: created.key,
+            key: created.data,
+        })
+    }
+
+    /// `GET /keys/{hash}`.
+    pub async fn get_key(&self, hash: &str) -> Result<ApiKey, Error> {
+        validate_hash(hash)?;
+        let call = Call::get(&format!("/keys/{hash}"), Vec::new());
+        let envelope: DataEnvelope<ApiKey> = self.json(&call).await?;
+        Ok(envelope.data)
+    }
+
+    /// `PATCH /keys/{hash}`. Retried like a GET: every field is an absolute value ("limit = 5", not
+    /// "limit + 5"), so applying it twice leaves the same key as applying it once.
+    pub async fn update_key(&self, hash: &str, update: &UpdateKeyRequest) -> Result<ApiKey, Error> {
+        validate_hash(hash)?;
+        update.validate()?;
+        let body = serde_json::to_vec(update).map_err(|err| Error::Decode {
+            message: format!("could not encode the request: {err}"),
+        })?;
+        let call = Call {
+            method: Method::PATCH,
+            path: format!("/keys/{hash}"),
+            query: Vec::new(),
+            body: Some(body),
+            replay: Replay::Idempotent,
+        };
+        let envelope: DataEnvelope<ApiKey> = self.json(&call).await?;
+        Ok(envelope.data)
+    }
+
+    /// `DELETE /keys/{hash}`. Retried on 5xx and lost answers (deleting twice deletes once). A 404 on
+    /// a retry, after an attempt that may have reached the server, is the first attempt's success
+    /// whose answer got lost, so it counts as deleted; a 404 on the first attempt (or after only
+    /// 429s / refused connections) is `NotFound`.
+    pub async fn delete_key(&self, hash: &str) -> Result<(), Error> {
+        validate_hash(hash)?;
+        let call = Call {
+            method: Method::DELETE,
+            path: format!("/keys/{hash}"),
+            query: Vec::new(),
+            body: None,
+            replay: Replay::Idempotent,
+        };
+        let bytes = match self.execute(&call).await {
+            Ok(bytes) => bytes,
+            Err(CallError {
+                error: Error::NotFound { .. },
+                earlier_attempt_may_have_landed: true,
+                ..
+            }) => {
+                tracing::info!(
+                    path = %call.path,
+                    "404 on a retried DELETE: the earlier attempt deleted the key"
+                );
+                return Ok(());
+            }
+            Err(failed) => return Err(failed.error),
+        };
+        let answer: DeleteResponse = decode(&call, &bytes)?;
+        if answer.deleted {
+            Ok(())
+        } else {
+            Err(Error::Decode {
+                message: format!("{} answered \"deleted\": false", call.describe()),
+            })
+        }
+    }
+
+    /// `GET /key`: metadata of the client's own key. Works with any valid key, so it also checks a
+    /// pasted inference key (build a client with it) and tells management keys apart
+    /// (`CurrentKey::can_manage_keys`).
+    pub async fn current_key(&self) -> Result<CurrentKey, Error> {
+        let envelope: DataEnvelope<CurrentKey> = self.json(&Call::get("/key", Vec::new())).await?;
+        Ok(envelope.data)
+    }
+
+    /// `GET /credits` (management key).
+    pub async fn credits(&self) -> Result<Credits, Error> {
+        let envelope: DataEnvelope<Credits> = self.json(&Call::get("/credits", Vec::new())).await?;
+        Ok(envelope.data)
+    }
+
+    /// `GET /activity` (management key): per-day, per-model spend of the last 30 completed UTC days.
+    pub async fn activity(&self, query: &ActivityQuery) -> Result<Vec<ActivityItem>, Error> {
+        query.validate()?;
+        let envelope: DataEnvelope<Vec<ActivityItem>> =
+            self.json(&Call::get("/activity", query.pairs())).await?;
+        Ok(envelope.data)
+    }
+
+    async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
+        let bytes = self.execute(call).await?;
+        decode(call, &bytes)
+    }
+
+    /// Sends `call` until it succeeds or the retry policy gives up; returns the 2xx body.
+    async fn execute(&self, call: &Call) -> Result<Vec<u8>, CallError> {
+        let span = tracing::debug_span!("openrouter", method = %call.method, path = %call.path);
+        async {
+            let started = Instant::now();
+            let mut attempt: u32 = 0;
+            let mut earlier_attempt_may_have_landed = false;
+            loop {
+                attempt += 1;
+                let (error, failure) = match self.attempt(call).await {
+                    Attempt::Success(bytes) => return Ok(bytes),
+                    Attempt::Failed { error, failure } => (error, failure),
+                };
+                let Some(failure) = failure else {
+                    return Err(CallError {
+                        error,
+                        earlier_attempt_may_have_landed,
+                        last_attempt_may_have_landed: false,
+                    });
+                };
+                let may_have_landed = matches!(failure, Failure::Server { .. } | Failure::NoAnswer);
+                let elapsed = started.elapsed();
+                match plan(
+                    &self.inner.retry,
+                    call.replay,
+                    failure,
+                    attempt,
+                    elapsed,
+                    rand::random::<f64>(),
+                ) {
+                    Plan::RetryAfter(wait) => {
+                        tracing::info!(
+                            attempt,
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            kind = error.kind(),
+                            "retrying OpenRouter request"
+                        );
+                        earlier_attempt_may_have_landed |= may_have_landed;
+                        tokio::time::sleep(wait).await;
+                    }
+                    Plan::GiveUp { wait } => {
+                        tracing::debug!(attempt, kind = error.kind(), "giving up");
+                        let error = match error {
+                            Error::RateLimited { message, .. } => Error::RateLimited {
+                                retry_after: wait,
+                                message,
+                            },
+                            other => other,
+                        };
+                        return Err(CallError {
+                            error,
+                            earlier_attempt_may_have_landed,
+                            last_attempt_may_have_landed: may_have_landed,
+                        });
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempt(&self, call: &Call) -> Attempt {
+        let url = match self.url(call) {
+            Ok(url) => url,
+            Err(error) => {
+                return Attempt::Failed {
+                    error,
+                    failure: None,
+                };
+            }
+        };
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), url)
+            .timeout(self.inner.request_timeout);
+        if let Some(key) = &self.inner.api_key {
+            // reqwest marks this header sensitive, so it never shows in its Debug output either.
+            request = request.bearer_auth(key.expose_secret());
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let sent_at = Instant::now();
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return self.transport_failure(&err),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes.to_vec(),
+            Err(err) => return self.transport_failure(&err),
+        };
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "OpenRouter answered"
+        );
+        if status.is_success() {
+            return Attempt::Success(bytes);
+        }
+        let hint = server_hint(&headers, SystemTime::now());
+        let error = error_for_status(status, &bytes, hint);
+        let failure = if status == StatusCode::TOO_MANY_REQUESTS {
+            Some(Failure::RateLimited { hint })
+        } else if status.is_server_error() {
+            Some(Failure::Server { hint })
+        } else {
+            None
+        };
+        Attempt::Failed { error, failure }
+    }
+
+    fn transport_failure(&self, err: &reqwest::Error) -> Attempt {
+        let host = self.inner.host.clone();
+        // A connect error means no byte of the request left this machine; anything later (timeout
+        // while waiting, connection dropped) may have reached the server.
+        let failure = if err.is_connect() {
+            Failure::ConnectFailed
+        } else {
+            Failure::NoAnswer
+        };
+        let error = if err.is_timeout() {
+            Error::Timeout {
+                host,
+                after: self.inner.request_timeout,
+            }
+        } else {
+            Error::Network {
+                host,
+                message: error_chain(err),
+            }
+        };
+        tracing::debug!(kind = error.kind(), connect = err.is_connect(), "no answer");
+        Attempt::Failed {
+            error,
+            failure: Some(failure),
+        }
+    }
+
+    fn url(&self, call: &Call) -> Result<url::Url, Error> {
+        let mut url = url::Url::parse(&format!("{}{}", self.inner.base_url, call.path))
+            .map_err(|err| Error::invalid("base_url", err.to_string()))?;
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query.iter());
+        }
+        Ok(url)
+    }
+}
+
+/// Adds to a failed create's message that the key may exist after all (when the error has a
+/// message to add to: `Timeout`'s Display already says the answer never came).
+fn note_possible_creation(error: Error) -> Error {
+    const NOTE: &str = "the key may have been created anyway: refresh the list before trying again";
+    match error {
+        Error::Server { status, message } => Error::Server {
+            status,
+            message: format!("{message} ({NOTE})"),
+        },
+        Error::Network { host, message } => Error::Network {
+            host,
+            message: format!("{message} ({NOTE})"),
+        },
+        Error::Decode { message } => Error::Decode {
+            message: format!("{message} ({NOTE})"),
+        },
+        other => other,
+    }
+}
+
+enum Attempt {
+    Success(Vec<u8>),
+    /// `failure` is `None` when retrying can't help (4xx other than 429).
+    Failed {
+        error: Error,
+        failure: Option<Failure>,
+    },
+}
+
+impl Call {
+    fn get(path: &str, query: Vec<(&'static str, String)>) -> Call {
+        Call {
+            method: Method::GET,
+            path: path.to_owned(),
+            query,
+            body: None,
+            replay: Replay::Idempotent,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {
+    // The body is never quoted: a create answer holds a plaintext key.
+    serde_json::from_slice(bytes).map_err(|err| Error::Decode {
+        message: format!(
+            "{} sent an answer Keyward can't read: {err}",
+            call.describe()
+        ),
+    })
+}
+
+/// Maps a non-2xx answer to an error carrying the server's `error.message` (or, for a body that is
+/// not the documented JSON, its first line or the status text).
+fn error_for_status(status: StatusCode, body: &[u8], hint: Option<Duration>) -> Error {
+    let message = server_message(body).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("no explanation given")
+            .to_owned()
+    });
+    match status {
+        // A 400 names the problem only in its message; there is no field to point at.
+        StatusCode::BAD_REQUEST => Error::InvalidInput {
+            field: None,
+            message,
+        },
+        StatusCode::UNAUTHORIZED => Error::Unauthorized { message },
+        StatusCode::FORBIDDEN => Error::Forbidden { message },
+        StatusCode::NOT_FOUND => Error::NotFound { message },
+        StatusCode::CONFLICT => Error::Conflict { message },
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+            retry_after: hint,
+            message,
+        },
+        _ => Error::Server {
+            status: status.as_u16(),
+            message,
+        },
+    }
+}
+
+fn server_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: ErrorDetail,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorDetail {
+        message: String,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        return Some(parsed.error.message);
+    }
+    let text = String::from_utf8_lossy(body);
+    let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
+    Some(first_line.chars().take(200).collect())
+}
+
+/// "error sending request: connection refused" rather than reqwest's outermost line alone.
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|seen: &String| seen.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping_keeps_the_server_message() {
+        let body = br#"{"error":{"code":404,"message":"Key not found"}}"#;
+        let err = error_for_status(StatusCode::NOT_FOUND, body, None);
+        assert_eq!(err.kind(), "not_found");
+        assert!(err.to_string().contains("Key not found"));
+
+        let err = error_for_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            br#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
+            Some(Duration::from_secs(3)),
+        );
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+
+        let err = error_for_status(StatusCode::BAD_GATEWAY, b"<html>\n  Bad gateway\n", None);
+        assert_eq!(err.to_string(), "OpenRouter answered with HTTP 502: <html>");
+        let err = error_for_status(StatusCode::SERVICE_UNAVAILABLE, b"", None);
+        assert!(err.to_string().contains("Service Unavailable"));
+        assert_eq!(
+            error_for_status(StatusCode::BAD_REQUEST, b"{}", None).kind(),
+            "invalid_input"
+        );
+        assert_eq!(
+            error_for_status(StatusCode::PAYMENT_REQUIRED, b"{}", None).kind(),
+            "server"
+        );
+        for (status, kind) in [
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            (StatusCode::CONFLICT, "conflict"),
+            (StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        ] {
+            assert_eq!(error_for_status(status, b"", None).kind(), kind);
+        }
+    }
+
+    #[test]
+    fn config_debug_hides_the_key() {
+        let config = ClientConfig::new(
+            "http://127.0.0.1:1/api/v1/",
+            SecretString::from("sk-or-v1-very-secret"),
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+        let client = OpenRouterClient::new(config).unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:1/api/v1");
+        assert!(!format!("{client:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        for url in ["", "openrouter.ai", "ftp://x/api", "http://"] {
+            let err =
+                OpenRouterClient::new(ClientConfig::new(url, SecretString::from("k"))).unwrap_err();
+            assert_eq!(err.kind(), "invalid_input", "{url}");
+        }
+        let err = OpenRouterClient::new(ClientConfig::new(
+            DEFAULT_BASE_URL,
+            SecretString::from("sk-or\nv1"),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("api_key"));
+    }
+}

@@ -1,0 +1,260 @@
+//! `list_all`: every key across pages, newest first, no duplicates and no gaps, pages fetched
+//! concurrently although the API gives no total count.
+//!
+//! How: pages are requested at offsets one less than the page size apart (0, 99, 198, …), so two
+//! neighbouring pages share a key. If the later page starts with a key the earlier one holds, nothing
+//! between them can have been missed, even when keys were created or deleted meanwhile (keys that
+//! exist throughout keep their relative order; duplicates are dropped when stitching). A page that
+//! does not start inside its predecessor means the list shifted under us: the pages before the break
+//! are kept, and the rest is re-read one page at a time at half-page steps, which tolerates up to
+//! ~50 keys created or deleted between two requests. If even that breaks, the whole listing starts
+//! over, a bounded number of times, then gives up with `Conflict`.
+
+use std::collections::HashSet;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use super::client::OpenRouterClient;
+use super::models::ApiKey;
+use super::requests::ListKeysQuery;
+use crate::Error;
+
+/// Keys per page of `GET /keys` (reference §4.1: "the most recent 100").
+pub const PAGE_SIZE: usize = 100;
+/// Concurrent pages overlap by one key: the proof that nothing fell between them.
+const CONCURRENT_STRIDE: u64 = PAGE_SIZE as u64 - 1;
+/// Sequential re-reads overlap by half a page, absorbing keys created or deleted between requests.
+const SEQUENTIAL_STRIDE: u64 = PAGE_SIZE as u64 / 2;
+const MAX_ROUNDS: u32 = 3;
+/// A server that never sends a short page (e.g. one ignoring `offset`) must not page forever.
+const MAX_KEYS: u64 = 1_000_000;
+
+struct Page {
+    offset: u64,
+    keys: Vec<ApiKey>,
+}
+
+impl Page {
+    fn is_last(&self) -> bool {
+        self.keys.len() < PAGE_SIZE
+    }
+}
+
+/// True when `next` provably continues `previous`: it starts with a key `previous` holds.
+fn continues(previous: &Page, next: &Page) -> bool {
+    next.keys
+        .first()
+        .is_some_and(|first| previous.keys.iter().any(|key| key.hash == first.hash))
+}
+
+/// The pages' keys in order, each key once.
+fn stitch(pages: Vec<Page>) -> Vec<ApiKey> {
+    let mut seen = HashSet::new();
+    pages
+        .into_iter()
+        .flat_map(|page| page.keys)
+        .filter(|key| seen.insert(key.hash.clone()))
+        .collect()
+}
+
+/// A later page that starts with page 0's first key means the server ignored `offset` (the newest
+/// key can't also sit 50+ places down). Caught early, before paging on to `MAX_KEYS`.
+fn ignores_offset(first_page: &Page, page: &Page) -> bool {
+    page.offset > 0
+        && !page.is_last()
+        && page.keys.first().map(|key| &key.hash) == first_page.keys.first().map(|key| &key.hash)
+}
+
+fn too_many_keys() -> Error {
+    Error::Decode {
+        message: format!(
+            "GET /keys does not page: it ignores `offset` or sends full pages past {MAX_KEYS} keys"
+        ),
+    }
+}
+
+impl OpenRouterClient {
+    /// Every key matching `query`, newest first, each once.
+    pub async fn list_all(&self, query: &ListKeysQuery) -> Result<Vec<ApiKey>, Error> {
+        query.validate()?;
+        for round in 1..=MAX_ROUNDS {
+            let mut pages = self.fetch_concurrently(query).await?;
+            let break_at = pages
+                .windows(2)
+                .position(|pair| !continues(&pair[0], &pair[1]));
+            let Some(break_at) = break_at else {
+                return Ok(stitch(pages));
+            };
+            tracing::info!(
+                round,
+                offset = pages[break_at + 1].offset,
+                "key list shifted while paging; re-reading the rest sequentially"
+            );
+            pages.truncate(break_at + 1);
+            if let Some(pages) = self.continue_sequentially(query, pages).await? {
+                return Ok(stitch(pages));
+            }
+            tracing::info!(round, "key list kept shifting; starting over");
+        }
+        Err(Error::Conflict {
+            message: "the key list kept changing while it was read (keys created or deleted at \
+                      the same time); try again"
+                .to_owned(),
+        })
+    }
+
+    /// Page 0 alone (most accounts fit in it), then pages 1, 2, … with a window that grows with every
+    /// full page up to `list_concurrency`, until the first short page. Pages past it are dropped.
+    async fn fetch_concurrently(&self, query: &ListKeysQuery) -> Result<Vec<Page>, Error> {
+        let first = self.fetch_page(query, 0).await?;
+        let mut pages = vec![Some(Page {
+            offset: 0,
+            keys: first,
+        })];
+        if pages[0].as_ref().is_some_and(Page::is_last) {
+            return Ok(pages.into_iter().flatten().collect());
+        }
+        let max_window = self.list_concurrency();
+        let mut full_pages = 1usize;
+        let mut last_index: Option<usize> = None;
+        let mut next_index = 1usize;
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            let window = max_window.min(1 + full_pages);
+            while in_flight.len() < window && last_index.is_none_or(|last| next_index <= last) {
+                let offset = next_index as u64 * CONCURRENT_STRIDE;
+                if offset > MAX_KEYS {
+                    return Err(too_many_keys());
+                }
+                let index = next_index;
+                in_flight
+                    .push(async move { (index, offset, self.fetch_page(query, offset).await) });
+                next_index += 1;
+            }
+            if let Some(last) = last_index
+                && pages.len() > last
+                && pages[..=last].iter().all(Option::is_some)
+            {
+                pages.truncate(last + 1);
+                return Ok(pages.into_iter().flatten().collect());
+            }
+            let Some((index, offset, result)) = in_flight.next().await else {
+                // Unreachable in practice: while pages are missing, one is always in flight.
+                return Err(Error::Decode {
+                    message: "paging stopped without a last page".to_owned(),
+                });
+            };
+            let page = Page {
+                offset,
+                keys: result?,
+            };
+            if pages[0]
+                .as_ref()
+                .is_some_and(|first| ignores_offset(first, &page))
+            {
+                return Err(too_many_keys());
+            }
+            if page.is_last() {
+                last_index = Some(last_index.map_or(index, |last| last.min(index)));
+            } else {
+                full_pages += 1;
+            }
+            if pages.len() <= index {
+                pages.resize_with(index + 1, || None);
+            }
+            pages[index] = Some(page);
+        }
+    }
+
+    /// Extends `pages` (which end with a full page) one page at a time at half-page steps, each page
+    /// checked against the one before. `None` when the list shifted too much even for that.
+    async fn continue_sequentially(
+        &self,
+        query: &ListKeysQuery,
+        mut pages: Vec<Page>,
+    ) -> Result<Option<Vec<Page>>, Error> {
+        loop {
+            let Some(previous) = pages.last() else {
+                return Ok(None);
+            };
+            if previous.is_last() {
+                return Ok(Some(pages));
+            }
+            let offset = previous.offset + SEQUENTIAL_STRIDE;
+            if offset > MAX_KEYS {
+                return Err(too_many_keys());
+            }
+            let page = Page {
+                offset,
+                keys: self.fetch_page(query, offset).await?,
+            };
+            if ignores_offset(&pages[0], &page) {
+                return Err(too_many_keys());
+            }
+            if !continues(previous, &page) {
+                return Ok(None);
+            }
+            pages.push(page);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(hash: &str) -> ApiKey {
+        serde_json::from_value(serde_json::json!({
+            "hash": hash, "name": hash, "label": "sk-or-v1-x...x", "disabled": false,
+            "limit": null, "limit_remaining": null, "limit_reset": null,
+            "include_byok_in_limit": false, "usage": 0, "usage_daily": 0, "usage_weekly": 0,
+            "usage_monthly": 0, "byok_usage": 0, "byok_usage_daily": 0, "byok_usage_weekly": 0,
+            "byok_usage_monthly": 0, "created_at": "2026-01-01T00:00:00Z", "updated_at": null,
+            "creator_user_id": null, "external_user": null, "workspace_id": "w"
+        }))
+        .unwrap()
+    }
+
+    fn page(offset: u64, hashes: &[&str]) -> Page {
+        Page {
+            offset,
+            keys: hashes.iter().map(|h| key(h)).collect(),
+        }
+    }
+
+    #[test]
+    fn continuation_needs_the_shared_key() {
+        let a = page(0, &["k5", "k4", "k3"]);
+        assert!(continues(&a, &page(2, &["k3", "k2"])));
+        // Keys created between the reads shift the next page down: still continuous.
+        assert!(continues(&a, &page(2, &["k4", "k3", "k2"])));
+        // A deletion shifts it up past the shared key: a possible gap.
+        assert!(!continues(&a, &page(2, &["k2", "k1"])));
+        assert!(!continues(&a, &page(2, &[])));
+    }
+
+    #[test]
+    fn stitching_drops_duplicates_and_keeps_order() {
+        let keys = stitch(vec![
+            page(0, &["k5", "k4", "k3"]),
+            page(2, &["k4", "k3", "k2"]),
+            page(4, &["k2", "k1"]),
+        ]);
+        let hashes: Vec<&str> = keys.iter().map(|k| k.hash.as_str()).collect();
+        assert_eq!(hashes, vec!["k5", "k4", "k3", "k2", "k1"]);
+    }
+
+    #[test]
+    fn a_server_ignoring_offset_is_caught() {
+        let full: Vec<String> = (0..PAGE_SIZE).map(|n| format!("k{n}")).collect();
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        let first = page(0, &full);
+        assert!(ignores_offset(&first, &page(99, &full)));
+        assert!(!ignores_offset(&first, &page(0, &full)));
+        assert!(!ignores_offset(&first, &page(99, &full[1..])));
+        let mut shifted = full.clone();
+        shifted.rotate_left(1);
+        assert!(!ignores_offset(&first, &page(99, &shifted)));
+    }
+}

@@ -1,0 +1,364 @@
+//! When to try a request again and how long to wait first — pure functions of the policy, the kind of
+//! failure, the attempt count, the elapsed time, the server's hint and a random number, so every rule
+//! is unit-tested without a clock or a network.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// How much of each backoff step is randomised, so many clients don't retry in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Exactly the exponential step (tests).
+    None,
+    /// Anywhere in `[0, step]` (AWS "full jitter"): best spread, but may retry almost at once.
+    Full,
+    /// In `[step/2, step]`: spread out, yet never sooner than half the step.
+    Equal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included; 1 disables retries.
+    pub max_attempts: u32,
+    /// The step before the first retry.
+    pub initial_backoff: Duration,
+    /// No single backoff step is longer than this (a server's Retry-After may be).
+    pub max_backoff: Duration,
+    pub multiplier: f64,
+    pub jitter: Jitter,
+    /// No retry is started once waiting for it would pass this much time since the first attempt.
+    /// A 429 asking for longer fails at once as `RateLimited` carrying the wait.
+    pub max_elapsed: Duration,
+    /// Retry 429 answers (honouring their Retry-After). When false a 429 is returned at once.
+    pub retry_rate_limited: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            initial_backoff: Duration::from_millis(300),
+            max_backoff: Duration::from_secs(8),
+            multiplier: 2.0,
+            jitter: Jitter::Equal,
+            max_elapsed: Duration::from_secs(30),
+            retry_rate_limited: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, never a retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The backoff before retry number `retry` (0 = the first retry); `unit_random` is in `[0, 1)`.
+    pub fn backoff(&self, retry: u32, unit_random: f64) -> Duration {
+        let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
+        let cap = self.max_backoff.as_secs_f64();
+        let step =
+            (self.initial_backoff.as_secs_f64() * self.multiplier.max(1.0).powi(exponent)).min(cap);
+        let step = if step.is_finite() { step } else { cap };
+        let random = unit_random.clamp(0.0, 1.0);
+        let seconds = match self.jitter {
+            Jitter::None => step,
+            Jitter::Full => step * random,
+            Jitter::Equal => step / 2.0 + step / 2.0 * random,
+        };
+        Duration::from_secs_f64(seconds.max(0.0))
+    }
+}
+
+/// Whether a request may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// GET, PATCH with absolute values, DELETE: a second copy changes nothing more than the first.
+    Idempotent,
+    /// POST /keys: a second copy that reaches the server creates a second key (with a secret nobody
+    /// ever sees). Retried only when the first copy certainly did nothing: a 429 (rejected before any
+    /// work) or a connection that was never established.
+    CreatesSomething,
+}
+
+/// Why an attempt did not succeed, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 429, with the server's wait if it sent one.
+    RateLimited { hint: Option<Duration> },
+    /// 5xx, with the server's wait if it sent one.
+    Server { hint: Option<Duration> },
+    /// The connection could not be opened: the request never left.
+    ConnectFailed,
+    /// Timed out or the connection dropped after the request may have been sent.
+    NoAnswer,
+}
+
+impl Failure {
+    fn may_have_reached_server(self) -> bool {
+        matches!(self, Failure::Server { .. } | Failure::NoAnswer)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    RetryAfter(Duration),
+    /// Stop. `wait` is what the next retry would have waited (for `RateLimited.retry_after`).
+    GiveUp {
+        wait: Option<Duration>,
+    },
+}
+
+/// Decides the next step after failed attempt number `attempts_made` (1 = the first attempt).
+pub fn plan(
+    policy: &RetryPolicy,
+    replay: Replay,
+    failure: Failure,
+    attempts_made: u32,
+    elapsed: Duration,
+    unit_random: f64,
+) -> Plan {
+    let backoff = policy.backoff(attempts_made.saturating_sub(1), unit_random);
+    let wait = match failure {
+        Failure::RateLimited { hint } | Failure::Server { hint } => hint.unwrap_or(backoff),
+        Failure::ConnectFailed | Failure::NoAnswer => backoff,
+    };
+    let allowed = match failure {
+        Failure::RateLimited { .. } => policy.retry_rate_limited,
+        _ => replay == Replay::Idempotent || !failure.may_have_reached_server(),
+    };
+    if !allowed || attempts_made >= policy.max_attempts {
+        return Plan::GiveUp { wait: Some(wait) };
+    }
+    if elapsed.saturating_add(wait) >= policy.max_elapsed {
+        return Plan::GiveUp { wait: Some(wait) };
+    }
+    Plan::RetryAfter(wait)
+}
+
+/// The server's requested wait: `retry-after-ms` first (milliseconds), then `Retry-After` (seconds,
+/// fractions accepted, or an HTTP-date relative to `now`). Unreadable or negative values are ignored.
+pub fn server_hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    // Capped at a day so a garbled header can't overflow a Duration; the total time bound turns
+    // any long wait into an immediate `RateLimited` anyway.
+    const ONE_DAY: f64 = 86_400.0;
+    if let Some(ms) = text("retry-after-ms").and_then(parse_non_negative) {
+        return Some(Duration::from_secs_f64((ms / 1000.0).min(ONE_DAY)));
+    }
+    let retry_after = text(RETRY_AFTER.as_str())?;
+    if let Some(seconds) = parse_non_negative(retry_after) {
+        return Some(Duration::from_secs_f64(seconds.min(ONE_DAY)));
+    }
+    let at = httpdate::parse_http_date(retry_after).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_non_negative(text: &str) -> Option<f64> {
+    let value: f64 = text.parse().ok()?;
+    (value.is_finite() && value >= 0.0).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            multiplier: 2.0,
+            jitter: Jitter::None,
+            max_elapsed: Duration::from_secs(10),
+            retry_rate_limited: true,
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = policy();
+        let steps: Vec<u128> = (0..6).map(|n| p.backoff(n, 0.5).as_millis()).collect();
+        assert_eq!(steps, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.backoff(u32::MAX, 0.5), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn jitter_bounds() {
+        let full = RetryPolicy {
+            jitter: Jitter::Full,
+            ..policy()
+        };
+        assert_eq!(full.backoff(2, 0.0), Duration::ZERO);
+        assert_eq!(full.backoff(2, 0.25).as_millis(), 100);
+        let equal = RetryPolicy {
+            jitter: Jitter::Equal,
+            ..policy()
+        };
+        assert_eq!(equal.backoff(2, 0.0).as_millis(), 200);
+        assert_eq!(equal.backoff(2, 0.999_999).as_millis(), 399);
+    }
+
+    #[test]
+    fn hint_wins_over_backoff() {
+        let p = policy();
+        let hint = Some(Duration::from_millis(1500));
+        assert_eq!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::RateLimited { hint },
+                1,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::RetryAfter(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::Server { hint: None },
+                2,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::RetryAfter(Duration::from_millis(200))
+        );
+    }
+
+    #[test]
+    fn budget_and_attempts_bound_retries() {
+        let p = policy();
+        let long = Some(Duration::from_secs(60));
+        assert_eq!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::RateLimited { hint: long },
+                1,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::GiveUp { wait: long }
+        );
+        assert_eq!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::Server { hint: None },
+                1,
+                Duration::from_millis(9950),
+                0.5
+            ),
+            Plan::GiveUp {
+                wait: Some(Duration::from_millis(100))
+            }
+        );
+        assert!(matches!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::NoAnswer,
+                5,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::GiveUp { .. }
+        ));
+        let no_429 = RetryPolicy {
+            retry_rate_limited: false,
+            ..policy()
+        };
+        assert!(matches!(
+            plan(
+                &no_429,
+                Replay::Idempotent,
+                Failure::RateLimited { hint: None },
+                1,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::GiveUp { .. }
+        ));
+    }
+
+    #[test]
+    fn create_is_retried_only_when_nothing_happened() {
+        let p = policy();
+        let create = |failure| {
+            plan(
+                &p,
+                Replay::CreatesSomething,
+                failure,
+                1,
+                Duration::ZERO,
+                0.5,
+            )
+        };
+        assert!(matches!(
+            create(Failure::RateLimited { hint: None }),
+            Plan::RetryAfter(_)
+        ));
+        assert!(matches!(
+            create(Failure::ConnectFailed),
+            Plan::RetryAfter(_)
+        ));
+        assert!(matches!(
+            create(Failure::Server { hint: None }),
+            Plan::GiveUp { .. }
+        ));
+        assert!(matches!(create(Failure::NoAnswer), Plan::GiveUp { .. }));
+    }
+
+    #[test]
+    fn none_policy_never_retries() {
+        let p = RetryPolicy::none();
+        assert!(matches!(
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::ConnectFailed,
+                1,
+                Duration::ZERO,
+                0.5
+            ),
+            Plan::GiveUp { .. }
+        ));
+    }
+
+    #[test]
+    fn header_hints() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut headers = HeaderMap::new();
+        assert_eq!(server_hint(&headers, now), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(server_hint(&headers, now), Some(Duration::from_secs(3)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
+        assert_eq!(server_hint(&headers, now), Some(Duration::from_millis(500)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("200"));
+        assert_eq!(server_hint(&headers, now), Some(Duration::from_millis(200)));
+        headers.insert("retry-after-ms", HeaderValue::from_static("-5"));
+        assert_eq!(server_hint(&headers, now), Some(Duration::from_millis(500)));
+
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        let mut dated = HeaderMap::new();
+        dated.insert(RETRY_AFTER, HeaderValue::from_str(&date).unwrap());
+        assert_eq!(server_hint(&dated, now), Some(Duration::from_secs(7)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
+        dated.insert(RETRY_AFTER, HeaderValue::from_str(&past).unwrap());
+        assert_eq!(server_hint(&dated, now), Some(Duration::ZERO));
+        dated.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(server_hint(&dated, now), None);
+    }
+}

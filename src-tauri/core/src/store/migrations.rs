@@ -1,0 +1,95 @@
+//! The store's schema, as an append-only list of migrations (the version is SQLite's `user_version`).
+//! Never edit a released migration: add a new one.
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, MigrationDefinitionError, Migrations};
+
+use crate::Error;
+
+const V1_PROFILES_CACHE_SECRET_INDEX: &str = r#"
+CREATE TABLE profiles (
+    id           TEXT PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    base_url     TEXT NOT NULL,
+    workspace_id TEXT,
+    is_sandbox   INTEGER NOT NULL DEFAULT 0 CHECK (is_sandbox IN (0, 1)),
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    last_used_at TEXT
+) STRICT;
+
+-- One row at most; the foreign key clears it when its profile is removed.
+CREATE TABLE active_profile (
+    singleton  INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+    profile_id TEXT REFERENCES profiles (id) ON DELETE SET NULL
+) STRICT;
+
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY NOT NULL,
+    value      TEXT NOT NULL CHECK (json_valid(value)),
+    updated_at TEXT NOT NULL
+) STRICT;
+
+-- The key list as last fetched, per profile; `position` keeps the API's order (newest first).
+CREATE TABLE cached_keys (
+    profile_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    key_hash   TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    json       TEXT NOT NULL CHECK (json_valid(json)),
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (profile_id, key_hash)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX cached_keys_by_position ON cached_keys (profile_id, position);
+
+CREATE TABLE cache_meta (
+    profile_id      TEXT PRIMARY KEY NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    last_refresh_at TEXT,
+    last_error      TEXT,
+    last_error_at   TEXT
+) STRICT;
+
+-- Which created keys have a secret in the keychain (pending until resolved, or kept on request).
+-- The secret itself is never here.
+CREATE TABLE pending_secrets (
+    profile_id TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    key_hash   TEXT NOT NULL,
+    key_name   TEXT NOT NULL,
+    label      TEXT,
+    created_at TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'kept')),
+    PRIMARY KEY (profile_id, key_hash)
+) STRICT;
+"#;
+
+const MIGRATIONS: &[M<'static>] =
+    &[M::up(V1_PROFILES_CACHE_SECRET_INDEX).comment("profiles, cache, secret index")];
+
+/// How many migrations exist, i.e. the schema version of an up-to-date database.
+pub(crate) const LATEST_VERSION: usize = MIGRATIONS.len();
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    Migrations::from_slice(MIGRATIONS)
+        .to_latest(conn)
+        .map_err(|err| match err {
+            rusqlite_migration::Error::MigrationDefinition(
+                MigrationDefinitionError::DatabaseTooFarAhead,
+            ) => Error::Store {
+                message: "the database was written by a newer Keyward: update Keyward to open it"
+                    .to_owned(),
+            },
+            other => Error::Store {
+                message: format!("cannot update the database schema: {other}"),
+            },
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+        assert_eq!(LATEST_VERSION, 1);
+    }
+}

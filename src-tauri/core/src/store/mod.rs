@@ -1,0 +1,199 @@
+//! Keyward's local SQLite store: profiles, the active profile, settings, the last known key list per
+//! profile (so the app opens instantly and works offline) and the index of created keys' secrets held
+//! in the keychain. Nothing secret is ever written here: secrets live only in [`crate::vault`].
+//!
+//! A [`Store`] owns one connection; it is `Send` but not `Sync`, so share it behind a mutex. Calls are
+//! short local disk operations; from async code prefer `tokio::task::spawn_blocking` for bulk writes.
+
+mod cache;
+mod migrations;
+mod profile_manager;
+mod profiles;
+mod secret_index;
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::Error;
+
+pub use cache::{CacheMeta, CachedKey};
+pub use profile_manager::ProfileManager;
+pub use profiles::{DEFAULT_BASE_URL, NewProfile, Profile, ProfileChanges};
+pub use secret_index::{NewSecretIndexEntry, SecretIndexEntry, SecretState};
+
+/// The schema version of a database this build has brought up to date.
+pub const SCHEMA_VERSION: usize = migrations::LATEST_VERSION;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "keyward.sqlite3";
+
+/// How long a write waits for another connection (a second Keyward process, the CLI) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Keyward's data directory for this OS user (e.g. `~/.local/share/keyward` on Linux,
+/// `~/Library/Application Support/dev.Keyward.Keyward` on macOS, `%APPDATA%\Keyward\Keyward\data` on
+/// Windows). The desktop app resolves its own through Tauri; the CLI uses this.
+pub fn default_data_dir() -> Result<PathBuf, Error> {
+    directories::ProjectDirs::from("dev", "Keyward", "Keyward")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .ok_or_else(|| Error::Store {
+            message: "cannot find this user's home directory to keep Keyward's data in; set HOME \
+                      (or pass an explicit data directory)"
+                .to_owned(),
+        })
+}
+
+/// The local store. See the module docs.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed, with its parent directories) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|err| Error::Store {
+                message: format!(
+                    "cannot create the data directory {}: {err}",
+                    parent.display()
+                ),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|err| Error::Store {
+            message: format!("cannot open the database {}: {err}", path.display()),
+        })?;
+        restrict_to_owner(path);
+        let store = Self::prepare(conn, Some(path.to_path_buf()))?;
+        tracing::debug!(path = %path.display(), "opened store");
+        Ok(store)
+    }
+
+    /// Opens `keyward.sqlite3` inside `dir`.
+    pub fn open_in_dir(dir: &Path) -> Result<Self, Error> {
+        Self::open(&dir.join(DATABASE_FILE))
+    }
+
+    /// A private database that lives only as long as this value (the sandbox, tests).
+    pub fn open_in_memory() -> Result<Self, Error> {
+        let conn = Connection::open_in_memory().map_err(store_error)?;
+        Self::prepare(conn, None)
+    }
+
+    fn prepare(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, Error> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(store_error)?;
+        if path.is_some() {
+            // WAL: readers (the CLI) never block the app's writes, and a crash mid-write is harmless.
+            let mode: String = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(store_error)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%mode, "SQLite refused WAL mode; continuing with this journal mode");
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(store_error)?;
+        }
+        migrations::migrate(&mut conn)?;
+        Ok(Self { conn, path })
+    }
+
+    /// The database file, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version the database is at (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<u32, Error> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(store_error)
+    }
+
+    /// The journal mode in force (`wal` for databases on disk).
+    pub fn journal_mode(&self) -> Result<String, Error> {
+        self.conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .map_err(store_error)
+    }
+
+    /// Moves everything in the WAL into the main file (e.g. before a backup or on exit).
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(store_error)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Nothing in the store is secret, but key names and spend are nobody else's business. SQLite gives
+/// the WAL and shared-memory files the database file's permissions.
+fn restrict_to_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %err, "could not restrict the database to its owner");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+pub(crate) fn store_error(err: rusqlite::Error) -> Error {
+    Error::Store {
+        message: err.to_string(),
+    }
+}
+
+pub(crate) fn json_error(err: serde_json::Error) -> Error {
+    Error::Store {
+        message: format!("cannot convert a stored value to or from JSON: {err}"),
+    }
+}
+
+/// Refuses text that carries an OpenRouter secret (`sk-or-v1-` and at least 32 hex digits). Masked
+/// labels (`sk-or-v1-d35...55d`) pass; a full key, e.g. a create response cached by mistake, does not.
+pub(crate) fn refuse_secrets(what: &str, text: &str) -> Result<(), Error> {
+    const PREFIX: &str = "sk-or-v1-";
+    let carries_secret = text.match_indices(PREFIX).any(|(at, _)| {
+        text[at + PREFIX.len()..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .count()
+            >= 32
+    });
+    if carries_secret {
+        return Err(Error::Store {
+            message: format!(
+                "refused to write {what}: it contains an OpenRouter secret, and secrets are kept only \
+                 in the system keychain"
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_full_secrets_but_not_masked_labels() {
+        refuse_secrets("x", r#"{"label":"sk-or-v1-d35...55d"}"#).unwrap();
+        refuse_secrets("x", "sk-or-v1-local-management-key").unwrap();
+        let full = format!("{{\"key\":\"sk-or-v1-{}\"}}", "d3558566a246d575".repeat(4));
+        let err = refuse_secrets("the cached key list", &full).unwrap_err();
+        assert_eq!(err.kind(), "store");
+        assert!(!err.to_string().contains("d3558566a246d575"));
+    }
+}
