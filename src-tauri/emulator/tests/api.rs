@@ -728,7 +728,7 @@ async fn filters_for_disabled_expired_and_workspace() {
     };
     assert_eq!(
         hashes(harness.api(Method::GET, "/keys", None).await),
-        [plain.clone()]
+        std::slice::from_ref(&plain)
     );
     assert_eq!(
         hashes(
@@ -768,7 +768,7 @@ async fn filters_for_disabled_expired_and_workspace() {
                 )
                 .await
         ),
-        [elsewhere.clone()]
+        std::slice::from_ref(&elsewhere)
     );
     assert_eq!(
         hashes(

@@ -92,6 +92,7 @@ struct Inner {
     host: String,
     api_key: Option<SecretString>,
     request_timeout: Duration,
+    connect_timeout: Duration,
     retry: RetryPolicy,
     list_concurrency: usize,
     clock: Clock,
@@ -170,6 +171,7 @@ impl OpenRouterClient {
             Some(SecretString::from(key_text))
         };
 
+        let connect_timeout = config.connect_timeout.min(config.request_timeout);
         let mut default_headers = HeaderMap::new();
         default_headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()
@@ -177,7 +179,7 @@ impl OpenRouterClient {
             .user_agent(config.user_agent.clone())
             .default_headers(default_headers)
             .timeout(config.request_timeout)
-            .connect_timeout(config.connect_timeout.min(config.request_timeout))
+            .connect_timeout(connect_timeout)
             .build()
             .map_err(|err| Error::Network {
                 host: host.clone(),
@@ -191,6 +193,7 @@ impl OpenRouterClient {
                 host,
                 api_key,
                 request_timeout: config.request_timeout,
+                connect_timeout,
                 retry: config.retry,
                 list_concurrency: config.list_concurrency.max(1),
                 clock: config.clock,
@@ -364,7 +367,7 @@ impl OpenRouterClient {
             let mut earlier_attempt_may_have_landed = false;
             loop {
                 attempt += 1;
-                let (error, failure) = match self.attempt(call).await {
+                let (error, failure) = match self.attempt(call, attempt).await {
                     Attempt::Success(bytes) => return Ok(bytes),
                     Attempt::Failed { error, failure } => (error, failure),
                 };
@@ -417,7 +420,7 @@ impl OpenRouterClient {
         .await
     }
 
-    async fn attempt(&self, call: &Call) -> Attempt {
+    async fn attempt(&self, call: &Call, attempt: u32) -> Attempt {
         let url = match self.url(call) {
             Ok(url) => url,
             Err(error) => {
@@ -444,15 +447,16 @@ impl OpenRouterClient {
         let sent_at = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
-            Err(err) => return self.transport_failure(&err),
+            Err(err) => return self.transport_failure(&err, attempt),
         };
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes.to_vec(),
-            Err(err) => return self.transport_failure(&err),
+            Err(err) => return self.transport_failure(&err, attempt),
         };
         tracing::debug!(
+            attempt,
             status = status.as_u16(),
             elapsed_ms = u64::try_from(sent_at.elapsed().as_millis()).unwrap_or(u64::MAX),
             "OpenRouter answered"
@@ -472,7 +476,7 @@ impl OpenRouterClient {
         Attempt::Failed { error, failure }
     }
 
-    fn transport_failure(&self, err: &reqwest::Error) -> Attempt {
+    fn transport_failure(&self, err: &reqwest::Error, attempt: u32) -> Attempt {
         let host = self.inner.host.clone();
         // A connect error means no byte of the request left this machine; anything later (timeout
         // while waiting, connection dropped) may have reached the server.
@@ -484,7 +488,11 @@ impl OpenRouterClient {
         let error = if err.is_timeout() {
             Error::Timeout {
                 host,
-                after: self.inner.request_timeout,
+                after: if err.is_connect() {
+                    self.inner.connect_timeout
+                } else {
+                    self.inner.request_timeout
+                },
             }
         } else {
             Error::Network {
@@ -492,7 +500,12 @@ impl OpenRouterClient {
                 message: error_chain(err),
             }
         };
-        tracing::debug!(kind = error.kind(), connect = err.is_connect(), "no answer");
+        tracing::debug!(
+            attempt,
+            kind = error.kind(),
+            connect = err.is_connect(),
+            "no answer from OpenRouter"
+        );
         Attempt::Failed {
             error,
             failure: Some(failure),

@@ -1,6 +1,7 @@
 //! Shared helpers of the emulator's integration tests: an emulator on an ephemeral port and raw
 //! HTTP calls against it.
-#![allow(dead_code)]
+// Helpers panic on purpose: a failed call is a failed test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use reqwest::header::HeaderMap;
