@@ -12,7 +12,7 @@ pub const MANAGEMENT_KEYS_URL: &str = "https://openrouter.ai/settings/management
 pub enum Error {
     /// 401: no key, or a key OpenRouter does not know (revoked, mistyped).
     #[error(
-        "OpenRouter rejected the key ({message}). Check the key in Settings or paste a new one."
+        "OpenRouter rejected the key ({message}). Check the key Keyward uses, or paste a new one."
     )]
     Unauthorized { message: String },
 

@@ -348,3 +348,56 @@ async fn refused_connection_is_a_network_error() {
     assert_eq!(err.kind(), "network");
     assert!(!err.to_string().contains("may have been created"), "{err}");
 }
+
+#[tokio::test]
+async fn delete_after_an_ambiguous_attempt_reads_404_as_done() {
+    let env = start().await;
+    // The first attempt's 500 leaves it unknown whether the key went; the retry's 404 says it is
+    // gone, which is what the caller asked for.
+    env.set_faults(json!({"server_error": {"next": 1}})).await;
+    env.client.delete_key(UNKNOWN_HASH).await.unwrap();
+    let statuses: Vec<_> = env
+        .requests()
+        .await
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!(500), json!(404)]);
+
+    // After a 429 nothing happened on the server, so a 404 is a plain NotFound.
+    env.set_faults(json!({"rate_limit": {"next": 1, "retry_after_ms": 10}}))
+        .await;
+    let err = env.client.delete_key(UNKNOWN_HASH).await.unwrap_err();
+    assert_eq!(err.kind(), "not_found");
+}
+
+#[tokio::test]
+async fn patch_is_retried_after_a_server_error() {
+    let env = start().await;
+    let hash = env
+        .client
+        .create_key(&CreateKeyRequest::new("before"))
+        .await
+        .unwrap()
+        .key
+        .hash;
+    env.clear_requests().await;
+    env.set_faults(json!({"server_error": {"next": 1, "status": 502}}))
+        .await;
+    let updated = env
+        .client
+        .update_key(
+            &hash,
+            &keyward_core::api::UpdateKeyRequest {
+                name: Some("after".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "after");
+    assert_eq!(
+        request_lines(&env.requests().await),
+        vec![format!("PATCH /api/v1/keys/{hash}"); 2]
+    );
+}

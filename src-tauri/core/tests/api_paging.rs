@@ -65,6 +65,16 @@ async fn lists_hundreds_of_keys_across_pages() {
     let requests = list_requests(&env).await;
     assert!((3..=6).contains(&requests.len()), "{requests:?}");
 
+    // Rate-limited pages are waited for and retried; the listing is the same.
+    env.set_faults(json!({"rate_limit": {"next": 3, "retry_after_ms": 20}}))
+        .await;
+    let throttled = env
+        .client
+        .list_all(&ListKeysQuery::everything())
+        .await
+        .unwrap();
+    assert_eq!(throttled, keys);
+
     // The same answer one page at a time.
     let sequential = env.client_with(|config| config.list_concurrency = 1);
     let again = sequential

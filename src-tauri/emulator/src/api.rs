@@ -17,7 +17,7 @@ use crate::app::{ApiError, ApiResult, App, Data, json_response};
 use crate::models;
 use crate::state::{
     ACCOUNT_USER_ID, Caller, DEFAULT_WORKSPACE_ID, DailyUsage, KeyObject, KeyRecord, LimitReset,
-    ListFilter, ModelUsage, State, label_for, money, new_secret, sha256_hex,
+    ListFilter, MAX_KEYS, ModelUsage, State, label_for, money, new_secret, sha256_hex,
 };
 
 type AppState = AxumState<Arc<App>>;
@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<App>> {
             get(get_key).patch(update_key).delete(delete_key),
         )
         .route("/key", get(current_key))
+        .fallback(not_found)
         .route("/credits", get(credits))
         .route("/activity", get(activity))
 }
@@ -304,6 +305,11 @@ async fn create_key(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -
         Some(value) => valid_external(value)?,
     };
 
+    if state.key_count() >= MAX_KEYS {
+        return Err(ApiError::bad_request(format!(
+            "This account has reached the emulator's limit of {MAX_KEYS} keys"
+        )));
+    }
     let secret = new_secret(&mut rand::rng());
     let record = KeyRecord {
         hash: sha256_hex(&secret),
@@ -626,4 +632,9 @@ async fn activity(
         })
         .collect();
     Ok(json_response(StatusCode::OK, data(Value::Array(list))))
+}
+
+/// Unknown paths under `/api/v1` (inside the fault gate, so they are faulted and logged too).
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found")
 }

@@ -18,7 +18,7 @@ use crate::app::{ApiError, ApiResult, App, Data, json_response};
 use crate::faults::FaultConfig;
 use crate::models;
 use crate::seed;
-use crate::state::{KeyObject, ModelUsage, new_secret, wire_time};
+use crate::state::{KeyObject, MAX_KEYS, MAX_MANAGEMENT_KEYS, ModelUsage, new_secret, wire_time};
 use crate::traffic::{self, TrafficConfig};
 
 type AppState = AxumState<Arc<App>>;
@@ -101,6 +101,11 @@ async fn seed_keys(AxumState(app): AppState, body: Bytes) -> ApiResult {
         .transpose()?;
     let hashes = {
         let mut state = app.state();
+        if state.key_count().saturating_add(request.count) > MAX_KEYS {
+            return Err(ApiError::bad_request(format!(
+                "the emulator holds at most {MAX_KEYS} keys"
+            )));
+        }
         seed::seed_demo(
             &mut state,
             request.count,
@@ -130,7 +135,11 @@ async fn add_management_key(AxumState(app): AppState, body: Bytes) -> ApiResult 
         Some(key) => key,
         None => new_secret(&mut rand::rng()),
     };
-    app.state().add_management_key(&key);
+    if !app.state().add_management_key(&key) {
+        return Err(ApiError::bad_request(format!(
+            "the emulator holds at most {MAX_MANAGEMENT_KEYS} management keys"
+        )));
+    }
     app.changed();
     ok(json!({"key": key}))
 }

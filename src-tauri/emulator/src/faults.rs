@@ -330,6 +330,16 @@ impl RequestLog {
     }
 }
 
+/// Paths and queries longer than this are cut in the log (bounded memory).
+const LOGGED_TEXT_LIMIT: usize = 2048;
+
+fn clipped(text: &str) -> String {
+    match text.char_indices().nth(LOGGED_TEXT_LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 pub fn log_entry(
     at: DateTime<Utc>,
     method: &str,
@@ -341,8 +351,8 @@ pub fn log_entry(
     LoggedRequest {
         at: wire_time(at),
         method: method.to_owned(),
-        path: path.to_owned(),
-        query: query.map(str::to_owned),
+        path: clipped(path),
+        query: query.map(clipped),
         status,
         fault,
     }

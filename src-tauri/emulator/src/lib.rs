@@ -177,7 +177,11 @@ impl Emulator {
             }
             None => (State::new(), None),
         };
-        state.add_management_key(&management_key);
+        if !state.add_management_key(&management_key) {
+            return Err(EmulatorError::InvalidConfig(
+                "the state file holds too many management keys".to_owned(),
+            ));
+        }
         if config.seed_demo > 0 && state.key_count() == 0 {
             seed::seed_demo(&mut state, config.seed_demo, config.seed, None);
         }

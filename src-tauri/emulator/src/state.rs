@@ -18,6 +18,11 @@ pub const INITIAL_CREDITS: f64 = 100.0;
 /// totals keep their spend. 62 days covers every window (≤ 31 days) and `/activity` (30 days).
 const BUCKET_RETENTION_DAYS: u64 = 62;
 
+/// The most API keys the emulator holds (memory stays bounded whatever a client does).
+pub const MAX_KEYS: usize = 200_000;
+/// The most management keys it holds.
+pub const MAX_MANAGEMENT_KEYS: usize = 1_000;
+
 /// `limit_reset` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -666,9 +671,15 @@ impl State {
         self.management = management;
     }
 
-    pub fn add_management_key(&mut self, secret: &str) {
+    /// Adds a management key; false when the emulator already holds the most it keeps.
+    pub fn add_management_key(&mut self, secret: &str) -> bool {
         let key = ManagementKey::from_secret(secret);
+        if self.management.len() >= MAX_MANAGEMENT_KEYS && !self.management.contains_key(&key.hash)
+        {
+            return false;
+        }
         self.management.insert(key.hash.clone(), key);
+        true
     }
 
     pub fn management_key(&self, hash: &str) -> Option<&ManagementKey> {

@@ -316,9 +316,15 @@ async fn request_log_records_api_calls_without_header_values() {
     harness.set_faults(json!({"rate_limit": {"next": 1}})).await;
     harness.api(Method::GET, "/credits", None).await;
     harness.control(Method::GET, "/health", None).await;
+    harness
+        .api(Method::GET, "/no-such-endpoint", None)
+        .await
+        .assert_error(404, "Not Found");
     let log = harness.control(Method::GET, "/requests", None).await;
     let entries = log.body["requests"].as_array().unwrap();
-    assert_eq!(entries.len(), 4, "{entries:?}");
+    assert_eq!(entries.len(), 5, "{entries:?}");
+    assert_eq!(entries[4]["path"], "/api/v1/no-such-endpoint");
+    assert_eq!(entries[4]["status"], 404);
     for entry in entries {
         assert_fields(entry, &["at", "method", "path", "query", "status", "fault"]);
         assert!(entry["at"].as_str().unwrap().ends_with('Z'));

@@ -1,0 +1,3 @@
+// Hand-written until the Rust generator (ts-rs) replaces this file; keep in sync with /work/notes/ipc-contract.md
+
+export type KeyDeleteArgs = { profile_id: string; hash: string };

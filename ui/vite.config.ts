@@ -1,0 +1,24 @@
+import { defineConfig } from "vite";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+
+// Tauri serves ui/dist from its own origin; relative asset paths keep the bundle location-independent.
+export default defineConfig({
+  base: "./",
+  plugins: [svelte()],
+  clearScreen: false,
+  server: { host: "127.0.0.1", port: 1420, strictPort: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    // Inline nothing: the app runs under `default-src 'self'`, so no data: URLs for assets.
+    assetsInlineLimit: 0,
+  },
+  resolve: process.env.VITEST ? { conditions: ["browser"] } : undefined,
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.ts"],
+    setupFiles: ["./src/test/setup.ts"],
+    restoreMocks: true,
+  },
+});
