@@ -1,10 +1,11 @@
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { svelteTesting } from "@testing-library/svelte/vite";
 
 // Tauri serves ui/dist from its own origin; relative asset paths keep the bundle location-independent.
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   base: "./",
-  plugins: [svelte()],
+  plugins: [svelte(), ...(mode === "test" ? [svelteTesting()] : [])],
   clearScreen: false,
   server: { host: "127.0.0.1", port: 1420, strictPort: true },
   build: {
@@ -14,11 +15,10 @@ export default defineConfig({
     // Inline nothing: the app runs under `default-src 'self'`, so no data: URLs for assets.
     assetsInlineLimit: 0,
   },
-  resolve: process.env.VITEST ? { conditions: ["browser"] } : undefined,
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
     setupFiles: ["./src/test/setup.ts"],
     restoreMocks: true,
   },
-});
+}));

@@ -96,6 +96,18 @@ pub enum Error {
         pending: usize,
         kept: usize,
     },
+
+    /// A valid key that is not a management key, offered where Keyward needs one (GET /key said
+    /// `is_management_key: false`). `label` is the masked key, never the secret.
+    #[error(
+        "{label} is an inference key: it can call models but cannot manage keys. Keyward needs a \
+         management key, which manages keys but cannot call models. Create one at {MANAGEMENT_KEYS_URL}"
+    )]
+    NotManagementKey { label: String },
+
+    /// A failure inside Keyward itself (a task that died, the sandbox that would not start).
+    #[error("Keyward failed internally: {message}")]
+    Internal { message: String },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -140,6 +152,8 @@ impl Error {
             Error::ProfileNameTaken { .. } => "profile_name_taken",
             Error::ProfileNotFound { .. } => "profile_not_found",
             Error::ProfileHoldsSecrets { .. } => "profile_holds_secrets",
+            Error::NotManagementKey { .. } => "not_management_key",
+            Error::Internal { .. } => "internal",
         }
     }
 

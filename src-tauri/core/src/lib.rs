@@ -3,7 +3,10 @@
 
 pub mod api;
 pub mod error;
+pub mod service;
 pub mod store;
 pub mod vault;
+pub mod views;
 
 pub use error::Error;
+pub use service::{Keyward, ServiceConfig};

@@ -199,8 +199,17 @@ impl Emulator {
             })?;
 
         let app = Arc::new(App::new(state, FaultState::new(config.latency), persister));
-        // Write the state file once at start, so it exists (and holds the seed) from now on.
-        app.changed();
+        // Write the state file once at start: it exists (with the seed) from now on, and a path
+        // that cannot be written fails here rather than silently later.
+        if let (Some(persister), Some(path)) = (&app.persister, &config.state_file) {
+            persister.mark_dirty();
+            persister
+                .flush(app.state_mutex())
+                .map_err(|source| EmulatorError::StateFile {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
         let (stop, stopped) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(server::serve(
             listener,

@@ -80,6 +80,7 @@ impl Persister {
 
     /// The background writer: runs until shutdown, then writes what is left.
     pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+        let mut pause = COALESCE;
         loop {
             let Some(persister) = app.persister.as_ref() else {
                 return;
@@ -88,14 +89,19 @@ impl Persister {
                 () = persister.notify.notified() => {}
                 _ = shutdown.wait_for(|stopped| *stopped) => break,
             }
-            tokio::time::sleep(COALESCE).await;
-            let app = Arc::clone(&app);
+            tokio::time::sleep(pause).await;
+            let started = std::time::Instant::now();
+            let worker = Arc::clone(&app);
             let written = tokio::task::spawn_blocking(move || {
-                app.persister
+                worker
+                    .persister
                     .as_ref()
-                    .map_or(Ok(()), |persister| persister.flush(app.state_mutex()))
+                    .map_or(Ok(()), |persister| persister.flush(worker.state_mutex()))
             })
             .await;
+            // A big state (thousands of keys under simulated traffic) is written at most a third
+            // of the time, so the disk and the state lock stay mostly free.
+            pause = COALESCE.max(started.elapsed().saturating_mul(2));
             match written {
                 Ok(Err(error)) => tracing::warn!(%error, "could not write the state file"),
                 Err(error) => tracing::warn!(%error, "state writer failed"),

@@ -297,6 +297,15 @@ fn add_history(rng: &mut StdRng, record: &mut KeyRecord, now: DateTime<Utc>, byo
         }
     }
 
+    // Spend only from before the 30-day window (e.g. a key that expired long ago) still had a
+    // last use: some day before the window (and before the expiry), after creation.
+    if last_day_used.is_none() && older > 0.0 {
+        let latest = window_start.min(last);
+        let back = Days::new(rng.random_range(1..=20));
+        let day = latest.checked_sub_days(back).unwrap_or(latest);
+        last_day_used = Some(day.max(record.created_at.date_naive()));
+    }
+
     record.last_used_at = last_day_used.map(|day| {
         if day == today {
             let since_midnight =
@@ -349,6 +358,13 @@ mod tests {
         assert!(at_limit > 0.02, "{at_limit}");
         assert!(share(&|key| key.total_byok_usage > 0.0) > 0.1);
         assert!(share(&|key| key.days.iter().next().is_some()) > 0.5);
+        for key in &keys {
+            let spent = key.total_usage + key.total_byok_usage > 0.0;
+            assert_eq!(spent, key.last_used_at.is_some(), "{key:?}");
+            if let Some(used) = key.last_used_at {
+                assert!(used >= key.created_at && used <= now, "{key:?}");
+            }
+        }
         let mut again = State::new();
         let same = seed_demo(&mut again, 2000, Some(42), None);
         assert_eq!(same.len(), hashes.len());

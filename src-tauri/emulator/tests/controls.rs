@@ -782,6 +782,16 @@ async fn state_file_round_trip() {
     );
     harness.emulator.shutdown().await;
 
+    let unwritable = openrouter_emulator::Emulator::start(
+        EmulatorConfig::default()
+            .state_file(directory.path().join("missing-dir").join("state.json")),
+    )
+    .await;
+    assert!(matches!(
+        unwritable,
+        Err(openrouter_emulator::EmulatorError::StateFile { .. })
+    ));
+
     std::fs::write(&path, "not json").unwrap();
     let broken = openrouter_emulator::Emulator::start(config()).await;
     assert!(matches!(

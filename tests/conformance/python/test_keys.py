@@ -256,3 +256,19 @@ def test_current_key_metadata_of_a_created_inference_key(emulator, client):
     assert isinstance(me.budgets, list)
     for budget in me.budgets:
         assert budget.limit_usd >= budget.spend_usd >= 0
+
+
+def test_update_workspace_id_moves_the_key_and_keeps_its_secret(emulator, client):
+    created = client.api_keys.create(name="mover")
+    other_workspace = str(uuid.uuid4())
+    emulator.control("POST", "seed", {"count": 1, "seed": 3, "workspace_id": other_workspace})
+
+    moved = client.api_keys.update(hash=created.data.hash, workspace_id=other_workspace).data
+    assert moved.hash == created.data.hash
+    assert moved.workspace_id == other_workspace
+    assert created.data.hash not in list_hashes(client, include_disabled=True, include_expired=True)
+    assert created.data.hash in list_hashes(
+        client, workspace_id=other_workspace, include_disabled=True, include_expired=True
+    )
+    me = emulator.client(api_key=created.key).api_keys.get_current_key_metadata().data
+    assert me.workspace_id == other_workspace

@@ -1,0 +1,331 @@
+//! Keys: the list (instantly from the cache, or refreshed with an offline fallback), credits,
+//! validation, create (the secret is held in the keychain before anything else can fail), update,
+//! delete, and checking a pasted key.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+
+use super::{Keyward, rename_field};
+use crate::Error;
+use crate::api::{
+    ApiKey, CreateKeyRequest, DEFAULT_BASE_URL, ListKeysQuery, Patch, UpdateKeyRequest,
+    parse_expiry,
+};
+use crate::store::{NewSecretIndexEntry, ProfileManager};
+use crate::views::{
+    AppError, CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs,
+    KeyDeleteArgs, KeyRow, KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs,
+    UpdateKeyArgs,
+};
+
+/// When a 429 names no wait, the UI counts down from this.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// Errors that mean "OpenRouter can't be reached right now": answer from the cache instead.
+fn is_offline(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Network { .. } | Error::Timeout { .. } | Error::Server { .. }
+    )
+}
+
+impl Keyward {
+    /// A profile's keys. `refresh: false` answers from the cache at once. `refresh: true` fetches
+    /// every key (the cache holds all; the flags filter the answer) and replaces the cache; if
+    /// OpenRouter can't be reached or rate-limits, the cached list comes back with `connectivity`
+    /// saying so instead of an error. Other failures (e.g. `unauthorized`) are errors.
+    pub async fn keys_list(&self, args: KeysListArgs) -> Result<KeysSnapshot, Error> {
+        let profile = self.require_profile(&args.profile_id)?;
+        let mut fresh = false;
+        if args.refresh {
+            let client = self.client_for(&profile).await?;
+            let query = ListKeysQuery {
+                include_disabled: true,
+                include_expired: true,
+                workspace_id: profile.workspace_id.clone(),
+            };
+            let connectivity = match client.list_all(&query).await {
+                Ok(keys) => {
+                    let now = self.now();
+                    self.inner.store().replace_cached_keys(
+                        &profile.id,
+                        &keys,
+                        |key: &ApiKey| key.hash.as_str(),
+                        now,
+                    )?;
+                    fresh = true;
+                    Connectivity::Online
+                }
+                Err(error) if is_offline(&error) || matches!(error, Error::RateLimited { .. }) => {
+                    self.refresh_failed(&profile.id, &error)
+                }
+                Err(error) => return Err(error),
+            };
+            self.set_connectivity(&profile.id, connectivity.clone());
+            if fresh {
+                self.emit_keys_changed(&profile.id);
+            }
+            self.emit_connectivity(&profile.id, connectivity);
+        }
+        self.snapshot(&args, fresh)
+    }
+
+    /// The connectivity a failed refresh leads to; the failure is recorded beside the cache.
+    fn refresh_failed(&self, profile_id: &str, error: &Error) -> Connectivity {
+        let now = self.now();
+        tracing::warn!(profile = %profile_id, kind = error.kind(), "refresh failed; answering from the cache");
+        if let Err(record) = self
+            .inner
+            .store()
+            .record_cache_error(profile_id, &error.to_string(), now)
+        {
+            tracing::warn!(profile = %profile_id, error = %record, "could not record the refresh error");
+        }
+        let app_error = AppError::from(error);
+        if let Error::RateLimited { retry_after, .. } = error {
+            let wait = retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            let retry_at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            return Connectivity::RateLimited {
+                retry_at,
+                error: app_error,
+            };
+        }
+        // Offline since the first failure in a row, not since the latest.
+        let since = match self.connectivity_of(profile_id) {
+            Connectivity::Offline { since, .. } => since,
+            _ => now,
+        };
+        Connectivity::Offline {
+            error: app_error,
+            since,
+        }
+    }
+
+    fn connectivity_of(&self, profile_id: &str) -> Connectivity {
+        self.inner
+            .connectivity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(profile_id)
+            .cloned()
+            .unwrap_or(Connectivity::Online)
+    }
+
+    fn set_connectivity(&self, profile_id: &str, connectivity: Connectivity) {
+        self.inner
+            .connectivity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(profile_id.to_owned(), connectivity);
+    }
+
+    fn snapshot(&self, args: &KeysListArgs, fresh: bool) -> Result<KeysSnapshot, Error> {
+        let now = self.now();
+        let (cached, meta) = {
+            let store = self.inner.store();
+            (
+                store.cached_keys::<ApiKey>(&args.profile_id)?,
+                store.cache_meta(&args.profile_id)?,
+            )
+        };
+        let keys = cached
+            .iter()
+            .map(|cached| KeyRow::new(&cached.key, now))
+            .filter(|row| args.include_disabled || !row.key.disabled)
+            .filter(|row| args.include_expired || row.status != KeyStatus::Expired)
+            .collect();
+        Ok(KeysSnapshot {
+            profile_id: args.profile_id.clone(),
+            keys,
+            fetched_at: meta.and_then(|meta| meta.last_refresh_at),
+            from_cache: !fresh,
+            connectivity: self.connectivity_of(&args.profile_id),
+        })
+    }
+
+    pub async fn credits(&self, args: ProfileScopedArgs) -> Result<Credits, Error> {
+        let profile = self.require_profile(&args.profile_id)?;
+        let client = self.client_for(&profile).await?;
+        Ok(client.credits().await?.into())
+    }
+
+    /// The core's validation of a create form, one error per bad field (`field` set); nothing is
+    /// sent. Empty = valid.
+    pub fn validate_create(&self, args: &CreateKeyArgs) -> Vec<AppError> {
+        self.create_errors(args)
+            .iter()
+            .map(AppError::from)
+            .collect()
+    }
+
+    fn create_errors(&self, args: &CreateKeyArgs) -> Vec<Error> {
+        let now = self.now();
+        let mut errors = Vec::new();
+        if let Err(error) = CreateKeyRequest::new(args.name.clone()).validate(now) {
+            errors.push(error);
+        }
+        if let Some(limit) = args.limit {
+            let request = CreateKeyRequest {
+                limit: Some(limit),
+                ..CreateKeyRequest::new("limit check")
+            };
+            if let Err(error) = request.validate(now) {
+                errors.push(error);
+            }
+        }
+        if let Some(expires_at) = &args.expires_at
+            && let Err(error) = parse_expiry(expires_at, now)
+        {
+            errors.push(error);
+        }
+        errors
+    }
+
+    /// Creates a key. Right after OpenRouter's answer, and before anything else that can fail, the
+    /// secret goes to the keychain as pending with its index row. If that fails the secret is still
+    /// returned (`pending_saved: false`, `keychain_error` says why): OpenRouter never shows it again.
+    pub async fn key_create(&self, args: CreateKeyArgs) -> Result<CreatedKey, Error> {
+        if let Some(first) = self.create_errors(&args).into_iter().next() {
+            return Err(first);
+        }
+        let profile = self.require_profile(&args.profile_id)?;
+        let now = self.now();
+        let request = CreateKeyRequest {
+            name: args.name.trim().to_owned(),
+            limit: args.limit,
+            limit_reset: args.limit_reset.map(Into::into),
+            include_byok_in_limit: Some(args.include_byok_in_limit),
+            expires_at: args
+                .expires_at
+                .as_deref()
+                .map(|at| parse_expiry(at, now))
+                .transpose()?,
+            workspace_id: profile.workspace_id.clone(),
+            creator_user_id: None,
+        };
+        let client = self.client_for(&profile).await?;
+        let created = client.create_key(&request).await?;
+
+        let entry = NewSecretIndexEntry {
+            profile_id: profile.id.clone(),
+            key_hash: created.key.hash.clone(),
+            key_name: created.key.name.clone(),
+            label: Some(created.key.label.clone()),
+        };
+        let secret = created.secret.clone();
+        let held = self
+            .blocking(move |inner| {
+                let store = inner.store();
+                ProfileManager::new(&store, &inner.vault).hold_created_secret(&entry, &secret)
+            })
+            .await;
+        let keychain_error = match held {
+            Ok(_) => None,
+            Err(error) => {
+                tracing::error!(
+                    profile = %profile.id,
+                    key = %created.key.hash,
+                    kind = error.kind(),
+                    "could not hold the new key's secret; the person must copy it now"
+                );
+                Some(AppError::from(&error))
+            }
+        };
+
+        let now = self.now();
+        match self
+            .inner
+            .store()
+            .upsert_cached_key(&profile.id, &created.key.hash, &created.key, now)
+        {
+            Ok(()) => self.emit_keys_changed(&profile.id),
+            Err(error) => {
+                tracing::warn!(profile = %profile.id, error = %error, "could not cache the new key");
+            }
+        }
+        tracing::info!(profile = %profile.id, key = %created.key.hash, "created key");
+        Ok(CreatedKey {
+            key: KeyRow::new(&created.key, now),
+            secret: created.secret.expose_secret().to_owned(),
+            pending_saved: keychain_error.is_none(),
+            keychain_error,
+        })
+    }
+
+    /// Changes a key; a field left out stays, `limit`/`limit_reset` set to null are cleared.
+    pub async fn key_update(&self, args: UpdateKeyArgs) -> Result<KeyRow, Error> {
+        let profile = self.require_profile(&args.profile_id)?;
+        let request = UpdateKeyRequest {
+            name: args.name.map(|name| name.trim().to_owned()),
+            disabled: args.disabled,
+            limit: patch(args.limit),
+            limit_reset: patch(args.limit_reset.map(|reset| reset.map(Into::into))),
+            include_byok_in_limit: args.include_byok_in_limit,
+            workspace_id: None,
+        };
+        let client = self.client_for(&profile).await?;
+        let key = client.update_key(&args.hash, &request).await?;
+        self.cache_changed_key(&profile.id, &key);
+        Ok(KeyRow::new(&key, self.now()))
+    }
+
+    pub async fn key_delete(&self, args: KeyDeleteArgs) -> Result<(), Error> {
+        let profile = self.require_profile(&args.profile_id)?;
+        let client = self.client_for(&profile).await?;
+        client.delete_key(&args.hash).await?;
+        match self
+            .inner
+            .store()
+            .remove_cached_key(&profile.id, &args.hash)
+        {
+            Ok(_) => self.emit_keys_changed(&profile.id),
+            Err(error) => {
+                tracing::warn!(profile = %profile.id, error = %error, "could not drop the deleted key from the cache");
+            }
+        }
+        tracing::info!(profile = %profile.id, key = %args.hash, "deleted key");
+        Ok(())
+    }
+
+    fn cache_changed_key(&self, profile_id: &str, key: &ApiKey) {
+        let now = self.now();
+        match self
+            .inner
+            .store()
+            .upsert_cached_key(profile_id, &key.hash, key, now)
+        {
+            Ok(()) => self.emit_keys_changed(profile_id),
+            Err(error) => {
+                tracing::warn!(profile = %profile_id, error = %error, "could not cache the changed key");
+            }
+        }
+    }
+
+    /// GET /key with a pasted key; nothing is stored.
+    pub async fn key_check(&self, args: KeyCheckArgs) -> Result<CheckedKey, Error> {
+        let base_url = args
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .unwrap_or(DEFAULT_BASE_URL)
+            .to_owned();
+        let renames = [("api_key", "secret")];
+        let client = self
+            .build_client(&base_url, args.secret)
+            .map_err(|err| rename_field(err, &renames))?;
+        let current = client.current_key().await?;
+        Ok(CheckedKey::from(&current))
+    }
+}
+
+/// `None` = leave alone, `Some(None)` = clear, `Some(Some(v))` = set.
+fn patch<T>(value: Option<Option<T>>) -> Patch<T> {
+    match value {
+        None => Patch::Keep,
+        Some(None) => Patch::Clear,
+        Some(Some(value)) => Patch::Set(value),
+    }
+}
+

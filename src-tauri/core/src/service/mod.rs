@@ -1,0 +1,287 @@
+//! `Keyward`: the operations the desktop app (and any other front end) performs, each one call —
+//! profiles with their management keys, the key list with its offline cache, creating keys without
+//! ever losing a secret, held secrets, and the sandbox. The shell only parses arguments, calls one of
+//! these and maps the result, so everything here is tested without a window.
+//!
+//! The store is `Send` but not `Sync`: it lives behind a mutex that is never held across an await.
+//! Keychain calls block, so they run on tokio's blocking pool.
+
+mod keys;
+mod profiles;
+mod sandbox;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use secrecy::SecretString;
+
+use crate::Error;
+use crate::api::{ClientConfig, Clock, OpenRouterClient};
+use crate::store::{self, ProfileManager, Store};
+use crate::vault::Vault;
+use crate::views::{
+    AppState, Connectivity, ConnectivityEvent, KeysChangedEvent, PendingAction,
+    PendingResolveArgs, PendingSecret,
+};
+
+pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
+
+/// Where the service reports changes a front end shows without asking (the desktop shell turns them
+/// into window events). Called synchronously, outside every lock; keep it quick.
+pub trait EventSink: Send + Sync + 'static {
+    /// The cached key list of a profile changed (refresh, create, update, delete).
+    fn keys_changed(&self, event: KeysChangedEvent);
+    /// A refresh finished: online, offline or rate limited.
+    fn connectivity(&self, event: ConnectivityEvent);
+}
+
+/// An `EventSink` that drops everything (the CLI, most tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn keys_changed(&self, _: KeysChangedEvent) {}
+    fn connectivity(&self, _: ConnectivityEvent) {}
+}
+
+/// Adjusts every API client the service builds (timeouts, retries); tests make retries fast.
+pub type ClientTuning = Arc<dyn Fn(&mut ClientConfig) + Send + Sync>;
+
+/// How to run a [`Keyward`]. `ServiceConfig::new(vault)` gives the real app's defaults.
+pub struct ServiceConfig {
+    pub vault: Vault,
+    /// "Now" for key status, expiry validation and timestamps.
+    pub clock: Clock,
+    pub events: Arc<dyn EventSink>,
+    pub client_tuning: ClientTuning,
+    pub sandbox: SandboxConfig,
+}
+
+impl ServiceConfig {
+    pub fn new(vault: Vault) -> Self {
+        ServiceConfig {
+            vault,
+            clock: Arc::new(chrono::Utc::now),
+            events: Arc::new(NoEvents),
+            client_tuning: Arc::new(|_| {}),
+            sandbox: SandboxConfig::default(),
+        }
+    }
+}
+
+/// The service. Cheap to clone (shared state); every method is safe to call concurrently.
+#[derive(Clone)]
+pub struct Keyward {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Mutex<Store>,
+    vault: Vault,
+    clock: Clock,
+    events: Arc<dyn EventSink>,
+    client_tuning: ClientTuning,
+    /// One client per profile, built on first use from its base URL and management key.
+    clients: Mutex<HashMap<String, OpenRouterClient>>,
+    /// The outcome of each profile's latest refresh (online until one fails).
+    connectivity: Mutex<HashMap<String, Connectivity>>,
+    sandbox: tokio::sync::Mutex<Option<sandbox::RunningSandbox>>,
+    sandbox_config: SandboxConfig,
+}
+
+impl Inner {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock can't leave the database half-written (SQLite transactions),
+        // so the store stays usable.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Keyward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyward")
+            .field("vault", &self.inner.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keyward {
+    pub fn new(store: Store, config: ServiceConfig) -> Self {
+        Keyward {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                vault: config.vault,
+                clock: config.clock,
+                events: config.events,
+                client_tuning: config.client_tuning,
+                clients: Mutex::new(HashMap::new()),
+                connectivity: Mutex::new(HashMap::new()),
+                sandbox: tokio::sync::Mutex::new(None),
+                sandbox_config: config.sandbox,
+            }),
+        }
+    }
+
+    /// The data directory's database, if the store is on disk.
+    pub fn database_path(&self) -> Option<PathBuf> {
+        self.inner.store().path().map(PathBuf::from)
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.inner.clock)()
+    }
+
+    /// Runs `call` (which may block on the keychain) on tokio's blocking pool.
+    async fn blocking<T, F>(&self, call: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, Error> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || call(&inner))
+            .await
+            .map_err(|join| Error::Internal {
+                message: format!("a keychain or database task did not finish ({join})"),
+            })?
+    }
+
+    /// An API client for `base_url` with `key`, tuned like every client of this service.
+    fn build_client(&self, base_url: &str, key: SecretString) -> Result<OpenRouterClient, Error> {
+        let mut config = ClientConfig::new(base_url, key);
+        config.clock = Arc::clone(&self.inner.clock);
+        (self.inner.client_tuning)(&mut config);
+        OpenRouterClient::new(config)
+    }
+
+    fn forget_client(&self, profile_id: &str) {
+        self.inner
+            .clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(profile_id);
+    }
+
+    /// The cached client of a profile, or a new one from its management key (the sandbox's from
+    /// memory, every other from the keychain).
+    async fn client_for(&self, profile: &store::Profile) -> Result<OpenRouterClient, Error> {
+        let cached = self
+            .inner
+            .clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&profile.id)
+            .cloned();
+        if let Some(client) = cached {
+            return Ok(client);
+        }
+        let client = if profile.is_sandbox {
+            let (base_url, key) = self.sandbox_endpoint().await?;
+            self.build_client(&base_url, key)?
+        } else {
+            let id = profile.id.clone();
+            let key = self
+                .blocking(move |inner| inner.vault.management_key(&id))
+                .await?;
+            self.build_client(&profile.base_url, key)?
+        };
+        self.inner
+            .clients
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(profile.id.clone(), client.clone());
+        Ok(client)
+    }
+
+    fn require_profile(&self, id: &str) -> Result<store::Profile, Error> {
+        self.inner.store().require_profile(id)
+    }
+
+    fn emit_keys_changed(&self, profile_id: &str) {
+        self.inner.events.keys_changed(KeysChangedEvent {
+            profile_id: profile_id.to_owned(),
+        });
+    }
+
+    fn emit_connectivity(&self, profile_id: &str, connectivity: Connectivity) {
+        self.inner.events.connectivity(ConnectivityEvent {
+            profile_id: profile_id.to_owned(),
+            connectivity,
+        });
+    }
+
+    // --- App state and held secrets ----------------------------------------------------------------
+
+    /// Profiles, the active one, and every secret held in the keychain.
+    pub fn app_state(&self) -> Result<AppState, Error> {
+        let store = self.inner.store();
+        Ok(AppState {
+            profiles: store.profiles()?.into_iter().map(Into::into).collect(),
+            active_profile_id: store.active_profile_id()?,
+            pending_secrets: store
+                .secret_index(None, None)?
+                .into_iter()
+                .map(PendingSecret::from)
+                .collect(),
+        })
+    }
+
+    /// `forget`: the person stored the secret elsewhere, so it leaves the keychain and the list.
+    /// `keep`: it stays in the keychain, listed as kept.
+    pub async fn pending_resolve(&self, args: PendingResolveArgs) -> Result<AppState, Error> {
+        self.blocking(move |inner| {
+            let store = inner.store();
+            let manager = ProfileManager::new(&store, &inner.vault);
+            store.require_profile(&args.profile_id)?;
+            if store
+                .secret_index_entry(&args.profile_id, &args.key_hash)?
+                .is_none()
+            {
+                return Err(Error::SecretNotFound {
+                    what: format!("A held secret of key {}", args.key_hash),
+                });
+            }
+            match args.action {
+                PendingAction::Forget => manager.release_secret(&args.profile_id, &args.key_hash),
+                PendingAction::Keep => manager.keep_secret(&args.profile_id, &args.key_hash),
+            }
+        })
+        .await?;
+        self.app_state()
+    }
+
+    /// A held (pending or kept) secret, for a front end to copy; never to display or log.
+    pub async fn held_secret(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+    ) -> Result<SecretString, Error> {
+        let (profile_id, key_hash) = (profile_id.to_owned(), key_hash.to_owned());
+        self.blocking(move |inner| {
+            let store = inner.store();
+            ProfileManager::new(&store, &inner.vault).held_secret(&profile_id, &key_hash)
+        })
+        .await
+    }
+}
+
+/// Renames the `field` of a validation error (the store and client name fields in prose; the UI
+/// needs the argument's name to put the message beside the right input).
+pub(crate) fn rename_field(error: Error, renames: &[(&str, &str)]) -> Error {
+    match error {
+        Error::InvalidInput {
+            field: Some(field),
+            message,
+        } => {
+            let field = renames
+                .iter()
+                .find(|(from, _)| *from == field)
+                .map_or(field.clone(), |(_, to)| (*to).to_owned());
+            Error::InvalidInput {
+                field: Some(field),
+                message,
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,163 @@
+//! The sandbox: a profile (`is_sandbox`) on an embedded OpenRouter emulator with demo keys, so a
+//! newcomer can try everything offline. The emulator picks a new port and management key on every
+//! start, so its key lives only in memory (never in the keychain) and the profile's base URL is
+//! rewritten at each start. A sandbox client is only ever built for the emulator this process runs on
+//! the loopback interface, with that emulator's key: it can't reach a real account.
+
+use std::path::PathBuf;
+
+use openrouter_emulator::{Emulator, EmulatorConfig};
+use secrecy::SecretString;
+
+use super::Keyward;
+use crate::Error;
+use crate::store::{NewProfile, ProfileChanges, Store};
+use crate::views::Profile;
+
+/// The sandbox profile's name (another is chosen if a real profile already has it).
+pub const SANDBOX_PROFILE_NAME: &str = "Sandbox";
+
+/// How the sandbox's emulator starts.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Demo keys seeded into an empty emulator.
+    pub demo_keys: usize,
+    /// Fixed demo data (tests); `None` = different each time.
+    pub seed: Option<u64>,
+    /// Keeps the sandbox's keys across restarts (no secrets are written: keys are known by hash).
+    pub state_file: Option<PathBuf>,
+    /// Simulated traffic, so usage moves while the sandbox is open.
+    pub traffic: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            demo_keys: 40,
+            seed: None,
+            state_file: None,
+            traffic: false,
+        }
+    }
+}
+
+pub(super) struct RunningSandbox {
+    emulator: Emulator,
+    key: SecretString,
+    profile_id: String,
+}
+
+impl Keyward {
+    /// Starts the sandbox (if it is not running), makes it the active profile and returns it.
+    pub async fn sandbox_open(&self) -> Result<Profile, Error> {
+        let profile_id = self.sandbox_running().await?;
+        let store = self.inner.store();
+        store.set_active_profile(Some(&profile_id))?;
+        Ok(store.require_profile(&profile_id)?.into())
+    }
+
+    /// The control URL (`http://127.0.0.1:PORT/_emulator`) of the running sandbox, if any: for
+    /// tests and demo controls (faults, clock, traffic).
+    pub async fn sandbox_control_url(&self) -> Option<String> {
+        self.inner
+            .sandbox
+            .lock()
+            .await
+            .as_ref()
+            .map(|running| running.emulator.control_url().to_owned())
+    }
+
+    /// Stops the sandbox's emulator (it starts again when the sandbox is next used).
+    pub async fn sandbox_stop(&self) {
+        let running = self.inner.sandbox.lock().await.take();
+        if let Some(running) = running {
+            self.forget_client(&running.profile_id);
+            running.emulator.shutdown().await;
+            tracing::info!("sandbox stopped");
+        }
+    }
+
+    /// The running sandbox's base URL and key, starting it first if needed.
+    pub(super) async fn sandbox_endpoint(&self) -> Result<(String, SecretString), Error> {
+        self.sandbox_running().await?;
+        let guard = self.inner.sandbox.lock().await;
+        let running = guard.as_ref().ok_or_else(|| Error::Internal {
+            message: "the sandbox stopped while it was being opened; open it again".to_owned(),
+        })?;
+        Ok((running.emulator.base_url().to_owned(), running.key.clone()))
+    }
+
+    /// Starts the emulator if needed and returns the sandbox profile's id.
+    async fn sandbox_running(&self) -> Result<String, Error> {
+        let mut guard = self.inner.sandbox.lock().await;
+        if let Some(running) = guard.as_ref() {
+            return Ok(running.profile_id.clone());
+        }
+        let config = &self.inner.sandbox_config;
+        let mut emulator_config = EmulatorConfig::default()
+            .seed_demo(config.demo_keys)
+            .traffic(config.traffic);
+        if let Some(seed) = config.seed {
+            emulator_config = emulator_config.seed(seed);
+        }
+        if let Some(path) = &config.state_file {
+            emulator_config = emulator_config.state_file(path.clone());
+        }
+        let emulator = Emulator::start(emulator_config)
+            .await
+            .map_err(|err| Error::Internal {
+                message: format!("the sandbox could not start: {err}"),
+            })?;
+        if !emulator.address().ip().is_loopback() {
+            return Err(Error::Internal {
+                message: "the sandbox's emulator is not on the loopback interface; refusing to use it"
+                    .to_owned(),
+            });
+        }
+        let profile_id = sandbox_profile(&self.inner.store(), emulator.base_url())?;
+        self.forget_client(&profile_id);
+        tracing::info!(profile = %profile_id, base_url = emulator.base_url(), "sandbox started");
+        *guard = Some(RunningSandbox {
+            key: SecretString::from(emulator.management_key().to_owned()),
+            emulator,
+            profile_id: profile_id.clone(),
+        });
+        Ok(profile_id)
+    }
+}
+
+/// The sandbox profile pointed at `base_url`, created on first use.
+fn sandbox_profile(store: &Store, base_url: &str) -> Result<String, Error> {
+    if let Some(existing) = store
+        .profiles()?
+        .into_iter()
+        .find(|profile| profile.is_sandbox)
+    {
+        store.update_profile(
+            &existing.id,
+            &ProfileChanges {
+                base_url: Some(base_url.to_owned()),
+                ..ProfileChanges::default()
+            },
+        )?;
+        return Ok(existing.id);
+    }
+    let names = std::iter::once(SANDBOX_PROFILE_NAME.to_owned())
+        .chain((2..10).map(|n| format!("{SANDBOX_PROFILE_NAME} {n}")));
+    let mut last_error = None;
+    for name in names {
+        match store.create_profile(&NewProfile {
+            name,
+            base_url: Some(base_url.to_owned()),
+            workspace_id: None,
+            is_sandbox: true,
+        }) {
+            Ok(profile) => return Ok(profile.id),
+            Err(err @ Error::ProfileNameTaken { .. }) => last_error = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::Internal {
+        message: "no name left for the sandbox profile".to_owned(),
+    }))
+}

@@ -1,0 +1,82 @@
+//! Every command the UI can call, listed once in [`keyward_commands!`]: the list registers the
+//! handlers, checks each handler's argument and result types at compile time, and describes the
+//! commands to the TypeScript generator (`bindings`), so the UI's `Commands` map can't drift.
+//!
+//! A command takes one `args` object (`invoke(name, { args })`), calls one service function and
+//! returns its result or rejects with an `AppError`.
+
+mod keys;
+mod profiles;
+mod sandbox;
+mod secrets;
+
+use std::future::Future;
+
+use keyward_core::Keyward;
+use keyward_core::views::AppError;
+use tauri::{AppHandle, Manager};
+
+use crate::bindings::TsType;
+
+pub use secrets::CLIPBOARD_CLEAR_AFTER;
+
+/// The service, managed by the app since set-up.
+fn service(app: &AppHandle) -> Keyward {
+    app.state::<Keyward>().inner().clone()
+}
+
+/// One command as the TypeScript generator sees it.
+pub struct CommandSignature {
+    pub name: &'static str,
+    /// The TypeScript type of `args` and of the result, and the named types they use.
+    pub args: TsType,
+    pub result: TsType,
+}
+
+/// Compile-time proof that `handler` takes `(AppHandle, A)` and resolves to `Result<R, AppError>`.
+fn signature_of<A, R, F, Fut>(name: &'static str, _handler: F) -> CommandSignature
+where
+    A: ts_rs::TS + 'static,
+    R: ts_rs::TS + 'static,
+    F: Fn(AppHandle, A) -> Fut,
+    Fut: Future<Output = Result<R, AppError>>,
+{
+    CommandSignature {
+        name,
+        args: TsType::of::<A>(),
+        result: TsType::of::<R>(),
+    }
+}
+
+macro_rules! keyward_commands {
+    ($($module:ident :: $name:ident;)*) => {
+        /// The invoke handler with every command.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($module::$name),*]
+        }
+
+        /// Every command, in the order the UI's `Commands` map lists them.
+        pub fn signatures() -> Vec<CommandSignature> {
+            vec![$(signature_of(stringify!($name), $module::$name)),*]
+        }
+    };
+}
+
+keyward_commands! {
+    profiles::app_state;
+    profiles::profile_add;
+    profiles::profile_replace_key;
+    profiles::profile_rename;
+    profiles::profile_remove;
+    profiles::profile_switch;
+    sandbox::sandbox_open;
+    keys::keys_list;
+    keys::credits_get;
+    keys::key_validate_create;
+    keys::key_create;
+    keys::key_update;
+    keys::key_delete;
+    keys::key_check;
+    secrets::secret_copy;
+    secrets::pending_resolve;
+}

@@ -1,0 +1,12 @@
+//! The sandbox: an embedded emulator with demo keys, never a real account.
+
+use keyward_core::views::{AppError, EmptyArgs, Profile};
+use tauri::AppHandle;
+
+use super::service;
+
+#[tauri::command]
+pub async fn sandbox_open(app: AppHandle, args: EmptyArgs) -> Result<Profile, AppError> {
+    let EmptyArgs {} = args;
+    Ok(service(&app).sandbox_open().await?)
+}

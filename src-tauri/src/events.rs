@@ -1,0 +1,51 @@
+//! The events the shell emits to the window, listed once: [`keyward_events!`] makes the names, the
+//! typed emitters and the generator's list (`Events.ts`) from the same lines.
+
+use keyward_core::service::EventSink;
+use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
+use tauri::{AppHandle, Emitter};
+
+use crate::bindings::TsType;
+
+macro_rules! keyward_events {
+    ($($constant:ident = $name:literal: $payload:ty;)*) => {
+        $(pub const $constant: &str = $name;)*
+
+        /// Every event name with its payload type, for the TypeScript generator.
+        pub fn signatures() -> Vec<(&'static str, TsType)> {
+            vec![$(($name, TsType::of::<$payload>())),*]
+        }
+    };
+}
+
+keyward_events! {
+    KEYS_CHANGED = "keys-changed": KeysChangedEvent;
+    CONNECTIVITY = "connectivity": ConnectivityEvent;
+}
+
+/// Forwards the service's events to every window of the app.
+pub struct WindowEvents {
+    app: AppHandle,
+}
+
+impl WindowEvents {
+    pub fn new(app: AppHandle) -> Self {
+        WindowEvents { app }
+    }
+
+    fn emit<T: serde::Serialize + Clone>(&self, name: &str, payload: T) {
+        if let Err(err) = self.app.emit(name, payload) {
+            tracing::warn!(event = name, error = %err, "could not emit an event");
+        }
+    }
+}
+
+impl EventSink for WindowEvents {
+    fn keys_changed(&self, event: KeysChangedEvent) {
+        self.emit(KEYS_CHANGED, event);
+    }
+
+    fn connectivity(&self, event: ConnectivityEvent) {
+        self.emit(CONNECTIVITY, event);
+    }
+}

@@ -1,0 +1,98 @@
+//! The UI's TypeScript bindings are generated from the Rust types and command list: these tests fail
+//! when the committed files (`ui/src/lib/bindings/`) are stale, and check the generated shapes the
+//! IPC contract relies on. `cargo test -p keyward -- --ignored regenerate_bindings` rewrites them.
+
+use std::fs;
+
+use keyward_lib::bindings::{committed_dir, generate, regenerate, stale_files};
+use keyward_lib::{Options, commands, events};
+
+#[test]
+fn committed_bindings_are_fresh() {
+    let problems = stale_files(&committed_dir()).unwrap();
+    assert!(
+        problems.is_empty(),
+        "ui/src/lib/bindings is stale; run `cargo test -p keyward -- --ignored regenerate_bindings`:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Rewrites `ui/src/lib/bindings/` (run on purpose, then commit the result).
+#[test]
+#[ignore = "writes ui/src/lib/bindings; run it on purpose to regenerate"]
+fn regenerate_bindings() {
+    let written = regenerate(&committed_dir()).unwrap();
+    println!("wrote {} files to {}", written.len(), committed_dir().display());
+}
+
+#[test]
+fn generated_shapes_match_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(dir.path()).unwrap();
+    let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+
+    let commands_ts = read("Commands.ts");
+    let names: Vec<&str> = commands::signatures().iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "app_state",
+            "profile_add",
+            "profile_replace_key",
+            "profile_rename",
+            "profile_remove",
+            "profile_switch",
+            "sandbox_open",
+            "keys_list",
+            "credits_get",
+            "key_validate_create",
+            "key_create",
+            "key_update",
+            "key_delete",
+            "key_check",
+            "secret_copy",
+            "pending_resolve",
+        ]
+    );
+    for line in [
+        "app_state: { args: EmptyArgs; result: AppState };",
+        "key_validate_create: { args: CreateKeyArgs; result: Array<AppError> };",
+        "key_delete: { args: KeyDeleteArgs; result: null };",
+        "secret_copy: { args: SecretCopyArgs; result: SecretCopied };",
+        "import type { KeysSnapshot } from \"./KeysSnapshot\";",
+    ] {
+        assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
+    }
+    for file in files.iter().filter(|f| f.as_str() != "Commands.ts" && f.as_str() != "Events.ts") {
+        let ty = file.trim_end_matches(".ts");
+        let text = read(file);
+        assert!(text.contains(&format!("export type {ty} ")), "{file}: {text}");
+    }
+    let events_ts = read("Events.ts");
+    assert!(events_ts.contains("\"keys-changed\": KeysChangedEvent;"), "{events_ts}");
+    assert!(events_ts.contains("\"connectivity\": ConnectivityEvent;"), "{events_ts}");
+    assert_eq!(events::KEYS_CHANGED, "keys-changed");
+
+    let app_error = read("AppError.ts");
+    assert!(app_error.contains("retry_after_ms: number | null"), "{app_error}");
+    let key_row = read("KeyRow.ts");
+    assert!(key_row.contains("status: KeyStatus"), "{key_row}");
+    assert!(key_row.contains("hash: string"), "{key_row}");
+    let update = read("UpdateKeyArgs.ts");
+    assert!(update.contains("limit?: number | null"), "{update}");
+    assert!(update.contains("limit_reset?: LimitReset | null"), "{update}");
+    assert!(update.contains("name?: string"), "{update}");
+    let connectivity = read("Connectivity.ts");
+    assert!(connectivity.contains("\"state\": \"offline\""), "{connectivity}");
+    let add = read("ProfileAddArgs.ts");
+    assert!(add.contains("management_key: string"), "{add}");
+    let empty = read("EmptyArgs.ts");
+    assert!(empty.contains("Record<string, never>"), "{empty}");
+}
+
+#[test]
+fn command_line_options() {
+    assert_eq!(Options::parse(Vec::<String>::new()), Options::default());
+    assert!(Options::parse(["--sandbox".to_owned()]).sandbox);
+    assert!(!Options::parse(["--other".to_owned()]).sandbox);
+}

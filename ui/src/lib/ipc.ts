@@ -1,0 +1,59 @@
+// The only door to the Rust shell: every command goes through `call`, every event through the
+// `on…` wrappers, so the contract (/work/notes/ipc-contract.md) is typed in one place.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AppError } from "./bindings/AppError";
+import type { Commands } from "./bindings/Commands";
+import type { ConnectivityEvent } from "./bindings/ConnectivityEvent";
+import type { ErrorKind } from "./bindings/ErrorKind";
+import type { KeysChangedEvent } from "./bindings/KeysChangedEvent";
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  "invalid_input", "unauthorized", "forbidden", "not_management_key", "not_found", "conflict",
+  "rate_limited", "server", "network", "timeout", "decode", "keychain_unavailable",
+  "keychain_locked", "secret_not_found", "store", "internal",
+]);
+
+export function isAppError(value: unknown): value is AppError {
+  return (
+    typeof value === "object" && value !== null &&
+    typeof (value as AppError).kind === "string" && KINDS.has((value as AppError).kind) &&
+    typeof (value as AppError).message === "string"
+  );
+}
+
+/** Whatever a rejection carries (an AppError, a bare string from Tauri itself, an Error), as an AppError. */
+export function toAppError(reason: unknown): AppError {
+  if (isAppError(reason)) {
+    return {
+      kind: reason.kind,
+      message: reason.message,
+      field: reason.field ?? null,
+      retry_after_ms: reason.retry_after_ms ?? null,
+    };
+  }
+  const message =
+    typeof reason === "string" ? reason
+    : reason instanceof Error ? reason.message
+    : "Something went wrong inside Keyward.";
+  return { kind: "internal", message, field: null, retry_after_ms: null };
+}
+
+export async function call<K extends keyof Commands>(
+  cmd: K,
+  args: Commands[K]["args"],
+): Promise<Commands[K]["result"]> {
+  try {
+    return await invoke<Commands[K]["result"]>(cmd, { args });
+  } catch (reason) {
+    throw toAppError(reason);
+  }
+}
+
+export function onKeysChanged(handler: (event: KeysChangedEvent) => void): Promise<UnlistenFn> {
+  return listen<KeysChangedEvent>("keys-changed", (e) => handler(e.payload));
+}
+
+export function onConnectivity(handler: (event: ConnectivityEvent) => void): Promise<UnlistenFn> {
+  return listen<ConnectivityEvent>("connectivity", (e) => handler(e.payload));
+}
