@@ -315,11 +315,13 @@ fn add_history(rng: &mut StdRng, record: &mut KeyRecord, now: DateTime<Utc>, byo
             day.and_time(chrono::NaiveTime::MIN).and_utc() + seconds(rng, 8 * 3600, 22 * 3600)
         }
     });
-    if let (Some(used), Some(expiry)) = (record.last_used_at, record.expires_at)
-        && used > expiry
-    {
-        record.last_used_at = Some(expiry - TimeDelta::seconds(60));
-    }
+    // A key is used between its creation and its expiry (or now).
+    let latest_use = record
+        .expires_at
+        .map_or(now, |expiry| expiry.min(now) - TimeDelta::seconds(60));
+    record.last_used_at = record
+        .last_used_at
+        .map(|used| whole_seconds(used.min(latest_use).max(record.created_at)));
 }
 
 #[cfg(test)]

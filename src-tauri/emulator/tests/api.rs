@@ -231,12 +231,22 @@ async fn current_key_for_inference_and_management_keys() {
         .api_as(Some(&lifetime_secret), Method::GET, "/key", None)
         .await;
     assert_eq!(lifetime.data()["budgets"][0]["resets_at"], Value::Null);
-    let (unlimited_secret, _) = harness.create(json!({"name": "unlimited"})).await;
+    let (unlimited_secret, unlimited_key) = harness.create(json!({"name": "unlimited"})).await;
+    harness
+        .record_usage(
+            unlimited_key["hash"].as_str().unwrap(),
+            json!({"usage": 0.0, "requests": 3, "model": "mistralai/mistral-small-3.2-24b-instruct:free"}),
+        )
+        .await;
     let unlimited = harness
         .api_as(Some(&unlimited_secret), Method::GET, "/key", None)
         .await;
     assert_eq!(unlimited.data()["budgets"], json!([]));
     assert_eq!(unlimited.data()["effective_budget"], Value::Null);
+    assert_eq!(
+        unlimited.data()["free_model_daily_requests"],
+        json!({"limit": 1000, "remaining": 997, "used": 3})
+    );
 
     let management = harness.api(Method::GET, "/key", None).await;
     assert_eq!(management.status, StatusCode::OK);

@@ -103,6 +103,14 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read().decode())
 
+    def step_past_midnight(self) -> None:
+        """Usage windows reset at UTC midnight: a test that records spend and reads it back must not
+        straddle one, so within 5 minutes of midnight the emulator's clock is moved past it."""
+        now = self.control("GET", "clock")["now"]
+        hours, minutes = int(now[11:13]), int(now[14:16])
+        if hours == 23 and minutes >= 55:
+            self.control("POST", "clock", {"advance_seconds": 600})
+
     def record_usage(self, key_hash: str, **usage: Any) -> dict:
         return self.control("POST", f"keys/{key_hash}/usage", usage)
 
@@ -128,6 +136,7 @@ def fresh_emulator(emulator, monkeypatch):
     # The SDK falls back to OPENROUTER_API_KEY when no key is given; the no-key tests need it unset.
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     emulator.control("POST", "reset")
+    emulator.step_past_midnight()
     yield
 
 

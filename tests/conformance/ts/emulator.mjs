@@ -70,8 +70,14 @@ class Emulator {
     return text.trim() ? JSON.parse(text) : null;
   }
 
-  reset() {
-    return this.control("POST", "reset");
+  /** Forgets everything; then, within 5 minutes of UTC midnight (when usage windows reset), moves
+   * the emulator's clock past it so no test straddles one. */
+  async reset() {
+    await this.control("POST", "reset");
+    const now = await this.now();
+    if (now.getUTCHours() === 23 && now.getUTCMinutes() >= 55) {
+      await this.control("POST", "clock", { advance_seconds: 600 });
+    }
   }
 
   setFaults(faults) {

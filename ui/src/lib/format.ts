@@ -28,9 +28,9 @@ const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ["year", 365 * 24 * 3600e3], ["month", 30 * 24 * 3600e3], ["week", 7 * 24 * 3600e3],
   ["day", 24 * 3600e3], ["hour", 3600e3], ["minute", 60e3],
 ];
-const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto", style: "short" });
 
-/** "2 min ago", "in 3 days", "just now". */
+/** "2 min. ago", "in 3 days", "last wk.", "just now" (short forms: they fit table cells). */
 export function relative(iso: string | null | undefined, now: number = Date.now()): string {
   const t = parseTime(iso);
   if (t === null) return "";
@@ -39,7 +39,7 @@ export function relative(iso: string | null | undefined, now: number = Date.now(
   for (const [unit, ms] of UNITS) {
     if (Math.abs(diff) >= ms || unit === "minute") {
       const n = Math.round(diff / ms);
-      return rtf.format(n, unit).replace(" minutes", " min").replace(" minute", " min");
+      return rtf.format(n, unit);
     }
   }
   return "";

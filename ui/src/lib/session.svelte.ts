@@ -96,8 +96,9 @@ export class Session {
 
   notify(text: string, tone: Notice["tone"] = "info"): void {
     const id = ++this.#noticeId;
-    this.notices = [...this.notices, { id, text, tone }];
-    setTimeout(() => this.dismiss(id), tone === "error" ? 8000 : 5000);
+    // At most three at a time: the newest matter, older ones are already stale.
+    this.notices = [...this.notices.slice(-2), { id, text, tone }];
+    setTimeout(() => this.dismiss(id), tone === "error" ? 8000 : 4000);
   }
 
   dismiss(id: number): void {

@@ -80,8 +80,10 @@ export function seedKeys(count: number, seed = 42): KeyRow[] {
     const name = `${CUSTOMERS[i % CUSTOMERS.length]}-${NAMES[Math.floor(i / CUSTOMERS.length) % NAMES.length]}${i >= 100 ? `-${i}` : ""}`;
     const hasLimit = random() < 0.6;
     const limit = hasLimit ? [5, 10, 25, 50, 100, 250][Math.floor(random() * 6)] : null;
-    const usage = Math.round(random() * (limit ?? 80) * (random() < 0.2 ? 1 : 0.6) * 100) / 100;
-    const monthly = Math.round(usage * 0.6 * 100) / 100;
+    // About one key in six with a limit is at 80 % or more of it.
+    const share = random() < 0.17 ? 0.8 + random() * 0.2 : random() * 0.75;
+    const monthly = Math.round((limit ?? 60) * share * 100) / 100;
+    const usage = Math.round(monthly * (1 + random()) * 100) / 100;
     const weekly = Math.round(monthly * 0.35 * 100) / 100;
     const daily = Math.round(weekly * 0.2 * 100) / 100;
     const disabled = random() < 0.1;

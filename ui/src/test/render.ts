@@ -13,3 +13,16 @@ export function renderApp(fake: FakeBackend) {
   const result = render(App);
   return { ...result, user, fake, emit };
 }
+
+import type { KeyRow } from "../lib/bindings/KeyRow";
+import { FakeBackend as Fake, makeProfile, type FakeOptions } from "./fakeBackend";
+
+/** A shell with one ordinary profile, "acme-prod", holding `keys`. */
+export function oneProfile(keys: KeyRow[], options: FakeOptions = {}): Fake {
+  return new Fake({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: keys }, ...options });
+}
+
+/** The data rows of the key table (not the header). */
+export function dataRows(container: HTMLElement): HTMLElement[] {
+  return Array.from(container.querySelectorAll<HTMLElement>(".rows [role=row]"));
+}

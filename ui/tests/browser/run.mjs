@@ -84,6 +84,7 @@ const cspViolations = [];
 const pageErrors = [];
 async function openPage(scenario, colorScheme = "light") {
   const page = await context.newPage();
+  page.setDefaultTimeout(5000);
   await page.emulateMedia({ colorScheme });
   page.on("console", (m) => {
     if (m.type() === "error" && /Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
@@ -124,8 +125,8 @@ for (const scheme of ["light", "dark"]) {
     await page.keyboard.press("/");
     assert(await search.evaluate((el) => el === document.activeElement), "/ should focus search");
     await search.fill("globex-ci");
-    await page.getByText(/^[\d,]+ of [\d,]+ keys$/).waitFor();
-    const names = await page.locator(".rows .cell.name").allTextContents();
+    await page.getByText(/^[\d,]+ of [\d,]+$/).waitFor();
+    const names = await page.locator(".rows .who .name").allTextContents();
     assert(names.length > 0 && names.every((n) => n.includes("globex-ci")), `search results: ${names.slice(0, 3)}`);
     await search.fill("");
     await page.getByLabel("Status").selectOption("disabled");
@@ -136,12 +137,12 @@ for (const scheme of ["light", "dark"]) {
     await page.getByRole("button", { name: "Total", exact: true }).click();
     await page.locator('[role=columnheader][aria-sort="descending"]').getByText("Total").waitFor();
     const elapsed = Date.now() - t0;
-    const totals = (await page.locator(".rows [role=row] .cell.num:nth-child(7)").allTextContents())
+    const totals = (await page.locator(".rows [role=row] .cell.num:nth-child(6)").allTextContents())
       .map((t) => Number(t.replace(/[$,]/g, "")));
     assert(totals.length > 3 && totals.every((v, i) => i === 0 || totals[i - 1] >= v), `not sorted desc: ${totals.slice(0, 5)}`);
     assert(elapsed < 1500, `sorting 10,000 rows took ${elapsed} ms`);
-    await page.getByText("Near limit ≥ 80 %").click();
-    await page.getByText(/^[\d,]+ of [\d,]+ keys$/).waitFor();
+    await page.getByText("≥ 80 % of limit").click();
+    await page.getByText(/^[\d,]+ of [\d,]+$/).waitFor();
     await shot(page, `${scheme}-03-filtered`);
     await page.getByRole("button", { name: "Clear filters" }).first().click();
     // Keyboard sorting: focus a header and press Enter.
@@ -167,6 +168,7 @@ for (const scheme of ["light", "dark"]) {
     await dialog.getByLabel("Limit resets").selectOption("monthly");
     await dialog.getByRole("button", { name: "30 days" }).click();
     await dialog.getByText(/Sent as \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(UTC\)/).waitFor();
+    await dialog.getByLabel("Name").focus();
     await page.keyboard.press("Enter");
     const secretDialog = page.getByRole("dialog", { name: /Key created/ });
     await secretDialog.waitFor();
