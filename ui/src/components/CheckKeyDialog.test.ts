@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { makeKey } from "../test/fakeBackend";
-import { oneProfile, renderApp } from "../test/render";
+import { oneProfile, pageContains, renderApp } from "../test/render";
 
 describe("check a key", () => {
   it("shows label, limits, spend and expiry without storing the key; the field is cleared", async () => {
@@ -26,7 +26,7 @@ describe("check a key", () => {
     expect(details).toHaveTextContent("never");
     expect(field).toHaveValue("");
     expect(fake.callsOf("key_check")).toEqual([{ secret: "sk-or-v1-known", base_url: "https://openrouter.ai/api/v1" }]);
-    expect(document.body.innerHTML).not.toContain("sk-or-v1-known");
+    expect(pageContains("sk-or-v1-known")).toBe(false);
   });
 
   it("an unknown key is reported as such", async () => {

@@ -57,7 +57,7 @@ describe("create a key", () => {
       profile_id: "p1", name: "acme-prod backend", limit: 25.5, limit_reset: "weekly",
       include_byok_in_limit: true, expires_at: expected,
     }]);
-    expect(within(secretDialog).getByLabelText("Secret")).toHaveValue(expect.stringMatching(/^sk-or-v1-/));
+    expect((within(secretDialog).getByLabelText("Secret") as HTMLInputElement).value).toMatch(/^sk-or-v1-/);
     expect(screen.queryByRole("dialog", { name: "New key" })).not.toBeInTheDocument();
     // The new key is in the list at once.
     expect(screen.getByText("acme-prod backend", { selector: ".name" })).toBeInTheDocument();

@@ -185,6 +185,14 @@ describe("key list", () => {
     renderApp(fake);
     expect(await screen.findByText("OpenRouter is unreachable")).toBeInTheDocument();
   });
+
+  it("offline with nothing cached says so instead of 'no keys yet'", async () => {
+    const fake = oneProfile([]);
+    fake.connectivity.p1 = { state: "offline", since: new Date().toISOString(), error: appError("timeout", "timed out") };
+    renderApp(fake);
+    expect(await screen.findByRole("heading", { name: "Nothing cached yet" })).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "No keys yet" })).not.toBeInTheDocument();
+  });
 });
 
 describe("offline and rate limited", () => {
@@ -203,12 +211,13 @@ describe("offline and rate limited", () => {
     expect(banner).toHaveTextContent("cached list from 42 min. ago");
     expect(banner).toHaveTextContent("read-only");
     expect(banner).toHaveTextContent("retries by itself");
-    expect(screen.getByRole("button", { name: "New key" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "New key" })).toHaveAttribute("aria-disabled", "true");
     const edit = screen.getByRole("button", { name: "Edit alpha" });
     expect(edit).toHaveAttribute("aria-disabled", "true");
     expect(edit).toHaveAttribute("title", expect.stringContaining("unreachable"));
     await user.click(edit);
     await user.click(screen.getByRole("button", { name: "Delete alpha" }));
+    await user.click(screen.getByRole("button", { name: "New key" }));
     await user.keyboard("n");
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
   });
@@ -220,7 +229,7 @@ describe("offline and rate limited", () => {
     fake.connectivity.p1 = { state: "online" };
     await act(() => emit("connectivity", { profile_id: "p1", connectivity: { state: "online" } }));
     await waitFor(() => expect(screen.queryByText("OpenRouter is unreachable")).not.toBeInTheDocument());
-    expect(screen.getByRole("button", { name: "New key" })).toBeEnabled();
+    expect(screen.getByRole("button", { name: "New key" })).toHaveAttribute("aria-disabled", "false");
     expect(screen.getByRole("button", { name: "Edit alpha" })).toHaveAttribute("aria-disabled", "false");
   });
 
@@ -244,7 +253,7 @@ describe("offline and rate limited", () => {
     expect(screen.getByTestId("retry-countdown")).toHaveTextContent(/^(30|29) s$/);
     await act(() => vi.advanceTimersByTime(10_000));
     expect(screen.getByTestId("retry-countdown")).toHaveTextContent(/^(20|19) s$/);
-    expect(screen.getByRole("button", { name: "New key" })).toBeDisabled();
+    expect(screen.getByRole("button", { name: "New key" })).toHaveAttribute("aria-disabled", "true");
     await act(() => vi.advanceTimersByTime(21_000));
     expect(screen.getByText("Retrying now…")).toBeInTheDocument();
   });

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import type { PendingSecret } from "../lib/bindings/PendingSecret";
-import { oneProfile, renderApp } from "../test/render";
+import { oneProfile, pageContains, renderApp } from "../test/render";
 
 const pending = (name: string, state: PendingSecret["state"], hash: string): PendingSecret => ({
   profile_id: "p1", key_hash: hash, key_name: name, label: `sk-or-v1-${name.slice(0, 3)}...`, created_at: new Date().toISOString(), state,
@@ -41,7 +41,7 @@ describe("pending secrets", () => {
       { profile_id: "p1", key_hash: "b".repeat(64), action: "forget" },
     ]);
     // The panel never receives a secret.
-    expect(document.body.innerHTML).not.toContain("sk-or-v1-secret");
+    expect(pageContains("sk-or-v1-secret")).toBe(false);
   });
 
   it("has a designed empty state", async () => {

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { appError, makeKey } from "../test/fakeBackend";
-import { oneProfile, renderApp } from "../test/render";
+import { oneProfile, pageContains, renderApp } from "../test/render";
 
 async function createOne(fake = oneProfile([makeKey({ name: "alpha" })])) {
   const r = renderApp(fake);
@@ -23,11 +23,11 @@ describe("created-secret dialog", () => {
 
   it("forget: resolves the pending secret and the secret leaves the DOM", async () => {
     const { user, dialog, fake, secret, hash } = await createOne();
-    expect(document.body.innerHTML).toContain(secret);
+    expect(pageContains(secret)).toBe(true);
     await user.click(within(dialog).getByRole("button", { name: "I stored it elsewhere — forget it" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     expect(fake.callsOf("pending_resolve")).toEqual([{ profile_id: "p1", key_hash: hash, action: "forget" }]);
-    expect(document.body.innerHTML).not.toContain(secret);
+    expect(pageContains(secret)).toBe(false);
     expect(screen.getByRole("button", { name: "Pending secrets: 0" })).toBeInTheDocument();
   });
 
@@ -36,7 +36,7 @@ describe("created-secret dialog", () => {
     await user.click(within(dialog).getByRole("button", { name: "Keep it in the OS keychain" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     expect(fake.callsOf("pending_resolve")).toEqual([{ profile_id: "p1", key_hash: hash, action: "keep" }]);
-    expect(document.body.innerHTML).not.toContain(secret);
+    expect(pageContains(secret)).toBe(false);
   });
 
   it("closing without choosing leaves it pending (badge) and drops the secret", async () => {
@@ -44,7 +44,7 @@ describe("created-secret dialog", () => {
     await user.keyboard("{Escape}");
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     expect(fake.callsOf("pending_resolve")).toEqual([]);
-    expect(document.body.innerHTML).not.toContain(secret);
+    expect(pageContains(secret)).toBe(false);
     expect(await screen.findByRole("button", { name: "Pending secrets: 1" })).toBeInTheDocument();
   });
 
@@ -57,6 +57,6 @@ describe("created-secret dialog", () => {
     expect(alert).toHaveTextContent("The OS keychain is locked: The login keyring is locked.");
     expect(within(dialog).queryByRole("button", { name: /forget it/ })).not.toBeInTheDocument();
     await user.click(within(dialog).getByRole("button", { name: "I have copied it — close" }));
-    expect(document.body.innerHTML).not.toContain(secret);
+    expect(pageContains(secret)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { FakeBackend, appError } from "../test/fakeBackend";
-import { renderApp } from "../test/render";
+import { pageContains, renderApp } from "../test/render";
 
 describe("welcome (nothing stored)", () => {
   it("offers to add a management key or try the sandbox", async () => {
@@ -54,7 +54,7 @@ describe("adding a profile", () => {
     await user.click(screen.getByRole("button", { name: "Check and save" }));
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("That is an inference key, not a management key");
-    expect(alert).toHaveTextContent("Inference keys");
+    expect(alert).toHaveTextContent("An inference key calls models");
     expect(alert.querySelector("a")).toHaveAttribute("href", "https://openrouter.ai/settings/management-keys");
     expect(screen.getByLabelText("Management key")).toHaveValue("");
     expect(fake.callsOf("profile_add")).toEqual([
@@ -108,6 +108,17 @@ describe("adding a profile", () => {
     ]);
     expect(screen.getByRole("combobox", { name: "Profile" })).toHaveDisplayValue("acme-prod");
     // The management key never comes back to the UI.
-    expect(document.body.innerHTML).not.toContain("sk-or-mgmt-good");
+    expect(pageContains("sk-or-mgmt-good")).toBe(false);
+  });
+});
+
+describe("start-up failure", () => {
+  it("says what went wrong when the shell cannot load its state", async () => {
+    const fake = new FakeBackend();
+    fake.failNext("app_state", appError("store", "unable to open database file"));
+    renderApp(fake);
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Keyward could not read or write its local data");
+    expect(alert).toHaveTextContent("unable to open database file");
   });
 });

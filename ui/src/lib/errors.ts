@@ -37,7 +37,7 @@ export function errorHint(e: AppError): string | null {
     case "keychain_locked":
       return "Unlock your keychain (on Linux: GNOME Keyring / KWallet, usually by logging in again or opening “Passwords and Keys”), then try again.";
     case "not_management_key":
-      return `Inference keys (sk-or-v1-…) call models. Keyward needs a management key, which can create and manage keys but not call models. Create one at ${MANAGEMENT_KEYS_URL}.`;
+      return `An inference key calls models. Keyward needs a management key, which creates, edits and revokes keys but cannot call models. Create one at ${MANAGEMENT_KEYS_URL}.`;
     case "unauthorized":
       return "It may have been deleted or revoked. Paste a current management key to continue.";
     case "not_found":

@@ -26,3 +26,9 @@ export function oneProfile(keys: KeyRow[], options: FakeOptions = {}): Fake {
 export function dataRows(container: HTMLElement): HTMLElement[] {
   return Array.from(container.querySelectorAll<HTMLElement>(".rows [role=row]"));
 }
+
+/** Whether `text` is anywhere on the page: in the markup or in a field's current value. */
+export function pageContains(text: string): boolean {
+  if (document.body.innerHTML.includes(text)) return true;
+  return Array.from(document.querySelectorAll("input, textarea")).some((el) => (el as HTMLInputElement).value.includes(text));
+}

@@ -110,6 +110,19 @@ for (const scheme of ["light", "dark"]) {
     await shot(page, `${scheme}-01-welcome`);
   });
 
+  await step(`${scheme}: an inference key is refused with an explanation`, async () => {
+    await page.getByRole("button", { name: /Add your management key/ }).click();
+    const field = page.getByLabel("Management key");
+    await field.fill("sk-or-v1-0123456789abcdef");
+    assert(await field.getAttribute("type") === "password", "key field is masked");
+    await page.keyboard.press("Enter");
+    await page.getByText("That is an inference key, not a management key").waitFor();
+    await page.getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }).waitFor();
+    assert(await field.inputValue() === "", "field cleared after use");
+    await shot(page, `${scheme}-01b-inference-key-refused`);
+    await page.getByRole("button", { name: "Cancel" }).click();
+  });
+
   await step(`${scheme}: sandbox opens with 10,000 keys, virtualized`, async () => {
     await page.getByRole("button", { name: /Try the sandbox/ }).click();
     await page.getByText("SANDBOX", { exact: true }).first().waitFor();
@@ -118,6 +131,28 @@ for (const scheme of ["light", "dark"]) {
     assert(rows > 5 && rows < 80, `expected a window of rows, got ${rows}`);
     await page.getByText(/updated/).waitFor();
     await shot(page, `${scheme}-02-list`);
+  });
+
+  await step(`${scheme}: scrolls through 10,000 rows, rendering only a window`, async () => {
+    const table = page.locator("[data-virtual-scroll]");
+    const total = Number((await page.getByText(/^[\d,]+ keys$/).textContent()).replace(/\D/g, ""));
+    await table.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.locator(`.rows [role=row][aria-rowindex="${total + 1}"]`).waitFor();
+    const rows = await page.locator(".rows [role=row]").count();
+    assert(rows < 80, `after scrolling, ${rows} rows in the DOM`);
+    await table.evaluate((el) => { el.scrollTop = el.scrollHeight / 2; });
+    await page.waitForTimeout(50);
+    const mid = await page.locator(".rows [role=row]").first().getAttribute("aria-rowindex");
+    assert(Number(mid) > total / 3, `middle window starts at row ${mid}`);
+    await table.evaluate((el) => { el.scrollTop = 0; });
+    await page.locator('.rows [role=row][aria-rowindex="2"]').waitFor();
+  });
+
+  await step(`${scheme}: smallest window (900×600) still reads`, async () => {
+    await page.setViewportSize({ width: 900, height: 600 });
+    await page.getByText("SANDBOX", { exact: true }).first().waitFor();
+    await shot(page, `${scheme}-02b-list-900x600`);
+    await page.setViewportSize({ width: 1200, height: 800 });
   });
 
   await step(`${scheme}: search, filter, sort`, async () => {
@@ -173,13 +208,16 @@ for (const scheme of ["light", "dark"]) {
     const secretDialog = page.getByRole("dialog", { name: /Key created/ });
     await secretDialog.waitFor();
     secret = await secretDialog.getByLabel("Secret").inputValue();
+    assert(await secretDialog.evaluate((d) => d.contains(document.activeElement)), "focus is inside the secret dialog");
     assert(secret.startsWith("sk-or-v1-"), "secret shown");
     await secretDialog.getByRole("button", { name: "Copy" }).click();
     await secretDialog.getByText("Copied — clipboard clears in 30 s").waitFor();
     await shot(page, `${scheme}-05-secret`);
     await secretDialog.getByRole("button", { name: /forget it/ }).click();
     await secretDialog.waitFor({ state: "detached" });
-    assert(!(await page.content()).includes(secret), "secret still in the DOM after close");
+    const leftovers = await page.evaluate((text) => document.body.innerHTML.includes(text)
+      || [...document.querySelectorAll("input, textarea")].some((el) => el.value.includes(text)), secret);
+    assert(!leftovers, "secret still on the page after close");
   });
 
   await step(`${scheme}: edit the limit`, async () => {
@@ -234,14 +272,14 @@ for (const scheme of ["light", "dark"]) {
   await step(`${scheme}: offline banner, read-only, recovers`, async () => {
     await offline.getByText("OpenRouter is unreachable").waitFor();
     await offline.getByText(/read-only until OpenRouter answers again/).waitFor();
-    assert(await offline.getByRole("button", { name: "New key" }).isDisabled(), "New key disabled offline");
+    assert(await offline.getByRole("button", { name: "New key" }).getAttribute("aria-disabled") === "true", "New key disabled offline");
     await shot(offline, `${scheme}-09-offline`);
     await offline.evaluate(() => window.__kw.setConnectivity({ state: "rate_limited", retry_at: new Date(Date.now() + 45_000).toISOString(), error: { kind: "rate_limited", message: "Rate limit exceeded", field: null, retry_after_ms: 45000 } }));
     await offline.getByText(/Retrying in \d+ s/).waitFor();
     await shot(offline, `${scheme}-10-rate-limited`);
     await offline.evaluate(() => window.__kw.setConnectivity({ state: "online" }));
     await offline.getByText("OpenRouter is rate limiting Keyward").waitFor({ state: "detached" });
-    assert(!(await offline.getByRole("button", { name: "New key" }).isDisabled()), "New key enabled again");
+    assert(await offline.getByRole("button", { name: "New key" }).getAttribute("aria-disabled") === "false", "New key enabled again");
   });
   await offline.close();
 }
