@@ -2,7 +2,7 @@
 //! nothing when it is all there already (apt packages, the Python venv, the npm packages).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -24,6 +24,24 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     ("libdbus-1-dev", "the keyring crate links libdbus"),
     ("pkg-config", "finds libdbus when building"),
+    ("build-essential", "the desktop shell's C dependencies"),
+    (
+        "libwebkit2gtk-4.1-dev",
+        "the desktop shell (Tauri 2 on WebKitGTK)",
+    ),
+    (
+        "libxdo-dev",
+        "the desktop shell (Tauri's menu accelerators)",
+    ),
+    (
+        "libssl-dev",
+        "the desktop shell (Tauri's build dependencies)",
+    ),
+    (
+        "libayatana-appindicator3-dev",
+        "the desktop shell's tray icon",
+    ),
+    ("librsvg2-dev", "the desktop shell's icons"),
 ];
 
 /// Installed only when the machine's python3 cannot make a venv (Debian splits venv out).
@@ -36,8 +54,13 @@ pub fn run(workspace: &Workspace) -> anyhow::Result<()> {
     install_apt_packages()?;
     println!("==> setup: Python venv (tests/.venv)");
     install_python_venv(workspace)?;
-    println!("==> setup: npm packages (tests/conformance/ts)");
-    install_npm_packages(workspace)?;
+    for directory in npm_projects(workspace) {
+        println!(
+            "==> setup: npm packages ({})",
+            relative(workspace, &directory)
+        );
+        install_npm_packages(&directory)?;
+    }
     println!("==> setup: done");
     Ok(())
 }
@@ -139,8 +162,24 @@ fn install_python_venv(workspace: &Workspace) -> anyhow::Result<()> {
     fs::write(&stamp, requirements).with_context(|| format!("writing {}", stamp.display()))
 }
 
-fn install_npm_packages(workspace: &Workspace) -> anyhow::Result<()> {
-    let directory = workspace.conformance_ts_dir();
+/// Every npm project the tests use: the UI (when it exists) and the TypeScript SDK suite.
+fn npm_projects(workspace: &Workspace) -> Vec<PathBuf> {
+    let mut projects = Vec::new();
+    if workspace.ui_dir().join("package-lock.json").is_file() {
+        projects.push(workspace.ui_dir());
+    }
+    projects.push(workspace.conformance_ts_dir());
+    projects
+}
+
+fn relative(workspace: &Workspace, path: &Path) -> String {
+    path.strip_prefix(&workspace.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn install_npm_packages(directory: &Path) -> anyhow::Result<()> {
     let lock_path = directory.join("package-lock.json");
     let lock = fs::read_to_string(&lock_path)
         .with_context(|| format!("reading {}", lock_path.display()))?;
@@ -152,7 +191,7 @@ fn install_npm_packages(workspace: &Workspace) -> anyhow::Result<()> {
     run_checked(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&directory),
+            .current_dir(directory),
     )?;
     if !directory.join("node_modules").is_dir() {
         bail!("`npm ci` left no node_modules in {}", directory.display());

@@ -39,12 +39,30 @@ struct SuiteContext {
     scratch: tempfile::TempDir,
 }
 
+/// Something built once, before the suites, for the suites that name it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Prerequisite {
+    /// The emulator binary; its path reaches the suites as KEYWARD_EMULATOR_BIN.
+    Emulator,
+    /// The web UI's production build (ui/dist), which the desktop shell embeds when it compiles.
+    UiBuild,
+}
+
+impl Prerequisite {
+    fn prepare(self, workspace: &Workspace) -> anyhow::Result<Option<PathBuf>> {
+        match self {
+            Prerequisite::Emulator => build_emulator(workspace).map(Some),
+            Prerequisite::UiBuild => build_ui(workspace).map(|()| None),
+        }
+    }
+}
+
 struct Suite {
     name: &'static str,
     groups: &'static [&'static str],
     about: &'static str,
     counting: Counting,
-    needs_emulator: bool,
+    needs: &'static [Prerequisite],
     command: fn(&SuiteContext) -> anyhow::Result<Command>,
 }
 
@@ -54,7 +72,7 @@ const SUITES: &[Suite] = &[
         groups: &["lint", "rust"],
         about: "cargo fmt --all --check",
         counting: Counting::SingleCheck,
-        needs_emulator: false,
+        needs: &[],
         command: fmt_command,
     },
     Suite {
@@ -62,7 +80,7 @@ const SUITES: &[Suite] = &[
         groups: &["lint", "rust"],
         about: "cargo clippy --workspace --all-targets -- -D warnings",
         counting: Counting::SingleCheck,
-        needs_emulator: false,
+        needs: &[Prerequisite::UiBuild],
         command: clippy_command,
     },
     Suite {
@@ -70,7 +88,7 @@ const SUITES: &[Suite] = &[
         groups: &["rust"],
         about: "cargo test --workspace (and the keychain tests) in a private D-Bus + gnome-keyring session",
         counting: Counting::CargoTest,
-        needs_emulator: false,
+        needs: &[Prerequisite::UiBuild],
         command: rust_tests_command,
     },
     Suite {
@@ -78,7 +96,7 @@ const SUITES: &[Suite] = &[
         groups: &["conformance", "python"],
         about: "the official Python SDK (openrouter 1.3.84) against the emulator, pytest",
         counting: Counting::Pytest,
-        needs_emulator: true,
+        needs: &[Prerequisite::Emulator],
         command: conformance_python_command,
     },
     Suite {
@@ -86,7 +104,7 @@ const SUITES: &[Suite] = &[
         groups: &["conformance", "ts"],
         about: "the official TypeScript SDK (@openrouter/sdk 1.3.19) against the emulator, node --test",
         counting: Counting::NodeTap,
-        needs_emulator: true,
+        needs: &[Prerequisite::Emulator],
         command: conformance_ts_command,
     },
 ];
@@ -118,18 +136,26 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
         eprintln!("setup failed: {error:#}");
     }
 
-    let emulator_bin =
-        if setup_failed.is_none() && selected.iter().any(|suite| suite.needs_emulator) {
-            match build_emulator(&workspace) {
-                Ok(path) => Some(path),
+    let mut emulator_bin = None;
+    let mut unprepared: Vec<(Prerequisite, String)> = Vec::new();
+    if setup_failed.is_none() {
+        for prerequisite in [Prerequisite::UiBuild, Prerequisite::Emulator] {
+            if !selected
+                .iter()
+                .any(|suite| suite.needs.contains(&prerequisite))
+            {
+                continue;
+            }
+            match prerequisite.prepare(&workspace) {
+                Ok(Some(path)) => emulator_bin = Some(path),
+                Ok(None) => {}
                 Err(error) => {
-                    eprintln!("building the emulator failed: {error:#}");
-                    None
+                    eprintln!("preparing {prerequisite:?} failed: {error:#}");
+                    unprepared.push((prerequisite, format!("{error:#}")));
                 }
             }
-        } else {
-            None
-        };
+        }
+    }
 
     let context = SuiteContext {
         workspace,
@@ -146,8 +172,11 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
         let suite_started = Instant::now();
         let outcome = if let Some(error) = &setup_failed {
             Outcome::could_not_run(suite.name, format!("setup failed: {error}"))
-        } else if suite.needs_emulator && context.emulator_bin.is_none() {
-            Outcome::could_not_run(suite.name, "the emulator did not build".to_owned())
+        } else if let Some((prerequisite, error)) = unprepared
+            .iter()
+            .find(|(prerequisite, _)| suite.needs.contains(prerequisite))
+        {
+            Outcome::could_not_run(suite.name, format!("{prerequisite:?} failed: {error}"))
         } else {
             run_suite(suite, &context)
         };
@@ -225,6 +254,17 @@ fn build_emulator(workspace: &Workspace) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// `npm run build` in ui/, when there is a UI; its node_modules come from `setup`.
+fn build_ui(workspace: &Workspace) -> anyhow::Result<()> {
+    let ui = workspace.ui_dir();
+    if !ui.join("package.json").is_file() {
+        return Ok(());
+    }
+    println!();
+    println!("==> building the UI (the desktop shell embeds ui/dist)");
+    run_checked(Command::new("npm").args(["run", "build"]).current_dir(&ui))
+}
+
 fn cargo_in_root(context: &SuiteContext, args: &[&str]) -> Command {
     let mut command = Command::new(cargo());
     command.args(args).current_dir(&context.workspace.root);
@@ -279,7 +319,9 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
     let mut script = String::from(
         "eval \"$(printf pass | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)\"\n\
          export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK\n\
-         if [ -z \"${GNOME_KEYRING_CONTROL:-}\" ]; then echo 'warning: gnome-keyring did not start' >&2; fi\n\
+         if [ -z \"${GNOME_KEYRING_CONTROL:-}\" ] && [ ! -S \"$XDG_RUNTIME_DIR/keyring/control\" ]; then\n\
+         \x20 echo 'warning: gnome-keyring did not start' >&2\n\
+         fi\n\
          status=0\n\
          cargo test --workspace --no-fail-fast || status=1\n",
     );

@@ -26,6 +26,10 @@ impl Workspace {
         self.root.join("tests/conformance/ts")
     }
 
+    pub fn ui_dir(&self) -> PathBuf {
+        self.root.join("ui")
+    }
+
     pub fn python_requirements(&self) -> PathBuf {
         self.root.join("tests/conformance/python/requirements.txt")
     }

@@ -340,3 +340,33 @@ describe("keyboard", () => {
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
   });
 });
+
+describe("more profiles", () => {
+  it("adds a second profile from the Profiles dialog and switches to it", async () => {
+    const { user, fake } = renderApp(oneProfile([makeKey({ name: "alpha" })]));
+    await screen.findByText("alpha");
+    await user.click(screen.getByRole("button", { name: "Profiles…" }));
+    await user.click(screen.getByRole("button", { name: "Add profile" }));
+    const dialog = screen.getByRole("dialog", { name: "Add a profile" });
+    await user.type(within(dialog).getByLabelText("Profile name"), "personal");
+    await user.type(within(dialog).getByLabelText("Management key"), "sk-or-mgmt-2{Enter}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(fake.callsOf("profile_add")).toEqual([{ name: "personal", base_url: null, workspace_id: null, management_key: "sk-or-mgmt-2" }]);
+    expect(screen.getByRole("combobox", { name: "Profile" })).toHaveDisplayValue("personal");
+    expect(await screen.findByRole("heading", { name: "No keys yet" })).toBeInTheDocument();
+  });
+});
+
+describe("focus after dialogs", () => {
+  it("returns to New key after the created-secret dialog closes", async () => {
+    const { user } = renderApp(oneProfile([makeKey({ name: "alpha" })]));
+    await screen.findByText("alpha");
+    await user.click(screen.getByRole("button", { name: "New key" }));
+    await user.type(screen.getByLabelText("Name"), "k{Enter}");
+    const secretDialog = await screen.findByRole("dialog", { name: "Key created — copy its secret now" });
+    expect(secretDialog.contains(document.activeElement)).toBe(true);
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(screen.getByRole("button", { name: "New key" })).toHaveFocus();
+  });
+});

@@ -32,7 +32,6 @@ export class Session {
   snapshot = $state.raw<KeysSnapshot | null>(null);
   connectivity = $state.raw<Connectivity>(ONLINE);
   credits = $state<Credits | null>(null);
-  keysLoading = $state(false);
   refreshing = $state(false);
   listError = $state<AppError | null>(null);
   includeDisabled = $state(true);
@@ -116,7 +115,6 @@ export class Session {
     if (!profileId) return;
     const generation = ++this.#generation;
     if (refresh) this.refreshing = true;
-    else if (!this.snapshot) this.keysLoading = true;
     try {
       const snapshot = await call("keys_list", {
         profile_id: profileId,
@@ -132,10 +130,7 @@ export class Session {
       if (generation !== this.#generation || profileId !== this.activeId) return;
       this.#listFailure(e as AppError);
     } finally {
-      if (generation === this.#generation) {
-        this.refreshing = false;
-        this.keysLoading = false;
-      }
+      if (generation === this.#generation) this.refreshing = false;
     }
   }
 

@@ -216,7 +216,9 @@ export class FakeBackend {
         return this.state();
       case "profile_add": {
         this.checkManagementKey(String(a.management_key));
-        const p = makeProfile(`p${++this.counter}`, String(a.name), {
+        let id = `profile-${++this.counter}`;
+        while (this.profiles.some((x) => x.id === id)) id = `profile-${++this.counter}`;
+        const p = makeProfile(id, String(a.name), {
           base_url: (a.base_url as string | null) ?? "https://openrouter.ai/api/v1",
           workspace_id: (a.workspace_id as string | null) ?? null,
         });

@@ -47,16 +47,19 @@ impl Recorder {
     }
 }
 
-impl EventSink for Arc<Recorder> {
+/// The service's side of a shared [`Recorder`].
+struct Sink(Arc<Recorder>);
+
+impl EventSink for Sink {
     fn keys_changed(&self, event: KeysChangedEvent) {
-        if let Some(check) = self.on_keys_changed.lock().unwrap().as_ref() {
+        if let Some(check) = self.0.on_keys_changed.lock().unwrap().as_ref() {
             check(&event);
         }
-        self.events.lock().unwrap().push(Event::KeysChanged(event));
+        self.0.events.lock().unwrap().push(Event::KeysChanged(event));
     }
 
     fn connectivity(&self, event: ConnectivityEvent) {
-        self.events.lock().unwrap().push(Event::Connectivity(event));
+        self.0.events.lock().unwrap().push(Event::Connectivity(event));
     }
 }
 
@@ -95,7 +98,7 @@ pub fn start(test: &str) -> TestService {
     config.clock = Arc::new(move || {
         Utc::now() + chrono::Duration::seconds(offset.load(Ordering::Relaxed))
     });
-    config.events = Arc::new(Arc::clone(&events));
+    config.events = Arc::new(Sink(Arc::clone(&events)));
     config.client_tuning = Arc::new(fast_client);
     config.sandbox = SandboxConfig {
         demo_keys: 30,
