@@ -209,7 +209,13 @@ fn tempfile_dir() -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// The committed bindings directory, from this crate's manifest directory.
+/// Points the freshness check and `regenerate_bindings` at another directory (e.g. a scratch copy).
+pub const BINDINGS_DIR_ENV: &str = "KEYWARD_BINDINGS_DIR";
+
+/// The committed bindings directory (from this crate's manifest directory), or `KEYWARD_BINDINGS_DIR`.
 pub fn committed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(BINDINGS_DIR)
+    match std::env::var_os(BINDINGS_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(BINDINGS_DIR),
+    }
 }

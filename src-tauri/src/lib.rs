@@ -128,8 +128,7 @@ fn start_service(
     };
     let service = Keyward::new(store, config);
     if options.sandbox {
-        let opened: Result<_, Error> =
-            tauri::async_runtime::block_on(service.sandbox_open());
+        let opened: Result<_, Error> = tauri::async_runtime::block_on(service.sandbox_open());
         match opened {
             Ok(profile) => tracing::info!(profile = %profile.id, "opened the sandbox (--sandbox)"),
             Err(err) => tracing::error!(error = %err, "could not open the sandbox"),

@@ -22,7 +22,11 @@ fn committed_bindings_are_fresh() {
 #[ignore = "writes ui/src/lib/bindings; run it on purpose to regenerate"]
 fn regenerate_bindings() {
     let written = regenerate(&committed_dir()).unwrap();
-    println!("wrote {} files to {}", written.len(), committed_dir().display());
+    println!(
+        "wrote {} files to {}",
+        written.len(),
+        committed_dir().display()
+    );
 }
 
 #[test]
@@ -63,27 +67,48 @@ fn generated_shapes_match_the_contract() {
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
-    for file in files.iter().filter(|f| f.as_str() != "Commands.ts" && f.as_str() != "Events.ts") {
+    for file in files
+        .iter()
+        .filter(|f| f.as_str() != "Commands.ts" && f.as_str() != "Events.ts")
+    {
         let ty = file.trim_end_matches(".ts");
         let text = read(file);
-        assert!(text.contains(&format!("export type {ty} ")), "{file}: {text}");
+        assert!(
+            text.contains(&format!("export type {ty} ")),
+            "{file}: {text}"
+        );
     }
     let events_ts = read("Events.ts");
-    assert!(events_ts.contains("\"keys-changed\": KeysChangedEvent;"), "{events_ts}");
-    assert!(events_ts.contains("\"connectivity\": ConnectivityEvent;"), "{events_ts}");
+    assert!(
+        events_ts.contains("\"keys-changed\": KeysChangedEvent;"),
+        "{events_ts}"
+    );
+    assert!(
+        events_ts.contains("\"connectivity\": ConnectivityEvent;"),
+        "{events_ts}"
+    );
     assert_eq!(events::KEYS_CHANGED, "keys-changed");
 
     let app_error = read("AppError.ts");
-    assert!(app_error.contains("retry_after_ms: number | null"), "{app_error}");
+    assert!(
+        app_error.contains("retry_after_ms: number | null"),
+        "{app_error}"
+    );
     let key_row = read("KeyRow.ts");
     assert!(key_row.contains("status: KeyStatus"), "{key_row}");
     assert!(key_row.contains("hash: string"), "{key_row}");
     let update = read("UpdateKeyArgs.ts");
     assert!(update.contains("limit?: number | null"), "{update}");
-    assert!(update.contains("limit_reset?: LimitReset | null"), "{update}");
+    assert!(
+        update.contains("limit_reset?: LimitReset | null"),
+        "{update}"
+    );
     assert!(update.contains("name?: string"), "{update}");
     let connectivity = read("Connectivity.ts");
-    assert!(connectivity.contains("\"state\": \"offline\""), "{connectivity}");
+    assert!(
+        connectivity.contains("\"state\": \"offline\""),
+        "{connectivity}"
+    );
     let add = read("ProfileAddArgs.ts");
     assert!(add.contains("management_key: string"), "{add}");
     let empty = read("EmptyArgs.ts");

@@ -68,6 +68,8 @@ impl From<&Error> for AppError {
     fn from(error: &Error) -> Self {
         let field = match error {
             Error::InvalidInput { field, .. } => field.clone(),
+            // Shown beside the name input of the profile form.
+            Error::ProfileNameTaken { .. } => Some("name".to_owned()),
             _ => None,
         };
         AppError {
@@ -243,7 +245,10 @@ impl From<&ApiKey> for KeyInfo {
             disabled: key.disabled,
             limit: key.limit,
             limit_remaining: key.limit_remaining,
-            limit_reset: key.limit_reset.as_ref().map(|reset| reset.as_str().to_owned()),
+            limit_reset: key
+                .limit_reset
+                .as_ref()
+                .map(|reset| reset.as_str().to_owned()),
             include_byok_in_limit: key.include_byok_in_limit,
             usage: key.usage,
             usage_daily: key.usage_daily,
@@ -288,7 +293,10 @@ impl KeyRow {
 pub enum Connectivity {
     Online,
     /// Unreachable (network, timeout, 5xx) since `since`: the list is the cached one, read-only.
-    Offline { error: AppError, since: DateTime<Utc> },
+    Offline {
+        error: AppError,
+        since: DateTime<Utc>,
+    },
     /// OpenRouter asked to wait until `retry_at`: the list is the cached one.
     RateLimited {
         retry_at: DateTime<Utc>,
@@ -346,7 +354,10 @@ impl From<&CurrentKey> for CheckedKey {
             label: key.label.clone(),
             limit: key.limit,
             limit_remaining: key.limit_remaining,
-            limit_reset: key.limit_reset.as_ref().map(|reset| reset.as_str().to_owned()),
+            limit_reset: key
+                .limit_reset
+                .as_ref()
+                .map(|reset| reset.as_str().to_owned()),
             include_byok_in_limit: key.include_byok_in_limit,
             usage: key.usage,
             usage_daily: key.usage_daily,
@@ -628,6 +639,8 @@ mod tests {
         assert_eq!(limited.retry_after_ms, Some(1500));
         let invalid = AppError::from(&samples[9]);
         assert_eq!(invalid.field.as_deref(), Some("limit"));
+        let taken = AppError::from(&samples[16]);
+        assert_eq!(taken.field.as_deref(), Some("name"));
     }
 
     #[test]
@@ -639,7 +652,12 @@ mod tests {
         assert_eq!(json["kind"], "unauthorized");
         assert!(json["field"].is_null());
         assert!(json["retry_after_ms"].is_null());
-        assert!(json["message"].as_str().unwrap().contains("Invalid API key"));
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("Invalid API key")
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
 //!   cargo test -p keyward-core --test service_keychain -- --include-ignored'`
 #![cfg(target_os = "linux")]
+// Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod service_support;
 
@@ -127,7 +129,10 @@ async fn profiles_keep_their_key_in_the_keychain() {
         })
         .await
         .unwrap();
-    assert_eq!(t.vault.management_key(&id).unwrap().expose_secret(), new_key);
+    assert_eq!(
+        t.vault.management_key(&id).unwrap().expose_secret(),
+        new_key
+    );
     assert!(t.service.keys_list(list(&id, true)).await.is_ok());
 
     // Remove: the keychain entry goes too, and the remaining profile becomes active.

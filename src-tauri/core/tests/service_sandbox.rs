@@ -3,16 +3,18 @@
 //! fallbacks, credits, validation, create (the secret comes back even when the keychain is not
 //! there), update, delete, checking a pasted key and refusing an inference key as a profile.
 
+// Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod service_support;
 
 use keyward_core::Error;
 use keyward_core::views::{
-    Connectivity, CreateKeyArgs, ErrorKind, KeyCheckArgs, KeyDeleteArgs, KeyStatus,
-    KeysListArgs, LimitReset, ProfileAddArgs, ProfileIdArgs, ProfileScopedArgs, UpdateKeyArgs,
+    Connectivity, CreateKeyArgs, ErrorKind, KeyCheckArgs, KeyDeleteArgs, KeyStatus, KeysListArgs,
+    LimitReset, ProfileAddArgs, ProfileIdArgs, ProfileScopedArgs, UpdateKeyArgs,
 };
 use secrecy::SecretString;
 use serde_json::json;
-use service_support::{Event, start};
+use service_support::{Event, start, start_with};
 
 fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
     KeysListArgs {
@@ -50,7 +52,10 @@ async fn sandbox_profile_is_marked_local_and_reused() {
         profile.base_url
     );
     let state = t.service.app_state().unwrap();
-    assert_eq!(state.active_profile_id.as_deref(), Some(profile.id.as_str()));
+    assert_eq!(
+        state.active_profile_id.as_deref(),
+        Some(profile.id.as_str())
+    );
     assert_eq!(state.profiles.len(), 1);
 
     // Its management key is never in the keychain.
@@ -86,7 +91,10 @@ async fn keys_list_answers_from_the_cache_then_refreshes() {
     assert!(cold.keys.is_empty());
     assert!(cold.from_cache);
     assert_eq!(cold.fetched_at, None);
-    assert!(t.events.take().is_empty(), "reading the cache emits nothing");
+    assert!(
+        t.events.take().is_empty(),
+        "reading the cache emits nothing"
+    );
 
     let fresh = t.service.keys_list(list(&profile.id, true)).await.unwrap();
     assert!(!fresh.from_cache);
@@ -228,7 +236,10 @@ async fn unreachable_server_answers_the_cache_as_offline() {
     .await;
     let second = t.service.keys_list(list(&profile.id, true)).await.unwrap();
     match &second.connectivity {
-        Connectivity::Offline { error, since: again } => {
+        Connectivity::Offline {
+            error,
+            since: again,
+        } => {
             assert_eq!(error.kind, ErrorKind::Server);
             assert_eq!(*again, since);
         }
@@ -358,11 +369,13 @@ async fn create_update_delete_round_trip() {
     assert_eq!(created.key.status, KeyStatus::Active);
     // Whatever the keychain did, the answer is consistent about it.
     assert_eq!(created.pending_saved, created.keychain_error.is_none());
-    assert!(t.events.take().contains(&Event::KeysChanged(
-        keyward_core::views::KeysChangedEvent {
-            profile_id: profile.id.clone()
-        }
-    )));
+    assert!(
+        t.events
+            .take()
+            .contains(&Event::KeysChanged(keyward_core::views::KeysChangedEvent {
+                profile_id: profile.id.clone()
+            }))
+    );
 
     // The new key is in the cache at once, first.
     let cached = t.service.keys_list(list(&profile.id, false)).await.unwrap();
@@ -391,7 +404,9 @@ async fn create_update_delete_round_trip() {
     };
     let row = t
         .service
-        .key_update(update(json!({"limit": 5.5, "limit_reset": "weekly", "name": "svc-b"})))
+        .key_update(update(
+            json!({"limit": 5.5, "limit_reset": "weekly", "name": "svc-b"}),
+        ))
         .await
         .unwrap();
     assert_eq!(row.key.limit, Some(5.5));
@@ -527,6 +542,44 @@ async fn inference_and_wrong_keys_are_refused_as_profiles() {
     assert_eq!(unknown.kind(), "unauthorized");
 }
 
+#[tokio::test]
+async fn sandbox_keys_survive_a_restart_and_a_bad_state_file_is_set_aside() {
+    let t = start_with("sandbox-state", |config, dir| {
+        config.sandbox.state_file = Some(dir.join("sandbox-emulator.json"));
+    });
+    let state_file = t.dir.path().join("sandbox-emulator.json");
+    let profile = t.service.sandbox_open().await.unwrap();
+    let created = t
+        .service
+        .key_create(create_args(&profile.id, "kept-across-restarts"))
+        .await
+        .unwrap();
+    t.service.sandbox_stop().await;
+    assert!(state_file.is_file());
+    let secret_text = std::fs::read_to_string(&state_file).unwrap();
+    assert!(
+        !secret_text.contains(&created.secret),
+        "no secret in the state file"
+    );
+
+    t.service.sandbox_open().await.unwrap();
+    let listed = t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    assert!(
+        listed
+            .keys
+            .iter()
+            .any(|r| r.key.hash == created.key.key.hash)
+    );
+    t.service.sandbox_stop().await;
+
+    // An unreadable state file does not keep the sandbox from starting.
+    std::fs::write(&state_file, "not json").unwrap();
+    t.service.sandbox_open().await.unwrap();
+    let fresh = t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    assert_eq!(fresh.keys.len(), 30);
+    assert!(t.dir.path().join("sandbox-emulator.old.json").is_file());
+}
+
 /// Set in the child process of `keychain_failure_still_returns_the_secret`.
 const CHILD_ENV: &str = "KEYWARD_SERVICE_TEST_CHILD";
 
@@ -544,7 +597,10 @@ async fn keychain_failure_still_returns_the_secret() {
                 "--nocapture",
             ])
             .env(CHILD_ENV, "1")
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/keyward-test-bus")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/keyward-test-bus",
+            )
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

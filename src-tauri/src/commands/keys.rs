@@ -1,8 +1,8 @@
 //! Commands about a profile's keys and credits.
 
 use keyward_core::views::{
-    AppError, CheckedKey, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs, KeyDeleteArgs,
-    KeyRow, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
+    AppError, CheckedKey, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs, KeyDeleteArgs, KeyRow,
+    KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
 };
 use tauri::AppHandle;
 

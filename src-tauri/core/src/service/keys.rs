@@ -15,8 +15,7 @@ use crate::api::{
 use crate::store::{NewSecretIndexEntry, ProfileManager};
 use crate::views::{
     AppError, CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs,
-    KeyDeleteArgs, KeyRow, KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs,
-    UpdateKeyArgs,
+    KeyDeleteArgs, KeyRow, KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
 };
 
 /// When a 429 names no wait, the UI counts down from this.
@@ -75,10 +74,10 @@ impl Keyward {
     fn refresh_failed(&self, profile_id: &str, error: &Error) -> Connectivity {
         let now = self.now();
         tracing::warn!(profile = %profile_id, kind = error.kind(), "refresh failed; answering from the cache");
-        if let Err(record) = self
-            .inner
-            .store()
-            .record_cache_error(profile_id, &error.to_string(), now)
+        if let Err(record) =
+            self.inner
+                .store()
+                .record_cache_error(profile_id, &error.to_string(), now)
         {
             tracing::warn!(profile = %profile_id, error = %record, "could not record the refresh error");
         }
@@ -234,11 +233,12 @@ impl Keyward {
         };
 
         let now = self.now();
-        match self
-            .inner
-            .store()
-            .upsert_cached_key(&profile.id, &created.key.hash, &created.key, now)
-        {
+        match self.inner.store().upsert_cached_key(
+            &profile.id,
+            &created.key.hash,
+            &created.key,
+            now,
+        ) {
             Ok(()) => self.emit_keys_changed(&profile.id),
             Err(error) => {
                 tracing::warn!(profile = %profile.id, error = %error, "could not cache the new key");
@@ -328,4 +328,3 @@ fn patch<T>(value: Option<Option<T>>) -> Patch<T> {
         Some(Some(value)) => Patch::Set(value),
     }
 }
-

@@ -21,8 +21,8 @@ use crate::api::{ClientConfig, Clock, OpenRouterClient};
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 use crate::views::{
-    AppState, Connectivity, ConnectivityEvent, KeysChangedEvent, PendingAction,
-    PendingResolveArgs, PendingSecret,
+    AppState, Connectivity, ConnectivityEvent, KeysChangedEvent, PendingAction, PendingResolveArgs,
+    PendingSecret,
 };
 
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};

@@ -103,15 +103,35 @@ impl Keyward {
         if let Some(path) = &config.state_file {
             emulator_config = emulator_config.state_file(path.clone());
         }
-        let emulator = Emulator::start(emulator_config)
-            .await
-            .map_err(|err| Error::Internal {
-                message: format!("the sandbox could not start: {err}"),
-            })?;
+        let emulator = match Emulator::start(emulator_config.clone()).await {
+            Ok(emulator) => emulator,
+            // Every start adds a management key to the state file; once it is full (or unreadable),
+            // set it aside and start with fresh demo data rather than never starting again.
+            Err(err) if config.state_file.is_some() => {
+                tracing::warn!(error = %err, "the sandbox's state could not be used; starting afresh");
+                if let Some(path) = &config.state_file {
+                    let aside = path.with_extension("old.json");
+                    if let Err(rename) = std::fs::rename(path, &aside) {
+                        tracing::warn!(error = %rename, "could not set the sandbox's state aside");
+                    }
+                }
+                Emulator::start(emulator_config)
+                    .await
+                    .map_err(|err| Error::Internal {
+                        message: format!("the sandbox could not start: {err}"),
+                    })?
+            }
+            Err(err) => {
+                return Err(Error::Internal {
+                    message: format!("the sandbox could not start: {err}"),
+                });
+            }
+        };
         if !emulator.address().ip().is_loopback() {
             return Err(Error::Internal {
-                message: "the sandbox's emulator is not on the loopback interface; refusing to use it"
-                    .to_owned(),
+                message:
+                    "the sandbox's emulator is not on the loopback interface; refusing to use it"
+                        .to_owned(),
             });
         }
         let profile_id = sandbox_profile(&self.inner.store(), emulator.base_url())?;

@@ -34,11 +34,14 @@ pub enum Event {
     Connectivity(ConnectivityEvent),
 }
 
+/// A check run inside the service's `keys_changed` call.
+pub type KeysChangedCheck = Box<dyn Fn(&KeysChangedEvent) + Send>;
+
 /// Records events; `on_keys_changed` runs a check at the moment the event fires.
 #[derive(Default)]
 pub struct Recorder {
     pub events: Mutex<Vec<Event>>,
-    pub on_keys_changed: Mutex<Option<Box<dyn Fn(&KeysChangedEvent) + Send>>>,
+    pub on_keys_changed: Mutex<Option<KeysChangedCheck>>,
 }
 
 impl Recorder {
@@ -55,11 +58,19 @@ impl EventSink for Sink {
         if let Some(check) = self.0.on_keys_changed.lock().unwrap().as_ref() {
             check(&event);
         }
-        self.0.events.lock().unwrap().push(Event::KeysChanged(event));
+        self.0
+            .events
+            .lock()
+            .unwrap()
+            .push(Event::KeysChanged(event));
     }
 
     fn connectivity(&self, event: ConnectivityEvent) {
-        self.0.events.lock().unwrap().push(Event::Connectivity(event));
+        self.0
+            .events
+            .lock()
+            .unwrap()
+            .push(Event::Connectivity(event));
     }
 }
 
@@ -89,15 +100,22 @@ pub fn fast_client(config: &mut ClientConfig) {
 }
 
 pub fn start(test: &str) -> TestService {
+    start_with(test, |_, _| {})
+}
+
+/// `start`, with `adjust` changing the configuration (given the data directory) first.
+pub fn start_with(
+    test: &str,
+    adjust: impl FnOnce(&mut ServiceConfig, &std::path::Path),
+) -> TestService {
     let dir = tempfile::tempdir().unwrap();
     let vault = Vault::with_service(unique_service(test));
     let events = Arc::new(Recorder::default());
     let clock_offset = Arc::new(AtomicI64::new(0));
     let offset = Arc::clone(&clock_offset);
     let mut config = ServiceConfig::new(vault.clone());
-    config.clock = Arc::new(move || {
-        Utc::now() + chrono::Duration::seconds(offset.load(Ordering::Relaxed))
-    });
+    config.clock =
+        Arc::new(move || Utc::now() + chrono::Duration::seconds(offset.load(Ordering::Relaxed)));
     config.events = Arc::new(Sink(Arc::clone(&events)));
     config.client_tuning = Arc::new(fast_client);
     config.sandbox = SandboxConfig {
@@ -106,6 +124,7 @@ pub fn start(test: &str) -> TestService {
         state_file: None,
         traffic: false,
     };
+    adjust(&mut config, dir.path());
     let store = Store::open_in_dir(dir.path()).unwrap();
     TestService {
         service: Keyward::new(store, config),
