@@ -1,5 +1,51 @@
-//! Tauri's build step: reads tauri.conf.json and the capabilities, and checks the icons exist.
+//! Tauri's build step (reads tauri.conf.json and the capabilities, checks the icons), plus one
+//! convenience: while the UI is not built (`ui/dist` missing), the app embeds a placeholder page
+//! that says so, instead of failing to compile — so `cargo build`, `cargo test` and `cargo clippy`
+//! of the whole workspace work before `npm run build` has run. A `TAURI_CONFIG` set by the caller
+//! always wins.
+
+use std::path::{Path, PathBuf};
+
+const UI_DIST: &str = "../ui/dist";
+
+const PLACEHOLDER: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Keyward</title></head>
+<body><main><h1>Keyward</h1>
+<p>The user interface was not built when this binary was compiled. Build it with
+<code>npm --prefix ui ci && npm --prefix ui run build</code>, then rebuild the app.</p>
+</main></body></html>
+"#;
 
 fn main() {
+    println!("cargo:rerun-if-changed={UI_DIST}/index.html");
+    println!("cargo:rerun-if-env-changed=TAURI_CONFIG");
+    let ui_built = Path::new(UI_DIST).join("index.html").is_file();
+    if !ui_built && std::env::var_os("TAURI_CONFIG").is_none() {
+        match placeholder_dist() {
+            Ok(dir) => {
+                let dir = dir
+                    .display()
+                    .to_string()
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"");
+                let config = format!(r#"{{"build":{{"frontendDist":"{dir}"}}}}"#);
+                println!(
+                    "cargo:warning=ui/dist is missing: this build shows a placeholder page instead of the UI"
+                );
+                // Read by tauri::generate_context! when the crate compiles (tauri_build does not
+                // look at frontendDist, so it needs no override).
+                println!("cargo:rustc-env=TAURI_CONFIG={config}");
+            }
+            Err(err) => println!("cargo:warning=could not write a placeholder UI: {err}"),
+        }
+    }
     tauri_build::build();
+}
+
+fn placeholder_dist() -> std::io::Result<PathBuf> {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let dist = out_dir.join("placeholder-dist");
+    std::fs::create_dir_all(&dist)?;
+    std::fs::write(dist.join("index.html"), PLACEHOLDER)?;
+    Ok(dist)
 }

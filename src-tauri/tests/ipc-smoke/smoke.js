@@ -1,0 +1,110 @@
+// Drives every command of the shell through the real IPC (no @tauri-apps/api: this page is not
+// bundled) and checks the answers. The verdict becomes the name of a fresh sandbox profile (through
+// the app's own commands), which run.sh reads back from the app's database.
+const out = document.getElementById("out");
+const T = window.__TAURI_INTERNALS__;
+const call = (cmd, args) => T.invoke(cmd, { args });
+let passed = 0;
+let failed = 0;
+
+function check(name, ok, detail) {
+  if (ok) passed += 1; else failed += 1;
+  out.textContent += (ok ? "PASS " : "FAIL ") + name + ": " + detail + "\n";
+}
+
+async function step(name, run, verify) {
+  try {
+    const value = await run();
+    const [ok, detail] = verify(value);
+    check(name, ok, detail);
+    return value;
+  } catch (error) {
+    check(name, false, "rejected " + JSON.stringify(error));
+    return undefined;
+  }
+}
+
+async function rejects(name, run, kind) {
+  try {
+    await run();
+    check(name, false, "resolved, expected " + kind);
+  } catch (error) {
+    check(name, error && error.kind === kind, JSON.stringify(error));
+  }
+}
+
+(async () => {
+  let evalBlocked = false;
+  try { eval("1"); } catch { evalBlocked = true; }
+  check("csp blocks eval", evalBlocked, String(evalBlocked));
+  let fetchBlocked = false;
+  try { await fetch("https://example.com/"); } catch { fetchBlocked = true; }
+  check("csp blocks remote fetch", fetchBlocked, String(fetchBlocked));
+
+  const events = [];
+  await step("listen keys-changed", async () => {
+    const handler = T.transformCallback((e) => events.push(e));
+    return T.invoke("plugin:event|listen", { event: "keys-changed", target: { kind: "Any" }, handler });
+  }, () => [true, "ok"]);
+
+  const state = await step("app_state", () => call("app_state", {}),
+    (s) => [Array.isArray(s.profiles) && Array.isArray(s.pending_secrets), s.profiles.length + " profiles"]);
+  const profile = await step("sandbox_open", () => call("sandbox_open", {}),
+    (p) => [p.is_sandbox && p.base_url.startsWith("http://127.0.0.1:"), p.name + " " + p.base_url]);
+  if (!state || !profile) { await report(); return; }
+  const id = profile.id;
+  const listArgs = { profile_id: id, include_disabled: true, include_expired: true, refresh: true };
+  await step("keys_list refresh", () => call("keys_list", listArgs),
+    (k) => [k.keys.length > 0 && k.connectivity.state === "online" && !k.from_cache && "status" in k.keys[0],
+      k.keys.length + " keys, " + k.connectivity.state]);
+  await step("keys_list cached", () => call("keys_list", { ...listArgs, refresh: false }),
+    (k) => [k.from_cache && k.fetched_at !== null, "from_cache=" + k.from_cache]);
+  await step("credits_get", () => call("credits_get", { profile_id: id }),
+    (c) => [typeof c.total_credits === "number", "$" + c.total_usage.toFixed(2) + " of $" + c.total_credits.toFixed(2)]);
+  const bad = { profile_id: id, name: " ", limit: -1, limit_reset: null, include_byok_in_limit: false,
+    expires_at: "2001-01-01T00:00:00Z" };
+  await step("key_validate_create", () => call("key_validate_create", bad),
+    (e) => [e.map((x) => x.field).join() === "name,limit,expires_at", e.map((x) => x.field + ":" + x.kind).join(", ")]);
+  await rejects("key_create invalid", () => call("key_create", bad), "invalid_input");
+  const created = await step("key_create", () => call("key_create", { ...bad, name: "smoke", limit: 5,
+    limit_reset: "monthly", expires_at: null }),
+    (c) => [c.secret.startsWith("sk-or-v1-") && c.pending_saved === (c.keychain_error === null),
+      c.key.name + " " + c.key.label + " pending_saved=" + c.pending_saved]);
+  if (created) {
+    const hash = created.key.hash;
+    await step("key_check", () => call("key_check", { secret: created.secret, base_url: profile.base_url }),
+      (k) => [!k.is_management_key && k.label === created.key.label, "is_management_key=" + k.is_management_key]);
+    if (created.pending_saved) {
+      await step("secret_copy", () => call("secret_copy", { profile_id: id, key_hash: hash }),
+        (r) => [Date.parse(r.clears_at) > Date.now(), "clears_at " + r.clears_at]);
+    }
+    await step("key_update", () => call("key_update", { profile_id: id, hash, limit: null, disabled: true }),
+      (r) => [r.limit === null && r.limit_reset === "monthly" && r.status === "disabled", "limit=" + r.limit + " status=" + r.status]);
+    if (created.pending_saved) {
+      await step("pending_resolve keep", () => call("pending_resolve", { profile_id: id, key_hash: hash, action: "keep" }),
+        (s) => [s.pending_secrets.some((p) => p.key_hash === hash && p.state === "kept"), "kept"]);
+      await step("pending_resolve forget", () => call("pending_resolve", { profile_id: id, key_hash: hash, action: "forget" }),
+        (s) => [!s.pending_secrets.some((p) => p.key_hash === hash), s.pending_secrets.length + " held"]);
+    }
+    await step("key_delete", () => call("key_delete", { profile_id: id, hash }), (r) => [r === null, String(r)]);
+    await rejects("key_delete again", () => call("key_delete", { profile_id: id, hash }), "not_found");
+  }
+  await rejects("profile_add wrong key", () => call("profile_add", { name: "x", base_url: profile.base_url,
+    workspace_id: null, management_key: "sk-or-v1-nope" }), "unauthorized");
+  await rejects("profile_replace_key sandbox", () => call("profile_replace_key", { id, management_key: "k" }), "invalid_input");
+  await step("profile_rename", () => call("profile_rename", { id, name: "Demo" }), (p) => [p.name === "Demo", p.name]);
+  await step("profile_switch", () => call("profile_switch", { id }), (s) => [s.active_profile_id === id, "active"]);
+  await rejects("unknown profile", () => call("credits_get", { profile_id: "nope" }), "profile_not_found");
+  check("keys-changed events", events.length >= 3 && events[0].payload.profile_id === id,
+    events.length + " received");
+  await step("profile_remove", () => call("profile_remove", { id }),
+    (s) => [s.profiles.length === 0 && s.active_profile_id === null, s.profiles.length + " profiles left"]);
+  await report();
+})();
+
+async function report() {
+  const verdict = failed === 0 ? "smoke: PASS " + passed : "smoke: FAIL " + failed + " of " + (passed + failed);
+  out.textContent += verdict + "\n";
+  const sandbox = await call("sandbox_open", {});
+  await call("profile_rename", { id: sandbox.id, name: verdict });
+}
