@@ -11,7 +11,6 @@ mod profiles;
 mod sandbox;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use secrecy::SecretString;
@@ -121,11 +120,6 @@ impl Keyward {
                 sandbox_config: config.sandbox,
             }),
         }
-    }
-
-    /// The data directory's database, if the store is on disk.
-    pub fn database_path(&self) -> Option<PathBuf> {
-        self.inner.store().path().map(PathBuf::from)
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
