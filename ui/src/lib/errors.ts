@@ -22,6 +22,11 @@ export function errorTitle(e: AppError, profileName?: string): string {
     case "decode": return "OpenRouter sent an answer Keyward could not read";
     case "keychain_unavailable": return "The OS keychain is not available";
     case "keychain_locked": return "The OS keychain is locked";
+    case "keychain_denied": return "The OS keychain refused Keyward access";
+    case "keychain": return "The OS keychain failed";
+    case "profile_name_taken": return "A profile with that name already exists";
+    case "profile_not_found": return "That profile no longer exists";
+    case "profile_holds_secrets": return "This profile still holds key secrets";
     case "secret_not_found": return "That secret is no longer in the keychain";
     case "invalid_input": return "Some input is not valid";
     case "store": return "Keyward could not read or write its local data";
@@ -34,6 +39,10 @@ export function errorHint(e: AppError): string | null {
   switch (e.kind) {
     case "keychain_unavailable":
       return "Keyward keeps management keys only in the OS keychain. On Linux, install and start a Secret Service (GNOME Keyring or KWallet) and sign in again; on macOS and Windows, make sure the login keychain / Credential Manager is available.";
+    case "keychain_denied":
+      return "Allow Keyward in your keychain's access prompt (or its access-control settings), then try again.";
+    case "profile_holds_secrets":
+      return "Open Pending secrets and resolve each one (stored elsewhere, or kept), then remove the profile.";
     case "keychain_locked":
       return "Unlock your keychain (on Linux: GNOME Keyring / KWallet, usually by logging in again or opening “Passwords and Keys”), then try again.";
     case "not_management_key":

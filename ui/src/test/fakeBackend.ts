@@ -293,7 +293,7 @@ export class FakeBackend {
         this.keychain.set(hash, secret);
         this.pending = [...this.pending, {
           profile_id: args.profile_id, key_hash: hash, key_name: key.name, label: key.label,
-          created_at: key.created_at, state: "pending",
+          created_at: key.created_at ?? iso(Date.now()), state: "pending",
         }];
         return { key, secret, pending_saved: true, keychain_error: null };
       }

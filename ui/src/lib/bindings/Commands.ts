@@ -1,5 +1,4 @@
-// Hand-written until the Rust generator (ts-rs) replaces this file; keep in sync with /work/notes/ipc-contract.md
-
+// This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
 import type { AppError } from "./AppError";
 import type { AppState } from "./AppState";
 import type { CheckedKey } from "./CheckedKey";
@@ -23,7 +22,7 @@ import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
 
-/** Every command the shell exposes: `invoke(name, { args })` resolves to `result` or rejects with an AppError. */
+/** Every command of the shell: `invoke(name, { args })` resolves to `result` or rejects with an `AppError`. */
 export type Commands = {
   app_state: { args: EmptyArgs; result: AppState };
   profile_add: { args: ProfileAddArgs; result: Profile };

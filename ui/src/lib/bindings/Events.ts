@@ -1,0 +1,9 @@
+// This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
+import type { ConnectivityEvent } from "./ConnectivityEvent";
+import type { KeysChangedEvent } from "./KeysChangedEvent";
+
+/** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
+export type Events = {
+  "keys-changed": KeysChangedEvent;
+  "connectivity": ConnectivityEvent;
+};
