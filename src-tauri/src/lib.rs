@@ -41,14 +41,18 @@ pub const CLOSE_BEHAVIOR: CloseBehavior = CloseBehavior::Quit;
 pub struct Options {
     /// Open the sandbox at start.
     pub sandbox: bool,
+    /// Open the sandbox at start when no management key is stored (what `cargo xtask app` passes).
+    pub sandbox_if_no_key: bool,
 }
 
 impl Options {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Options {
         let mut options = Options::default();
         for arg in args {
-            if arg == "--sandbox" {
-                options.sandbox = true;
+            match arg.as_str() {
+                "--sandbox" => options.sandbox = true,
+                "--sandbox-if-no-key" => options.sandbox_if_no_key = true,
+                _ => {}
             }
         }
         options
@@ -127,7 +131,9 @@ fn start_service(
         ..SandboxConfig::default()
     };
     let service = Keyward::new(store, config);
-    if options.sandbox {
+    let open_sandbox = options.sandbox
+        || (options.sandbox_if_no_key && !service.has_real_profile().unwrap_or(true));
+    if open_sandbox {
         let opened: Result<_, Error> = tauri::async_runtime::block_on(service.sandbox_open());
         match opened {
             Ok(profile) => tracing::info!(profile = %profile.id, "opened the sandbox (--sandbox)"),

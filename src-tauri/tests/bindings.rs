@@ -120,4 +120,6 @@ fn command_line_options() {
     assert_eq!(Options::parse(Vec::<String>::new()), Options::default());
     assert!(Options::parse(["--sandbox".to_owned()]).sandbox);
     assert!(!Options::parse(["--other".to_owned()]).sandbox);
+    let launcher = Options::parse(["--sandbox-if-no-key".to_owned()]);
+    assert!(launcher.sandbox_if_no_key && !launcher.sandbox);
 }

@@ -54,7 +54,9 @@ async fn profiles_keep_their_key_in_the_keychain() {
     let emulator = Emulator::start(EmulatorConfig::default().seed_demo(5).seed(1))
         .await
         .unwrap();
+    assert!(!t.service.has_real_profile().unwrap());
     let id = add_profile(&t, &emulator, " Work ").await;
+    assert!(t.service.has_real_profile().unwrap());
     let state = t.service.app_state().unwrap();
     assert_eq!(state.active_profile_id.as_deref(), Some(id.as_str()));
     assert_eq!(state.profiles[0].name, "Work");

@@ -43,9 +43,13 @@ async fn sandbox_profile_is_marked_local_and_reused() {
     assert!(state.profiles.is_empty());
     assert_eq!(state.active_profile_id, None);
 
+    assert!(!t.service.has_real_profile().unwrap());
+
     let profile = t.service.sandbox_open().await.unwrap();
     assert!(profile.is_sandbox);
     assert_eq!(profile.name, "Sandbox");
+    // The sandbox is no management key of the person's: the launcher still offers the sandbox.
+    assert!(!t.service.has_real_profile().unwrap());
     assert!(
         profile.base_url.starts_with("http://127.0.0.1:"),
         "{}",

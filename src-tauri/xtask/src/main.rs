@@ -1,6 +1,7 @@
-//! `cargo xtask <task>`: the project's tasks — installing what the tests need, running every test
-//! suite with one summary, and the benchmark against the official SDK.
+//! `cargo xtask <task>`: the project's tasks — building and starting the app, installing what the
+//! tests need, running every test suite with one summary, and the benchmark against the official SDK.
 
+mod app;
 mod bench;
 mod emulator;
 mod process;
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Install what is missing, build the UI and the desktop app, and start it (in the sandbox
+    /// when no management key is stored).
+    App(app::AppArgs),
     /// Install everything the tests need (apt packages, the Python venv, the npm packages). Idempotent.
     Setup,
     /// Run setup, then every test suite, and print one summary.
@@ -33,6 +37,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.task {
+        Task::App(args) => app::run(&args).map(|()| true),
         Task::Setup => workspace::Workspace::locate().and_then(|ws| setup::run(&ws).map(|()| true)),
         // The summary's closing line must stay the last line printed, so no message follows it.
         Task::Test(args) => suites::run(&args),

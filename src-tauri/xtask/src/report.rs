@@ -16,6 +16,10 @@ pub enum Counting {
     Pytest,
     /// node's TAP reporter: the last `# pass N` and `# fail N`.
     NodeTap,
+    /// vitest's closing `Tests  2 failed | 67 passed (69)` line.
+    Vitest,
+    /// The plain closing line `N passed, M failed` that our own scripts print.
+    PlainLine,
 }
 
 pub enum Status {
@@ -67,6 +71,8 @@ impl Outcome {
             Counting::CargoTest => cargo_test_counts(&captured.lines),
             Counting::Pytest => pytest_counts(&captured.lines),
             Counting::NodeTap => node_tap_counts(&captured.lines),
+            Counting::Vitest => vitest_counts(&captured.lines),
+            Counting::PlainLine => plain_line_counts(&captured.lines),
         };
         let (status, passed, failed) = match counts {
             None => (
@@ -202,6 +208,42 @@ fn node_tap_counts(lines: &[String]) -> Option<(u64, u64)> {
     Some((passed, failed + cancelled))
 }
 
+fn vitest_counts(lines: &[String]) -> Option<(u64, u64)> {
+    lines.iter().rev().find_map(|line| {
+        let line = strip_ansi(line);
+        let rest = line.trim().strip_prefix("Tests")?;
+        let passed = number_before(rest, "passed");
+        let failed = number_before(rest, "failed");
+        (passed.is_some() || failed.is_some()).then(|| (passed.unwrap_or(0), failed.unwrap_or(0)))
+    })
+}
+
+fn plain_line_counts(lines: &[String]) -> Option<(u64, u64)> {
+    lines.iter().rev().find_map(|line| {
+        let (passed, failed) = line.trim().split_once(" passed, ")?;
+        let failed = failed.strip_suffix(" failed")?;
+        Some((passed.parse().ok()?, failed.parse().ok()?))
+    })
+}
+
+/// Terminal colour codes (ESC [ … letter) removed, for tools that colour even into a pipe.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut characters = text.chars();
+    while let Some(character) = characters.next() {
+        if character == '\u{1b}' {
+            for code in characters.by_ref() {
+                if code.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(character);
+        }
+    }
+    plain
+}
+
 /// The number written right before `word` ("40 passed"), reading words as runs of letters/digits.
 fn number_before(text: &str, word: &str) -> Option<u64> {
     let tokens: Vec<&str> = text
@@ -258,6 +300,28 @@ mod tests {
         let output = lines("# tests 9\n# suites 2\n# pass 7\n# fail 2\n# cancelled 0\n");
         assert_eq!(node_tap_counts(&output), Some((7, 2)));
         assert_eq!(node_tap_counts(&lines("ok 1 - x")), None);
+    }
+
+    #[test]
+    fn vitest_and_plain_lines_are_read() {
+        let output = lines(
+            "\u{1b}[2m      Tests \u{1b}[22m \u{1b}[1m\u{1b}[31m2 failed\u{1b}[39m | 67 passed (69)",
+        );
+        assert_eq!(vitest_counts(&output), Some((67, 2)));
+        assert_eq!(
+            vitest_counts(&lines("      Tests  69 passed (69)")),
+            Some((69, 0))
+        );
+        assert_eq!(vitest_counts(&lines("Test Files  11 passed (11)")), None);
+        assert_eq!(
+            plain_line_counts(&lines("screens\n27 passed, 0 failed")),
+            Some((27, 0))
+        );
+        assert_eq!(
+            plain_line_counts(&lines("3 passed, 1 failed\n")),
+            Some((3, 1))
+        );
+        assert_eq!(plain_line_counts(&lines("all good")), None);
     }
 
     #[test]

@@ -42,6 +42,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "the desktop shell's tray icon",
     ),
     ("librsvg2-dev", "the desktop shell's icons"),
+    (
+        "chromium",
+        "the UI's browser test (driven by playwright-core)",
+    ),
 ];
 
 /// Installed only when the machine's python3 cannot make a venv (Debian splits venv out).
@@ -63,6 +67,14 @@ pub fn run(workspace: &Workspace) -> anyhow::Result<()> {
     }
     println!("==> setup: done");
     Ok(())
+}
+
+/// What `cargo xtask app` needs: the system packages and the UI's npm packages, not the test tools.
+pub fn run_for_app(workspace: &Workspace) -> anyhow::Result<()> {
+    println!("==> setup: apt packages");
+    install_apt_packages()?;
+    println!("==> setup: npm packages (ui)");
+    install_npm_packages(&workspace.ui_dir())
 }
 
 fn install_apt_packages() -> anyhow::Result<()> {

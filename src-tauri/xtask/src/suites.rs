@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -90,6 +90,30 @@ const SUITES: &[Suite] = &[
         counting: Counting::CargoTest,
         needs: &[Prerequisite::UiBuild],
         command: rust_tests_command,
+    },
+    Suite {
+        name: "ui-check",
+        groups: &["ui", "lint"],
+        about: "svelte-check / TypeScript over the UI, warnings are errors",
+        counting: Counting::SingleCheck,
+        needs: &[],
+        command: ui_check_command,
+    },
+    Suite {
+        name: "ui-components",
+        groups: &["ui"],
+        about: "the UI's component tests (vitest, jsdom, Tauri IPC mocked)",
+        counting: Counting::Vitest,
+        needs: &[],
+        command: ui_components_command,
+    },
+    Suite {
+        name: "ui-browser",
+        groups: &["ui"],
+        about: "the built UI's main flows in Debian's Chromium (playwright-core), light and dark",
+        counting: Counting::PlainLine,
+        needs: &[Prerequisite::UiBuild],
+        command: ui_browser_command,
     },
     Suite {
         name: "conformance-python",
@@ -325,13 +349,10 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
          status=0\n\
          cargo test --workspace --no-fail-fast || status=1\n",
     );
-    if keychain_tests_exist(root) {
-        script.push_str(
-            "cargo test -p keyward-core --test keychain --no-fail-fast -- --ignored || status=1\n",
-        );
-    } else {
-        println!("(src-tauri/core/tests/keychain.rs does not exist yet: no keychain tests to run)");
-    }
+    // The tests that need this session's Secret Service are #[ignore]d elsewhere; run them here.
+    script.push_str(
+        "cargo test -p keyward-core --no-fail-fast --test keychain --test service_keychain -- --ignored || status=1\n",
+    );
     script.push_str("exit $status\n");
 
     let mut command = Command::new("dbus-run-session");
@@ -357,8 +378,31 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
     Ok(command)
 }
 
-fn keychain_tests_exist(root: &Path) -> bool {
-    root.join("src-tauri/core/tests/keychain.rs").is_file()
+fn npm_in_ui(context: &SuiteContext, args: &[&str]) -> Command {
+    let mut command = Command::new("npm");
+    command
+        .args(args)
+        .current_dir(context.workspace.ui_dir())
+        .env("NO_COLOR", "1")
+        .env("FORCE_COLOR", "0");
+    command
+}
+
+fn ui_check_command(context: &SuiteContext) -> anyhow::Result<Command> {
+    Ok(npm_in_ui(context, &["run", "check"]))
+}
+
+fn ui_components_command(context: &SuiteContext) -> anyhow::Result<Command> {
+    Ok(npm_in_ui(context, &["test"]))
+}
+
+/// The UI is already built (a prerequisite), so the script's own `vite build` is skipped.
+fn ui_browser_command(context: &SuiteContext) -> anyhow::Result<Command> {
+    let mut command = Command::new("node");
+    command
+        .arg("tests/browser/run.mjs")
+        .current_dir(context.workspace.ui_dir());
+    Ok(command)
 }
 
 fn emulator_env(context: &SuiteContext, command: &mut Command) -> anyhow::Result<()> {

@@ -56,6 +56,17 @@ impl Keyward {
         Ok(store.require_profile(&profile_id)?.into())
     }
 
+    /// Whether any profile other than the sandbox exists, i.e. a management key is stored: the
+    /// launcher opens the sandbox for people who have none yet.
+    pub fn has_real_profile(&self) -> Result<bool, Error> {
+        Ok(self
+            .inner
+            .store()
+            .profiles()?
+            .iter()
+            .any(|profile| !profile.is_sandbox))
+    }
+
     /// The control URL (`http://127.0.0.1:PORT/_emulator`) of the running sandbox, if any: for
     /// tests and demo controls (faults, clock, traffic).
     pub async fn sandbox_control_url(&self) -> Option<String> {

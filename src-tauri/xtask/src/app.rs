@@ -1,0 +1,60 @@
+//! `cargo xtask app`: on a fresh Debian/Ubuntu machine, installs what is missing, builds the UI and
+//! the desktop app, and starts it — in the sandbox when no management key is stored yet.
+
+use std::process::Command;
+
+use anyhow::bail;
+
+use crate::process::run_checked;
+use crate::setup;
+use crate::workspace::{Workspace, cargo};
+
+#[derive(clap::Args)]
+pub struct AppArgs {
+    /// Build and run the debug binary (faster to build, slower to run) instead of the release one.
+    #[arg(long)]
+    debug: bool,
+    /// Always open the sandbox, even when a management key is stored.
+    #[arg(long)]
+    sandbox: bool,
+    /// Build only; do not start the app.
+    #[arg(long)]
+    no_run: bool,
+}
+
+pub fn run(args: &AppArgs) -> anyhow::Result<()> {
+    let workspace = Workspace::locate()?;
+    setup::run_for_app(&workspace)?;
+
+    println!("==> building the UI");
+    run_checked(
+        Command::new("npm")
+            .args(["run", "build"])
+            .current_dir(workspace.ui_dir()),
+    )?;
+
+    println!("==> building the desktop app (a first release build takes about 10 minutes)");
+    let mut build = Command::new(cargo());
+    build
+        .args(["build", "-p", "keyward"])
+        .current_dir(&workspace.root);
+    if !args.debug {
+        build.arg("--release");
+    }
+    run_checked(&mut build)?;
+    let binary = workspace.binary(if args.debug { "debug" } else { "release" }, "keyward");
+    if !binary.is_file() {
+        bail!("the build left no app at {}", binary.display());
+    }
+    if args.no_run {
+        println!("built {}", binary.display());
+        return Ok(());
+    }
+
+    println!("==> starting {}", binary.display());
+    run_checked(Command::new(&binary).arg(if args.sandbox {
+        "--sandbox"
+    } else {
+        "--sandbox-if-no-key"
+    }))
+}
