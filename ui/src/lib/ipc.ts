@@ -1,5 +1,5 @@
 // The only door to the Rust shell: every command goes through `call`, every event through the
-// `on…` wrappers, so the contract (/work/notes/ipc-contract.md) is typed in one place.
+// `on…` wrappers, so the contract (the generated src/lib/bindings/Commands.ts and Events.ts) is typed in one place.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppError } from "./bindings/AppError";

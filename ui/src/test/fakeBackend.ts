@@ -1,4 +1,4 @@
-// An in-memory stand-in for the Rust shell, following /work/notes/ipc-contract.md: the component
+// An in-memory stand-in for the Rust shell, following the generated contract (src/lib/bindings/Commands.ts, Events.ts): the component
 // tests hand it to mockIPC, and the browser test bundles it into the page before the app loads.
 import type { AppError } from "../lib/bindings/AppError";
 import type { AppState } from "../lib/bindings/AppState";
