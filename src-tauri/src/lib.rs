@@ -1,5 +1,6 @@
-//! Keyward's desktop shell (Tauri 2): windows, commands, events and the clipboard. Everything else is
-//! in keyward-core; a command here parses its `args`, calls one service function and maps the result.
+//! Keyward's desktop shell (Tauri 2): windows, commands, events, the clipboard and opening the one
+//! allowed web page. Everything else is in keyward-core; a command here parses its `args`, calls one
+//! service function and maps the result.
 //!
 //! Environment: `KEYWARD_DATA_DIR` replaces the data directory (tests), `KEYWARD_KEYCHAIN_SERVICE` the
 //! keychain service name (tests), `RUST_LOG` the log filter. Command line: `--sandbox` opens the
@@ -67,6 +68,13 @@ pub fn run() {
             focus_main_window(app);
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
+        // Only for the one link the capability allows; links are opened explicitly by the UI, so the
+        // plugin's click interception (which would open any `target=_blank` link) stays off.
+        .plugin(
+            tauri_plugin_opener::Builder::new()
+                .open_js_links_on_click(false)
+                .build(),
+        )
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let service = start_service(app.handle(), &options)?;

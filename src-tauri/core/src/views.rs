@@ -293,11 +293,15 @@ impl KeyRow {
 pub enum Connectivity {
     Online,
     /// Unreachable (network, timeout, 5xx) since `since`: the list is the cached one, read-only.
+    /// `next_retry_at`: when Keyward tries again by itself; `null` when it won't (no automatic
+    /// recovery configured).
     Offline {
         error: AppError,
         since: DateTime<Utc>,
+        next_retry_at: Option<DateTime<Utc>>,
     },
-    /// OpenRouter asked to wait until `retry_at`: the list is the cached one.
+    /// OpenRouter asked to wait until `retry_at`: the list is the cached one, and Keyward tries
+    /// again by itself then.
     RateLimited {
         retry_at: DateTime<Utc>,
         error: AppError,
@@ -694,6 +698,17 @@ mod tests {
         .unwrap();
         assert_eq!(limited["state"], "rate_limited");
         assert_eq!(limited["retry_at"], "2030-01-01T00:00:00Z");
+        let offline = serde_json::to_value(Connectivity::Offline {
+            error: AppError::from(&Error::Network {
+                host: "openrouter.ai".into(),
+                message: "refused".into(),
+            }),
+            since: at,
+            next_retry_at: None,
+        })
+        .unwrap();
+        assert_eq!(offline["state"], "offline");
+        assert_eq!(offline["next_retry_at"], serde_json::Value::Null);
     }
 
     #[test]

@@ -220,7 +220,7 @@ async fn unreachable_server_answers_the_cache_as_offline() {
     assert_eq!(first.keys, online.keys);
     assert_eq!(first.fetched_at, online.fetched_at);
     let since = match &first.connectivity {
-        Connectivity::Offline { error, since } => {
+        Connectivity::Offline { error, since, .. } => {
             assert_eq!(error.kind, ErrorKind::Network, "{error:?}");
             *since
         }
@@ -243,6 +243,7 @@ async fn unreachable_server_answers_the_cache_as_offline() {
         Connectivity::Offline {
             error,
             since: again,
+            ..
         } => {
             assert_eq!(error.kind, ErrorKind::Server);
             assert_eq!(*again, since);

@@ -188,7 +188,7 @@ describe("key list", () => {
 
   it("offline with nothing cached says so instead of 'no keys yet'", async () => {
     const fake = oneProfile([]);
-    fake.connectivity.p1 = { state: "offline", since: new Date().toISOString(), error: appError("timeout", "timed out") };
+    fake.connectivity.p1 = { state: "offline", since: new Date().toISOString(), next_retry_at: null, error: appError("timeout", "timed out") };
     renderApp(fake);
     expect(await screen.findByRole("heading", { name: "Nothing cached yet" })).toBeInTheDocument();
     expect(screen.queryByRole("heading", { name: "No keys yet" })).not.toBeInTheDocument();
@@ -199,7 +199,12 @@ describe("offline and rate limited", () => {
   function offlineFake() {
     const fake = oneProfile([makeKey({ name: "alpha" })]);
     fake.fetchedAt.p1 = new Date(Date.now() - 42 * 60_000).toISOString();
-    fake.connectivity.p1 = { state: "offline", since: new Date(Date.now() - 5 * 60_000).toISOString(), error: appError("network", "connection refused") };
+    fake.connectivity.p1 = {
+      state: "offline",
+      since: new Date(Date.now() - 5 * 60_000).toISOString(),
+      next_retry_at: new Date(Date.now() + 12_000).toISOString(),
+      error: appError("network", "connection refused"),
+    };
     return fake;
   }
 
@@ -210,7 +215,7 @@ describe("offline and rate limited", () => {
     expect(banner).toHaveTextContent("since 5 min. ago");
     expect(banner).toHaveTextContent("cached list from 42 min. ago");
     expect(banner).toHaveTextContent("read-only");
-    expect(banner).toHaveTextContent("retries by itself");
+    expect(banner).toHaveTextContent(/retries by itself in (12|11) s/);
     expect(screen.getByRole("button", { name: "New key" })).toHaveAttribute("aria-disabled", "true");
     const edit = screen.getByRole("button", { name: "Edit alpha" });
     expect(edit).toHaveAttribute("aria-disabled", "true");
@@ -237,11 +242,38 @@ describe("offline and rate limited", () => {
     const fake = oneProfile([makeKey({ name: "alpha" })]);
     const { emit } = renderApp(fake);
     await screen.findByText("alpha");
-    await act(() => emit("connectivity", { profile_id: "other", connectivity: { state: "offline", since: new Date().toISOString(), error: appError("network", "x") } }));
+    await act(() => emit("connectivity", { profile_id: "other", connectivity: { state: "offline", since: new Date().toISOString(), next_retry_at: null, error: appError("network", "x") } }));
     expect(screen.queryByText("OpenRouter is unreachable")).not.toBeInTheDocument();
     fake.keys.p1 = [...fake.keys.p1, makeKey({ name: "beta" })];
     await act(() => emit("keys-changed", { profile_id: "p1" }));
     expect(await screen.findByText("beta")).toBeInTheDocument();
+  });
+
+  it("offline: counts down to the core's next retry and follows each new one", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ["setInterval", "clearInterval", "Date"] });
+    const fake = offlineFake();
+    const { emit } = renderApp(fake);
+    await screen.findByText("OpenRouter is unreachable");
+    expect(screen.getByTestId("retry-countdown")).toHaveTextContent(/^(12|11) s$/);
+    await act(() => vi.advanceTimersByTime(5_000));
+    expect(screen.getByTestId("retry-countdown")).toHaveTextContent(/^(7|6) s$/);
+    await act(() => vi.advanceTimersByTime(8_000));
+    expect(screen.getByText("OpenRouter is unreachable").closest("[role=status]")).toHaveTextContent("Retrying now…");
+    // The retry failed: the core announces the next one, further away.
+    const since = fake.connectivity.p1.state === "offline" ? fake.connectivity.p1.since : "";
+    const next = { state: "offline", since, next_retry_at: new Date(Date.now() + 24_000).toISOString(), error: appError("network", "connection refused") } as const;
+    await act(() => emit("connectivity", { profile_id: "p1", connectivity: next }));
+    expect(screen.getByTestId("retry-countdown")).toHaveTextContent(/^(24|23) s$/);
+    expect(screen.getByText("OpenRouter is unreachable").closest("[role=status]")).toHaveTextContent("since 5 min. ago");
+  });
+
+  it("offline without an automatic retry asks for a refresh", async () => {
+    const fake = offlineFake();
+    if (fake.connectivity.p1.state === "offline") fake.connectivity.p1 = { ...fake.connectivity.p1, next_retry_at: null };
+    renderApp(fake);
+    const banner = (await screen.findByText("OpenRouter is unreachable")).closest("[role=status]")!;
+    expect(banner).toHaveTextContent("Refresh to try again.");
+    expect(screen.queryByTestId("retry-countdown")).not.toBeInTheDocument();
   });
 
   it("rate limited: counts down to the retry", async () => {

@@ -1,4 +1,4 @@
-import { screen, waitFor } from "@testing-library/svelte";
+import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { FakeBackend, appError } from "../test/fakeBackend";
 import { pageContains, renderApp } from "../test/render";
@@ -56,6 +56,9 @@ describe("adding a profile", () => {
     expect(alert).toHaveTextContent("That is an inference key, not a management key");
     expect(alert).toHaveTextContent("An inference key calls models");
     expect(alert.querySelector("a")).toHaveAttribute("href", "https://openrouter.ai/settings/management-keys");
+    // Opened in the browser through the opener plugin, not followed inside the webview.
+    await user.click(within(alert).getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }));
+    await waitFor(() => expect(fake.openedUrls).toEqual(["https://openrouter.ai/settings/management-keys"]));
     expect(screen.getByLabelText("Management key")).toHaveValue("");
     expect(fake.callsOf("profile_add")).toEqual([
       { name: "personal", base_url: null, workspace_id: null, management_key: "sk-or-v1-abc123" },

@@ -2,6 +2,7 @@
 // `on…` wrappers, so the contract (the generated src/lib/bindings/Commands.ts and Events.ts) is typed in one place.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { openUrl } from "@tauri-apps/plugin-opener";
 import type { AppError } from "./bindings/AppError";
 import type { Commands } from "./bindings/Commands";
 import type { ConnectivityEvent } from "./bindings/ConnectivityEvent";
@@ -60,4 +61,16 @@ export function onKeysChanged(handler: (event: KeysChangedEvent) => void): Promi
 
 export function onConnectivity(handler: (event: ConnectivityEvent) => void): Promise<UnlistenFn> {
   return listen<ConnectivityEvent>("connectivity", (e) => handler(e.payload));
+}
+
+/**
+ * Opens `url` in the person's browser through the opener plugin (the shell's capability allows only
+ * the management-keys page). Where the plugin can't (a plain browser during development), a new tab.
+ */
+export async function openExternal(url: string): Promise<void> {
+  try {
+    await openUrl(url);
+  } catch {
+    window.open(url, "_blank", "noopener,noreferrer");
+  }
 }

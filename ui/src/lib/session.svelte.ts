@@ -136,7 +136,8 @@ export class Session {
 
   #listFailure(error: AppError): void {
     if (isConnectivityError(error)) {
-      this.connectivity = { state: "offline", error, since: new Date().toISOString() };
+      // An error answer rather than the core's cached fallback: no retry is scheduled; Refresh tries again.
+      this.connectivity = { state: "offline", error, since: new Date().toISOString(), next_retry_at: null };
     } else if (error.kind === "rate_limited") {
       const retryAt = new Date(Date.now() + (error.retry_after_ms ?? 30_000)).toISOString();
       this.connectivity = { state: "rate_limited", retry_at: retryAt, error };

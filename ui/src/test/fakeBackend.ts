@@ -134,6 +134,8 @@ export class FakeBackend {
   keys: Record<string, KeyRow[]>;
   pending: PendingSecret[];
   connectivity: Record<string, Connectivity> = {};
+  /** URLs opened in the browser through the opener plugin. */
+  openedUrls: string[] = [];
   fetchedAt: Record<string, string> = {};
   credits = { total_credits: 150, total_usage: 42.37 };
   /** Secrets of created keys, so key_check can recognise them (stands in for OpenRouter). */
@@ -171,6 +173,11 @@ export class FakeBackend {
 
   /** The mockIPC handler: `invoke(cmd, { args })`. */
   handle = async (cmd: string, payload?: unknown): Promise<unknown> => {
+    // The opener plugin's command (not Keyward's): the page it would open in the browser.
+    if (cmd === "plugin:opener|open_url") {
+      this.openedUrls.push(String((payload as { url?: unknown } | undefined)?.url));
+      return null;
+    }
     const args = (payload as { args?: unknown } | undefined)?.args ?? {};
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();

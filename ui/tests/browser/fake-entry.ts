@@ -23,6 +23,7 @@ if (scenario.kind === "offline") {
   fake.connectivity.p1 = {
     state: "offline",
     since: new Date(Date.now() - 7 * 60_000).toISOString(),
+    next_retry_at: new Date(Date.now() + 40_000).toISOString(),
     error: { kind: "network", message: "connection refused", field: null, retry_after_ms: null },
   };
 } else {

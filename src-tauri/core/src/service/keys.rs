@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
+use super::recovery::PlannedRetry;
 use super::{Keyward, rename_field};
 use crate::Error;
 use crate::api::{
@@ -33,41 +34,91 @@ impl Keyward {
     /// A profile's keys. `refresh: false` answers from the cache at once. `refresh: true` fetches
     /// every key (the cache holds all; the flags filter the answer) and replaces the cache; if
     /// OpenRouter can't be reached or rate-limits, the cached list comes back with `connectivity`
-    /// saying so instead of an error. Other failures (e.g. `unauthorized`) are errors.
+    /// saying so instead of an error, and a background retry brings the profile back online by
+    /// itself. Other failures (e.g. `unauthorized`) are errors. An explicit refresh supersedes any
+    /// pending background retry of the profile.
     pub async fn keys_list(&self, args: KeysListArgs) -> Result<KeysSnapshot, Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let mut fresh = false;
         if args.refresh {
-            let client = self.client_for(&profile).await?;
-            let query = ListKeysQuery {
-                include_disabled: true,
-                include_expired: true,
-                workspace_id: profile.workspace_id.clone(),
-            };
-            let connectivity = match client.list_all(&query).await {
-                Ok(keys) => {
-                    let now = self.now();
-                    self.inner.store().replace_cached_keys(
-                        &profile.id,
-                        &keys,
-                        |key: &ApiKey| key.hash.as_str(),
-                        now,
-                    )?;
-                    fresh = true;
-                    Connectivity::Online
-                }
-                Err(error) if is_offline(&error) || matches!(error, Error::RateLimited { .. }) => {
-                    self.refresh_failed(&profile.id, &error)
-                }
-                Err(error) => return Err(error),
-            };
-            self.set_connectivity(&profile.id, connectivity.clone());
-            if fresh {
-                self.emit_keys_changed(&profile.id);
+            self.cancel_recovery(&profile.id);
+            let fetched = self.fetch_into_cache(&profile).await;
+            if fetched.is_err() {
+                self.no_retry_pending(&profile.id);
             }
-            self.emit_connectivity(&profile.id, connectivity);
+            match fetched? {
+                None => {
+                    fresh = true;
+                    self.refresh_succeeded(&profile.id);
+                }
+                Some(failure) => {
+                    if let Some(planned) = self.refresh_failed_with_retry(&profile.id, &failure, 0)
+                    {
+                        self.schedule_recovery(&profile.id, planned);
+                    }
+                }
+            }
         }
         self.snapshot(&args, fresh)
+    }
+
+    /// Fetches every key of `profile` into the cache. `Ok(None)`: done. `Ok(Some(failure))`:
+    /// OpenRouter is unreachable or rate limiting (the cache stays). `Err`: anything else.
+    pub(super) async fn fetch_into_cache(
+        &self,
+        profile: &crate::store::Profile,
+    ) -> Result<Option<Error>, Error> {
+        let client = self.client_for(profile).await?;
+        let query = ListKeysQuery {
+            include_disabled: true,
+            include_expired: true,
+            workspace_id: profile.workspace_id.clone(),
+        };
+        match client.list_all(&query).await {
+            Ok(keys) => {
+                let now = self.now();
+                self.inner.store().replace_cached_keys(
+                    &profile.id,
+                    &keys,
+                    |key: &ApiKey| key.hash.as_str(),
+                    now,
+                )?;
+                Ok(None)
+            }
+            Err(error) if is_offline(&error) || matches!(error, Error::RateLimited { .. }) => {
+                Ok(Some(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Records and announces a refresh that replaced the cache.
+    pub(super) fn refresh_succeeded(&self, profile_id: &str) {
+        self.set_connectivity(profile_id, Connectivity::Online);
+        self.emit_keys_changed(profile_id);
+        self.emit_connectivity(profile_id, Connectivity::Online);
+    }
+
+    /// Records and announces a refresh that ended offline or rate limited, with the time of the
+    /// next background retry (after `attempt` failed ones), which it returns.
+    pub(super) fn refresh_failed_with_retry(
+        &self,
+        profile_id: &str,
+        failure: &Error,
+        attempt: u32,
+    ) -> Option<PlannedRetry> {
+        let mut connectivity = self.refresh_failed(profile_id, failure);
+        let planned = self.plan_retry(&connectivity, attempt);
+        if let (Connectivity::Offline { next_retry_at, .. }, Some(planned)) =
+            (&mut connectivity, &planned)
+        {
+            *next_retry_at = chrono::Duration::from_std(planned.wait)
+                .ok()
+                .and_then(|wait| self.now().checked_add_signed(wait));
+        }
+        self.set_connectivity(profile_id, connectivity.clone());
+        self.emit_connectivity(profile_id, connectivity);
+        planned
     }
 
     /// The connectivity a failed refresh leads to; the failure is recorded beside the cache.
@@ -98,6 +149,29 @@ impl Keyward {
         Connectivity::Offline {
             error: app_error,
             since,
+            next_retry_at: None,
+        }
+    }
+
+    /// Announces that no background retry will come (it was cancelled, or hit an error retrying
+    /// can't fix), so the UI stops counting down to one.
+    pub(super) fn no_retry_pending(&self, profile_id: &str) {
+        let changed = {
+            let mut states = self
+                .inner
+                .connectivity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match states.get_mut(profile_id) {
+                Some(Connectivity::Offline { next_retry_at, .. }) if next_retry_at.is_some() => {
+                    *next_retry_at = None;
+                    states.get(profile_id).cloned()
+                }
+                _ => None,
+            }
+        };
+        if let Some(connectivity) = changed {
+            self.emit_connectivity(profile_id, connectivity);
         }
     }
 

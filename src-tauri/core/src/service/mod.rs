@@ -8,6 +8,7 @@
 
 mod keys;
 mod profiles;
+mod recovery;
 mod sandbox;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::views::{
     PendingSecret,
 };
 
+pub use recovery::RecoveryPolicy;
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 
 /// Where the service reports changes a front end shows without asking (the desktop shell turns them
@@ -31,7 +33,7 @@ pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 pub trait EventSink: Send + Sync + 'static {
     /// The cached key list of a profile changed (refresh, create, update, delete).
     fn keys_changed(&self, event: KeysChangedEvent);
-    /// A refresh finished: online, offline or rate limited.
+    /// A refresh (explicit or a background retry) finished: online, offline or rate limited.
     fn connectivity(&self, event: ConnectivityEvent);
 }
 
@@ -55,6 +57,9 @@ pub struct ServiceConfig {
     pub events: Arc<dyn EventSink>,
     pub client_tuning: ClientTuning,
     pub sandbox: SandboxConfig,
+    /// How a profile left offline or rate limited by a refresh is retried in the background;
+    /// `None`: only explicit refreshes (nothing runs in the background).
+    pub recovery: Option<RecoveryPolicy>,
 }
 
 impl ServiceConfig {
@@ -65,6 +70,7 @@ impl ServiceConfig {
             events: Arc::new(NoEvents),
             client_tuning: Arc::new(|_| {}),
             sandbox: SandboxConfig::default(),
+            recovery: Some(RecoveryPolicy::default()),
         }
     }
 }
@@ -87,6 +93,9 @@ struct Inner {
     connectivity: Mutex<HashMap<String, Connectivity>>,
     sandbox: tokio::sync::Mutex<Option<sandbox::RunningSandbox>>,
     sandbox_config: SandboxConfig,
+    recovery: Option<RecoveryPolicy>,
+    /// The background retries; dropped (and so aborted) with the service.
+    recoveries: recovery::Recoveries,
 }
 
 impl Inner {
@@ -118,6 +127,8 @@ impl Keyward {
                 connectivity: Mutex::new(HashMap::new()),
                 sandbox: tokio::sync::Mutex::new(None),
                 sandbox_config: config.sandbox,
+                recovery: config.recovery,
+                recoveries: recovery::Recoveries::default(),
             }),
         }
     }

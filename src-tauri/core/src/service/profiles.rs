@@ -120,6 +120,7 @@ impl Keyward {
             .await?;
         }
         self.forget_client(&profile.id);
+        self.cancel_recovery(&profile.id);
         self.inner
             .connectivity
             .lock()

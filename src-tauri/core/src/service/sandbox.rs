@@ -82,6 +82,9 @@ impl Keyward {
     pub async fn sandbox_stop(&self) {
         let running = self.inner.sandbox.lock().await.take();
         if let Some(running) = running {
+            // A retry would only start the emulator again.
+            self.cancel_recovery(&running.profile_id);
+            self.no_retry_pending(&running.profile_id);
             self.forget_client(&running.profile_id);
             running.emulator.shutdown().await;
             tracing::info!("sandbox stopped");

@@ -41,12 +41,43 @@ pub type KeysChangedCheck = Box<dyn Fn(&KeysChangedEvent) + Send>;
 #[derive(Default)]
 pub struct Recorder {
     pub events: Mutex<Vec<Event>>,
+    /// Every event since the last `take`, with the moment it arrived.
+    pub history: Mutex<Vec<(DateTime<Utc>, Event)>>,
     pub on_keys_changed: Mutex<Option<KeysChangedCheck>>,
 }
 
 impl Recorder {
     pub fn take(&self) -> Vec<Event> {
+        self.history.lock().unwrap().clear();
         std::mem::take(&mut *self.events.lock().unwrap())
+    }
+
+    fn record(&self, event: Event) {
+        self.history
+            .lock()
+            .unwrap()
+            .push((Utc::now(), event.clone()));
+        self.events.lock().unwrap().push(event);
+    }
+
+    /// The recorded history once `done` holds for it; panics after `within`.
+    pub async fn wait_for(
+        &self,
+        within: Duration,
+        done: impl Fn(&[(DateTime<Utc>, Event)]) -> bool,
+    ) -> Vec<(DateTime<Utc>, Event)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let history = self.history.lock().unwrap().clone();
+            if done(&history) {
+                return history;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {within:?}; events so far: {history:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -58,19 +89,11 @@ impl EventSink for Sink {
         if let Some(check) = self.0.on_keys_changed.lock().unwrap().as_ref() {
             check(&event);
         }
-        self.0
-            .events
-            .lock()
-            .unwrap()
-            .push(Event::KeysChanged(event));
+        self.0.record(Event::KeysChanged(event));
     }
 
     fn connectivity(&self, event: ConnectivityEvent) {
-        self.0
-            .events
-            .lock()
-            .unwrap()
-            .push(Event::Connectivity(event));
+        self.0.record(Event::Connectivity(event));
     }
 }
 

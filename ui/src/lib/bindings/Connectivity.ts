@@ -4,4 +4,4 @@ import type { AppError } from "./AppError";
 /**
  * Whether the last refresh of a profile reached OpenRouter.
  */
-export type Connectivity = { "state": "online" } | { "state": "offline", error: AppError, since: string, } | { "state": "rate_limited", retry_at: string, error: AppError, };
+export type Connectivity = { "state": "online" } | { "state": "offline", error: AppError, since: string, next_retry_at: string | null, } | { "state": "rate_limited", retry_at: string, error: AppError, };
