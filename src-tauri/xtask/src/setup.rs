@@ -46,7 +46,23 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "chromium",
         "the UI's browser test (driven by playwright-core)",
     ),
+    ("xvfb", "the end-to-end tests' X display (xvfb-run)"),
+    (
+        "webkit2gtk-driver",
+        "WebKitWebDriver, which tauri-driver drives the app window through",
+    ),
+    (
+        "dunst",
+        "a real notification daemon in the end-to-end session",
+    ),
+    (
+        "imagemagick",
+        "`import`, the end-to-end tests' screenshots of the X screen",
+    ),
 ];
+
+/// tauri-driver, the WebDriver bridge for Tauri apps, from crates.io (pinned by its Cargo.lock).
+const TAURI_DRIVER_CRATE: &str = "tauri-driver";
 
 /// Installed only when the machine's python3 cannot make a venv (Debian splits venv out).
 const PYTHON_VENV_PACKAGES: &[&str] = &["python3", "python3-venv"];
@@ -58,6 +74,8 @@ pub fn run(workspace: &Workspace) -> anyhow::Result<()> {
     install_apt_packages()?;
     println!("==> setup: Python venv (tests/.venv)");
     install_python_venv(workspace)?;
+    println!("==> setup: tauri-driver");
+    install_tauri_driver()?;
     for directory in npm_projects(workspace) {
         println!(
             "==> setup: npm packages ({})",
@@ -174,14 +192,30 @@ fn install_python_venv(workspace: &Workspace) -> anyhow::Result<()> {
     fs::write(&stamp, requirements).with_context(|| format!("writing {}", stamp.display()))
 }
 
-/// Every npm project the tests use: the UI (when it exists) and the TypeScript SDK suite.
+/// Every npm project the tests use: the UI (when it exists), the TypeScript SDK suite and the
+/// end-to-end harness.
 fn npm_projects(workspace: &Workspace) -> Vec<PathBuf> {
     let mut projects = Vec::new();
     if workspace.ui_dir().join("package-lock.json").is_file() {
         projects.push(workspace.ui_dir());
     }
     projects.push(workspace.conformance_ts_dir());
+    projects.push(workspace.root.join("tests/e2e"));
     projects
+}
+
+/// `cargo install tauri-driver --locked`, only when there is no tauri-driver on PATH (2.1.0 has no
+/// `--version`; `--help` answers).
+fn install_tauri_driver() -> anyhow::Result<()> {
+    if succeeds(Command::new("tauri-driver").arg("--help")) {
+        println!("tauri-driver is installed");
+        return Ok(());
+    }
+    run_checked(Command::new(crate::workspace::cargo()).args([
+        "install",
+        TAURI_DRIVER_CRATE,
+        "--locked",
+    ]))
 }
 
 fn relative(workspace: &Workspace, path: &Path) -> String {

@@ -36,6 +36,7 @@ pub struct TestArgs {
 struct SuiteContext {
     workspace: Workspace,
     emulator_bin: Option<PathBuf>,
+    app_bin: Option<PathBuf>,
     scratch: tempfile::TempDir,
 }
 
@@ -46,6 +47,9 @@ enum Prerequisite {
     Emulator,
     /// The web UI's production build (ui/dist), which the desktop shell embeds when it compiles.
     UiBuild,
+    /// The debug app binary (embedding ui/dist, so after UiBuild); its path reaches the end-to-end
+    /// suite as KEYWARD_APP_BIN.
+    AppBinary,
 }
 
 impl Prerequisite {
@@ -53,6 +57,7 @@ impl Prerequisite {
         match self {
             Prerequisite::Emulator => build_emulator(workspace).map(Some),
             Prerequisite::UiBuild => build_ui(workspace).map(|()| None),
+            Prerequisite::AppBinary => build_app(workspace).map(Some),
         }
     }
 }
@@ -131,6 +136,18 @@ const SUITES: &[Suite] = &[
         needs: &[Prerequisite::Emulator],
         command: conformance_ts_command,
     },
+    Suite {
+        name: "e2e",
+        groups: &["e2e"],
+        about: "the real app window under Xvfb over WebDriver (tauri-driver), against the emulator, with a real Secret Service",
+        counting: Counting::PlainLine,
+        needs: &[
+            Prerequisite::UiBuild,
+            Prerequisite::Emulator,
+            Prerequisite::AppBinary,
+        ],
+        command: e2e_command,
+    },
 ];
 
 /// Ok(false) when a suite failed or could not run (the summary has said so already).
@@ -161,9 +178,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
     }
 
     let mut emulator_bin = None;
+    let mut app_bin = None;
     let mut unprepared: Vec<(Prerequisite, String)> = Vec::new();
     if setup_failed.is_none() {
-        for prerequisite in [Prerequisite::UiBuild, Prerequisite::Emulator] {
+        for prerequisite in [
+            Prerequisite::UiBuild,
+            Prerequisite::Emulator,
+            Prerequisite::AppBinary,
+        ] {
             if !selected
                 .iter()
                 .any(|suite| suite.needs.contains(&prerequisite))
@@ -171,6 +193,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
                 continue;
             }
             match prerequisite.prepare(&workspace) {
+                Ok(Some(path)) if prerequisite == Prerequisite::AppBinary => app_bin = Some(path),
                 Ok(Some(path)) => emulator_bin = Some(path),
                 Ok(None) => {}
                 Err(error) => {
@@ -184,6 +207,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
     let context = SuiteContext {
         workspace,
         emulator_bin,
+        app_bin,
         scratch: tempfile::Builder::new()
             .prefix("keyward-xtask-")
             .tempdir()
@@ -272,6 +296,22 @@ fn build_emulator(workspace: &Workspace) -> anyhow::Result<PathBuf> {
             .current_dir(&workspace.root),
     )?;
     let path = workspace.binary("debug", "openrouter-emulator");
+    if !path.is_file() {
+        anyhow::bail!("the build left no binary at {}", path.display());
+    }
+    Ok(path)
+}
+
+/// The debug desktop app, for the end-to-end suite; it embeds ui/dist as built just before.
+fn build_app(workspace: &Workspace) -> anyhow::Result<PathBuf> {
+    println!();
+    println!("==> building the app (debug)");
+    run_checked(
+        Command::new(cargo())
+            .args(["build", "-p", "keyward", "--bin", "keyward"])
+            .current_dir(&workspace.root),
+    )?;
+    let path = workspace.binary("debug", "keyward");
     if !path.is_file() {
         anyhow::bail!("the build left no binary at {}", path.display());
     }
@@ -443,6 +483,22 @@ fn conformance_ts_command(context: &SuiteContext) -> anyhow::Result<Command> {
         .args(["--test", "--test-reporter=tap", "--test-timeout=60000"])
         .args(&files)
         .current_dir(&directory);
+    emulator_env(context, &mut command)?;
+    Ok(command)
+}
+
+/// tests/e2e/run.sh sets up its own private desktop session (scratch HOME, Xvfb, D-Bus,
+/// gnome-keyring, dunst) and ends every process it started; it only needs the two binaries.
+fn e2e_command(context: &SuiteContext) -> anyhow::Result<Command> {
+    let app = context
+        .app_bin
+        .as_ref()
+        .context("the app binary was not built")?;
+    let mut command = Command::new("bash");
+    command
+        .arg(context.workspace.root.join("tests/e2e/run.sh"))
+        .current_dir(&context.workspace.root)
+        .env("KEYWARD_APP_BIN", app);
     emulator_env(context, &mut command)?;
     Ok(command)
 }

@@ -1,0 +1,327 @@
+// The pieces every scenario uses: the emulator process and its `/_emulator` controls, one app launch
+// (tauri-driver on free ports + a WebDriver session on the real window), the keychain through
+// `secret-tool`, screenshots of the X screen, and waiting for what a person would see.
+
+import { spawn, execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { remote } from "webdriverio";
+
+const run = promisify(execFile);
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns a truthy value; the last error or value is in the failure. */
+export async function waitFor(what, probe, { timeout = 15000, interval = 200 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${detail})`);
+    }
+    await sleep(interval);
+  }
+}
+
+export function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every child this process started, so a failure anywhere still ends them all. */
+const children = new Set();
+
+function track(child) {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+export function killAll() {
+  for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function stopChild(child, grace = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), grace);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------- emulator
+
+export class Emulator {
+  constructor({ binary, managementKey, stateFile, port = 0, logFile }) {
+    Object.assign(this, { binary, managementKey, stateFile, port, logFile });
+    this.child = null;
+    this.stderr = [];
+  }
+
+  async start() {
+    const args = ["--port", String(this.port), "--management-key", this.managementKey];
+    if (this.stateFile) args.push("--state", this.stateFile);
+    const child = track(spawn(this.binary, args, { stdio: ["ignore", "pipe", "pipe"] }));
+    child.stderr.on("data", (chunk) => this.stderr.push(chunk.toString()));
+    const lines = createInterface({ input: child.stdout });
+    const first = await new Promise((resolve, reject) => {
+      lines.once("line", resolve);
+      child.once("exit", (code) => reject(new Error(`the emulator exited (${code}) before its first line: ${this.stderr.join("")}`)));
+      child.once("error", reject);
+    });
+    lines.on("line", () => {});
+    const endpoints = JSON.parse(first);
+    this.baseUrl = endpoints.base_url;
+    this.controlUrl = endpoints.control_url.replace(/\/$/, "");
+    this.port = Number(new URL(this.baseUrl).port);
+    this.child = child;
+    return this;
+  }
+
+  async stop() {
+    if (this.child) await stopChild(this.child);
+    this.child = null;
+  }
+
+  get running() {
+    return this.child !== null;
+  }
+
+  async control(method, path, body) {
+    const response = await fetch(`${this.controlUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} /_emulator${path} → ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  /** A call to the emulated API itself (as OpenRouter), e.g. to create an inference key. */
+  async api(method, path, body, key = this.managementKey) {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  async keys() {
+    return (await this.control("GET", "/keys")).data;
+  }
+
+  async keyNamed(name) {
+    return (await this.keys()).find((k) => k.name === name) ?? null;
+  }
+
+  async requests() {
+    return (await this.control("GET", "/requests")).requests;
+  }
+}
+
+// ---------------------------------------------------------------- the app
+
+/**
+ * One run of the app: tauri-driver (with the app's environment: data dir, keychain service) on
+ * free ports, and a WebDriver session, which starts the binary in a real window.
+ */
+export class App {
+  constructor({ binary, env, logDir }) {
+    Object.assign(this, { binary, env, logDir });
+  }
+
+  async launch() {
+    const port = await freePort();
+    const nativePort = await freePort();
+    this.driver = track(
+      spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"], {
+        env: { ...process.env, ...this.env },
+        stdio: ["ignore", "ignore", "pipe"],
+      }),
+    );
+    this.driverLog = [];
+    this.driver.stderr.on("data", (chunk) => this.driverLog.push(chunk.toString()));
+    await waitFor("tauri-driver to listen", () => portOpen(port), { timeout: 10000 });
+    this.browser = await remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: "error",
+      connectionRetryTimeout: 30000,
+      connectionRetryCount: 1,
+      capabilities: { "tauri:options": { application: this.binary } },
+    });
+    return this.browser;
+  }
+
+  async quit() {
+    try {
+      await this.browser?.deleteSession();
+    } catch {
+      // The app may already be gone; tauri-driver's exit ends it anyway.
+    }
+    this.browser = null;
+    if (this.driver) await stopChild(this.driver);
+    this.driver = null;
+  }
+}
+
+function portOpen(port) {
+  return fetch(`http://127.0.0.1:${port}/status`).then(
+    () => true,
+    () => false,
+  );
+}
+
+// ---------------------------------------------------------------- what the person sees
+
+/** XPath string literal that survives quotes of either kind. */
+function xq(text) {
+  if (!text.includes("'")) return `'${text}'`;
+  if (!text.includes('"')) return `"${text}"`;
+  return `concat('${text.split("'").join(`', "'", '`)}')`;
+}
+
+/** A button by its accessible name (aria-label, else its text). */
+export function button(browser, name) {
+  return browser.$(`//button[@aria-label=${xq(name)} or (not(@aria-label) and normalize-space(.)=${xq(name)})]`);
+}
+
+/** A form control by the text of its <label for=…>. */
+export async function field(browser, label) {
+  const labelEl = browser.$(`//label[normalize-space(.)=${xq(label)}]`);
+  await labelEl.waitForExist({ timeout: 10000 });
+  const id = await labelEl.getAttribute("for");
+  if (id) return browser.$(`[id="${id}"]`);
+  return labelEl.$("input");
+}
+
+/** A checkbox inside a <label> whose text contains `text`. */
+export function checkbox(browser, text) {
+  return browser.$(`//label[contains(normalize-space(.), ${xq(text)})]/input[@type="checkbox"]`);
+}
+
+export function dialog(browser, title) {
+  return browser.$(`//div[@role="dialog"][.//h2[normalize-space(.)=${xq(title)}]]`);
+}
+
+export function anyDialog(browser) {
+  return browser.$('div[role="dialog"]');
+}
+
+export function banner(browser) {
+  return browser.$('[role="status"].banner');
+}
+
+export function alert(browser) {
+  return browser.$('[role="alert"]');
+}
+
+export async function bodyText(browser) {
+  return browser.$("body").getText();
+}
+
+/** The list's rows as a person reads them: name, label, status, and the cells by column. */
+export async function rows(browser) {
+  return browser.execute(() =>
+    Array.from(document.querySelectorAll('[role="rowgroup"] [role="row"]'))
+      .map((row) => {
+        const cells = Array.from(row.querySelectorAll('[role="cell"]')).map((c) => c.textContent.replace(/\s+/g, " ").trim());
+        return {
+          index: Number(row.getAttribute("aria-rowindex")),
+          hash: row.getAttribute("data-hash"),
+          name: row.querySelector(".name")?.textContent ?? "",
+          label: row.querySelector(".label")?.textContent ?? "",
+          status: cells[1],
+          limit: cells[6],
+          reset: cells[7],
+          byok: cells[8],
+          expires: cells[9],
+          cells,
+        };
+      })
+      .sort((a, b) => a.index - b.index),
+  );
+}
+
+export async function rowNamed(browser, name) {
+  return (await rows(browser)).find((r) => r.name === name) ?? null;
+}
+
+/** The count in the table header: "1,000 keys" or "12 of 1,000". */
+export async function listCount(browser) {
+  return browser.execute(() => document.querySelector('[role="columnheader"].count [aria-live]')?.textContent?.trim() ?? "");
+}
+
+/** Replaces a field's value the way typing does (select all, type). */
+export async function type(element, text) {
+  await element.waitForDisplayed({ timeout: 10000 });
+  await element.click();
+  await element.clearValue();
+  if (text !== "") await element.addValue(text);
+}
+
+// ---------------------------------------------------------------- keychain, screen
+
+/** The secret stored under service/account in the session's Secret Service, or null. */
+export async function secretToolLookup(service, account) {
+  try {
+    const { stdout } = await run("secret-tool", ["lookup", "service", service, "username", account]);
+    return stdout.replace(/\n$/, "");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every item under a service: [{account, secret}]. `secret-tool search` writes attributes to stderr
+ * and secrets to stdout, so the accounts come from one and each secret from its own lookup.
+ */
+export async function secretToolSearch(service) {
+  let stderr = "";
+  try {
+    stderr = (await run("secret-tool", ["search", "--all", "--unlock", "service", service])).stderr;
+  } catch (err) {
+    stderr = err.stderr ?? "";
+  }
+  const accounts = stderr
+    .split("\n")
+    .filter((line) => line.startsWith("attribute.username = "))
+    .map((line) => line.slice("attribute.username = ".length));
+  const items = [];
+  for (const account of accounts.sort()) items.push({ account, secret: await secretToolLookup(service, account) });
+  return items;
+}
+
+export async function screenshot(path) {
+  await run("import", ["-window", "root", path]);
+}
