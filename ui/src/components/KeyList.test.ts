@@ -92,6 +92,11 @@ describe("key list", () => {
     expect(filterMs).toBeLessThan(1500);
   });
 
+  it("counts keys in words: 1 key, 2 keys", async () => {
+    renderApp(oneProfile([makeKey({ name: "solo" })]));
+    expect(await screen.findByText("1 key")).toBeInTheDocument();
+  });
+
   it("searches by name, label or hash and offers to clear filters when nothing matches", async () => {
     const keys = [makeKey({ name: "alpha" }), makeKey({ name: "beta" }), makeKey({ name: "gamma", hash: "abc".padEnd(64, "0") })];
     const { user } = renderApp(oneProfile(keys));

@@ -55,6 +55,8 @@ describe("adding a profile", () => {
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("That is an inference key, not a management key");
     expect(alert).toHaveTextContent("An inference key calls models");
+    // One explanation, the UI's own: the shell's message would only say the same again.
+    expect(alert).not.toHaveTextContent("it can call models but cannot manage keys");
     expect(alert.querySelector("a")).toHaveAttribute("href", "https://openrouter.ai/settings/management-keys");
     // Opened in the browser through the opener plugin, not followed inside the webview.
     await user.click(within(alert).getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }));
