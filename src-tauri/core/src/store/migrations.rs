@@ -61,8 +61,11 @@ CREATE TABLE pending_secrets (
 ) STRICT;
 "#;
 
-const MIGRATIONS: &[M<'static>] =
-    &[M::up(V1_PROFILES_CACHE_SECRET_INDEX).comment("profiles, cache, secret index")];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(V1_PROFILES_CACHE_SECRET_INDEX).comment("profiles, cache, secret index"),
+    M::up(include_str!("schema/v2_watch.sql")).comment("usage snapshots, alert ledger, snoozes"),
+    M::up(include_str!("schema/v3_rotation.sql")).comment("rotation journal, policies, deploy targets"),
+];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.
 pub(crate) const LATEST_VERSION: usize = MIGRATIONS.len();
@@ -90,6 +93,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 1);
+        assert_eq!(LATEST_VERSION, 3);
     }
 }
