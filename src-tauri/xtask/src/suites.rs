@@ -43,21 +43,113 @@ struct SuiteContext {
 /// Something built once, before the suites, for the suites that name it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Prerequisite {
-    /// The emulator binary; its path reaches the suites as KEYWARD_EMULATOR_BIN.
-    Emulator,
     /// The web UI's production build (ui/dist), which the desktop shell embeds when it compiles.
     UiBuild,
+    /// The emulator binary; its path reaches the suites as KEYWARD_EMULATOR_BIN.
+    Emulator,
     /// The debug app binary (embedding ui/dist, so after UiBuild); its path reaches the end-to-end
     /// suite as KEYWARD_APP_BIN.
     AppBinary,
+    /// Every target of the workspace (tests included), in the dev profile `cargo test` uses.
+    WorkspaceBuild,
 }
 
-impl Prerequisite {
-    fn prepare(self, workspace: &Workspace) -> anyhow::Result<Option<PathBuf>> {
-        match self {
-            Prerequisite::Emulator => build_emulator(workspace).map(Some),
-            Prerequisite::UiBuild => build_ui(workspace).map(|()| None),
-            Prerequisite::AppBinary => build_app(workspace).map(Some),
+/// The binaries the prerequisites left, for the suites' commands.
+#[derive(Default)]
+struct Built {
+    emulator_bin: Option<PathBuf>,
+    app_bin: Option<PathBuf>,
+}
+
+/// Builds what the selected suites need with as few cargo invocations as possible: when the Rust
+/// tests or the app are wanted, one `cargo build --workspace --all-targets` compiles everything
+/// once (each `cargo build -p …` resolves features for its own package alone, so separate builds
+/// would compile shared dependencies several times), and `cargo test` then finds it all fresh.
+fn prepare(workspace: &Workspace, needed: &[Prerequisite]) -> (Built, Vec<(Prerequisite, String)>) {
+    let mut built = Built::default();
+    let mut failed = Vec::new();
+    let needs = |prerequisite| needed.contains(&prerequisite);
+
+    if needs(Prerequisite::UiBuild)
+        && let Err(error) = build_ui(workspace)
+    {
+        eprintln!("building the UI failed: {error:#}");
+        failed.push((Prerequisite::UiBuild, format!("{error:#}")));
+        // Everything Rust of the shell embeds ui/dist: without it those builds fail too.
+        for dependent in [Prerequisite::AppBinary, Prerequisite::WorkspaceBuild] {
+            if needs(dependent) {
+                failed.push((dependent, "the UI build failed".to_owned()));
+            }
+        }
+        if needs(Prerequisite::Emulator) {
+            record(
+                build_emulator_only(workspace),
+                Prerequisite::Emulator,
+                &mut built.emulator_bin,
+                &mut failed,
+            );
+        }
+        return (built, failed);
+    }
+
+    if needs(Prerequisite::WorkspaceBuild) || needs(Prerequisite::AppBinary) {
+        match build_workspace(workspace) {
+            Ok(()) => {
+                for (prerequisite, name, slot) in [
+                    (
+                        Prerequisite::Emulator,
+                        "openrouter-emulator",
+                        &mut built.emulator_bin,
+                    ),
+                    (Prerequisite::AppBinary, "keyward", &mut built.app_bin),
+                ] {
+                    let path = workspace.binary("debug", name);
+                    if path.is_file() {
+                        *slot = Some(path);
+                    } else if needs(prerequisite) {
+                        failed.push((
+                            prerequisite,
+                            format!("the build left no binary at {}", path.display()),
+                        ));
+                    }
+                }
+            }
+            Err(error) => {
+                eprintln!("building the workspace failed: {error:#}");
+                let message = format!("{error:#}");
+                for prerequisite in [
+                    Prerequisite::WorkspaceBuild,
+                    Prerequisite::AppBinary,
+                    Prerequisite::Emulator,
+                ] {
+                    if needs(prerequisite) {
+                        failed.push((prerequisite, message.clone()));
+                    }
+                }
+            }
+        }
+    } else if needs(Prerequisite::Emulator) {
+        record(
+            build_emulator_only(workspace),
+            Prerequisite::Emulator,
+            &mut built.emulator_bin,
+            &mut failed,
+        );
+    }
+    (built, failed)
+}
+
+fn record(
+    result: anyhow::Result<PathBuf>,
+    prerequisite: Prerequisite,
+    slot: &mut Option<PathBuf>,
+    failed: &mut Vec<(Prerequisite, String)>,
+) {
+    match result {
+        Ok(path) => *slot = Some(path),
+        Err(error) => {
+            eprintln!("preparing {prerequisite:?} failed: {error:#}");
+            failed.push((prerequisite, format!("{error:#}")));
         }
     }
 }
@@ -93,7 +185,7 @@ const SUITES: &[Suite] = &[
         groups: &["rust"],
         about: "cargo test --workspace (and the keychain tests) in a private D-Bus + gnome-keyring session",
         counting: Counting::CargoTest,
-        needs: &[Prerequisite::UiBuild],
+        needs: &[Prerequisite::UiBuild, Prerequisite::WorkspaceBuild],
         command: rust_tests_command,
     },
     Suite {
@@ -177,37 +269,24 @@ pub fn run(args: &TestArgs) -> anyhow::Result<bool> {
         eprintln!("setup failed: {error:#}");
     }
 
-    let mut emulator_bin = None;
-    let mut app_bin = None;
-    let mut unprepared: Vec<(Prerequisite, String)> = Vec::new();
-    if setup_failed.is_none() {
-        for prerequisite in [
-            Prerequisite::UiBuild,
-            Prerequisite::Emulator,
-            Prerequisite::AppBinary,
-        ] {
-            if !selected
-                .iter()
-                .any(|suite| suite.needs.contains(&prerequisite))
-            {
-                continue;
-            }
-            match prerequisite.prepare(&workspace) {
-                Ok(Some(path)) if prerequisite == Prerequisite::AppBinary => app_bin = Some(path),
-                Ok(Some(path)) => emulator_bin = Some(path),
-                Ok(None) => {}
-                Err(error) => {
-                    eprintln!("preparing {prerequisite:?} failed: {error:#}");
-                    unprepared.push((prerequisite, format!("{error:#}")));
-                }
+    let mut needed: Vec<Prerequisite> = Vec::new();
+    for suite in &selected {
+        for prerequisite in suite.needs {
+            if !needed.contains(prerequisite) {
+                needed.push(*prerequisite);
             }
         }
     }
+    let (built, unprepared) = if setup_failed.is_none() {
+        prepare(&workspace, &needed)
+    } else {
+        (Built::default(), Vec::new())
+    };
 
     let context = SuiteContext {
         workspace,
-        emulator_bin,
-        app_bin,
+        emulator_bin: built.emulator_bin,
+        app_bin: built.app_bin,
         scratch: tempfile::Builder::new()
             .prefix("keyward-xtask-")
             .tempdir()
@@ -280,8 +359,8 @@ fn run_suite(suite: &Suite, context: &SuiteContext) -> Outcome {
     }
 }
 
-/// Built once; the conformance suites find it through KEYWARD_EMULATOR_BIN.
-fn build_emulator(workspace: &Workspace) -> anyhow::Result<PathBuf> {
+/// Only the emulator, when no suite needs the rest of the workspace (e.g. `--only conformance`).
+fn build_emulator_only(workspace: &Workspace) -> anyhow::Result<PathBuf> {
     println!();
     println!("==> building the emulator");
     run_checked(
@@ -302,20 +381,16 @@ fn build_emulator(workspace: &Workspace) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The debug desktop app, for the end-to-end suite; it embeds ui/dist as built just before.
-fn build_app(workspace: &Workspace) -> anyhow::Result<PathBuf> {
+/// Every package and target once: the emulator, the debug desktop app (embedding ui/dist as built
+/// just before) and every test binary `cargo test --workspace` will run.
+fn build_workspace(workspace: &Workspace) -> anyhow::Result<()> {
     println!();
-    println!("==> building the app (debug)");
+    println!("==> building the workspace (every target, once; a cold build takes 10-15 minutes)");
     run_checked(
         Command::new(cargo())
-            .args(["build", "-p", "keyward", "--bin", "keyward"])
+            .args(["build", "--workspace", "--all-targets"])
             .current_dir(&workspace.root),
-    )?;
-    let path = workspace.binary("debug", "keyward");
-    if !path.is_file() {
-        anyhow::bail!("the build left no binary at {}", path.display());
-    }
-    Ok(path)
+    )
 }
 
 /// `npm run build` in ui/, when there is a UI; its node_modules come from `setup`.
