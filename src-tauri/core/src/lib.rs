@@ -1,12 +1,17 @@
 //! keyward-core: everything in Keyward that is not GUI. The desktop shell and the CLI are thin front
 //! ends over this crate, so every behaviour worth testing is tested here without a window.
 
+pub mod alerts;
 pub mod api;
+pub mod deploy;
 pub mod error;
+pub mod rotation;
 pub mod service;
 pub mod store;
+pub mod usage;
 pub mod vault;
 pub mod views;
+pub mod watch;
 
 pub use error::Error;
 pub use service::{Keyward, ServiceConfig};

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: Keyward's `list_all` against the official Python SDK paging the way a script
-//! would, over the same seeded emulator with the same injected latency, in the same run.
+//! `cargo xtask bench [list]`: Keyward's `list_all` against the official Python SDK paging the way a
+//! script would, over the same seeded emulator with the same injected latency, in the same run.
+//! `cargo xtask bench idle` (bench_idle.rs) measures the app at rest instead.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -16,7 +17,26 @@ use crate::setup;
 use crate::workspace::{Workspace, cargo};
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    which: Option<Which>,
+    /// Without a subcommand: the list benchmark, with these options.
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(clap::Subcommand)]
+enum Which {
+    /// Keyward's list_all against the official Python SDK over 10,000 keys (the default).
+    List(ListArgs),
+    /// Keyward's idle CPU and memory with 1,000 keys and its window closed, beside a minimal Tauri
+    /// app built in the same run (printed, not asserted).
+    Idle(crate::bench_idle::IdleArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
     /// How many times each side lists every key.
     #[arg(long, default_value_t = 3)]
     runs: u32,
@@ -45,6 +65,14 @@ const BENCH_MANAGEMENT_KEY: &str = "sk-or-v1-keyward-bench-management";
 const KEY_ENV: &str = "KEYWARD_BENCH_KEY";
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    match &args.which {
+        None => run_list(&args.list),
+        Some(Which::List(list)) => run_list(list),
+        Some(Which::Idle(idle)) => crate::bench_idle::run(idle),
+    }
+}
+
+fn run_list(args: &ListArgs) -> anyhow::Result<()> {
     ensure!(args.runs > 0, "--runs must be at least 1");
     let workspace = Workspace::locate()?;
     if !args.no_setup {
@@ -264,13 +292,13 @@ fn format_runs(runs: &[f64]) -> String {
 }
 
 /// The emulator's `/_emulator` control API.
-struct Control {
+pub(crate) struct Control {
     http: reqwest::Client,
     base: String,
 }
 
 impl Control {
-    fn new(control_url: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(control_url: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()
@@ -285,7 +313,11 @@ impl Control {
         format!("{}/{path}", self.base)
     }
 
-    async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         let response = self
             .http
             .post(self.url(path))
@@ -305,6 +337,28 @@ impl Control {
         }
         serde_json::from_str(&text)
             .with_context(|| format!("POST {} answered {text:?}", self.url(path)))
+    }
+
+    /// GET or DELETE of a control path; the answer as JSON (`null` when empty).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        let url = self.url(path);
+        let response = self
+            .http
+            .request(method.clone(), &url)
+            .send()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = response.status();
+        let text = response.text().await.context("reading a control answer")?;
+        ensure!(status.is_success(), "{method} {url} answered {status}: {text}");
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_str(&text).with_context(|| format!("{method} {url} answered {text:?}"))
     }
 
     async fn every_hash(&self) -> anyhow::Result<BTreeSet<String>> {

@@ -3,6 +3,7 @@
 
 mod app;
 mod bench;
+mod bench_idle;
 mod emulator;
 mod process;
 mod report;
@@ -30,7 +31,8 @@ enum Task {
     Setup,
     /// Run setup, then every test suite, and print one summary.
     Test(suites::TestArgs),
-    /// Keyward's list_all against the official Python SDK over 10,000 keys (not a test).
+    /// Benchmarks (not tests): `list` (the default), Keyward's list_all against the official Python
+    /// SDK over 10,000 keys; `idle`, the app's idle CPU and memory beside a minimal Tauri app.
     Bench(bench::BenchArgs),
 }
 

@@ -10,6 +10,8 @@ import type { ErrorKind } from "../lib/bindings/ErrorKind";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { PendingSecret } from "../lib/bindings/PendingSecret";
 import type { Profile } from "../lib/bindings/Profile";
+import { FakeRotation } from "./fakeRotation";
+import { FakeWatch, type WatchCommand } from "./fakeWatch";
 
 export type Call = { cmd: string; args: unknown };
 
@@ -147,6 +149,10 @@ export class FakeBackend {
   failures = new Map<string, AppError[]>();
   sandboxKeys: number;
   counter = 0;
+  /** Rotation policies and rotations (src/test/fakeRotation.ts). */
+  rotation: FakeRotation = new FakeRotation(this);
+  /** Alerts, usage history and watch settings (src/test/fakeWatch.ts). */
+  watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
     this.profiles = options.profiles ?? [];
@@ -157,13 +163,13 @@ export class FakeBackend {
   }
 
   /** Makes the next call(s) of `cmd` reject with `error`. */
-  failNext(cmd: keyof Commands, error: AppError, times = 1): void {
+  failNext(cmd: keyof Commands | WatchCommand, error: AppError, times = 1): void {
     const list = this.failures.get(cmd) ?? [];
     for (let i = 0; i < times; i++) list.push(error);
     this.failures.set(cmd, list);
   }
 
-  callsOf(cmd: keyof Commands): unknown[] {
+  callsOf(cmd: keyof Commands | WatchCommand): unknown[] {
     return this.calls.filter((c) => c.cmd === cmd).map((c) => c.args);
   }
 
@@ -350,6 +356,12 @@ export class FakeBackend {
         }
         return this.state();
       }
+      case "rotation_policy_get": case "rotation_policy_set": case "rotation_start": case "rotation_action":
+      case "rotations_list": case "rotation_history": case "rotation_start_batch":
+        return this.rotation.run(cmd, a);
+      case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
+      case "watch_refresh_now": case "usage_history": case "usage_overview":
+        return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));
       default:
         throw appError("internal", `unknown command ${cmd}`);
     }

@@ -340,6 +340,9 @@ impl Keyward {
         };
         let client = self.client_for(&profile).await?;
         let key = client.update_key(&args.hash, &request).await?;
+        if let Some(disabled) = request.disabled {
+            self.note_disabled_by_keyward(&profile.id, &key.hash, disabled);
+        }
         self.cache_changed_key(&profile.id, &key);
         Ok(KeyRow::new(&key, self.now()))
     }

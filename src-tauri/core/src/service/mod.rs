@@ -9,7 +9,9 @@
 mod keys;
 mod profiles;
 mod recovery;
+mod rotation;
 mod sandbox;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,6 +28,7 @@ use crate::views::{
 };
 
 pub use recovery::RecoveryPolicy;
+pub use rotation::RotationConfig;
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 
 /// Where the service reports changes a front end shows without asking (the desktop shell turns them
@@ -35,6 +38,8 @@ pub trait EventSink: Send + Sync + 'static {
     fn keys_changed(&self, event: KeysChangedEvent);
     /// A refresh (explicit or a background retry) finished: online, offline or rate limited.
     fn connectivity(&self, event: ConnectivityEvent);
+    /// A rotation changed (a step started or ended, an action, a resume); the whole view.
+    fn rotation_changed(&self, _rotation: crate::rotation::RotationView) {}
 }
 
 /// An `EventSink` that drops everything (the CLI, most tests).
@@ -60,6 +65,10 @@ pub struct ServiceConfig {
     /// How a profile left offline or rate limited by a refresh is retried in the background;
     /// `None`: only explicit refreshes (nothing runs in the background).
     pub recovery: Option<RecoveryPolicy>,
+    /// How the background watcher paces itself (its interval comes from the watch settings).
+    pub watcher: crate::watch::WatcherConfig,
+    /// Rotation: deploy context (clipboard), drain polling, test hooks.
+    pub rotation: RotationConfig,
 }
 
 impl ServiceConfig {
@@ -71,6 +80,8 @@ impl ServiceConfig {
             client_tuning: Arc::new(|_| {}),
             sandbox: SandboxConfig::default(),
             recovery: Some(RecoveryPolicy::default()),
+            watcher: crate::watch::WatcherConfig::default(),
+            rotation: RotationConfig::default(),
         }
     }
 }
@@ -96,6 +107,10 @@ struct Inner {
     recovery: Option<RecoveryPolicy>,
     /// The background retries; dropped (and so aborted) with the service.
     recoveries: recovery::Recoveries,
+    /// What the service shares with its background watcher.
+    watch: crate::watch::WatchShared,
+    /// Rotation runner state: per-rotation locks, the ticker, secrets the keychain refused.
+    rotations: rotation::RotationRuntime,
 }
 
 impl Inner {
@@ -129,6 +144,8 @@ impl Keyward {
                 sandbox_config: config.sandbox,
                 recovery: config.recovery,
                 recoveries: recovery::Recoveries::default(),
+                watch: crate::watch::WatchShared::new(config.watcher),
+                rotations: rotation::RotationRuntime::new(config.rotation),
             }),
         }
     }

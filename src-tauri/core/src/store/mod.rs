@@ -9,8 +9,11 @@ mod cache;
 mod migrations;
 mod profile_manager;
 mod profiles;
+mod rotation_journal;
+mod rotation_policies;
 mod secret_index;
 mod settings;
+mod watch_state;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +26,7 @@ pub use cache::{CacheMeta, CachedKey};
 pub use profile_manager::ProfileManager;
 pub use profiles::{DEFAULT_BASE_URL, NewProfile, Profile, ProfileChanges};
 pub use secret_index::{NewSecretIndexEntry, SecretIndexEntry, SecretState};
+pub use watch_state::{LedgerEntry, Snooze, StoredActivity, UsageSnapshot};
 
 /// The schema version of a database this build has brought up to date.
 pub const SCHEMA_VERSION: usize = migrations::LATEST_VERSION;

@@ -1,0 +1,140 @@
+//! Keychain targets: the secret goes into an OS keychain entry the person names (service, account),
+//! through the vault. The entry's previous value, if any, is kept in a backup entry of the same
+//! service (account `<account>.keyward-backup-<timestamp>`) so a rollback can put it back.
+
+use secrecy::SecretString;
+
+use super::{DeployUndo, Deployed, looks_like_secret};
+use crate::Error;
+use crate::vault::KeychainEntry;
+
+use super::DeployContext;
+
+/// Longest service or account name accepted (keychains limit attribute sizes; this is well inside).
+const MAX_NAME_LEN: usize = 256;
+
+pub(super) fn validate(service: &str, account: &str) -> Result<(), Error> {
+    for (field, value) in [("service", service), ("account", account)] {
+        if value.trim().is_empty() {
+            return Err(Error::invalid(field, "must not be empty"));
+        }
+        if value.len() > MAX_NAME_LEN {
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {MAX_NAME_LEN} bytes"),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::invalid(field, "must not contain control characters"));
+        }
+        if looks_like_secret(value) {
+            return Err(Error::invalid(
+                field,
+                "looks like an OpenRouter secret; a keychain entry's name is not secret, so name it \
+                 without the secret",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn deploy(
+    service: &str,
+    account: &str,
+    secret: &SecretString,
+    ctx: &DeployContext,
+) -> Result<Deployed, String> {
+    let entry = KeychainEntry::new(service, account);
+    let backup = KeychainEntry::new(service, backup_account(account));
+    let secret = secret.clone();
+    let result = ctx
+        .vault
+        .run(move |vault| {
+            let previous = match vault.entry(&entry) {
+                Ok(previous) => Some(previous),
+                Err(Error::SecretNotFound { .. }) => None,
+                Err(err) => return Err(err),
+            };
+            // The previous value is saved before it is overwritten, so it is never only in memory.
+            if let Some(previous) = &previous {
+                vault.set_entry(&backup, previous)?;
+            }
+            vault.set_entry(&entry, &secret)?;
+            Ok(previous.map(|_| backup.account))
+        })
+        .await;
+    match result {
+        Ok(backup_account) => Ok(Deployed {
+            message: match &backup_account {
+                Some(backup) => format!(
+                    "Saved in keychain entry service \"{service}\", account \"{account}\"; its \
+                     previous value is kept under account \"{backup}\""
+                ),
+                None => format!(
+                    "Saved in a new keychain entry service \"{service}\", account \"{account}\""
+                ),
+            },
+            backup_path: None,
+            undo: Some(DeployUndo::RestoreKeychainEntry {
+                service: service.to_owned(),
+                account: account.to_owned(),
+                backup_account,
+            }),
+        }),
+        Err(err) => Err(format!(
+            "Could not save to keychain entry service \"{service}\", account \"{account}\": {err}"
+        )),
+    }
+}
+
+pub(super) async fn undo(
+    service: &str,
+    account: &str,
+    backup_account: Option<&str>,
+    ctx: &DeployContext,
+) -> Result<String, Error> {
+    let entry = KeychainEntry::new(service, account);
+    match backup_account {
+        Some(backup_account) => {
+            let backup = KeychainEntry::new(service, backup_account);
+            ctx.vault
+                .run(move |vault| {
+                    let previous = vault.entry(&backup)?;
+                    vault.set_entry(&entry, &previous)
+                })
+                .await?;
+            Ok(format!(
+                "Keychain entry service \"{service}\", account \"{account}\" holds its previous \
+                 value again"
+            ))
+        }
+        None => {
+            ctx.vault
+                .run(move |vault| vault.delete_entry(&entry))
+                .await?;
+            Ok(format!(
+                "Removed keychain entry service \"{service}\", account \"{account}\", which the \
+                 deploy had created"
+            ))
+        }
+    }
+}
+
+pub(super) async fn discard_backup(
+    service: &str,
+    backup_account: &str,
+    ctx: &DeployContext,
+) -> Result<(), Error> {
+    let backup = KeychainEntry::new(service, backup_account);
+    ctx.vault
+        .run(move |vault| vault.delete_entry(&backup))
+        .await
+        .map(|_| ())
+}
+
+fn backup_account(account: &str) -> String {
+    format!(
+        "{account}.keyward-backup-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
+    )
+}

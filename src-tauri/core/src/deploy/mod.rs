@@ -1,0 +1,367 @@
+//! Where a new API key's secret goes during a rotation: a dotenv file (one variable replaced
+//! atomically, with a backup), an OS keychain entry of the person's choosing, a command that receives
+//! the secret in an environment variable, or the clipboard (through the shell's [`ClipboardSink`]).
+//!
+//! [`validate_target`] checks a target before anything runs; [`deploy`] delivers a secret to one
+//! target and always answers with a [`DeployOutcome`] (success or a clear failure, never the secret);
+//! [`undo`] puts back what a successful deploy replaced, for a rollback; [`discard_backup`] removes
+//! the backup a deploy kept once it is no longer needed (the old key is gone).
+//!
+//! Secrets are `SecretString` throughout: never logged, never in Debug output, messages or outcomes.
+//! A command's captured output is redacted before it is shown.
+
+mod command;
+mod env_file;
+mod keychain;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::Error;
+use crate::vault::Vault;
+
+pub use command::{DEFAULT_COMMAND_TIMEOUT, OUTPUT_TAIL_BYTES};
+
+/// Longest variable name accepted (env files and command environment variables).
+const MAX_VARIABLE_LEN: usize = 256;
+
+/// One place a rotated key's secret is delivered to. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeployTarget {
+    /// The clipboard, through the shell's [`ClipboardSink`] (which clears it after 30 s).
+    Clipboard,
+    /// One `variable=value` line of a dotenv file, replaced (or appended) atomically.
+    EnvFile { path: String, variable: String },
+    /// An OS keychain entry of the person's choosing.
+    Keychain { service: String, account: String },
+    /// A program run with the secret in the environment variable `env_var` (never on its command
+    /// line, never through a shell).
+    Command {
+        program: String,
+        args: Vec<String>,
+        env_var: String,
+        working_dir: Option<String>,
+    },
+}
+
+impl DeployTarget {
+    /// A short, secret-free description for messages and logs: `.env file /app/.env (OPENROUTER_API_KEY)`.
+    pub fn describe(&self) -> String {
+        match self {
+            DeployTarget::Clipboard => "the clipboard".to_owned(),
+            DeployTarget::EnvFile { path, variable } => format!(".env file {path} ({variable})"),
+            DeployTarget::Keychain { service, account } => {
+                format!("keychain entry service \"{service}\", account \"{account}\"")
+            }
+            DeployTarget::Command { program, .. } => format!("command {program}"),
+        }
+    }
+}
+
+/// How to take back a successful deploy ([`undo`]) and what backup it kept ([`discard_backup`]).
+/// Persisted with the outcome (the rotation journal), so a rollback works after a restart. Holds no
+/// secret: backups are files beside the env file or keychain entries, referred to by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeployUndo {
+    /// Put the variable's line in `path` back as it is in `backup_path`; `backup_path: null` means the
+    /// file did not exist before the deploy created it.
+    RestoreEnvVariable {
+        path: String,
+        variable: String,
+        backup_path: Option<String>,
+    },
+    /// Put the entry's previous value (kept in the same service under `backup_account`) back;
+    /// `backup_account: null` means the deploy created the entry, so undo deletes it.
+    RestoreKeychainEntry {
+        service: String,
+        account: String,
+        backup_account: Option<String>,
+    },
+}
+
+/// What delivering a secret to one target did. `message` says what happened in a sentence a person
+/// can act on; it never contains the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DeployOutcome {
+    pub target: DeployTarget,
+    pub ok: bool,
+    pub message: String,
+    /// The env file's previous content, kept beside it (mode 0600); `null` for other targets and
+    /// for a file the deploy created.
+    pub backup_path: Option<String>,
+    /// How to take this deploy back; `null` when it failed or cannot be undone (clipboard, command).
+    pub undo: Option<DeployUndo>,
+}
+
+impl DeployOutcome {
+    fn failed(target: &DeployTarget, message: String) -> Self {
+        DeployOutcome {
+            target: target.clone(),
+            ok: false,
+            message,
+            backup_path: None,
+            undo: None,
+        }
+    }
+}
+
+/// The clipboard, as the desktop shell provides it (core has no GUI). The shell copies the secret
+/// and clears the clipboard again after 30 s (if it still holds the secret).
+pub trait ClipboardSink: Send + Sync {
+    /// Copies `secret`; `Err` carries a secret-free reason shown to the person.
+    fn copy_secret(&self, secret: &SecretString) -> Result<(), String>;
+}
+
+/// What deploying needs besides the target and the secret.
+#[derive(Clone)]
+pub struct DeployContext {
+    /// `None`: clipboard targets fail with a message saying the clipboard is not available here.
+    pub clipboard: Option<Arc<dyn ClipboardSink>>,
+    /// How long a command target may run before it is killed and reported as failed.
+    pub command_timeout: Duration,
+    /// Keychain access for keychain targets (any service: the entry's own is used).
+    pub vault: Vault,
+}
+
+impl Default for DeployContext {
+    fn default() -> Self {
+        DeployContext {
+            clipboard: None,
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            vault: Vault::new(),
+        }
+    }
+}
+
+impl DeployContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_clipboard(mut self, clipboard: Arc<dyn ClipboardSink>) -> Self {
+        self.clipboard = Some(clipboard);
+        self
+    }
+
+    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+}
+
+impl fmt::Debug for DeployContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeployContext")
+            .field(
+                "clipboard",
+                &self.clipboard.as_ref().map(|_| "ClipboardSink"),
+            )
+            .field("command_timeout", &self.command_timeout)
+            .field("vault", &self.vault)
+            .finish()
+    }
+}
+
+/// Checks a target's fields before anything runs: `InvalidInput` names the field at fault (`path`,
+/// `variable`, `service`, `account`, `program`, `args`, `env_var`, `working_dir`). Does not touch the
+/// file system or the keychain; problems only visible there (a directory where the file should be, a
+/// missing program) are reported by [`deploy`].
+pub fn validate_target(target: &DeployTarget) -> Result<(), Error> {
+    match target {
+        DeployTarget::Clipboard => Ok(()),
+        DeployTarget::EnvFile { path, variable } => {
+            env_file::validate_path(path)?;
+            validate_variable_name("variable", variable)
+        }
+        DeployTarget::Keychain { service, account } => keychain::validate(service, account),
+        DeployTarget::Command {
+            program,
+            args,
+            env_var,
+            working_dir,
+        } => command::validate(program, args, env_var, working_dir.as_deref()),
+    }
+}
+
+/// Delivers `secret` to `target`. Never fails as a call: a refusal (invalid target) or a failure is an
+/// outcome with `ok: false` and a message saying why. Blocking work (files, keychain, waiting for a
+/// command) runs off the async threads.
+pub async fn deploy(
+    target: &DeployTarget,
+    secret: &SecretString,
+    ctx: &DeployContext,
+) -> DeployOutcome {
+    if let Err(err) = validate_target(target) {
+        return DeployOutcome::failed(target, err.to_string());
+    }
+    let result = match target {
+        DeployTarget::Clipboard => deploy_clipboard(secret, ctx),
+        DeployTarget::EnvFile { path, variable } => env_file::deploy(path, variable, secret).await,
+        DeployTarget::Keychain { service, account } => {
+            keychain::deploy(service, account, secret, ctx).await
+        }
+        DeployTarget::Command {
+            program,
+            args,
+            env_var,
+            working_dir,
+        } => command::deploy(program, args, env_var, working_dir.as_deref(), secret, ctx).await,
+    };
+    match result {
+        Ok(done) => {
+            tracing::info!(target = %target.describe(), "deployed the secret");
+            DeployOutcome {
+                target: target.clone(),
+                ok: true,
+                message: done.message,
+                backup_path: done.backup_path,
+                undo: done.undo,
+            }
+        }
+        Err(message) => {
+            tracing::warn!(target = %target.describe(), %message, "deploy failed");
+            DeployOutcome::failed(target, message)
+        }
+    }
+}
+
+/// Deploys to each target in order and reports every outcome; a failing target does not stop the
+/// others.
+pub async fn deploy_all(
+    targets: &[DeployTarget],
+    secret: &SecretString,
+    ctx: &DeployContext,
+) -> Vec<DeployOutcome> {
+    let mut outcomes = Vec::with_capacity(targets.len());
+    for target in targets {
+        outcomes.push(deploy(target, secret, ctx).await);
+    }
+    outcomes
+}
+
+/// Takes back a successful deploy: an env file gets the variable's previous line back (from the
+/// backup; only that line, so edits made to the rest of the file since are kept; a file the deploy
+/// created loses the line, and is removed if nothing else is left), a keychain entry gets its
+/// previous value back (or is deleted if the deploy created it). Returns what was done, in a sentence.
+///
+/// A clipboard or command deploy cannot be undone (what a command did is unknown to Keyward): that,
+/// and an outcome that was not successful, is `InvalidInput` on field `undo`. The backup itself is
+/// kept; remove it with [`discard_backup`].
+pub async fn undo(outcome: &DeployOutcome, ctx: &DeployContext) -> Result<String, Error> {
+    if !outcome.ok {
+        return Err(Error::invalid(
+            "undo",
+            "this deploy did not succeed, so there is nothing to take back",
+        ));
+    }
+    match &outcome.undo {
+        None => Err(Error::invalid(
+            "undo",
+            format!(
+                "a deploy to {} cannot be undone by Keyward",
+                outcome.target.describe()
+            ),
+        )),
+        Some(DeployUndo::RestoreEnvVariable {
+            path,
+            variable,
+            backup_path,
+        }) => env_file::undo(path, variable, backup_path.as_deref()).await,
+        Some(DeployUndo::RestoreKeychainEntry {
+            service,
+            account,
+            backup_account,
+        }) => keychain::undo(service, account, backup_account.as_deref(), ctx).await,
+    }
+}
+
+/// Removes the backup a successful deploy kept (the env file's backup file, the keychain backup
+/// entry): call it once the previous secret is useless (the old key is deleted). Removing a backup
+/// that is already gone is not an error; an outcome without a backup does nothing.
+pub async fn discard_backup(outcome: &DeployOutcome, ctx: &DeployContext) -> Result<(), Error> {
+    match &outcome.undo {
+        Some(DeployUndo::RestoreEnvVariable {
+            backup_path: Some(backup),
+            ..
+        }) => env_file::discard_backup(backup).await,
+        Some(DeployUndo::RestoreKeychainEntry {
+            service,
+            backup_account: Some(backup_account),
+            ..
+        }) => keychain::discard_backup(service, backup_account, ctx).await,
+        _ => Ok(()),
+    }
+}
+
+/// What a successful deploy reports.
+struct Deployed {
+    message: String,
+    backup_path: Option<String>,
+    undo: Option<DeployUndo>,
+}
+
+fn deploy_clipboard(secret: &SecretString, ctx: &DeployContext) -> Result<Deployed, String> {
+    let Some(clipboard) = &ctx.clipboard else {
+        return Err(
+            "The clipboard is not available here (no desktop window): choose another target, or \
+             copy the secret from the desktop app"
+                .to_owned(),
+        );
+    };
+    clipboard
+        .copy_secret(secret)
+        .map_err(|reason| format!("Could not copy the secret to the clipboard: {reason}"))?;
+    Ok(Deployed {
+        message: "Copied to the clipboard; it is cleared again after 30 s".to_owned(),
+        backup_path: None,
+        undo: None,
+    })
+}
+
+/// Portable environment variable names: a letter or `_`, then letters, digits or `_`.
+fn validate_variable_name(field: &str, name: &str) -> Result<(), Error> {
+    if looks_like_secret(name) {
+        return Err(Error::invalid(
+            field,
+            "looks like an OpenRouter secret; give the variable's name, e.g. OPENROUTER_API_KEY",
+        ));
+    }
+    let mut chars = name.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !starts_well || !rest_ok || name.len() > MAX_VARIABLE_LEN {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "\"{}\" is not a valid variable name: use a letter or '_' followed by letters, \
+                 digits or '_' (at most {MAX_VARIABLE_LEN}), e.g. OPENROUTER_API_KEY",
+                printable(name)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name as it may be shown in a message: control characters escaped, long names cut.
+fn printable(text: &str) -> String {
+    let mut shown: String = text.chars().take(80).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 80 {
+        shown.push('…');
+    }
+    shown
+}
+
+/// True when `text` contains what looks like an OpenRouter secret, which must never be part of a
+/// target's (non-secret) fields.
+fn looks_like_secret(text: &str) -> bool {
+    text.contains("sk-or-")
+}

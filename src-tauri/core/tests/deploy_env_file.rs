@@ -1,0 +1,468 @@
+//! Env-file deploy targets on a real file system: one variable replaced atomically with a backup,
+//! every other byte kept, permissions kept, refusals that change nothing, symlinks, concurrent
+//! writers, undo and discarding the backup.
+
+#![cfg(unix)]
+// Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use keyward_core::Error;
+use keyward_core::deploy::{
+    self, DeployContext, DeployOutcome, DeployTarget, DeployUndo, validate_target,
+};
+use secrecy::SecretString;
+
+const NEW_SECRET: &str =
+    "sk-or-v1-1111111111111111111111111111111111111111111111111111111111111111";
+const OLD_SECRET: &str =
+    "sk-or-v1-0000000000000000000000000000000000000000000000000000000000000000";
+
+fn secret(text: &str) -> SecretString {
+    SecretString::from(text.to_owned())
+}
+
+fn target(path: &Path, variable: &str) -> DeployTarget {
+    DeployTarget::EnvFile {
+        path: path.display().to_string(),
+        variable: variable.to_owned(),
+    }
+}
+
+async fn deploy_to(path: &Path, variable: &str, value: &str) -> DeployOutcome {
+    deploy::deploy(
+        &target(path, variable),
+        &secret(value),
+        &DeployContext::new(),
+    )
+    .await
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Names of the files in `dir`, sorted (none if it does not exist).
+fn listing(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn backups_in(dir: &Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|name| name.contains(".keyward-backup-"))
+        .collect()
+}
+
+/// The outcome, as the UI and the journal see it, never holds the secret.
+fn assert_no_secret(outcome: &DeployOutcome) {
+    let json = serde_json::to_string(outcome).unwrap();
+    assert!(!json.contains(NEW_SECRET), "{json}");
+    assert!(!format!("{outcome:?}").contains(NEW_SECRET));
+}
+
+const RICH_ENV: &str = "# Production settings\r\n\
+\r\n\
+export DATABASE_URL=\"postgres://db/app\"\r\n\
+OPENROUTER_API_KEY=\"sk-or-v1-0000000000000000000000000000000000000000000000000000000000000000\" # rotated by Keyward\r\n\
+  # OPENROUTER_API_KEY=an-old-commented-one\r\n\
+OTHER='single # quoted'\r\n\
+EMPTY=\r\n\
+LAST=1";
+
+#[tokio::test]
+async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, RICH_ENV).unwrap();
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o640)).unwrap();
+
+    let outcome = deploy_to(&env, "OPENROUTER_API_KEY", NEW_SECRET).await;
+    assert!(outcome.ok, "{}", outcome.message);
+    assert_no_secret(&outcome);
+
+    let expected = RICH_ENV.replace(
+        &format!("OPENROUTER_API_KEY=\"{OLD_SECRET}\""),
+        &format!("OPENROUTER_API_KEY=\"{NEW_SECRET}\""),
+    );
+    assert_ne!(expected, RICH_ENV);
+    assert_eq!(fs::read_to_string(&env).unwrap(), expected);
+    assert_eq!(mode(&env), 0o640, "the file keeps its permissions");
+
+    let backup = PathBuf::from(outcome.backup_path.clone().unwrap());
+    assert_eq!(backup.parent().unwrap(), dir.path());
+    assert!(
+        backup
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".env.keyward-backup-")
+    );
+    assert_eq!(fs::read(&backup).unwrap(), RICH_ENV.as_bytes());
+    assert_eq!(mode(&backup), 0o600);
+    assert!(outcome.message.contains(&backup.display().to_string()));
+    assert!(outcome.message.contains("replaced"), "{}", outcome.message);
+    assert_eq!(
+        outcome.undo,
+        Some(DeployUndo::RestoreEnvVariable {
+            path: env.display().to_string(),
+            variable: "OPENROUTER_API_KEY".into(),
+            backup_path: outcome.backup_path.clone(),
+        })
+    );
+    // Nothing else was left behind (no temporary files).
+    assert_eq!(listing(dir.path()).len(), 2, "{:?}", listing(dir.path()));
+}
+
+#[tokio::test]
+async fn a_missing_file_is_created_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("app.env");
+    let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
+    assert!(outcome.ok, "{}", outcome.message);
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        format!("API_KEY={NEW_SECRET}\n")
+    );
+    assert_eq!(mode(&env), 0o600);
+    assert_eq!(outcome.backup_path, None);
+    assert!(outcome.message.contains("created the file"));
+    assert!(matches!(
+        outcome.undo,
+        Some(DeployUndo::RestoreEnvVariable {
+            backup_path: None,
+            ..
+        })
+    ));
+    assert_eq!(listing(dir.path()), vec!["app.env".to_owned()]);
+}
+
+#[tokio::test]
+async fn an_absent_variable_is_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, "A=1\r\nB=2").unwrap();
+    let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
+    assert!(outcome.ok, "{}", outcome.message);
+    assert!(outcome.message.contains("added a line"));
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        format!("A=1\r\nB=2\r\nAPI_KEY={NEW_SECRET}")
+    );
+}
+
+#[tokio::test]
+async fn values_with_special_characters_are_quoted_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, "K=old\n").unwrap();
+    for (value, line) in [
+        ("a=b=c", "K=a=b=c\n"),
+        ("has # hash", "K='has # hash'\n"),
+        ("with spaces  ", "K='with spaces  '\n"),
+        ("it's \"both\"", "K=\"it's \\\"both\\\"\"\n"),
+    ] {
+        let outcome = deploy_to(&env, "K", value).await;
+        assert!(outcome.ok, "{}", outcome.message);
+        assert_eq!(fs::read_to_string(&env).unwrap(), line);
+        // A POSIX shell reads the value back unchanged (dotenv files are commonly `source`d).
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(". \"$1\"; printf %s \"$K\"")
+            .arg("sh")
+            .arg(&env)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), value, "{line}");
+    }
+}
+
+/// Every refusal leaves the file (and the directory) exactly as it was.
+async fn assert_refused(env: &Path, variable: &str, expect: &str) {
+    let dir = env.parent().unwrap();
+    let before = listing(dir);
+    let content = fs::read(env).ok();
+    let outcome = deploy_to(env, variable, NEW_SECRET).await;
+    assert!(!outcome.ok, "{variable}: {}", outcome.message);
+    assert!(
+        outcome.message.contains(expect),
+        "expected {expect:?} in {:?}",
+        outcome.message
+    );
+    assert_eq!(outcome.backup_path, None);
+    assert_eq!(outcome.undo, None);
+    assert_no_secret(&outcome);
+    assert_eq!(fs::read(env).ok(), content);
+    assert_eq!(listing(dir), before);
+}
+
+#[tokio::test]
+async fn refusals_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, "KEY=a\nOTHER=1\nexport KEY=b\n").unwrap();
+    assert_refused(&env, "KEY", "set 2 times (lines 1, 3)").await;
+    assert_refused(&env, "1KEY", "not a valid variable name").await;
+    assert_refused(&env, "MY-KEY", "not a valid variable name").await;
+    assert_refused(&env, "", "not a valid variable name").await;
+
+    fs::write(&env, "A=\"open\nKEY=1\n").unwrap();
+    assert_refused(&env, "KEY", "never closes").await;
+
+    let subdir = dir.path().join("config");
+    fs::create_dir(&subdir).unwrap();
+    assert_refused(&subdir, "KEY", "is a directory").await;
+
+    let nowhere = dir.path().join("missing-dir").join(".env");
+    assert_refused(&nowhere, "KEY", "does not exist").await;
+    assert!(!nowhere.parent().unwrap().exists());
+
+    let relative = DeployTarget::EnvFile {
+        path: ".env".into(),
+        variable: "KEY".into(),
+    };
+    let err = validate_target(&relative).unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { field: Some(f), .. } if f == "path"));
+    let outcome = deploy::deploy(&relative, &secret(NEW_SECRET), &DeployContext::new()).await;
+    assert!(!outcome.ok && outcome.message.contains("relative"));
+}
+
+#[test]
+fn validate_target_names_the_field() {
+    let field = |target: DeployTarget| match validate_target(&target).unwrap_err() {
+        Error::InvalidInput { field, .. } => field.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field(target(Path::new("/tmp/.env"), "BAD NAME")),
+        "variable"
+    );
+    assert_eq!(
+        field(target(Path::new("/tmp/.env"), "sk-or-v1-abc")),
+        "variable"
+    );
+    assert_eq!(field(target(Path::new("relative/.env"), "KEY")), "path");
+    assert!(validate_target(&target(Path::new("/tmp/.env"), "_KEY_2")).is_ok());
+}
+
+/// Makes `dir` unwritable even for root (the immutable attribute), undone on drop.
+struct Unwritable<'a>(&'a Path);
+
+impl<'a> Unwritable<'a> {
+    fn new(dir: &'a Path) -> Self {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o500)).unwrap();
+        let guard = Unwritable(dir);
+        if can_create_in(dir) {
+            // Root ignores permission bits; the immutable attribute binds root too.
+            let status = Command::new("chattr").arg("+i").arg(dir).status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "can't make {} unwritable (not root-proof without chattr)",
+                dir.display()
+            );
+        }
+        assert!(!can_create_in(dir), "{} is still writable", dir.display());
+        guard
+    }
+}
+
+impl Drop for Unwritable<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(self.0).status();
+        let _ = fs::set_permissions(self.0, fs::Permissions::from_mode(0o700));
+    }
+}
+
+fn can_create_in(dir: &Path) -> bool {
+    let probe = dir.join(".probe");
+    let created = fs::write(&probe, b"x").is_ok();
+    let _ = fs::remove_file(&probe);
+    created
+}
+
+#[tokio::test]
+async fn an_unwritable_directory_is_a_clear_error_and_the_file_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, format!("KEY={OLD_SECRET}\n")).unwrap();
+    let before = listing(dir.path());
+    {
+        let _unwritable = Unwritable::new(dir.path());
+        let outcome = deploy_to(&env, "KEY", NEW_SECRET).await;
+        assert!(!outcome.ok);
+        assert!(
+            outcome
+                .message
+                .starts_with(&format!("Did not change {}", env.display())),
+            "{}",
+            outcome.message
+        );
+        assert!(
+            outcome.message.contains("can't write"),
+            "{}",
+            outcome.message
+        );
+        assert_no_secret(&outcome);
+    }
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        format!("KEY={OLD_SECRET}\n")
+    );
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[tokio::test]
+async fn a_symlink_is_followed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let real_dir = dir.path().join("shared");
+    fs::create_dir(&real_dir).unwrap();
+    let real = real_dir.join("prod.env");
+    fs::write(&real, "KEY=old\n").unwrap();
+    let link_dir = dir.path().join("app");
+    fs::create_dir(&link_dir).unwrap();
+    let link = link_dir.join(".env");
+    std::os::unix::fs::symlink("../shared/prod.env", &link).unwrap();
+
+    let outcome = deploy_to(&link, "KEY", NEW_SECRET).await;
+    assert!(outcome.ok, "{}", outcome.message);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_link(&link).unwrap(),
+        Path::new("../shared/prod.env")
+    );
+    assert_eq!(
+        fs::read_to_string(&real).unwrap(),
+        format!("KEY={NEW_SECRET}\n")
+    );
+    assert!(outcome.message.contains("a link to"), "{}", outcome.message);
+    // The backup is beside the file it backs up.
+    assert_eq!(backups_in(&real_dir).len(), 1);
+    assert!(backups_in(&link_dir).is_empty());
+
+    let dangling = link_dir.join("broken.env");
+    std::os::unix::fs::symlink("../shared/nowhere.env", &dangling).unwrap();
+    assert_refused(&dangling, "KEY", "symbolic link").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deploys_to_one_file_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, "# shared\nKEEP=1\n").unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let own = env.clone();
+        tasks.push(tokio::spawn(async move {
+            deploy_to(&own, &format!("VAR_{n}"), &format!("value-{n}")).await
+        }));
+        let shared = env.clone();
+        tasks.push(tokio::spawn(async move {
+            deploy_to(&shared, "SAME", &format!("same-{n}")).await
+        }));
+    }
+    for task in tasks {
+        let outcome = task.await.unwrap();
+        assert!(outcome.ok, "{}", outcome.message);
+    }
+    let content = fs::read_to_string(&env).unwrap();
+    assert!(content.starts_with("# shared\nKEEP=1\n"), "{content}");
+    for n in 0..16 {
+        assert_eq!(
+            content.matches(&format!("VAR_{n}=value-{n}\n")).count(),
+            1,
+            "{content}"
+        );
+    }
+    assert_eq!(content.matches("SAME=same-").count(), 1, "{content}");
+    assert_eq!(content.lines().count(), 2 + 16 + 1);
+    // One backup per deploy (all to an existing file), no temporary file left.
+    assert_eq!(backups_in(dir.path()).len(), 32);
+    assert_eq!(listing(dir.path()).len(), 33);
+}
+
+#[tokio::test]
+async fn undo_restores_the_variable_and_discard_removes_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, RICH_ENV).unwrap();
+    let ctx = DeployContext::new();
+
+    let outcome = deploy_to(&env, "OPENROUTER_API_KEY", NEW_SECRET).await;
+    assert!(outcome.ok);
+    let message = deploy::undo(&outcome, &ctx).await.unwrap();
+    assert!(message.contains("as it was before"), "{message}");
+    assert_eq!(fs::read_to_string(&env).unwrap(), RICH_ENV);
+
+    let backup = PathBuf::from(outcome.backup_path.clone().unwrap());
+    assert!(backup.exists());
+    deploy::discard_backup(&outcome, &ctx).await.unwrap();
+    assert!(!backup.exists());
+    // Already gone: still fine.
+    deploy::discard_backup(&outcome, &ctx).await.unwrap();
+
+    // Undo keeps what was edited in the file since the deploy.
+    fs::write(&env, "A=1\nKEY=old\n").unwrap();
+    let outcome = deploy_to(&env, "KEY", NEW_SECRET).await;
+    let edited = fs::read_to_string(&env).unwrap() + "ADDED_LATER=yes\n";
+    fs::write(&env, edited).unwrap();
+    deploy::undo(&outcome, &ctx).await.unwrap();
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        "A=1\nKEY=old\nADDED_LATER=yes\n"
+    );
+
+    // A file the deploy created is removed again.
+    let created = dir.path().join("new.env");
+    let outcome = deploy_to(&created, "KEY", NEW_SECRET).await;
+    assert!(created.exists());
+    let message = deploy::undo(&outcome, &ctx).await.unwrap();
+    assert!(message.contains("Removed"), "{message}");
+    assert!(!created.exists());
+
+    // A failed deploy has nothing to undo.
+    let failed = deploy_to(&dir.path().join("nope").join(".env"), "KEY", NEW_SECRET).await;
+    let err = deploy::undo(&failed, &ctx).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { field: Some(f), .. } if f == "undo"));
+}
+
+#[tokio::test]
+async fn discard_backup_removes_only_keyward_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join(".env");
+    fs::write(&precious, "KEY=1\n").unwrap();
+    let forged = DeployOutcome {
+        target: target(&precious, "KEY"),
+        ok: true,
+        message: String::new(),
+        backup_path: Some(precious.display().to_string()),
+        undo: Some(DeployUndo::RestoreEnvVariable {
+            path: precious.display().to_string(),
+            variable: "KEY".into(),
+            backup_path: Some(precious.display().to_string()),
+        }),
+    };
+    let err = deploy::discard_backup(&forged, &DeployContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a backup Keyward made"),
+        "{err}"
+    );
+    assert!(precious.exists());
+}

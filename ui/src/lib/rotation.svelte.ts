@@ -1,0 +1,147 @@
+// Rotation state for the whole UI: the rotation commands (typed by rotation-types.ts until the
+// generated Commands.ts lists them) and the live `rotation-changed` feed. Components share one
+// store; it listens only while something uses it. The words live in rotation.ts.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { toAppError } from "./ipc";
+import { isFinished } from "./rotation";
+import type { RotationAction, RotationCommands, RotationPolicy, RotationView } from "./rotation-types";
+
+export async function rotationCall<K extends keyof RotationCommands>(
+  cmd: K,
+  args: RotationCommands[K]["args"],
+): Promise<RotationCommands[K]["result"]> {
+  try {
+    return await invoke<RotationCommands[K]["result"]>(cmd, { args });
+  } catch (reason) {
+    throw toAppError(reason);
+  }
+}
+
+export function onRotationChanged(handler: (view: RotationView) => void): Promise<UnlistenFn> {
+  return listen<RotationView>("rotation-changed", (e) => handler(e.payload));
+}
+
+class RotationStore {
+  /** Every rotation seen this session (listed, started or pushed by an event), by id. */
+  byId = $state<Record<string, RotationView>>({});
+  profileId = $state<string | null>(null);
+  loadError = $state<string | null>(null);
+  #users = 0;
+  #unlisten: UnlistenFn | null = null;
+  #listening: Promise<void> | null = null;
+
+  /** Unfinished rotations of the loaded profile (running, waiting or failed), oldest first. */
+  active = $derived(
+    Object.values(this.byId)
+      .filter((r) => r.profile_id === this.profileId && !isFinished(r))
+      .sort((a, b) => a.started_at.localeCompare(b.started_at)),
+  );
+  /** Key hash → its unfinished rotation (as the old key or the new one). */
+  activeByKey = $derived.by(() => {
+    const map = new Map<string, RotationView>();
+    for (const r of this.active) {
+      map.set(r.old_key_hash, r);
+      if (r.new_key_hash) map.set(r.new_key_hash, r);
+    }
+    return map;
+  });
+  attentionCount = $derived(this.active.filter((r) => r.status === "failed" || r.status === "waiting").length);
+
+  /** Holds the event feed open while at least one user holds it; returns the release function. */
+  use(): () => void {
+    this.#users += 1;
+    if (this.#users === 1) {
+      this.#listening = onRotationChanged((view) => this.upsert(view)).then(
+        (unlisten) => {
+          if (this.#users === 0) unlisten();
+          else this.#unlisten = unlisten;
+        },
+        () => {
+          // Without events the wizard still shows each answer; the next list load catches up.
+        },
+      );
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#users -= 1;
+      if (this.#users === 0) {
+        this.#unlisten?.();
+        this.#unlisten = null;
+        this.#listening = null;
+        this.byId = {};
+        this.profileId = null;
+      }
+    };
+  }
+
+  /** Resolves once the event feed is attached (tests wait on it before emitting). */
+  ready(): Promise<void> {
+    return this.#listening ?? Promise.resolve();
+  }
+
+  upsert(view: RotationView): void {
+    const known = this.byId[view.id];
+    // Events can overtake a command's answer: never step back to an older picture.
+    if (known && known.updated_at > view.updated_at) return;
+    this.byId[view.id] = view;
+  }
+
+  get(id: string): RotationView | undefined {
+    return this.byId[id];
+  }
+
+  async load(profileId: string): Promise<void> {
+    this.profileId = profileId;
+    try {
+      const list = await rotationCall("rotations_list", { profile_id: profileId, active_only: true });
+      if (this.profileId !== profileId) return;
+      for (const view of list) this.upsert(view);
+      this.loadError = null;
+    } catch (e) {
+      this.loadError = toAppError(e).message;
+    }
+  }
+
+  /** Fetches one rotation (finished ones too) into the store. */
+  async find(profileId: string, id: string): Promise<RotationView | undefined> {
+    const list = await rotationCall("rotations_list", { profile_id: profileId, active_only: false });
+    const found = list.find((r) => r.id === id);
+    if (found) this.upsert(found);
+    return found;
+  }
+
+  async start(profileId: string, keyHash: string, deleteAtOnce: boolean): Promise<RotationView> {
+    const view = await rotationCall("rotation_start", { profile_id: profileId, key_hash: keyHash, delete_at_once: deleteAtOnce });
+    this.upsert(view);
+    return view;
+  }
+
+  async act(id: string, action: RotationAction): Promise<RotationView> {
+    const view = await rotationCall("rotation_action", { id, action });
+    this.upsert(view);
+    return view;
+  }
+
+  async startBatch(profileId: string, pattern: string): Promise<RotationView[]> {
+    const views = await rotationCall("rotation_start_batch", { profile_id: profileId, name_pattern: pattern });
+    for (const view of views) this.upsert(view);
+    return views;
+  }
+
+  policy(profileId: string, keyHash: string): Promise<RotationPolicy> {
+    return rotationCall("rotation_policy_get", { profile_id: profileId, key_hash: keyHash });
+  }
+
+  setPolicy(policy: RotationPolicy): Promise<RotationPolicy> {
+    return rotationCall("rotation_policy_set", policy);
+  }
+
+  history(profileId: string, keyHash: string): Promise<RotationView[]> {
+    return rotationCall("rotation_history", { profile_id: profileId, key_hash: keyHash });
+  }
+}
+
+export const rotations = new RotationStore();

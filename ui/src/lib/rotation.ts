@@ -1,0 +1,127 @@
+// Pure rotation helpers: the words for steps, actions, targets and policies, the name glob the core
+// matches with, and the contract's default policy. Plain TypeScript (no runes), so the fake shell can use it.
+import type { KeyRow } from "./bindings/KeyRow";
+import type {
+  DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
+} from "./rotation-types";
+
+const FINISHED: ReadonlySet<RotationStatus> = new Set(["completed", "rolled_back", "abandoned"]);
+
+export function isFinished(view: RotationView): boolean {
+  return FINISHED.has(view.status);
+}
+
+export const STEP_ORDER: RotationStepName[] = ["create", "store_secret", "deploy", "verify", "drain", "disable_old", "delete_old"];
+
+export const STEP_LABEL: Record<RotationStepName, string> = {
+  create: "Create the new key",
+  store_secret: "Store its secret in the OS keychain",
+  deploy: "Deploy the new secret",
+  verify: "Verify the new key works",
+  drain: "Wait until the old key is no longer used",
+  disable_old: "Disable the old key",
+  delete_old: "Delete the old key",
+};
+
+export const STATUS_LABEL: Record<RotationStatus, string> = {
+  running: "running",
+  waiting: "waiting",
+  failed: "needs attention",
+  completed: "completed",
+  rolled_back: "rolled back",
+  abandoned: "abandoned",
+};
+
+export const ACTION_LABEL: Record<RotationAction, string> = {
+  resume: "Resume",
+  retry: "Retry",
+  confirm_drained: "Old key is no longer used",
+  delete_now: "Delete the old key now",
+  roll_back: "Roll back…",
+  abandon: "Abandon…",
+};
+
+export const TARGET_KIND_LABEL: Record<DeployTarget["kind"], string> = {
+  clipboard: "Clipboard",
+  env_file: ".env file",
+  keychain: "OS keychain entry",
+  command: "Command",
+};
+
+/** One line naming where a target puts the secret. */
+export function describeTarget(t: DeployTarget): string {
+  switch (t.kind) {
+    case "clipboard": return "the clipboard (cleared after 30 s)";
+    case "env_file": return `${t.variable || "?"} in ${t.path || "?"}`;
+    case "keychain": return `keychain entry ${t.service || "?"} / ${t.account || "?"}`;
+    case "command": return `${[t.program || "?", ...t.args].join(" ")} (secret in $${t.env_var || "?"})`;
+  }
+}
+
+export function durationWords(secs: number): string {
+  if (secs === 0) return "at once";
+  if (secs % 86400 === 0) return `${secs / 86400} ${secs === 86400 ? "day" : "days"}`;
+  if (secs % 3600 === 0) return `${secs / 3600} h`;
+  if (secs % 60 === 0) return `${secs / 60} min`;
+  return `${secs} s`;
+}
+
+export function newExpiryWords(e: NewExpiry): string {
+  if (e === "keep_lifetime") return "keeps the old key's remaining lifetime";
+  if (e === "none") return "never expires";
+  return `expires ${e.days} ${e.days === 1 ? "day" : "days"} after rotation`;
+}
+
+export function scheduleWords(p: RotationPolicy): string {
+  const parts: string[] = [];
+  if (p.every_days !== null) parts.push(`every ${p.every_days} ${p.every_days === 1 ? "day" : "days"}`);
+  if (p.before_expiry_days !== null) parts.push(`${p.before_expiry_days} ${p.before_expiry_days === 1 ? "day" : "days"} before expiry`);
+  return parts.length === 0 ? "no schedule (by hand only)" : parts.join(" and ");
+}
+
+/** The name the new key gets, as the core names it ("prod-api · rotated 2026-11-23"). */
+export function rotatedName(oldName: string, now: number = Date.now()): string {
+  const base = oldName.replace(/ · rotated \d{4}-\d{2}-\d{2}$/, "");
+  return `${base} · rotated ${new Date(now).toISOString().slice(0, 10)}`;
+}
+
+/** Glob as the core matches names: `*` any run, `?` one character, everything else literal, whole name. */
+export function globToRegExp(pattern: string): RegExp {
+  const body = Array.from(pattern)
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${body}$`);
+}
+
+export function matchingKeys(keys: KeyRow[], pattern: string): KeyRow[] {
+  const p = pattern.trim();
+  if (p === "") return [];
+  const re = globToRegExp(p);
+  return keys.filter((k) => re.test(k.name));
+}
+
+export function defaultPolicy(profileId: string, keyHash: string): RotationPolicy {
+  return {
+    profile_id: profileId, key_hash: keyHash, every_days: null, before_expiry_days: null, auto_rotate: false,
+    targets: [], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime",
+  };
+}
+
+/** "15 min" of a quiet period, "12:03" of a time (local). */
+export function clockTime(iso: string | null): string {
+  if (!iso) return "—";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "—";
+  return new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Whether any deploy target already holds the new secret (then rolling back keeps the new key). */
+export function secretDeployed(view: RotationView): boolean {
+  const deploy = view.steps.find((s) => s.step === "deploy");
+  return !!deploy && (deploy.status === "done" || deploy.deploy.some((o) => o.ok));
+}
+
+export function stepDone(view: RotationView, step: RotationStepName): boolean {
+  const s = view.steps.find((x) => x.step === step);
+  return !!s && s.status === "done";
+}

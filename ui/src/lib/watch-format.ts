@@ -1,0 +1,37 @@
+// Words for watching keys: alert kinds, check intervals, "until 14:05".
+import type { AlertKind, AlertSeverity } from "./watch-types";
+
+export const KIND_LABEL: Record<AlertKind, string> = {
+  expiry: "Expiry",
+  limit: "Limit",
+  forecast: "Forecast",
+  anomaly: "Unusual spend",
+  disabled: "Disabled",
+  rotation_due: "Rotation due",
+};
+
+export const SEVERITY_LABEL: Record<AlertSeverity, string> = {
+  critical: "Critical",
+  warning: "Warning",
+  info: "Info",
+};
+
+/** 300 → "5 min", 45 → "45 s", 5400 → "1 h 30 min". */
+export function interval(secs: number): string {
+  if (secs < 60) return `${secs} s`;
+  if (secs < 3600) return secs % 60 === 0 ? `${secs / 60} min` : `${Math.floor(secs / 60)} min ${secs % 60} s`;
+  const h = Math.floor(secs / 3600);
+  const m = Math.round((secs % 3600) / 60);
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayAndTime = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+
+/** A local time: "14:05" today, "Tue 24 Nov, 14:05" another day. */
+export function clockTime(iso: string, now: number = Date.now()): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const sameDay = new Date(t).toDateString() === new Date(now).toDateString();
+  return (sameDay ? timeOnly : dayAndTime).format(t);
+}

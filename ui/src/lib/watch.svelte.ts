@@ -1,0 +1,168 @@
+// Watching keys, as the window sees it: the open alerts (live through `alerts-changed`), the watch
+// settings, pausing and snoozing, and usage history for the charts. Never holds a secret.
+import type { AppError } from "./bindings/AppError";
+import { clock } from "./clock.svelte";
+import { parseTime } from "./format";
+import type { Session } from "./session.svelte";
+import { onAlertsChanged, onOpenKey, watchCall } from "./watch-ipc";
+import type {
+  AlertSeverity, AlertView, AlertsSnapshot, OpenKeyEvent, UsageHistory, UsageOverview, WatchSettings,
+} from "./watch-types";
+
+export const SEVERITIES: AlertSeverity[] = ["critical", "warning", "info"];
+const RANK: Record<AlertSeverity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Most severe first; within a severity the soonest due (or newest raised) first. */
+export function sortAlerts(alerts: AlertView[]): AlertView[] {
+  const due = (a: AlertView) => parseTime(a.due_at) ?? Number.POSITIVE_INFINITY;
+  return [...alerts].sort((a, b) =>
+    RANK[a.severity] - RANK[b.severity] || due(a) - due(b) || (parseTime(b.raised_at) ?? 0) - (parseTime(a.raised_at) ?? 0));
+}
+
+export function isSnoozed(alert: AlertView, now: number): boolean {
+  const until = parseTime(alert.snoozed_until);
+  return until !== null && until > now;
+}
+
+export function keyId(profileId: string, hash: string): string {
+  return `${profileId}|${hash}`;
+}
+
+export class Watch {
+  snapshot = $state.raw<AlertsSnapshot | null>(null);
+  settings = $state.raw<WatchSettings | null>(null);
+  alertsError = $state<AppError | null>(null);
+  refreshing = $state(false);
+  #session: Session;
+  #unlisten: Array<() => void> = [];
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  // Snoozes and pauses end on their own; a per-minute "now" is precise enough and cheap to follow.
+  #minute = $derived(Math.floor(clock.now / 60_000) * 60_000);
+
+  /** Every alert not snoozed right now, most severe first. */
+  open = $derived.by(() => {
+    const now = Math.max(this.#minute, Date.now());
+    return sortAlerts((this.snapshot?.alerts ?? []).filter((a) => !isSnoozed(a, now)));
+  });
+  snoozed = $derived.by(() => {
+    const now = Math.max(this.#minute, Date.now());
+    return sortAlerts((this.snapshot?.alerts ?? []).filter((a) => isSnoozed(a, now)));
+  });
+  count = $derived(this.open.length);
+  worst = $derived<AlertSeverity | null>(this.open[0]?.severity ?? null);
+  /** Open alerts by `profile|hash`, for the key rows. */
+  byKey = $derived.by(() => {
+    const map = new Map<string, AlertView[]>();
+    for (const a of this.open) {
+      const id = keyId(a.profile_id, a.key_hash);
+      const list = map.get(id);
+      if (list) list.push(a);
+      else map.set(id, [a]);
+    }
+    return map;
+  });
+  pausedUntil = $derived.by(() => {
+    const until = parseTime(this.snapshot?.paused_until);
+    return until !== null && until > Math.max(this.#minute, Date.now()) ? (this.snapshot?.paused_until ?? null) : null;
+  });
+
+  async start(openKey: (event: OpenKeyEvent) => void): Promise<void> {
+    try {
+      this.#unlisten.push(await onAlertsChanged((s) => (this.snapshot = s)));
+      this.#unlisten.push(await onOpenKey(openKey));
+    } catch {
+      // Without events the panel still loads on open and after every action.
+    }
+    await Promise.all([this.loadAlerts(), this.loadSettings()]);
+  }
+
+  stop(): void {
+    for (const unlisten of this.#unlisten) {
+      try {
+        unlisten();
+      } catch {
+        // The event bridge is already gone (window closing).
+      }
+    }
+    this.#unlisten = [];
+  }
+
+  async loadAlerts(): Promise<void> {
+    try {
+      this.snapshot = await watchCall("alerts_list", { profile_id: null });
+      this.alertsError = null;
+    } catch (e) {
+      this.alertsError = e as AppError;
+    }
+  }
+
+  async loadSettings(): Promise<WatchSettings | null> {
+    try {
+      await this.getSettings();
+    } catch {
+      // The settings dialog asks again and shows the error itself.
+    }
+    return this.settings;
+  }
+
+  /** The current settings from the shell; rejects with its AppError. */
+  async getSettings(): Promise<WatchSettings> {
+    const settings = await watchCall("watch_settings_get", {});
+    this.settings = settings;
+    return settings;
+  }
+
+  /** Validated by the shell; rejects with an AppError whose `field` names the setting at fault. */
+  async saveSettings(settings: WatchSettings): Promise<WatchSettings> {
+    const saved = await watchCall("watch_settings_set", settings);
+    this.settings = saved;
+    return saved;
+  }
+
+  /** Snoozes every alert of one key for `ms` (null: wake them now). */
+  async snooze(alert: { profile_id: string; key_hash: string; key_name: string }, ms: number | null): Promise<void> {
+    const until = ms === null ? null : new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+    try {
+      await watchCall("alerts_snooze", { profile_id: alert.profile_id, key_hash: alert.key_hash, until });
+      await this.loadAlerts();
+      this.#session.notify(ms === null ? `Alerts for ${alert.key_name} back on` : `Alerts for ${alert.key_name} snoozed`, "success");
+    } catch (e) {
+      this.#session.notify(`Could not snooze: ${(e as AppError).message}`, "error");
+    }
+  }
+
+  /** Pauses all alerts for `minutes`; null resumes them. */
+  async pause(minutes: number | null): Promise<void> {
+    try {
+      await watchCall("alerts_pause", { minutes });
+      await this.loadAlerts();
+      this.#session.notify(minutes === null ? "Alerts resumed" : "Alerts paused", "success");
+    } catch (e) {
+      this.#session.notify(`Could not ${minutes === null ? "resume" : "pause"} alerts: ${(e as AppError).message}`, "error");
+    }
+  }
+
+  async refreshNow(): Promise<void> {
+    this.refreshing = true;
+    try {
+      await watchCall("watch_refresh_now", {});
+      await this.loadAlerts();
+    } catch (e) {
+      this.#session.notify(`Check failed: ${(e as AppError).message}`, "error");
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  usageHistory(profileId: string, keyHash: string): Promise<UsageHistory> {
+    return watchCall("usage_history", { profile_id: profileId, key_hash: keyHash });
+  }
+
+  usageOverview(profileId: string): Promise<UsageOverview> {
+    return watchCall("usage_overview", { profile_id: profileId });
+  }
+}
