@@ -3,7 +3,10 @@
 
 use keyward_core::service::EventSink;
 use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
+use keyward_core::watch::AlertsSnapshot;
+use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
+use ts_rs::TS;
 
 use crate::bindings::TsType;
 
@@ -21,6 +24,22 @@ macro_rules! keyward_events {
 keyward_events! {
     KEYS_CHANGED = "keys-changed": KeysChangedEvent;
     CONNECTIVITY = "connectivity": ConnectivityEvent;
+    ALERTS_CHANGED = "alerts-changed": AlertsSnapshot;
+    OPEN_KEY = "open-key": OpenKeyEvent;
+}
+
+/// `open-key`: a notification (or the tray) asks the window to select this key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OpenKeyEvent {
+    pub profile_id: String,
+    pub key_hash: String,
+}
+
+/// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).
+pub fn emit<T: Serialize + Clone>(app: &AppHandle, name: &str, payload: T) {
+    if let Err(err) = app.emit(name, payload) {
+        tracing::warn!(event = name, error = %err, "could not emit an event");
+    }
 }
 
 /// Forwards the service's events to every window of the app.
@@ -33,10 +52,8 @@ impl WindowEvents {
         WindowEvents { app }
     }
 
-    fn emit<T: serde::Serialize + Clone>(&self, name: &str, payload: T) {
-        if let Err(err) = self.app.emit(name, payload) {
-            tracing::warn!(event = name, error = %err, "could not emit an event");
-        }
+    fn emit<T: Serialize + Clone>(&self, name: &str, payload: T) {
+        emit(&self.app, name, payload);
     }
 }
 

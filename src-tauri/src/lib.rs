@@ -1,22 +1,31 @@
-//! Keyward's desktop shell (Tauri 2): windows, commands, events, the clipboard and opening the one
-//! allowed web page. Everything else is in keyward-core; a command here parses its `args`, calls one
-//! service function and maps the result.
+//! Keyward's desktop shell (Tauri 2): windows, the tray, desktop notifications, start at login,
+//! commands, events, the clipboard and opening the one allowed web page. Everything else is in
+//! keyward-core; a command here parses its `args`, calls one service function and maps the result.
+//! The background watcher starts with the app and keeps running with the window closed (closing
+//! hides it to the tray; Quit in the tray quits).
 //!
 //! Environment: `KEYWARD_DATA_DIR` replaces the data directory (tests), `KEYWARD_KEYCHAIN_SERVICE` the
-//! keychain service name (tests), `RUST_LOG` the log filter. Command line: `--sandbox` opens the
-//! sandbox directly.
+//! keychain service name (tests), `KEYWARD_WATCH_INTERVAL_SECS` the watcher's interval (tests: cycles
+//! every few seconds), `RUST_LOG` the log filter. Command line: `--sandbox` opens the sandbox
+//! directly, `--hidden` starts in the tray without showing the window (what start at login passes).
 
+mod autostart;
 pub mod bindings;
+mod clipboard;
 pub mod commands;
 pub mod events;
 mod logging;
+mod notifier;
+pub mod tray;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use keyward_core::service::{SandboxConfig, ServiceConfig};
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
+use keyward_core::watch::{AlertNotifier, WatchSettings, WatcherHandle};
 use keyward_core::{Error, Keyward};
 use tauri::{Manager, RunEvent, WindowEvent};
 
@@ -24,18 +33,22 @@ use tauri::{Manager, RunEvent, WindowEvent};
 pub const DATA_DIR_ENV: &str = "KEYWARD_DATA_DIR";
 /// Overrides the keychain service name (tests use one of their own).
 pub const KEYCHAIN_SERVICE_ENV: &str = "KEYWARD_KEYCHAIN_SERVICE";
+/// Sets the watcher's interval in seconds, below the settings' 10 s floor if need be, and stores it
+/// in the watch settings (tests: a scratch data directory, cycles every few seconds).
+pub const WATCH_INTERVAL_ENV: &str = "KEYWARD_WATCH_INTERVAL_SECS";
 /// The main window's label (tauri.conf.json).
 pub const MAIN_WINDOW: &str = "main";
 
-/// What closing the main window does. Quitting for now; the tray (a later issue) will keep the app
-/// running instead.
+/// What closing the main window does: hide it to the tray, so the watcher goes on. Without a tray
+/// (no tray library on this system) closing quits, or nothing could bring the window back but a
+/// second launch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseBehavior {
     Quit,
     HideToTray,
 }
 
-pub const CLOSE_BEHAVIOR: CloseBehavior = CloseBehavior::Quit;
+pub const CLOSE_BEHAVIOR: CloseBehavior = CloseBehavior::HideToTray;
 
 /// Command-line options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +57,8 @@ pub struct Options {
     pub sandbox: bool,
     /// Open the sandbox at start when no management key is stored (what `cargo xtask app` passes).
     pub sandbox_if_no_key: bool,
+    /// Start in the tray, the window hidden (a start at login).
+    pub hidden: bool,
 }
 
 impl Options {
@@ -53,6 +68,7 @@ impl Options {
             match arg.as_str() {
                 "--sandbox" => options.sandbox = true,
                 "--sandbox-if-no-key" => options.sandbox_if_no_key = true,
+                autostart::HIDDEN_ARG => options.hidden = true,
                 _ => {}
             }
         }
@@ -60,12 +76,27 @@ impl Options {
     }
 }
 
+/// The background work the app owns: the watcher (stopped when dropped, i.e. when the app exits).
+pub struct Background {
+    watcher: Mutex<Option<WatcherHandle>>,
+}
+
+impl Background {
+    /// Runs a watch cycle now.
+    pub fn refresh_now(&self) {
+        match &*self.watcher.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(watcher) => watcher.refresh_now(),
+            None => tracing::warn!("no watcher is running"),
+        }
+    }
+}
+
 pub fn run() {
     let options = Options::parse(std::env::args().skip(1));
     let app = tauri::Builder::default()
-        // First, so a second launch only focuses the running window.
+        // First, so a second launch only shows the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            focus_main_window(app);
+            show_main_window(app);
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
         // Only for the one link the capability allows; links are opened explicitly by the UI, so the
@@ -75,19 +106,26 @@ pub fn run() {
                 .open_js_links_on_click(false)
                 .build(),
         )
+        // Notifications are sent from Rust only; the window has no notification permission.
+        .plugin(tauri_plugin_notification::init())
+        .plugin(autostart::plugin())
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let service = start_service(app.handle(), &options)?;
-            app.manage(service);
+            app.manage(service.clone());
+            start_desktop(app.handle(), &service, &options);
             Ok(())
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event
                 && CLOSE_BEHAVIOR == CloseBehavior::HideToTray
+                && window.app_handle().try_state::<tray::Tray>().is_some()
             {
                 api.prevent_close();
                 if let Err(err) = window.hide() {
                     tracing::warn!(error = %err, "could not hide the window");
+                } else {
+                    tracing::info!("window hidden to the tray; the watcher goes on");
                 }
             }
         })
@@ -105,11 +143,59 @@ pub fn run() {
     }
 }
 
-fn focus_main_window(app: &tauri::AppHandle) {
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main_window(app: &tauri::AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+    }
+}
+
+/// Everything around the window: the tray, notification clicks, start at login and the watcher.
+/// None of it is needed to manage keys, so a failure is logged and the app goes on.
+fn start_desktop(app: &tauri::AppHandle, service: &Keyward, options: &Options) {
+    if !options.hidden {
+        show_main_window(app);
+    }
+    notifier::handle_clicks(app);
+    let snapshot = service.alerts(None).unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "could not read the open alerts");
+        Default::default()
+    });
+    match tray::create(app, &snapshot) {
+        Ok(tray) => {
+            app.manage(tray);
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "no tray icon; closing the window will quit");
+            if options.hidden {
+                // Nothing else would show the window.
+                show_main_window(app);
+            }
+        }
+    }
+    let start_at_login = service.watch_settings().start_at_login;
+    if let Err(reason) = autostart::apply(app, start_at_login) {
+        tracing::warn!(%reason, start_at_login, "could not apply start at login");
+    }
+    let notifier: Arc<dyn AlertNotifier> = Arc::new(notifier::DesktopNotifier::new(app.clone()));
+    // `start_watcher` spawns on the current tokio runtime: Tauri's.
+    let watcher = tauri::async_runtime::block_on(async { service.start_watcher(notifier) });
+    app.manage(Background {
+        watcher: Mutex::new(Some(watcher)),
+    });
+}
+
+/// The watcher interval from [`WATCH_INTERVAL_ENV`], if set to a whole number of seconds ≥ 1.
+fn watch_interval_override() -> Option<u32> {
+    let text = std::env::var(WATCH_INTERVAL_ENV).ok()?;
+    match text.trim().parse::<u32>() {
+        Ok(secs) if secs >= 1 => Some(secs),
+        _ => {
+            tracing::warn!(value = %text, "ignoring {WATCH_INTERVAL_ENV}: not a number of seconds ≥ 1");
+            None
+        }
     }
 }
 
@@ -131,7 +217,13 @@ fn start_service(
         _ => Vault::new(),
     };
     let store = Store::open_in_dir(&data_dir)?;
+    let interval_override = watch_interval_override();
     let mut config = ServiceConfig::new(vault);
+    if let Some(secs) = interval_override {
+        let interval = Duration::from_secs(u64::from(secs));
+        config.watcher.min_interval = interval;
+        config.watcher.backoff_initial = config.watcher.backoff_initial.min(interval);
+    }
     config.events = Arc::new(events::WindowEvents::new(app.clone()));
     config.sandbox = SandboxConfig {
         state_file: Some(data_dir.join("sandbox-emulator.json")),
@@ -139,6 +231,16 @@ fn start_service(
         ..SandboxConfig::default()
     };
     let service = Keyward::new(store, config);
+    if let Some(interval_secs) = interval_override {
+        let settings = service.watch_settings();
+        if settings.interval_secs != interval_secs {
+            service.set_watch_settings(WatchSettings {
+                interval_secs,
+                ..settings
+            })?;
+        }
+        tracing::info!(interval_secs, "watch interval set by {WATCH_INTERVAL_ENV}");
+    }
     let open_sandbox = options.sandbox
         || (options.sandbox_if_no_key && !service.has_real_profile().unwrap_or(true));
     if open_sandbox {

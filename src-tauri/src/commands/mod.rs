@@ -9,6 +9,7 @@ mod keys;
 mod profiles;
 mod sandbox;
 mod secrets;
+mod watch;
 
 use std::future::Future;
 
@@ -18,7 +19,8 @@ use tauri::{AppHandle, Manager};
 
 use crate::bindings::TsType;
 
-pub use secrets::CLIPBOARD_CLEAR_AFTER;
+pub use crate::clipboard::CLIPBOARD_CLEAR_AFTER;
+pub use watch::{AlertsListArgs, AlertsPauseArgs, AlertsSnoozeArgs, UsageHistoryArgs};
 
 /// The service, managed by the app since set-up.
 fn service(app: &AppHandle) -> Keyward {
@@ -79,4 +81,12 @@ keyward_commands! {
     keys::key_check;
     secrets::secret_copy;
     secrets::pending_resolve;
+    watch::watch_settings_get;
+    watch::watch_settings_set;
+    watch::alerts_list;
+    watch::alerts_snooze;
+    watch::alerts_pause;
+    watch::watch_refresh_now;
+    watch::usage_history;
+    watch::usage_overview;
 }

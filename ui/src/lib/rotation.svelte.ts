@@ -31,10 +31,10 @@ class RotationStore {
   #unlisten: UnlistenFn | null = null;
   #listening: Promise<void> | null = null;
 
-  /** Unfinished rotations of the loaded profile (running, waiting or failed), oldest first. */
+  /** Unfinished rotations (running, waiting or failed) of the loaded profile — of any before one is loaded — oldest first. */
   active = $derived(
     Object.values(this.byId)
-      .filter((r) => r.profile_id === this.profileId && !isFinished(r))
+      .filter((r) => (this.profileId === null || r.profile_id === this.profileId) && !isFinished(r))
       .sort((a, b) => a.started_at.localeCompare(b.started_at)),
   );
   /** Key hash → its unfinished rotation (as the old key or the new one). */

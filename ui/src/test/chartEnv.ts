@@ -35,4 +35,4 @@ function fakeContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
 
 HTMLCanvasElement.prototype.getContext = function (this: HTMLCanvasElement) {
   return fakeContext(this);
-} as typeof HTMLCanvasElement.prototype.getContext;
+} as unknown as typeof HTMLCanvasElement.prototype.getContext;

@@ -127,7 +127,8 @@ export class FakeRotation {
   startBatch(profileId: string, pattern: string): RotationView[] {
     if (pattern.trim() === "") throw err("invalid_input", "must not be empty", "name_pattern");
     const re = globToRegExp(pattern.trim());
-    const keys = (this.host.keys[profileId] ?? []).filter((k) => re.test(k.name) && !k.disabled);
+    const busy = new Set([...this.rotations.values()].filter((r) => !["completed", "rolled_back", "abandoned"].includes(r.view.status)).map((r) => r.view.old_key_hash));
+    const keys = (this.host.keys[profileId] ?? []).filter((k) => re.test(k.name) && !k.disabled && !busy.has(k.hash));
     if (keys.length === 0) throw err("invalid_input", `no key matches ${pattern}`, "name_pattern");
     return keys.map((k) => this.start(profileId, k.hash, false));
   }
@@ -164,7 +165,8 @@ export class FakeRotation {
     // Strictly increasing, so the UI's "never step back" rule sees every change as new.
     const last = Date.parse(r.view.updated_at);
     r.view.updated_at = new Date(Math.max(Date.now(), last + 1)).toISOString();
-    if (this.emitEvents) void emit("rotation-changed", structuredClone(r.view));
+    // Before the IPC mock is installed (a test's set-up) nothing listens yet: the emit just fails.
+    if (this.emitEvents) emit("rotation-changed", structuredClone(r.view)).catch(() => {});
     if (this.autoMs !== null && r.view.status === "running") {
       setTimeout(() => {
         if (this.rotations.get(id)?.view.status === "running") this.advance(id);

@@ -175,7 +175,8 @@ export class FakeWatch {
       const spend = i === 0 ? key.usage_daily : Math.round(avg * (0.3 + random() * 1.4) * 100) / 100;
       days.push({ date, spend });
     }
-    const spent = periodSpend(key);
+    // A limit that never resets counts everything, so it is at least what the window shows.
+    const spent = key.limit_reset ? periodSpend(key) : Math.max(periodSpend(key), Math.round(days.reduce((t, d) => t + d.spend, 0) * 100) / 100);
     const recent = days.slice(-7).reduce((s, d) => s + d.spend, 0) / 7;
     const end = periodEnd(now, key.limit_reset);
     let hits: number | null = null;

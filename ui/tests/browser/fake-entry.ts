@@ -3,9 +3,9 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Connectivity } from "../../src/lib/bindings/Connectivity";
-import { FakeBackend, makeProfile, seedKeys } from "../../src/test/fakeBackend";
+import { FakeBackend, makeKey, makeProfile, seedKeys } from "../../src/test/fakeBackend";
 
-type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "offline"; keys: number };
+type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" };
 
 declare global {
   interface Window {
@@ -26,6 +26,27 @@ if (scenario.kind === "offline") {
     next_retry_at: new Date(Date.now() + 40_000).toISOString(),
     error: { kind: "network", message: "connection refused", field: null, retry_after_ms: null },
   };
+} else if (scenario.kind === "watch") {
+  // One ordinary profile whose keys raise alerts (near their limits, expiring) for the watching screens.
+  fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: seedKeys(scenario.keys, 11) } });
+} else if (scenario.kind === "rotation") {
+  // A few production keys to rotate one by one and as a batch; rotations step on their own every 250 ms.
+  const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
+  const keys = [
+    makeKey({ name: "prod-api", limit: 50, limit_reset: "monthly", usage: 41.2, usage_monthly: 12.4, last_used_at: ago(3) }),
+    makeKey({ name: "prod-worker", limit: 20, usage: 4.2, last_used_at: ago(9) }),
+    makeKey({ name: "prod-billing", usage: 0.8, last_used_at: ago(60) }),
+    makeKey({ name: "prod-legacy", disabled: true, status: "disabled" }),
+    makeKey({ name: "staging-api", usage: 1.1 }),
+    ...seedKeys(12, 5),
+  ];
+  fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: keys } });
+  fake.rotation.autoMs = 250;
+  fake.rotation.setPolicy({
+    profile_id: "p1", key_hash: keys[1].hash, every_days: 30, before_expiry_days: null, auto_rotate: false,
+    targets: [{ kind: "env_file", path: "/srv/worker/.env", variable: "OPENROUTER_API_KEY" }],
+    quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime",
+  });
 } else {
   fake = new FakeBackend({ sandboxKeys: scenario.sandboxKeys });
 }

@@ -188,7 +188,8 @@ for (const scheme of ["light", "dark"]) {
 
   createdName = `browser-test-${scheme}`;
   await step(`${scheme}: create a key (validation, secret shown once, forget)`, async () => {
-    await page.locator("body").click({ position: { x: 5, y: 790 } });
+    // Leave the search field without clicking a row (a row click opens the key's details).
+    await page.evaluate(() => document.activeElement?.blur());
     await page.keyboard.press("n");
     const dialog = page.getByRole("dialog", { name: "New key" });
     await dialog.waitFor();
@@ -282,6 +283,208 @@ for (const scheme of ["light", "dark"]) {
     assert(await offline.getByRole("button", { name: "New key" }).getAttribute("aria-disabled") === "false", "New key enabled again");
   });
   await offline.close();
+
+  // ---- watching keys: alerts, key details with the spend chart, usage, settings ----
+  const watch = await openPage({ kind: "watch", keys: 40 }, scheme);
+  /** Pixels of a chart's canvas that are drawn on (not transparent): a blank canvas has none. */
+  const inked = (loc) => loc.locator("canvas").first().evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+
+  await step(`${scheme}: key rows show their alerts; the header counts them`, async () => {
+    await watch.getByText(/^[\d,]+ keys$/).waitFor();
+    const bell = watch.getByRole("button", { name: /^Alerts: \d+/ });
+    await bell.waitFor();
+    const count = Number((await bell.getAttribute("aria-label")).match(/\d+/)[0]);
+    assert(count > 0, "the seeded keys raise alerts");
+    assert(await watch.locator(".rows .alert-badge").count() > 0, "badges in the rows");
+    await shot(watch, `${scheme}-11-list-alerts`);
+  });
+
+  await step(`${scheme}: alerts panel (keyboard), snooze, pause and resume`, async () => {
+    await watch.keyboard.press("a");
+    const panel = watch.getByRole("dialog", { name: "Alerts" });
+    await panel.waitFor();
+    await panel.getByRole("heading", { name: /Critical|Warning/ }).first().waitFor();
+    await shot(watch, `${scheme}-12-alerts`);
+    const before = Number((await watch.getByRole("button", { name: /^Alerts: \d+/ }).getAttribute("aria-label")).match(/\d+/)[0]);
+    const first = panel.getByRole("button", { name: /^Snooze .* for 1 day$/ }).first();
+    await first.click();
+    await watch.getByRole("button", { name: `Alerts: ${before - 1}` }).or(watch.getByRole("button", { name: `Alerts: ${before - 2}` })).first().waitFor();
+    await panel.getByRole("button", { name: "Pause 1 h" }).click();
+    await panel.getByText(/Paused until/).waitFor();
+    await shot(watch, `${scheme}-13-alerts-paused`);
+    await panel.getByRole("button", { name: "Resume" }).click();
+    await panel.getByText(/Paused until/).waitFor({ state: "detached" });
+    await watch.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
+  });
+
+  await step(`${scheme}: key details with the 30-day chart, limit and forecast`, async () => {
+    const name = await watch.evaluate(() => {
+      const f = window.__kw.fake;
+      const key = f.keys.p1.find((k) => k.status === "active" && k.limit !== null && f.watch.history("p1", k).forecast?.hits_limit_at);
+      return key?.name ?? null;
+    });
+    assert(name, "a seeded key forecast to hit its limit");
+    await watch.getByRole("searchbox", { name: "Search keys" }).fill(name);
+    await watch.getByRole("button", { name, exact: true }).click();
+    const details = watch.getByRole("dialog", { name });
+    await details.locator("figure.chart canvas").first().waitFor();
+    assert(await details.locator("figure.chart").getAttribute("data-forecast") === "hits-limit", "forecast line drawn to the limit");
+    await details.getByText("Forecast", { exact: true }).waitFor();
+    assert(await inked(details) > 500, "the chart canvas is drawn on");
+    await details.getByRole("region", { name: "Rotation" }).waitFor();
+    await shot(watch, `${scheme}-14-key-details`);
+    await watch.keyboard.press("Escape");
+    await details.waitFor({ state: "detached" });
+    await watch.getByRole("searchbox", { name: "Search keys" }).fill("");
+    await watch.evaluate(() => document.activeElement?.blur());
+  });
+
+  await step(`${scheme}: open-key from a notification selects and opens the key`, async () => {
+    const key = await watch.evaluate(() => window.__kw.fake.keys.p1[7]);
+    await watch.evaluate((hash) => window.__kw.emit("open-key", { profile_id: "p1", key_hash: hash }), key.hash);
+    const details = watch.getByRole("dialog", { name: key.name });
+    await details.waitFor();
+    await watch.locator(`.rows [role=row].selected[data-hash="${key.hash}"]`).waitFor();
+    await watch.keyboard.press("Escape");
+  });
+
+  await step(`${scheme}: usage across keys`, async () => {
+    await watch.keyboard.press("u");
+    const panel = watch.getByRole("dialog", { name: /^Usage/ });
+    await panel.locator("figure.chart canvas").first().waitFor();
+    assert(await inked(panel) > 500, "the usage chart is drawn on");
+    await shot(watch, `${scheme}-15-usage`);
+    await watch.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
+  });
+
+  await step(`${scheme}: settings, with inline validation`, async () => {
+    await watch.keyboard.press("s");
+    const dialog = watch.getByRole("dialog", { name: "Settings" });
+    const interval = dialog.getByLabel("Check every (minutes)");
+    await interval.waitFor();
+    assert(await interval.evaluate((el) => el === document.activeElement), "focus on the first field");
+    await shot(watch, `${scheme}-16-settings`);
+    await interval.fill("0.05");
+    await dialog.getByLabel("Limit used reaches (%)").fill("80, 150");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("Check no more often than every 10 seconds (0.17 min)").waitFor();
+    await dialog.getByText("Whole percentages between 1 and 100, separated by commas").waitFor();
+    await shot(watch, `${scheme}-17-settings-errors`);
+    await interval.fill("10");
+    await dialog.getByLabel("Limit used reaches (%)").fill("75, 100");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const saved = await watch.evaluate(() => window.__kw.fake.watch.settings);
+    assert(saved.interval_secs === 600 && saved.limit_percents.join() === "75,100", `saved ${JSON.stringify(saved)}`);
+  });
+
+  await step(`${scheme}: no alerts — when Keyward checks`, async () => {
+    await watch.evaluate(() => {
+      const f = window.__kw.fake;
+      f.watch.alerts = [];
+      return window.__kw.emit("alerts-changed", f.watch.snapshot(null));
+    });
+    await watch.getByRole("button", { name: "Alerts: 0" }).click();
+    const panel = watch.getByRole("dialog", { name: "Alerts" });
+    await panel.getByText(/Keyward checks every 10 min; last check/).waitFor();
+    await shot(watch, `${scheme}-18-alerts-empty`);
+    await watch.keyboard.press("Escape");
+  });
+  await watch.close();
+
+  // ---- rotation: policy editor, the wizard (failure, waiting), the Rotations panel, batch rotation ----
+  const rot = await openPage({ kind: "rotation" }, scheme);
+  await step(`${scheme}: rotation policy editor — targets, inline errors from the shell`, async () => {
+    await rot.getByRole("button", { name: "prod-api", exact: true }).click();
+    const details = rot.getByRole("dialog", { name: "prod-api" });
+    const section = details.getByRole("region", { name: "Rotation" });
+    await section.getByText("no schedule (by hand only)").waitFor();
+    await section.getByRole("button", { name: "Rotation policy…" }).click();
+    const dialog = rot.getByRole("dialog", { name: "Rotation policy — prod-api" });
+    await dialog.getByRole("button", { name: "+ .env file" }).click();
+    await dialog.getByLabel(".env file path").fill("srv/app/.env");
+    await dialog.getByRole("button", { name: "+ Command" }).click();
+    await dialog.getByLabel("Program").fill("/usr/local/bin/reload-app");
+    await dialog.getByLabel("Arguments (one per line)").fill("--service\napi");
+    await dialog.getByRole("button", { name: "+ Clipboard" }).click();
+    await dialog.getByRole("button", { name: "Move target 3 up" }).click();
+    await dialog.getByLabel("Rotate every", { exact: true }).check();
+    await dialog.getByLabel("Rotate every how many days").fill("30");
+    await dialog.getByRole("button", { name: "Save policy" }).click();
+    await dialog.getByText("Path must be an absolute path").waitFor();
+    assert(await dialog.getByLabel(".env file path").evaluate((el) => el === document.activeElement), "focus on the field at fault");
+    await shot(rot, `${scheme}-20-rotation-policy`);
+    await dialog.getByLabel(".env file path").fill("/srv/app/.env");
+    await dialog.getByRole("button", { name: "Save policy" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await section.getByText("every 30 days").waitFor();
+    await section.getByText("OPENROUTER_API_KEY in /srv/app/.env").waitFor();
+  });
+
+  await step(`${scheme}: rotation wizard — what will happen, a failed deploy, retry, waiting for drain`, async () => {
+    await rot.evaluate(() => {
+      window.__kw.fake.rotation.failDeploy = (t) => (t.kind === "command" ? "reload-app exited with status 1: service api is not running" : null);
+    });
+    const section = rot.getByRole("dialog", { name: "prod-api" }).getByRole("region", { name: "Rotation" });
+    await section.getByRole("button", { name: "Rotate…" }).click();
+    const confirm = rot.getByRole("dialog", { name: "Rotate prod-api?" });
+    await confirm.getByText("OPENROUTER_API_KEY in /srv/app/.env").waitFor();
+    await shot(rot, `${scheme}-21-rotation-confirm`);
+    await confirm.getByRole("button", { name: "Start rotation" }).click();
+    const wizard = rot.getByRole("dialog", { name: "Rotating prod-api" });
+    await wizard.getByRole("button", { name: "Retry" }).waitFor({ timeout: 8000 });
+    await wizard.getByText(/service api is not running/).first().waitFor();
+    await shot(rot, `${scheme}-22-rotation-failed`);
+    await wizard.getByRole("button", { name: "Roll back…" }).click();
+    await wizard.getByRole("group", { name: "Roll back this rotation?" }).getByText(/kept, because its secret already went/).waitFor();
+    await rot.keyboard.press("Tab");
+    await wizard.getByRole("button", { name: "Cancel" }).click();
+    await rot.evaluate(() => { window.__kw.fake.rotation.failDeploy = null; });
+    await wizard.getByRole("button", { name: "Retry" }).click();
+    await wizard.getByText(/Waiting for the old key's usage to stay still for 15 min — quiet since/).waitFor({ timeout: 8000 });
+    await shot(rot, `${scheme}-23-rotation-waiting`);
+    await wizard.getByRole("button", { name: "Old key is no longer used" }).click();
+    await wizard.getByRole("button", { name: "Yes, disable the old key" }).click();
+    await wizard.getByText(/prod-api is disabled; Keyward deletes it in/).waitFor({ timeout: 8000 });
+    await rot.keyboard.press("Escape");
+    await wizard.waitFor({ state: "detached" });
+    await rot.keyboard.press("Escape");
+  });
+
+  await step(`${scheme}: rotations under way — header count, row marker, batch by pattern`, async () => {
+    await rot.getByRole("button", { name: "Rotations: 1" }).waitFor();
+    await rot.locator(".rows [role=row]").filter({ hasText: "prod-api" }).first().getByText("rotating").waitFor();
+    await rot.evaluate(() => {
+      window.__kw.fake.rotation.failDeploy = (t) => (t.kind === "env_file" && t.path === "/srv/worker/.env" ? "permission denied: /srv/worker/.env" : null);
+    });
+    await rot.getByRole("button", { name: "Rotations: 1" }).click();
+    const panel = rot.getByRole("dialog", { name: "Rotations" });
+    await panel.getByRole("button", { name: "Rotate several keys…" }).click();
+    const batch = rot.getByRole("dialog", { name: "Rotate several keys" });
+    await batch.getByLabel("Key names matching").fill("prod-*");
+    await batch.getByText("2 of 4 matching keys will be rotated").waitFor();
+    await shot(rot, `${scheme}-24-batch-preview`);
+    await rot.keyboard.press("Enter");
+    const confirm = rot.getByRole("dialog", { name: "Rotate 2 keys?" });
+    await confirm.getByRole("button", { name: "Rotate 2 keys" }).click();
+    const progress = rot.getByRole("dialog", { name: "Rotating keys" });
+    await progress.getByText("0 completed · 1 waiting · 1 failed · 0 running").waitFor({ timeout: 10000 });
+    await progress.getByText(/permission denied: \/srv\/worker\/.env/).waitFor();
+    await shot(rot, `${scheme}-25-batch-results`);
+    await progress.getByRole("button", { name: "Open the rotation of prod-worker" }).click();
+    await rot.getByRole("dialog", { name: "Rotating prod-worker" }).getByRole("button", { name: "Retry" }).waitFor();
+    await rot.keyboard.press("Escape");
+    await rot.keyboard.press("Escape");
+    await rot.getByRole("button", { name: "Rotations: 3" }).waitFor();
+  });
+  await rot.close();
 }
 
 await step("no CSP violations or page errors", async () => {

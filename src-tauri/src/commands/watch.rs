@@ -1,0 +1,124 @@
+//! Commands about watching keys: the watch settings (with start at login), alerts (list, snooze,
+//! pause), an immediate refresh, and usage history.
+
+use chrono::{DateTime, Utc};
+use keyward_core::Error;
+use keyward_core::views::{AppError, EmptyArgs, ProfileScopedArgs};
+use keyward_core::watch::{AlertsSnapshot, UsageHistory, UsageOverview, WatchSettings};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager};
+use ts_rs::TS;
+
+use super::service;
+use crate::{Background, autostart};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AlertsListArgs {
+    /// `null`: every profile.
+    pub profile_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AlertsSnoozeArgs {
+    pub profile_id: String,
+    pub key_hash: String,
+    /// Notifications about the key wait until then; `null` lifts the snooze.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AlertsPauseArgs {
+    /// Pause every notification this many minutes from now; `null` resumes them.
+    pub minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UsageHistoryArgs {
+    pub profile_id: String,
+    pub key_hash: String,
+}
+
+#[tauri::command]
+pub async fn watch_settings_get(app: AppHandle, args: EmptyArgs) -> Result<WatchSettings, AppError> {
+    let EmptyArgs {} = args;
+    Ok(service(&app).watch_settings())
+}
+
+/// Stores the settings and applies start at login. When the login entry can't be changed, the
+/// previous `start_at_login` is stored back and the error names that field.
+#[tauri::command]
+pub async fn watch_settings_set(
+    app: AppHandle,
+    args: WatchSettings,
+) -> Result<WatchSettings, AppError> {
+    let service = service(&app);
+    let previous = service.watch_settings().start_at_login;
+    let saved = service.set_watch_settings(args)?;
+    if let Err(reason) = autostart::apply(&app, saved.start_at_login) {
+        tracing::warn!(error = %reason, "could not change start at login");
+        service.set_watch_settings(WatchSettings {
+            start_at_login: previous,
+            ..saved
+        })?;
+        return Err(Error::invalid(
+            "start_at_login",
+            format!("Start at login could not be changed: {reason}"),
+        )
+        .into());
+    }
+    Ok(saved)
+}
+
+#[tauri::command]
+pub async fn alerts_list(app: AppHandle, args: AlertsListArgs) -> Result<AlertsSnapshot, AppError> {
+    Ok(service(&app).alerts(args.profile_id.as_deref())?)
+}
+
+#[tauri::command]
+pub async fn alerts_snooze(
+    app: AppHandle,
+    args: AlertsSnoozeArgs,
+) -> Result<AlertsSnapshot, AppError> {
+    Ok(service(&app).snooze_alerts(&args.profile_id, &args.key_hash, args.until)?)
+}
+
+#[tauri::command]
+pub async fn alerts_pause(app: AppHandle, args: AlertsPauseArgs) -> Result<AlertsSnapshot, AppError> {
+    let until = match args.minutes {
+        None => None,
+        Some(0) => return Err(Error::invalid("minutes", "must be at least 1").into()),
+        Some(minutes) => Some(Utc::now() + chrono::Duration::minutes(i64::from(minutes))),
+    };
+    Ok(service(&app).pause_alerts(until)?)
+}
+
+/// Starts a watch cycle now; its results arrive as `alerts-changed` (and notifications).
+#[tauri::command]
+pub async fn watch_refresh_now(app: AppHandle, args: EmptyArgs) -> Result<(), AppError> {
+    let EmptyArgs {} = args;
+    match app.try_state::<Background>() {
+        Some(background) => {
+            background.refresh_now();
+            Ok(())
+        }
+        None => Err(Error::Internal {
+            message: "the watcher has not started yet".to_owned(),
+        }
+        .into()),
+    }
+}
+
+#[tauri::command]
+pub async fn usage_history(app: AppHandle, args: UsageHistoryArgs) -> Result<UsageHistory, AppError> {
+    Ok(service(&app)
+        .usage_history(&args.profile_id, &args.key_hash)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn usage_overview(
+    app: AppHandle,
+    args: ProfileScopedArgs,
+) -> Result<UsageOverview, AppError> {
+    Ok(service(&app).usage_overview(&args.profile_id).await?)
+}
