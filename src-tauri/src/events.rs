@@ -1,6 +1,7 @@
 //! The events the shell emits to the window, listed once: [`keyward_events!`] makes the names, the
 //! typed emitters and the generator's list (`Events.ts`) from the same lines.
 
+use keyward_core::rotation::RotationView;
 use keyward_core::service::EventSink;
 use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
 use keyward_core::watch::AlertsSnapshot;
@@ -25,6 +26,7 @@ keyward_events! {
     KEYS_CHANGED = "keys-changed": KeysChangedEvent;
     CONNECTIVITY = "connectivity": ConnectivityEvent;
     ALERTS_CHANGED = "alerts-changed": AlertsSnapshot;
+    ROTATION_CHANGED = "rotation-changed": RotationView;
     OPEN_KEY = "open-key": OpenKeyEvent;
 }
 
@@ -64,5 +66,9 @@ impl EventSink for WindowEvents {
 
     fn connectivity(&self, event: ConnectivityEvent) {
         self.emit(CONNECTIVITY, event);
+    }
+
+    fn rotation_changed(&self, rotation: RotationView) {
+        self.emit(ROTATION_CHANGED, rotation);
     }
 }

@@ -181,7 +181,21 @@ fn start_desktop(app: &tauri::AppHandle, service: &Keyward, options: &Options) {
     }
     let notifier: Arc<dyn AlertNotifier> = Arc::new(notifier::DesktopNotifier::new(app.clone()));
     // `start_watcher` spawns on the current tokio runtime: Tauri's.
-    let watcher = tauri::async_runtime::block_on(async { service.start_watcher(notifier) });
+    let watcher = tauri::async_runtime::block_on(async {
+        service.start_rotation_ticker();
+        service.start_watcher(notifier)
+    });
+    // Interrupted rotations resume (or finish rolling back) without holding up the window.
+    let resuming = service.clone();
+    tauri::async_runtime::spawn(async move {
+        match resuming.resume_rotations().await {
+            Ok(rotations) if !rotations.is_empty() => {
+                tracing::info!(count = rotations.len(), "unfinished rotations found at start-up");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not resume the unfinished rotations"),
+        }
+    });
     app.manage(Background {
         watcher: Mutex::new(Some(watcher)),
     });
@@ -225,6 +239,7 @@ fn start_service(
         config.watcher.backoff_initial = config.watcher.backoff_initial.min(interval);
     }
     config.events = Arc::new(events::WindowEvents::new(app.clone()));
+    config.rotation.clipboard = Some(Arc::new(clipboard::ShellClipboard::new(app.clone())));
     config.sandbox = SandboxConfig {
         state_file: Some(data_dir.join("sandbox-emulator.json")),
         traffic: true,

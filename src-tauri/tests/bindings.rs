@@ -56,6 +56,21 @@ fn generated_shapes_match_the_contract() {
             "key_check",
             "secret_copy",
             "pending_resolve",
+            "watch_settings_get",
+            "watch_settings_set",
+            "alerts_list",
+            "alerts_snooze",
+            "alerts_pause",
+            "watch_refresh_now",
+            "usage_history",
+            "usage_overview",
+            "rotation_policy_get",
+            "rotation_policy_set",
+            "rotation_start",
+            "rotation_action",
+            "rotations_list",
+            "rotation_history",
+            "rotation_start_batch",
         ]
     );
     for line in [
@@ -64,6 +79,12 @@ fn generated_shapes_match_the_contract() {
         "key_delete: { args: KeyDeleteArgs; result: null };",
         "secret_copy: { args: SecretCopyArgs; result: SecretCopied };",
         "import type { KeysSnapshot } from \"./KeysSnapshot\";",
+        "watch_settings_set: { args: WatchSettings; result: WatchSettings };",
+        "alerts_pause: { args: AlertsPauseArgs; result: AlertsSnapshot };",
+        "watch_refresh_now: { args: EmptyArgs; result: null };",
+        "usage_overview: { args: ProfileScopedArgs; result: UsageOverview };",
+        "rotation_action: { args: RotationActionArgs; result: RotationView };",
+        "rotations_list: { args: RotationsListArgs; result: Array<RotationView> };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -87,7 +108,18 @@ fn generated_shapes_match_the_contract() {
         events_ts.contains("\"connectivity\": ConnectivityEvent;"),
         "{events_ts}"
     );
+    for line in [
+        "\"alerts-changed\": AlertsSnapshot;",
+        "\"rotation-changed\": RotationView;",
+        "\"open-key\": OpenKeyEvent;",
+    ] {
+        assert!(events_ts.contains(line), "{line}\n{events_ts}");
+    }
     assert_eq!(events::KEYS_CHANGED, "keys-changed");
+    let open_key = read("OpenKeyEvent.ts");
+    assert!(open_key.contains("key_hash: string"), "{open_key}");
+    let pause = read("AlertsPauseArgs.ts");
+    assert!(pause.contains("minutes: number | null"), "{pause}");
 
     let app_error = read("AppError.ts");
     assert!(
@@ -122,4 +154,6 @@ fn command_line_options() {
     assert!(!Options::parse(["--other".to_owned()]).sandbox);
     let launcher = Options::parse(["--sandbox-if-no-key".to_owned()]);
     assert!(launcher.sandbox_if_no_key && !launcher.sandbox);
+    let login = Options::parse(["--hidden".to_owned()]);
+    assert!(login.hidden && !login.sandbox);
 }

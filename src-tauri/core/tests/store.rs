@@ -681,12 +681,14 @@ fn the_database_files_are_readable_by_their_owner_only() {
 }
 
 #[test]
-fn the_default_data_dir_is_keywards_own() {
+fn the_default_data_dir_is_the_desktop_apps() {
     let dir = default_data_dir().unwrap();
     assert!(dir.is_absolute(), "{}", dir.display());
-    assert!(
-        dir.to_string_lossy().to_lowercase().contains("keyward"),
-        "{}",
-        dir.display()
+    assert_eq!(
+        dir.file_name().and_then(|name| name.to_str()),
+        Some(keyward_core::store::APP_IDENTIFIER)
     );
+    let conf: serde_json::Value =
+        serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+    assert_eq!(conf["identifier"], keyward_core::store::APP_IDENTIFIER);
 }

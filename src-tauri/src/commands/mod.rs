@@ -7,6 +7,7 @@
 
 mod keys;
 mod profiles;
+mod rotation;
 mod sandbox;
 mod secrets;
 mod watch;
@@ -89,4 +90,11 @@ keyward_commands! {
     watch::watch_refresh_now;
     watch::usage_history;
     watch::usage_overview;
+    rotation::rotation_policy_get;
+    rotation::rotation_policy_set;
+    rotation::rotation_start;
+    rotation::rotation_action;
+    rotation::rotations_list;
+    rotation::rotation_history;
+    rotation::rotation_start_batch;
 }

@@ -354,7 +354,10 @@ impl Control {
             .with_context(|| format!("{method} {url}"))?;
         let status = response.status();
         let text = response.text().await.context("reading a control answer")?;
-        ensure!(status.is_success(), "{method} {url} answered {status}: {text}");
+        ensure!(
+            status.is_success(),
+            "{method} {url} answered {status}: {text}"
+        );
         if text.trim().is_empty() {
             return Ok(serde_json::Value::Null);
         }

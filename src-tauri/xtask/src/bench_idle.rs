@@ -50,9 +50,12 @@ pub struct IdleArgs {
     /// (an approximation, for a shell that still quits on close).
     #[arg(long, value_enum, default_value_t = CloseMethod::Request)]
     close: CloseMethod,
-    /// Use the release binaries already built (no UI or cargo build).
+    /// Use the binaries already built (no UI or cargo build).
     #[arg(long)]
     no_build: bool,
+    /// Debug binaries instead of release ones: only to try the harness out, the figures mean little.
+    #[arg(long)]
+    debug: bool,
     /// Do not run `setup` first.
     #[arg(long)]
     no_setup: bool,
@@ -118,6 +121,8 @@ x.XCloseDisplay(display)
 const SESSION_SCRIPT: &str = r#"
 set -u
 eval "$(printf bench | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
+# A notification daemon, as on a desktop: the watcher's alerts go somewhere instead of failing.
+if command -v dunst >/dev/null; then dunst >/dev/null 2>&1 & fi
 printf '%s\n' "$DBUS_SESSION_BUS_ADDRESS" > "$BENCH_BUS_FILE.partial"
 mv "$BENCH_BUS_FILE.partial" "$BENCH_BUS_FILE"
 exec sleep infinity
@@ -130,8 +135,9 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
     if !args.no_setup {
         setup::run(&workspace)?;
     }
+    let profile_dir = if args.debug { "debug" } else { "release" };
     if !args.no_build {
-        build(&workspace)?;
+        build(&workspace, args.debug)?;
     }
     require_tools(args.close)?;
 
@@ -142,13 +148,16 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
         .tempdir()
         .context("creating a scratch directory")?;
     // Private copies, so a rebuild by someone else during the run cannot pull a binary away.
-    let keyward_bin = copy_binary(&workspace.binary("release", "keyward"), scratch.path())?;
-    let minimal_bin = copy_binary(&workspace.binary("release", "minimal-app"), scratch.path())?;
-    let profile_bin = copy_binary(
-        &workspace.binary("release", "idle-bench-profile"),
+    let keyward_bin = copy_binary(&workspace.binary(profile_dir, "keyward"), scratch.path())?;
+    let minimal_bin = copy_binary(
+        &workspace.binary(profile_dir, "minimal-app"),
         scratch.path(),
     )?;
-    let emulator_bin = workspace.binary("release", "openrouter-emulator");
+    let profile_bin = copy_binary(
+        &workspace.binary(profile_dir, "idle-bench-profile"),
+        scratch.path(),
+    )?;
+    let emulator_bin = workspace.binary(profile_dir, "openrouter-emulator");
     ensure!(
         emulator_bin.is_file(),
         "no emulator at {} (run without --no-build)",
@@ -206,7 +215,7 @@ pub fn run(args: &IdleArgs) -> anyhow::Result<()> {
 }
 
 /// The UI (Keyward embeds ui/dist), then both apps, the profile helper and the emulator, in release.
-fn build(workspace: &Workspace) -> anyhow::Result<()> {
+fn build(workspace: &Workspace, debug: bool) -> anyhow::Result<()> {
     if workspace.ui_dir().join("package.json").is_file() {
         println!("==> building the UI (Keyward embeds ui/dist)");
         run_checked(
@@ -216,13 +225,17 @@ fn build(workspace: &Workspace) -> anyhow::Result<()> {
         )?;
     }
     println!(
-        "==> building Keyward, the minimal Tauri app, the profile helper and the emulator (release; a first build takes about 10 minutes)"
+        "==> building Keyward, the minimal Tauri app, the profile helper and the emulator ({}; a first release build takes about 10 minutes)",
+        if debug { "debug" } else { "release" }
     );
+    let mut command = Command::new(cargo());
+    command.arg("build");
+    if !debug {
+        command.arg("--release");
+    }
     run_checked(
-        Command::new(cargo())
+        command
             .args([
-                "build",
-                "--release",
                 "-p",
                 "keyward",
                 "-p",
@@ -247,10 +260,7 @@ fn require_tools(close: CloseMethod) -> anyhow::Result<()> {
     if close == CloseMethod::Request {
         tools.push("python3");
     }
-    let missing: Vec<&str> = tools
-        .into_iter()
-        .filter(|tool| !on_path(tool))
-        .collect();
+    let missing: Vec<&str> = tools.into_iter().filter(|tool| !on_path(tool)).collect();
     ensure!(
         missing.is_empty(),
         "missing on PATH: {} (apt packages xvfb, dbus, gnome-keyring, xdotool, python3)",
@@ -260,9 +270,8 @@ fn require_tools(close: CloseMethod) -> anyhow::Result<()> {
 }
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(tool).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 fn copy_binary(binary: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
@@ -396,7 +405,12 @@ fn measure_both(plan: &Plan) -> anyhow::Result<(Measured, Measured)> {
     let data_dir = plan.scratch.join("keyward-data");
     let added = session
         .command(plan, &plan.profile_bin)
-        .args(["--base-url", &plan.endpoints.base_url, "--name", "Idle bench"])
+        .args([
+            "--base-url",
+            &plan.endpoints.base_url,
+            "--name",
+            "Idle bench",
+        ])
         .env("KEYWARD_DATA_DIR", &data_dir)
         .env("KEYWARD_KEYCHAIN_SERVICE", KEYCHAIN_SERVICE)
         .env("KEYWARD_BENCH_KEY", &plan.endpoints.management_key)
@@ -427,7 +441,7 @@ fn measure_both(plan: &Plan) -> anyhow::Result<(Measured, Measured)> {
             .stdout(keyward_log.try_clone().context("sharing the log file")?)
             .stderr(keyward_log),
     )?;
-    let window = session.wait_for_window(plan, keyward, WINDOW_TIMEOUT)?;
+    let window = session.wait_for_window(plan, keyward, KEYWARD_TITLE, WINDOW_TIMEOUT)?;
     let list_requests = wait_for_key_list(plan)?;
     println!("Keyward listed the keys in {list_requests} GET /keys requests; closing its window");
     match plan.close {
@@ -445,7 +459,10 @@ fn measure_both(plan: &Plan) -> anyhow::Result<(Measured, Measured)> {
                 .args(["windowunmap", &window.to_string()])
                 .status()
                 .context("running xdotool windowunmap")?;
-            ensure!(unmapped.success(), "xdotool windowunmap failed ({unmapped})");
+            ensure!(
+                unmapped.success(),
+                "xdotool windowunmap failed ({unmapped})"
+            );
         }
     }
     thread::sleep(Duration::from_secs(2));
@@ -456,7 +473,9 @@ fn measure_both(plan: &Plan) -> anyhow::Result<(Measured, Measured)> {
         );
     }
     ensure!(
-        session.visible_windows(plan, keyward)?.is_empty(),
+        session
+            .visible_windows(plan, keyward, KEYWARD_TITLE)?
+            .is_empty(),
         "Keyward's window is still visible after the close"
     );
     let keyward_figures = measure_idle(plan, &mut session, keyward, clock_ticks)?;
@@ -485,7 +504,9 @@ fn measure_both(plan: &Plan) -> anyhow::Result<(Measured, Measured)> {
         MINIMAL_LOAD.as_secs()
     );
     ensure!(
-        session.visible_windows(plan, minimal)?.is_empty(),
+        session
+            .visible_windows(plan, minimal, MINIMAL_TITLE)?
+            .is_empty(),
         "the minimal app's window is still visible (did --hidden work?)"
     );
     let minimal_figures = measure_idle(plan, &mut session, minimal, clock_ticks)?;
@@ -601,6 +622,10 @@ fn measure_idle(
 /// An app the session started (index into its children).
 #[derive(Clone, Copy)]
 struct AppId(usize);
+
+/// The main windows' titles (src-tauri/tauri.conf.json, tests/bench/minimal-app/tauri.conf.json).
+const KEYWARD_TITLE: &str = "Keyward";
+const MINIMAL_TITLE: &str = "Minimal Tauri app";
 
 /// The private desktop: Xvfb and a D-Bus session with an unlocked gnome-keyring, plus the apps
 /// started in it. Dropping it kills every process of this run.
@@ -735,12 +760,19 @@ impl Session {
         Ok(status.is_some())
     }
 
-    /// The app's mapped top-level windows (xdotool matches them by _NET_WM_PID).
-    fn visible_windows(&self, plan: &Plan, app: AppId) -> anyhow::Result<Vec<u64>> {
+    /// The app's mapped windows with this exact title (xdotool matches the pid by _NET_WM_PID).
+    fn visible_windows(&self, plan: &Plan, app: AppId, title: &str) -> anyhow::Result<Vec<u64>> {
         let pid = self.pid(app)?;
         let output = self
             .command(plan, "xdotool")
-            .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
+            .args([
+                "search",
+                "--all",
+                "--onlyvisible",
+                "--pid",
+                &pid.to_string(),
+            ])
+            .args(["--name", &format!("^{title}$")])
             .output()
             .context("running xdotool search")?;
         // xdotool exits 1 when nothing matches.
@@ -754,11 +786,12 @@ impl Session {
         &mut self,
         plan: &Plan,
         app: AppId,
+        title: &str,
         timeout: Duration,
     ) -> anyhow::Result<u64> {
         let started = Instant::now();
         loop {
-            if let Some(window) = self.visible_windows(plan, app)?.first() {
+            if let Some(window) = self.visible_windows(plan, app, title)?.first() {
                 println!(
                     "window {window} mapped after {:.1} s",
                     started.elapsed().as_secs_f64()
@@ -788,7 +821,9 @@ impl Session {
         }
         signal("KILL", &pids);
         let (name, child) = self.children.get_mut(app.0).context("no such child")?;
-        child.wait().with_context(|| format!("waiting for {name}"))?;
+        child
+            .wait()
+            .with_context(|| format!("waiting for {name}"))?;
         Ok(())
     }
 }
@@ -988,8 +1023,15 @@ fn print_report(args: &IdleArgs, keyward: &Measured, minimal: &Measured) {
 
     println!();
     println!(
-        "==> benchmark: idle footprint ({} keys, {} s measured after a {} s warm-up, Xvfb)",
-        args.keys, args.measure_secs, args.warmup_secs
+        "==> benchmark: idle footprint ({} keys, {} s measured after a {} s warm-up, Xvfb{})",
+        args.keys,
+        args.measure_secs,
+        args.warmup_secs,
+        if args.debug {
+            "; DEBUG BUILDS, not the figures to report"
+        } else {
+            ", release builds"
+        }
     );
     println!(
         "| app | CPU s over {} s | CPU % | PSS MB (app + web processes) | target | met? |",

@@ -131,10 +131,14 @@ describe("alerts", () => {
   it("Check now asks the shell for a watch cycle and reloads", async () => {
     const { user, panel, fake } = await openPanel(withAlerts());
     const lists = fake.callsOf("alerts_list").length;
+    fake.watch.cycleMs = 300;
     await user.click(within(panel).getByRole("button", { name: "Check now" }));
     await waitFor(() => expect(fake.callsOf("watch_refresh_now")).toHaveLength(1));
+    // Checking until the cycle reports through alerts-changed.
+    expect(within(panel).getByRole("button", { name: "Check now" })).toBeDisabled();
     await waitFor(() => expect(fake.callsOf("alerts_list").length).toBeGreaterThan(lists));
-    expect(within(panel).getByText(/Last check just now/)).toBeInTheDocument();
+    expect(await within(panel).findByText(/Last check just now/)).toBeInTheDocument();
+    expect(within(panel).getByRole("button", { name: "Check now" })).toBeEnabled();
   });
 
   it("alerts-changed updates the count and the panel live", async () => {

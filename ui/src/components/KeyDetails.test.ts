@@ -1,4 +1,4 @@
-import "../test/chartEnv";
+import { setDarkMode } from "../test/chartEnv";
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { makeKey, makeProfile, FakeBackend } from "../test/fakeBackend";
@@ -65,6 +65,34 @@ describe("key details", () => {
     expect(d.getByText(/Burning \$2\.00 a day; at this rate it hits its limit in 5 days/)).toBeInTheDocument();
     // The row of the open key is marked.
     expect(dataRows(container).find((r) => r.textContent?.includes("acme-backend"))).toHaveClass("selected");
+  });
+
+  it("the chart takes its colours from the theme and redraws when the OS switches light/dark", async () => {
+    const fake = oneProfile([key]);
+    fake.watch.usage.set(key.hash, history());
+    const root = document.documentElement;
+    root.style.setProperty("--bar", "#112233");
+    root.style.setProperty("--danger", "#aa0000");
+    try {
+      const { details } = await openDetails(fake);
+      const marker = (label: string) => {
+        const row = Array.from(details.querySelectorAll(".u-legend .u-series")).find((r) => r.textContent?.includes(label));
+        return row?.querySelector(".u-marker") as HTMLElement | null;
+      };
+      await waitFor(() => expect(marker("Daily spend")).not.toBeNull());
+      expect(marker("Daily spend")!.style.borderColor).toBe("rgb(17, 34, 51)");
+      expect(marker("Limit")!.style.borderColor).toBe("rgb(170, 0, 0)");
+      const before = details.querySelector(".uplot");
+      root.style.setProperty("--bar", "#7c9dff");
+      setDarkMode(true);
+      await waitFor(() => expect(details.querySelector(".uplot")).not.toBe(before));
+      await waitFor(() => expect(marker("Daily spend")!.style.borderColor).toBe("rgb(124, 157, 255)"));
+      expect(details.querySelectorAll(".uplot")).toHaveLength(1);
+    } finally {
+      setDarkMode(false);
+      root.style.removeProperty("--bar");
+      root.style.removeProperty("--danger");
+    }
   });
 
   it("a key without a limit: daily bars only", async () => {
@@ -136,6 +164,31 @@ describe("key details", () => {
     // Same profile: no switch.
     await emit("open-key", { profile_id: "p2", key_hash: other.hash });
     expect(fake.callsOf("profile_switch")).toHaveLength(1);
+  });
+
+  it("open-key waits while a new key's dialog is open (its secret must not be lost), then opens", async () => {
+    const fake = oneProfile([key]);
+    const { emit, user } = renderApp(fake);
+    await screen.findByText("acme-backend");
+    await user.keyboard("n");
+    const create = screen.getByRole("dialog", { name: "New key" });
+    await emit("open-key", { profile_id: "p1", key_hash: key.hash });
+    expect(await screen.findByText("The key you asked for opens when this dialog closes")).toBeInTheDocument();
+    expect(create).toBeInTheDocument();
+    await user.keyboard("{Escape}");
+    expect(await screen.findByRole("dialog", { name: "acme-backend" })).toBeInTheDocument();
+  });
+
+  it("an expired key left out of the list can be brought in from the details", async () => {
+    const expired = makeKey({ name: "acme-old", status: "expired", expires_at: new Date(Date.now() - DAY).toISOString() });
+    const fake = oneProfile([key, expired]);
+    const { emit, user } = renderApp(fake);
+    await screen.findByText("acme-backend");
+    await emit("open-key", { profile_id: "p1", key_hash: expired.hash });
+    const details = await screen.findByRole("dialog");
+    await user.click(within(details).getByRole("button", { name: "Include disabled and expired keys" }));
+    expect(await within(details).findByText(expired.hash)).toBeInTheDocument();
+    expect(screen.getByRole("dialog", { name: "acme-old" })).toBeInTheDocument();
   });
 
   it("a key that is no longer there says so", async () => {

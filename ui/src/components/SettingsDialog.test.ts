@@ -67,7 +67,13 @@ describe("settings", () => {
     await user.type(d.getByLabelText("Limit used reaches (%)"), "80, 120");
     await user.clear(d.getByLabelText(/daily average ×/));
     await user.type(d.getByLabelText(/daily average ×/), "1");
+    await user.clear(d.getByLabelText(/and is at least/));
+    await user.click(d.getByLabelText(/Quiet hours/));
+    await user.clear(d.getByLabelText("to"));
+    await user.type(d.getByLabelText("to"), "22:00");
     await user.click(d.getByRole("button", { name: "Save" }));
+    expect(d.getByText("Enter an amount in US dollars, 0 or more")).toBeInTheDocument();
+    expect(d.getByText("Start and end must differ")).toBeInTheDocument();
     expect(d.getByText("Check no more often than every 10 seconds (0.17 min)")).toBeInTheDocument();
     expect(d.getByText("Whole days between 1 and 365, separated by commas")).toBeInTheDocument();
     expect(d.getByText("Whole percentages between 1 and 100, separated by commas")).toBeInTheDocument();
@@ -75,6 +81,9 @@ describe("settings", () => {
     expect(d.getByLabelText("Check every (minutes)")).toHaveAttribute("aria-invalid", "true");
     expect(document.activeElement).toBe(d.getByLabelText("Check every (minutes)"));
     expect(fake.callsOf("watch_settings_set")).toEqual([]);
+    // An empty list is refused too (turn the kind off instead).
+    await user.clear(d.getByLabelText("A key expires within (days)"));
+    expect(d.getByText("Whole days between 1 and 365, separated by commas")).toBeInTheDocument();
   });
 
   it("an error from the shell with a field shows beside that field (nested names too) and keeps the dialog open", async () => {
@@ -94,6 +103,12 @@ describe("settings", () => {
     expect(await d.findByText("start must be HH:MM")).toBeInTheDocument();
     expect(d.getByLabelText("From")).toHaveAttribute("aria-invalid", "true");
     expect(dialog).toBeInTheDocument();
+
+    await user.click(d.getByLabelText(/Quiet hours/));
+    fake.failNext("watch_settings_set", appError("invalid_input", "Start at login could not be changed: no autostart entry", "start_at_login"));
+    await user.click(d.getByRole("button", { name: "Save" }));
+    expect(await d.findByText("Start at login could not be changed: no autostart entry")).toBeInTheDocument();
+    expect(d.getByLabelText(/Start Keyward at login/)).toHaveAttribute("aria-invalid", "true");
 
     fake.failNext("watch_settings_set", appError("store", "disk full"));
     await user.click(d.getByRole("button", { name: "Save" }));

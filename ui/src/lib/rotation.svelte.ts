@@ -27,6 +27,8 @@ class RotationStore {
   byId = $state<Record<string, RotationView>>({});
   profileId = $state<string | null>(null);
   loadError = $state<string | null>(null);
+  /** Told when a rotation stops on an error or completes (the app shows it as a notice). */
+  onsettled: ((text: string, tone: "success" | "error") => void) | null = null;
   #users = 0;
   #unlisten: UnlistenFn | null = null;
   #listening: Promise<void> | null = null;
@@ -73,6 +75,7 @@ class RotationStore {
         this.#listening = null;
         this.byId = {};
         this.profileId = null;
+        this.onsettled = null;
       }
     };
   }
@@ -87,6 +90,10 @@ class RotationStore {
     // Events can overtake a command's answer: never step back to an older picture.
     if (known && known.updated_at > view.updated_at) return;
     this.byId[view.id] = view;
+    if (known && known.status !== view.status) {
+      if (view.status === "failed") this.onsettled?.(`Rotation of ${view.old_key_name} stopped: ${view.error?.message ?? view.detail ?? "open it under Rotations"}`, "error");
+      else if (view.status === "completed") this.onsettled?.(`Rotation of ${view.old_key_name} completed — ${view.new_key_name} replaced it`, "success");
+    }
   }
 
   get(id: string): RotationView | undefined {

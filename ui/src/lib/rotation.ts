@@ -23,6 +23,17 @@ export const STEP_LABEL: Record<RotationStepName, string> = {
   delete_old: "Delete the old key",
 };
 
+/** The headline when a step stops the rotation. */
+export const STEP_FAILED: Record<RotationStepName, string> = {
+  create: "Creating the new key failed",
+  store_secret: "Storing the new secret in the OS keychain failed",
+  deploy: "Deploying the new secret failed",
+  verify: "The new key did not pass its check",
+  drain: "Watching the old key's usage failed",
+  disable_old: "Disabling the old key failed",
+  delete_old: "Deleting the old key failed",
+};
+
 export const STATUS_LABEL: Record<RotationStatus, string> = {
   running: "running",
   waiting: "waiting",
@@ -103,7 +114,7 @@ export function matchingKeys(keys: KeyRow[], pattern: string): KeyRow[] {
 export function defaultPolicy(profileId: string, keyHash: string): RotationPolicy {
   return {
     profile_id: profileId, key_hash: keyHash, every_days: null, before_expiry_days: null, auto_rotate: false,
-    targets: [], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime",
+    targets: [], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
   };
 }
 
@@ -117,6 +128,7 @@ export function clockTime(iso: string | null): string {
 
 /** Whether any deploy target already holds the new secret (then rolling back keeps the new key). */
 export function secretDeployed(view: RotationView): boolean {
+  if (view.secret_deployed) return true;
   const deploy = view.steps.find((s) => s.step === "deploy");
   return !!deploy && (deploy.status === "done" || deploy.deploy.some((o) => o.ok));
 }

@@ -72,15 +72,20 @@ export class Watch {
 
   async start(openKey: (event: OpenKeyEvent) => void): Promise<void> {
     try {
-      this.#unlisten.push(await onAlertsChanged((s) => (this.snapshot = s)));
+      this.#unlisten.push(await onAlertsChanged((s) => {
+        this.snapshot = s;
+        this.#cycleReported();
+      }));
       this.#unlisten.push(await onOpenKey(openKey));
     } catch {
       // Without events the panel still loads on open and after every action.
     }
-    await Promise.all([this.loadAlerts(), this.loadSettings()]);
+    // Alerts load when a profile is open (App follows the active profile); settings are wanted at once.
+    await this.loadSettings();
   }
 
   stop(): void {
+    this.#cycleReported();
     for (const unlisten of this.#unlisten) {
       try {
         unlisten();
@@ -146,15 +151,32 @@ export class Watch {
     }
   }
 
+  #cycleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  #cycleReported(): void {
+    if (this.#cycleTimer !== null) clearTimeout(this.#cycleTimer);
+    this.#cycleTimer = null;
+    this.refreshing = false;
+  }
+
+  /**
+   * Asks the shell for a watch cycle now. The shell answers at once and reports the cycle's outcome
+   * through `alerts-changed`; "checking" lasts until then (at most 30 s, should the event not come).
+   */
   async refreshNow(): Promise<void> {
     this.refreshing = true;
     try {
       await watchCall("watch_refresh_now", {});
+      if (this.#cycleTimer !== null) clearTimeout(this.#cycleTimer);
+      this.#cycleTimer = setTimeout(() => {
+        this.#cycleTimer = null;
+        this.refreshing = false;
+        void this.loadAlerts();
+      }, 30_000);
       await this.loadAlerts();
     } catch (e) {
-      this.#session.notify(`Check failed: ${(e as AppError).message}`, "error");
-    } finally {
       this.refreshing = false;
+      this.#session.notify(`Check failed: ${(e as AppError).message}`, "error");
     }
   }
 

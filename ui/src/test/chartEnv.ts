@@ -2,12 +2,24 @@
 // file that shows charts) gives uPlot inert stand-ins, so the real chart code runs and builds its DOM.
 const noop = () => {};
 
-if (typeof window.matchMedia !== "function") {
-  window.matchMedia = (query: string) => ({
-    matches: false, media: query, onchange: null,
-    addEventListener: noop, removeEventListener: noop, addListener: noop, removeListener: noop, dispatchEvent: () => false,
-  }) as MediaQueryList;
+// A prefers-color-scheme the test can flip: `setDarkMode(true)` tells every listener, like the OS would.
+const schemeListeners = new Set<(event: { matches: boolean }) => void>();
+let dark = false;
+export function setDarkMode(on: boolean): void {
+  dark = on;
+  for (const listener of [...schemeListeners]) listener({ matches: on });
 }
+
+window.matchMedia = (query: string) => {
+  const scheme = query.includes("prefers-color-scheme");
+  return {
+    get matches() { return scheme && dark; },
+    media: query, onchange: null,
+    addEventListener: (_type: string, listener: (event: { matches: boolean }) => void) => { if (scheme) schemeListeners.add(listener); },
+    removeEventListener: (_type: string, listener: (event: { matches: boolean }) => void) => { schemeListeners.delete(listener); },
+    addListener: noop, removeListener: noop, dispatchEvent: () => false,
+  } as unknown as MediaQueryList;
+};
 
 if (typeof globalThis.Path2D !== "function") {
   globalThis.Path2D = class {

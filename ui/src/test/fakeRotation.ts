@@ -21,18 +21,29 @@ const err = (kind: AppError["kind"], message: string, field: string | null = nul
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function makeSteps(): RotationStepView[] {
-  return STEP_ORDER.map((step) => ({ step, status: "pending", detail: null, started_at: null, finished_at: null, deploy: [] }));
+  return STEP_ORDER.map((step) => ({ step, status: "pending", detail: null, started_at: null, finished_at: null, deploy: [], attempts: 0 }));
 }
 
 /** A rotation view for tests that set a state directly; every field can be overridden. */
 export function makeRotation(overrides: Partial<RotationView> = {}): RotationView {
   const now = iso();
-  return {
+  return settle({
     id: "rot-1", profile_id: "p1", old_key_hash: "old-hash", old_key_name: "prod-api", new_key_hash: null,
-    new_key_name: "prod-api · rotated 2026-11-23", status: "running", steps: makeSteps(), waiting_for: null,
-    error: null, actions: ["abandon"], drain: null, grace_until: null, started_at: now, updated_at: now,
-    finished_at: null, ...overrides,
-  };
+    new_key_name: "prod-api · rotated 2026-11-23", new_key_label: null, status: "running", current_step: null,
+    steps: makeSteps(), waiting_for: null, detail: null, error: null, actions: ["abandon"], drain: null,
+    grace_until: null, secret_deployed: false, started_at: now, updated_at: now, finished_at: null, ...overrides,
+  }, overrides);
+}
+
+/** Fills the fields the core derives from the steps (current step, whether the secret went out). */
+function settle(view: RotationView, given: Partial<RotationView> = {}): RotationView {
+  const finished = ["completed", "rolled_back", "abandoned"].includes(view.status);
+  if (!("current_step" in given)) view.current_step = finished ? null : view.steps.find((s) => s.status !== "done" && s.status !== "skipped")?.step ?? null;
+  if (!("secret_deployed" in given)) {
+    const deploy = view.steps.find((s) => s.step === "deploy");
+    view.secret_deployed = !!deploy && (deploy.status === "done" || deploy.deploy.some((o) => o.ok));
+  }
+  return view;
 }
 
 /** Sets the statuses of the steps in order: e.g. ["done", "done", "running"]; the rest stay pending. */
@@ -77,8 +88,8 @@ export class FakeRotation {
   validate(p: RotationPolicy): AppError | null {
     if (p.every_days !== null && (!Number.isInteger(p.every_days) || p.every_days < 1)) return err("invalid_input", "must be at least 1 day", "every_days");
     if (p.before_expiry_days !== null && (!Number.isInteger(p.before_expiry_days) || p.before_expiry_days < 1)) return err("invalid_input", "must be at least 1 day", "before_expiry_days");
-    if (p.auto_rotate && p.targets.length === 0) return err("invalid_input", "auto-rotate needs at least one deploy target", "targets");
-    if (p.auto_rotate && p.every_days === null && p.before_expiry_days === null) return err("invalid_input", "auto-rotate needs a schedule", "every_days");
+    if (p.auto_rotate && p.targets.length === 0) return err("invalid_input", "needs at least one deploy target", "auto_rotate");
+    if (p.auto_rotate && p.every_days === null && p.before_expiry_days === null) return err("invalid_input", "needs a schedule: set every_days or before_expiry_days", "auto_rotate");
     if (typeof p.new_expiry === "object" && (!Number.isInteger(p.new_expiry.days) || p.new_expiry.days < 1)) return err("invalid_input", "must be at least 1 day", "new_expiry");
     for (const [i, t] of p.targets.entries()) {
       const f = (name: string) => `targets[${i}].${name}`;
@@ -104,6 +115,12 @@ export class FakeRotation {
 
   private updateKey(profileId: string, hash: string, patch: Partial<KeyRow>): void {
     this.host.keys[profileId] = (this.host.keys[profileId] ?? []).map((k) => (k.hash === hash ? { ...k, ...patch } : k));
+    this.keysChanged(profileId);
+  }
+
+  /** The shell announces every change to the cached key list (a key created, disabled, deleted). */
+  private keysChanged(profileId: string): void {
+    if (this.emitEvents) emit("keys-changed", { profile_id: profileId }).catch(() => {});
   }
 
   start(profileId: string, keyHash: string, deleteAtOnce: boolean): RotationView {
@@ -118,7 +135,7 @@ export class FakeRotation {
       id, profile_id: profileId, old_key_hash: keyHash, old_key_name: key.name, new_key_name: rotatedName(key.name),
       steps: makeSteps(), actions: ["abandon"], status: "running",
     });
-    view.steps[0] = { ...view.steps[0], status: "running", started_at: iso() };
+    view.steps[0] = { ...view.steps[0], status: "running", started_at: iso(), attempts: 1 };
     this.rotations.set(id, { view, deleteAtOnce, targets: this.policy(profileId, keyHash).targets, secret: null });
     this.changed(id);
     return structuredClone(view);
@@ -127,7 +144,9 @@ export class FakeRotation {
   startBatch(profileId: string, pattern: string): RotationView[] {
     if (pattern.trim() === "") throw err("invalid_input", "must not be empty", "name_pattern");
     const re = globToRegExp(pattern.trim());
-    const busy = new Set([...this.rotations.values()].filter((r) => !["completed", "rolled_back", "abandoned"].includes(r.view.status)).map((r) => r.view.old_key_hash));
+    // Keys already in a rotation (as the old key or the new one) are left out.
+    const busy = new Set([...this.rotations.values()].filter((r) => !["completed", "rolled_back", "abandoned"].includes(r.view.status))
+      .flatMap((r) => [r.view.old_key_hash, r.view.new_key_hash ?? ""]));
     const keys = (this.host.keys[profileId] ?? []).filter((k) => re.test(k.name) && !k.disabled && !busy.has(k.hash));
     if (keys.length === 0) throw err("invalid_input", `no key matches ${pattern}`, "name_pattern");
     return keys.map((k) => this.start(profileId, k.hash, false));
@@ -163,6 +182,7 @@ export class FakeRotation {
   private changed(id: string): void {
     const r = this.get(id);
     // Strictly increasing, so the UI's "never step back" rule sees every change as new.
+    settle(r.view);
     const last = Date.parse(r.view.updated_at);
     r.view.updated_at = new Date(Math.max(Date.now(), last + 1)).toISOString();
     // Before the IPC mock is installed (a test's set-up) nothing listens yet: the emit just fails.
@@ -190,6 +210,7 @@ export class FakeRotation {
     const s = this.step(r, name);
     s.status = "running";
     s.started_at = iso();
+    s.attempts += 1;
     r.view.status = "running";
     r.view.waiting_for = null;
     r.view.actions = this.actionsWhileRunning(r);
@@ -217,7 +238,9 @@ export class FakeRotation {
         r.secret = `sk-or-v1-${hash.slice(0, 64)}`;
         const row: KeyRow = { ...old, hash, name: v.new_key_name, label: `sk-or-v1-${hash.slice(0, 3)}...${hash.slice(-3)}`, usage: 0, usage_daily: 0, usage_weekly: 0, usage_monthly: 0, created_at: iso(), last_used_at: null, disabled: false, status: "active" };
         this.host.keys[v.profile_id] = [row, ...(this.host.keys[v.profile_id] ?? [])];
+        this.keysChanged(v.profile_id);
         v.new_key_hash = hash;
+        v.new_key_label = row.label;
         this.finish(current, "done", `${v.new_key_name} (${row.label})`);
         this.begin(r, "store_secret");
         break;
@@ -230,24 +253,32 @@ export class FakeRotation {
       case "deploy": {
         const outcomes: DeployOutcome[] = r.targets.map((target) => {
           const failure = this.failDeploy?.(target) ?? null;
-          if (failure) return { target, ok: false, message: failure, backup_path: null };
+          if (failure) return { target, ok: false, message: failure, backup_path: null, undo: null };
           const done = current.deploy.find((o) => o.ok && JSON.stringify(o.target) === JSON.stringify(target));
           if (done) return done;
           return {
             target, ok: true,
             message: target.kind === "env_file" ? `replaced ${target.variable}` : target.kind === "clipboard" ? "copied; clears in 30 s" : target.kind === "keychain" ? "entry updated" : "exited with 0",
             backup_path: target.kind === "env_file" ? `${target.path}.keyward-backup` : null,
+            undo: target.kind === "env_file" ? { kind: "restore_env_variable", path: target.path, variable: target.variable, backup_path: `${target.path}.keyward-backup` }
+              : target.kind === "keychain" ? { kind: "restore_keychain_entry", service: target.service, account: target.account, backup_account: null } : null,
           };
         });
         current.deploy = outcomes;
         const failed = outcomes.filter((o) => !o.ok);
-        if (failed.length > 0) {
+        if (r.targets.length === 0) {
+          // As the core does: nowhere to put the secret, so the person does it and says Resume.
+          current.status = "waiting";
+          v.status = "waiting";
+          v.waiting_for = "you to put the new secret where the old key is used (no deploy targets are configured; copy it from the held secrets), then Resume";
+          v.actions = ["resume", "roll_back", "abandon"];
+        } else if (failed.length > 0) {
           this.finish(current, "failed", `${failed.length} of ${outcomes.length} targets failed`);
           v.status = "failed";
           v.error = err("internal", `Deploying to ${failed.length === 1 ? "one target" : `${failed.length} targets`} failed: ${failed[0].message}`);
           v.actions = ["retry", "roll_back", "abandon"];
         } else {
-          this.finish(current, r.targets.length === 0 ? "skipped" : "done", r.targets.length === 0 ? "no deploy targets configured" : `${outcomes.length} of ${outcomes.length} targets updated`);
+          this.finish(current, "done", `${outcomes.length} of ${outcomes.length} targets updated`);
           this.begin(r, "verify");
         }
         break;
@@ -269,9 +300,9 @@ export class FakeRotation {
         v.status = "waiting";
         const since = iso(Date.now() - 2 * 60_000);
         const period = this.policy(v.profile_id, v.old_key_hash).quiet_period_secs;
-        v.drain = { last_used_at: old.last_used_at ?? iso(Date.now() - 4 * 60_000), usage: old.usage, quiet_since: since, quiet_period_secs: period };
+        v.drain = { last_used_at: old.last_used_at ?? iso(Date.now() - 4 * 60_000), usage: old.usage, quiet_since: since, quiet_period_secs: period, next_check_at: iso(Date.now() + 60_000) };
         v.waiting_for = `usage of the old key to stay still for ${Math.round(period / 60)} min`;
-        v.actions = ["confirm_drained", "abandon"];
+        v.actions = r.deleteAtOnce ? ["confirm_drained", "roll_back", "abandon"] : ["confirm_drained", "roll_back", "delete_now", "abandon"];
         break;
       }
       case "disable_old":
@@ -285,7 +316,7 @@ export class FakeRotation {
           const grace = this.policy(v.profile_id, v.old_key_hash).grace_period_secs;
           v.grace_until = iso(Date.now() + grace * 1000);
           v.waiting_for = `the grace period before deleting ${v.old_key_name}`;
-          v.actions = ["delete_now"];
+          v.actions = ["delete_now", "roll_back", "abandon"];
         }
         break;
       case "delete_old":
@@ -299,6 +330,7 @@ export class FakeRotation {
   private deleteOld(r: Internal): void {
     const v = r.view;
     this.host.keys[v.profile_id] = (this.host.keys[v.profile_id] ?? []).filter((k) => k.hash !== v.old_key_hash);
+    this.keysChanged(v.profile_id);
     this.finish(this.step(r, "delete_old"), "done", `${v.old_key_name} deleted`);
     v.status = "completed";
     v.waiting_for = null;
@@ -314,6 +346,12 @@ export class FakeRotation {
     switch (action) {
       case "retry":
       case "resume": {
+        const deploy = this.step(r, "deploy");
+        if (action === "resume" && deploy.status === "waiting") {
+          this.finish(deploy, "done", "put in place by hand");
+          this.begin(r, "verify");
+          break;
+        }
         const failed = v.steps.find((s) => s.status === "failed" || s.status === "running");
         v.error = null;
         if (failed) this.begin(r, failed.step);
@@ -326,14 +364,23 @@ export class FakeRotation {
         this.begin(r, "disable_old");
         break;
       }
-      case "delete_now":
+      case "delete_now": {
+        const drain = this.step(r, "drain");
+        if (drain.status === "waiting") {
+          this.finish(drain, "done", "skipped: the old key is deleted now");
+          v.drain = null;
+          this.updateKey(v.profile_id, v.old_key_hash, { disabled: true, status: "disabled" });
+          this.finish(this.step(r, "disable_old"), "done", `${v.old_key_name} disabled`);
+        }
         this.deleteOld(r);
         break;
+      }
       case "roll_back": {
         if (v.new_key_hash && !this.deployed(r)) {
           const hash = v.new_key_hash;
           this.host.keys[v.profile_id] = (this.host.keys[v.profile_id] ?? []).filter((k) => k.hash !== hash);
           this.host.keychain.delete(hash);
+          this.keysChanged(v.profile_id);
         }
         if (this.step(r, "disable_old").status === "done") this.updateKey(v.profile_id, v.old_key_hash, { disabled: false, status: "active" });
         v.status = "rolled_back";

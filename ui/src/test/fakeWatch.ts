@@ -1,6 +1,7 @@
 // The watching half of the fake shell (alerts, usage history, watch settings), following the
 // session-2 contract: FakeBackend routes the watch commands here. Alerts are derived from the fake's
 // keys the way the watcher would (limit share, expiry), unless a test sets `alerts` itself.
+import { emit } from "@tauri-apps/api/event";
 import type { AppError } from "../lib/bindings/AppError";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { LimitReset } from "../lib/bindings/LimitReset";
@@ -90,6 +91,8 @@ export class FakeWatch {
   /** Usage histories a test pins, by key hash. */
   usage = new Map<string, UsageHistory>();
   refreshes = 0;
+  /** How long a "Check now" cycle takes before `alerts-changed` arrives. */
+  cycleMs = 50;
 
   constructor(private readonly source: KeySource) {}
 
@@ -108,16 +111,37 @@ export class FakeWatch {
     };
   }
 
+  // The fake replaces a profile's key array on every change, so the array itself keys the cache.
+  #derived = new WeakMap<KeyRow[], { settings: WatchSettings; alerts: AlertView[] }>();
+
   /** What the watcher would raise for the fake's keys: limit shares and expiry. */
   derive(): AlertView[] {
-    const now = Date.now();
-    const month = new Date(now).toISOString().slice(0, 7);
     const out: AlertView[] = [];
     for (const profileId of this.source.profileIds()) {
-      for (const key of this.source.keysOf(profileId)) {
+      const keys = this.source.keysOf(profileId);
+      const cached = this.#derived.get(keys);
+      if (cached && cached.settings === this.settings) {
+        out.push(...cached.alerts);
+        continue;
+      }
+      const alerts = this.deriveFor(profileId, keys);
+      this.#derived.set(keys, { settings: this.settings, alerts });
+      out.push(...alerts);
+    }
+    return out;
+  }
+
+  deriveFor(profileId: string, keys: KeyRow[]): AlertView[] {
+    const now = Date.now();
+    const month = new Date(now).toISOString().slice(0, 7);
+    const percents = [...this.settings.limit_percents].sort((a, b) => b - a);
+    const expiryDays = [...this.settings.expiry_days].sort((a, b) => a - b);
+    const out: AlertView[] = [];
+    {
+      for (const key of keys) {
         if (key.limit !== null && key.limit > 0 && key.status === "active") {
           const share = (periodSpend(key) / key.limit) * 100;
-          const passed = [...this.settings.limit_percents].sort((a, b) => b - a).find((p) => share >= p);
+          const passed = percents.find((p) => share >= p);
           if (passed !== undefined) {
             out.push(makeAlert({
               profile_id: profileId, key_hash: key.hash, key_name: key.name, kind: "limit", threshold: String(passed),
@@ -130,9 +154,8 @@ export class FakeWatch {
         }
         const expires = key.expires_at ? Date.parse(key.expires_at) : null;
         if (expires !== null) {
-          const days = [...this.settings.expiry_days].sort((a, b) => a - b);
           const left = expires - now;
-          const threshold = left <= 0 ? "expired" : days.find((d) => left <= d * DAY);
+          const threshold = left <= 0 ? "expired" : expiryDays.find((d) => left <= d * DAY);
           if (threshold !== undefined) {
             const label = threshold === "expired" ? "expired" : `${threshold}d`;
             out.push(makeAlert({
@@ -235,8 +258,12 @@ export class FakeWatch {
         this.pausedUntil = a.minutes === null || a.minutes === undefined ? null : iso(Date.now() + Number(a.minutes) * 60_000);
         return this.snapshot(null);
       case "watch_refresh_now":
+        // Like the shell: answer at once, report the cycle through `alerts-changed` when it is done.
         this.refreshes += 1;
-        this.lastCheckAt = iso(Date.now());
+        setTimeout(() => {
+          this.lastCheckAt = iso(Date.now());
+          void emit("alerts-changed", this.snapshot(null)).catch(() => {});
+        }, this.cycleMs);
         return null;
       case "usage_history":
         return this.history(String(a.profile_id), findKey(a.profile_id, a.key_hash));

@@ -15,7 +15,8 @@ export function rotationFake(keys: KeyRow[] = [makeKey({ name: "prod-api", hash:
 export async function renderOver<P extends Record<string, unknown>>(fake: FakeBackend, component: Component<P>, props: NoInfer<P>) {
   mockWindows("main");
   mockIPC(fake.handle, { shouldMockEvents: true });
-  const user = userEvent.setup();
+  // No pause between keystrokes: the long forms here type a lot, and the machine may be busy.
+  const user = userEvent.setup({ delay: null });
   const result = render(component, props);
   await rotations.ready();
   return { ...result, user, fake };

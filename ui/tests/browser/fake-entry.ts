@@ -45,7 +45,7 @@ if (scenario.kind === "offline") {
   fake.rotation.setPolicy({
     profile_id: "p1", key_hash: keys[1].hash, every_days: 30, before_expiry_days: null, auto_rotate: false,
     targets: [{ kind: "env_file", path: "/srv/worker/.env", variable: "OPENROUTER_API_KEY" }],
-    quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime",
+    quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
   });
 } else {
   fake = new FakeBackend({ sandboxKeys: scenario.sandboxKeys });

@@ -331,7 +331,9 @@ for (const scheme of ["light", "dark"]) {
     });
     assert(name, "a seeded key forecast to hit its limit");
     await watch.getByRole("searchbox", { name: "Search keys" }).fill(name);
-    await watch.getByRole("button", { name, exact: true }).click();
+    // Enter on the focused name opens it (keyboard path).
+    await watch.getByRole("button", { name, exact: true }).focus();
+    await watch.keyboard.press("Enter");
     const details = watch.getByRole("dialog", { name });
     await details.locator("figure.chart canvas").first().waitFor();
     assert(await details.locator("figure.chart").getAttribute("data-forecast") === "hits-limit", "forecast line drawn to the limit");
@@ -455,12 +457,18 @@ for (const scheme of ["light", "dark"]) {
     await wizard.getByText(/prod-api is disabled; Keyward deletes it in/).waitFor({ timeout: 8000 });
     await rot.keyboard.press("Escape");
     await wizard.waitFor({ state: "detached" });
+    // Back in the key's details: the rotation under way, its policy, and focus on the button that opened it.
+    await section.getByText("Rotation waiting").waitFor();
+    assert(await section.getByRole("button", { name: "Open rotation" }).evaluate((el) => el === document.activeElement), "focus back on the section's button");
+    await section.scrollIntoViewIfNeeded();
+    await shot(rot, `${scheme}-23b-rotation-in-details`);
     await rot.keyboard.press("Escape");
   });
 
   await step(`${scheme}: rotations under way — header count, row marker, batch by pattern`, async () => {
     await rot.getByRole("button", { name: "Rotations: 1" }).waitFor();
-    await rot.locator(".rows [role=row]").filter({ hasText: "prod-api" }).first().getByText("rotating").waitFor();
+    await rot.locator(".rows [role=row]").filter({ has: rot.getByRole("button", { name: "prod-api", exact: true }) }).getByText("rotating").waitFor();
+    await rot.locator(".rows [role=row]").filter({ hasText: "prod-api · rotated" }).getByText("new").waitFor();
     await rot.evaluate(() => {
       window.__kw.fake.rotation.failDeploy = (t) => (t.kind === "env_file" && t.path === "/srv/worker/.env" ? "permission denied: /srv/worker/.env" : null);
     });
@@ -469,7 +477,8 @@ for (const scheme of ["light", "dark"]) {
     await panel.getByRole("button", { name: "Rotate several keys…" }).click();
     const batch = rot.getByRole("dialog", { name: "Rotate several keys" });
     await batch.getByLabel("Key names matching").fill("prod-*");
-    await batch.getByText("2 of 4 matching keys will be rotated").waitFor();
+    // The new key of prod-api's rotation matches too, but is left out like prod-api itself.
+    await batch.getByText("2 of 5 matching keys will be rotated").waitFor();
     await shot(rot, `${scheme}-24-batch-preview`);
     await rot.keyboard.press("Enter");
     const confirm = rot.getByRole("dialog", { name: "Rotate 2 keys?" });

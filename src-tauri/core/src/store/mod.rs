@@ -37,12 +37,16 @@ pub const DATABASE_FILE: &str = "keyward.sqlite3";
 /// How long a write waits for another connection (a second Keyward process, the CLI) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Keyward's data directory for this OS user (e.g. `~/.local/share/keyward` on Linux,
-/// `~/Library/Application Support/dev.Keyward.Keyward` on macOS, `%APPDATA%\Keyward\Keyward\data` on
-/// Windows). The desktop app resolves its own through Tauri; the CLI uses this.
+/// The desktop app's bundle identifier (`tauri.conf.json`), which names its data directory.
+pub const APP_IDENTIFIER: &str = "dev.keyward.app";
+
+/// Keyward's data directory for this OS user — the one the desktop app uses (Tauri's
+/// `app_data_dir`: the OS data directory joined with [`APP_IDENTIFIER`]), so the CLI and the app
+/// share profiles, cache and rotations: `~/.local/share/dev.keyward.app` on Linux,
+/// `~/Library/Application Support/dev.keyward.app` on macOS, `%APPDATA%\dev.keyward.app` on Windows.
 pub fn default_data_dir() -> Result<PathBuf, Error> {
-    directories::ProjectDirs::from("dev", "Keyward", "Keyward")
-        .map(|dirs| dirs.data_dir().to_path_buf())
+    directories::BaseDirs::new()
+        .map(|dirs| dirs.data_dir().join(APP_IDENTIFIER))
         .ok_or_else(|| Error::Store {
             message: "cannot find this user's home directory to keep Keyward's data in; set HOME \
                       (or pass an explicit data directory)"

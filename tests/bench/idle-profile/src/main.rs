@@ -59,10 +59,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let store = Store::open_in_dir(&data_dir)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let service = Keyward::new(
-        store,
-        ServiceConfig::new(Vault::with_service(service_name)),
-    );
+    let service = Keyward::new(store, ServiceConfig::new(Vault::with_service(service_name)));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

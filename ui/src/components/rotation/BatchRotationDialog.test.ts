@@ -49,13 +49,13 @@ describe("batch rotation", () => {
     const [first, second] = [...fake.rotation.rotations.keys()];
     // One reaches its drain, the other fails to deploy.
     fake.rotation.failDeploy = () => "no such file: /srv/worker/.env";
-    for (let i = 0; i < 5; i++) fake.rotation.advance(first);
+    for (let i = 0; i < 3; i++) fake.rotation.advance(first);
     for (let i = 0; i < 3; i++) fake.rotation.advance(second);
     await waitFor(() => expect(p.getByRole("status")).toHaveTextContent("0 completed · 1 waiting · 1 failed · 0 running"));
     expect(p.getByRole("progressbar", { name: "Rotations settled" })).toHaveAttribute("aria-valuenow", "100");
     const rows = within(p.getByRole("table")).getAllByRole("row").slice(1);
     expect(rows[0]).toHaveTextContent("prod-api");
-    expect(rows[0]).toHaveTextContent("waiting for usage of the old key to stay still for 15 min");
+    expect(rows[0]).toHaveTextContent("waiting for you to put the new secret in place (no deploy targets)");
     expect(rows[1]).toHaveTextContent("prod-worker");
     expect(rows[1]).toHaveTextContent("Deploy the new secret failed: Deploying to one target failed: no such file: /srv/worker/.env");
     await user.click(p.getByRole("button", { name: "Open the rotation of prod-worker" }));

@@ -12,7 +12,7 @@ describe("rotation in the key details", () => {
     fake.rotation.setPolicy({
       profile_id: "p1", key_hash: "old-hash", every_days: 30, before_expiry_days: 7, auto_rotate: true,
       targets: [{ kind: "env_file", path: "/srv/app/.env", variable: "OPENROUTER_API_KEY" }, { kind: "clipboard" }],
-      quiet_period_secs: 900, grace_period_secs: 0, new_expiry: "keep_lifetime",
+      quiet_period_secs: 900, grace_period_secs: 0, new_expiry: "keep_lifetime", keep_new_secret: false,
     });
     fake.rotation.put(makeRotation({
       id: "old-rot", status: "completed", old_key_hash: "older-hash", old_key_name: "prod-api (2025)", new_key_hash: "old-hash",
@@ -30,6 +30,11 @@ describe("rotation in the key details", () => {
     const history = await s.findByRole("list", { name: "Rotation history" });
     expect(history).toHaveTextContent("completed");
     expect(history).toHaveTextContent("from prod-api (2025)");
+    await user.click(within(history).getByRole("button", { name: /^Details of the rotation of/ }));
+    const past = await screen.findByRole("dialog", { name: "Rotation of prod-api (2025)" });
+    expect(within(past).getByText("completed", { selector: ".badge" })).toBeInTheDocument();
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
 
     await user.click(s.getByRole("button", { name: "Rotate…" }));
     const wizard = await screen.findByRole("dialog", { name: "Rotate prod-api?" });
@@ -87,5 +92,9 @@ describe("rotations across the app", () => {
     await user.keyboard("{Escape}");
     await user.click(within(panel).getByRole("button", { name: "Rotate several keys…" }));
     expect(await screen.findByRole("dialog", { name: "Rotate several keys" })).toBeInTheDocument();
+    // A rotation that stops on an error while nobody watches it says so in a notice.
+    const current = fake.rotation.rotations.get(id)!.view;
+    fake.rotation.put({ ...current, status: "failed", actions: ["retry", "abandon"], error: { kind: "network", message: "connection reset", field: null, retry_after_ms: null } });
+    expect(await screen.findByText("Rotation of prod-api stopped: connection reset")).toBeInTheDocument();
   });
 });

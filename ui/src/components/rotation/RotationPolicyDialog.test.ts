@@ -62,17 +62,17 @@ describe("rotation policy editor", () => {
         { kind: "env_file", path: "/srv/app/.env", variable: "OPENROUTER_API_KEY" },
         { kind: "keychain", service: "my-app", account: "prod" },
       ],
-      quiet_period_secs: 1200, grace_period_secs: 172800, new_expiry: { days: 60 },
+      quiet_period_secs: 1200, grace_period_secs: 172800, new_expiry: { days: 60 }, keep_new_secret: false,
     };
     expect(sets(fake)).toEqual([expected]);
     expect(onsaved).toHaveBeenCalledWith(expected);
-  });
+  }, 20_000);
 
   it("loads the saved policy; 'delete at once' sends a zero grace period", async () => {
     const fake = rotationFake();
     fake.rotation.setPolicy({
       profile_id: "p1", key_hash: "old-hash", every_days: null, before_expiry_days: 7, auto_rotate: false,
-      targets: [{ kind: "clipboard" }], quiet_period_secs: 600, grace_period_secs: 7200, new_expiry: "none",
+      targets: [{ kind: "clipboard" }], quiet_period_secs: 600, grace_period_secs: 7200, new_expiry: "none", keep_new_secret: false,
     });
     const { user, d } = await open(fake);
     expect(d.getByLabelText("Rotate how many days before expiry")).toHaveValue("7");
@@ -81,9 +81,10 @@ describe("rotation policy editor", () => {
     expect(d.getByLabelText("never")).toBeChecked();
     await user.click(d.getByLabelText("or delete at once"));
     expect(d.getByLabelText("Delete it")).toBeDisabled();
+    await user.click(d.getByLabelText("Keep the new secret in the OS keychain after the rotation"));
     await user.click(d.getByRole("button", { name: "Save policy" }));
     await waitFor(() => expect(sets(fake)).toHaveLength(1));
-    expect(sets(fake)[0]).toMatchObject({ grace_period_secs: 0, targets: [{ kind: "clipboard" }], new_expiry: "none", before_expiry_days: 7 });
+    expect(sets(fake)[0]).toMatchObject({ grace_period_secs: 0, targets: [{ kind: "clipboard" }], new_expiry: "none", before_expiry_days: 7, keep_new_secret: true });
   });
 
   it("shows every local mistake under its field at once, focuses the first, and sends nothing", async () => {
@@ -105,7 +106,7 @@ describe("rotation policy editor", () => {
     expect(d.getByText("Days must be a whole number of days, at least 1")).toBeInTheDocument();
     expect(d.getByText("Quiet period must be a whole number of minutes")).toBeInTheDocument();
     expect(d.getByLabelText(".env file path")).toHaveAttribute("aria-invalid", "true");
-    await waitFor(() => expect(d.getByLabelText("Rotate every how many days")).toHaveFocus());
+    await waitFor(() => expect(d.getByLabelText(".env file path")).toHaveFocus());
     expect(sets(fake)).toEqual([]);
   });
 

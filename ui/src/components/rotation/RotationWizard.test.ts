@@ -16,7 +16,7 @@ function withPolicy() {
   const fake = rotationFake();
   fake.rotation.setPolicy({
     profile_id: "p1", key_hash: "old-hash", every_days: 30, before_expiry_days: null, auto_rotate: false,
-    targets: [ENV, KEYCHAIN], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime",
+    targets: [ENV, KEYCHAIN], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
   });
   return fake;
 }
@@ -78,7 +78,7 @@ describe("rotation wizard", () => {
       id: "rot-d", status: "waiting", new_key_hash: "new-hash",
       steps: withSteps(["done", "done", "done", "done", "waiting"]),
       waiting_for: "usage of the old key to stay still for 15 min",
-      drain: { last_used_at: lastUsed, usage: 4.2, quiet_since: quietSince, quiet_period_secs: 900 },
+      drain: { last_used_at: lastUsed, usage: 4.2, quiet_since: quietSince, quiet_period_secs: 900, next_check_at: null },
       actions: ["confirm_drained", "roll_back", "abandon"],
     }));
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-d", onclose: vi.fn() });
@@ -87,7 +87,7 @@ describe("rotation wizard", () => {
     expect(await d.findByText(
       `Waiting for the old key's usage to stay still for 15 min — quiet since ${clockTime(quietSince)}; last used ${clockTime(lastUsed)}, $4.20`,
     )).toBeInTheDocument();
-    expect(dialog).toHaveTextContent("about 12 min to go if it stays quiet");
+    expect(dialog).toHaveTextContent("About 12 min to go if it stays quiet");
     expect(d.getByText("waiting", { selector: ".badge" })).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Old key is no longer used" }));
     const confirm = d.getByRole("group", { name: "Is prod-api really no longer used?" });
@@ -111,6 +111,7 @@ describe("rotation wizard", () => {
     const outcomes = within(d.getByRole("list", { name: "Deploy targets" })).getAllByRole("listitem");
     expect(outcomes[0]).toHaveTextContent("failed: OPENROUTER_API_KEY in /srv/app/.env — permission denied: /srv/app/.env");
     expect(outcomes[1]).toHaveTextContent("succeeded: keychain entry my-app / openrouter — entry updated");
+    expect(d.getByRole("alert")).toHaveTextContent("Deploying the new secret failed");
     expect(d.getByRole("alert")).toHaveTextContent("Deploying to one target failed: permission denied");
     expect(dialog).toHaveTextContent("its secret is safe in the OS keychain. Fix the targets marked ✗");
     expect(d.getByRole("button", { name: "Retry" })).toBeInTheDocument();
@@ -127,21 +128,24 @@ describe("rotation wizard", () => {
     await user.click(d.getByRole("button", { name: "Retry" }));
     await waitFor(() => expect(stepItem(/Deploy the new secret/)).toHaveAttribute("aria-current", "step"));
     expect(d.getByText("running", { selector: ".badge" })).toBeInTheDocument();
+    expect(stepItem(/Deploy the new secret/)).toHaveTextContent("(attempt 2)");
     fake.rotation.advance(view.id);
     await waitFor(() => expect(stepItem(/Verify the new key/)).toHaveAttribute("aria-current", "step"));
     expect(d.queryByRole("alert")).not.toBeInTheDocument();
   });
 
-  it("roll back before deploying deletes the new key, and says so", async () => {
+  it("no deploy targets: waits for the person, offers the new secret, and a roll back deletes the unused key", async () => {
     const fake = withPolicy();
-    fake.rotation.failVerify = { kind: "unauthorized", message: "User not found.", field: null, retry_after_ms: null };
     fake.rotation.setPolicy({ ...fake.rotation.policy("p1", "old-hash"), targets: [] });
     const view = fake.rotation.start("p1", "old-hash", false);
-    for (let i = 0; i < 4; i++) fake.rotation.advance(view.id);
+    for (let i = 0; i < 3; i++) fake.rotation.advance(view.id);
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
-    expect(await d.findByText("The key was rejected by OpenRouter")).toBeInTheDocument();
-    expect(d.getByText(/OpenRouter did not accept the new key yet/)).toBeInTheDocument();
+    expect(await d.findByText("Put the new secret where prod-api is used, then continue.")).toBeInTheDocument();
+    await user.click(d.getByRole("button", { name: "Copy the new secret" }));
+    expect(await d.findByText("Copied — clipboard clears in 30 s")).toBeInTheDocument();
+    expect(fake.calls.filter((c) => c.cmd === "secret_copy").map((c) => c.args)).toEqual([{ profile_id: "p1", key_hash: fake.rotation.rotations.get(view.id)!.view.new_key_hash }]);
+    expect(d.getByRole("button", { name: "The new secret is in place — continue" })).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Roll back…" }));
     expect(d.getByRole("group", { name: "Roll back this rotation?" })).toHaveTextContent("deleted on OpenRouter, and its secret removed from the OS keychain (it was never deployed anywhere)");
     await user.click(d.getByRole("button", { name: "Yes, roll back" }));
@@ -150,12 +154,32 @@ describe("rotation wizard", () => {
     expect(d.getByText("Close", { selector: "footer button" })).toBeInTheDocument();
   });
 
+  it("a failed verify says so in words; after the person's fix, Retry goes on to the drain", async () => {
+    const fake = withPolicy();
+    fake.rotation.failVerify = { kind: "unauthorized", message: "User not found.", field: null, retry_after_ms: null };
+    const view = fake.rotation.start("p1", "old-hash", false);
+    for (let i = 0; i < 4; i++) fake.rotation.advance(view.id);
+    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
+    const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
+    expect(await d.findByRole("alert")).toHaveTextContent("The new key did not pass its check");
+    expect(d.getByRole("alert")).toHaveTextContent("The key was rejected by OpenRouter: User not found.");
+    expect(d.getByText(/OpenRouter did not accept the new key yet/)).toBeInTheDocument();
+    fake.rotation.failVerify = null;
+    await user.click(d.getByRole("button", { name: "Retry" }));
+    fake.rotation.advance(view.id); // verify done → drain
+    fake.rotation.advance(view.id); // drain: first check, now waiting
+    expect(await d.findByText(/Waiting for the old key's usage to stay still for 15 min/)).toBeInTheDocument();
+    expect(d.getAllByRole("button").map((b) => b.textContent?.trim())).toEqual(
+      ["✕", "Old key is no longer used", "Roll back…", "Delete the old key now", "Abandon…", "Run in background"],
+    );
+  });
+
   it("grace period: when the old key will be deleted, and delete now is confirmed", async () => {
     const fake = rotationFake();
     const graceUntil = new Date(Date.now() + 20 * 3600e3).toISOString();
     fake.rotation.put(makeRotation({
       id: "rot-g", status: "waiting", new_key_hash: "new-hash", steps: withSteps(["done", "done", "done", "done", "done", "done", "waiting"]),
-      grace_until: graceUntil, waiting_for: "the grace period", actions: ["delete_now"],
+      grace_until: graceUntil, waiting_for: "the grace period", actions: ["delete_now", "roll_back", "abandon"],
     }));
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-g", onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
@@ -174,7 +198,7 @@ describe("rotation wizard", () => {
     }));
     const onclose = vi.fn();
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-c", onclose });
-    const dialog = await screen.findByRole("dialog", { name: "Rotating prod-api" });
+    const dialog = await screen.findByRole("dialog", { name: "Rotation of prod-api" });
     await within(dialog).findByText("completed", { selector: ".badge" });
     expect(screen.getByRole("progressbar", { name: "Steps done" })).toHaveAttribute("aria-valuenow", "100");
     expect(dialog.querySelectorAll(".step.done")).toHaveLength(7);

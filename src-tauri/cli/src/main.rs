@@ -1,0 +1,426 @@
+//! `keyward-cli`: Keyward from a terminal (CI/CD pipelines, scripts) — profiles, keys and rotations
+//! over the same keyward-core service, data directory and keychain as the desktop app, so the two
+//! never disagree. `--json` prints machine-readable output; secrets only ever go to stdout on
+//! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use keyward_core::rotation::{EnvPauseHook, RotationAction, RotationStartArgs, RotationView};
+use keyward_core::service::NoEvents;
+use keyward_core::store::{Store, default_data_dir};
+use keyward_core::vault::Vault;
+use keyward_core::views::{KeysListArgs, Profile, ProfileAddArgs};
+use keyward_core::{Keyward, ServiceConfig};
+use secrecy::SecretString;
+
+/// The environment variable a management key can be passed in (never on the command line, where
+/// other users' `ps` would see it).
+const MANAGEMENT_KEY_ENV: &str = "KEYWARD_MANAGEMENT_KEY";
+
+#[derive(Parser)]
+#[command(
+    name = "keyward-cli",
+    version,
+    about = "Manage OpenRouter API keys from a terminal"
+)]
+struct Cli {
+    /// Keyward's data directory (default: the desktop app's; env KEYWARD_DATA_DIR).
+    #[arg(long, global = true, env = "KEYWARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The keychain service name the management keys are stored under (env KEYWARD_KEYCHAIN_SERVICE).
+    #[arg(long, global = true, env = "KEYWARD_KEYCHAIN_SERVICE")]
+    keychain_service: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Crash tests only: pause for ever at these rotation step boundaries (e.g. `create:posted`).
+    #[arg(long, global = true, hide = true)]
+    crash_test_pause_at: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the profiles (accounts) Keyward knows.
+    Profiles,
+    /// Add a profile; its management key is read from KEYWARD_MANAGEMENT_KEY or standard input.
+    ProfileAdd {
+        #[arg(long)]
+        name: String,
+        /// Another API base URL (default: OpenRouter's).
+        #[arg(long)]
+        base_url: Option<String>,
+        #[arg(long)]
+        workspace_id: Option<String>,
+    },
+    /// List a profile's keys.
+    Keys {
+        /// Profile name or id (default: the active profile).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Answer from the local cache instead of asking OpenRouter.
+        #[arg(long)]
+        cached: bool,
+        #[arg(long)]
+        include_disabled: bool,
+        #[arg(long)]
+        include_expired: bool,
+    },
+    /// Rotate a key (by hash or exact name) with its rotation policy; runs until the rotation waits
+    /// (drain, grace period), fails or completes.
+    Rotate {
+        key: String,
+        #[arg(long)]
+        profile: Option<String>,
+        /// Delete the old key as soon as it is disabled, without a grace period.
+        #[arg(long)]
+        delete_at_once: bool,
+    },
+    /// List rotations (unfinished ones unless --all).
+    Rotations {
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Resume every interrupted rotation and run the ones that are due.
+    Resume,
+    /// Act on a rotation: resume, retry, confirm_drained, delete_now, roll_back, abandon.
+    RotationAction { id: String, action: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Core(#[from] keyward_core::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot read the management key from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&CliError::Runtime(err)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&err),
+    }
+}
+
+fn fail(error: &CliError) -> ExitCode {
+    eprintln!("keyward-cli: {error}");
+    ExitCode::FAILURE
+}
+
+fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
+    let data_dir = match &cli.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    let store = Store::open_in_dir(&data_dir)?;
+    let vault = match cli.keychain_service.as_deref().map(str::trim) {
+        Some(service) if !service.is_empty() => Vault::with_service(service),
+        _ => Vault::new(),
+    };
+    let mut config = ServiceConfig::new(vault);
+    config.events = Arc::new(NoEvents);
+    // A terminal command does its work and exits: nothing retries in the background.
+    config.recovery = None;
+    if let Some(points) = &cli.crash_test_pause_at {
+        config.rotation.hooks = EnvPauseHook::parse(points)
+            .map(|hook| Arc::new(hook) as Arc<dyn keyward_core::rotation::RotationHooks>);
+    }
+    Ok(Keyward::new(store, config))
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let service = open_service(&cli)?;
+    match &cli.command {
+        Command::Profiles => {
+            let state = service.app_state()?;
+            if cli.json {
+                return print_json(&state.profiles);
+            }
+            if state.profiles.is_empty() {
+                println!("No profiles yet: add one with `keyward-cli profile-add --name NAME`.");
+            }
+            for profile in &state.profiles {
+                let active = state.active_profile_id.as_deref() == Some(profile.id.as_str());
+                println!(
+                    "{} {:<24} {}  {}",
+                    if active { "*" } else { " " },
+                    profile.name,
+                    profile.id,
+                    profile.base_url
+                );
+            }
+        }
+        Command::ProfileAdd {
+            name,
+            base_url,
+            workspace_id,
+        } => {
+            let management_key = read_management_key()?;
+            let profile = service
+                .profile_add(ProfileAddArgs {
+                    name: name.clone(),
+                    base_url: base_url.clone(),
+                    workspace_id: workspace_id.clone(),
+                    management_key,
+                })
+                .await?;
+            if cli.json {
+                return print_json(&profile);
+            }
+            println!(
+                "Added profile {} ({}); its management key is in the keychain.",
+                profile.name, profile.id
+            );
+        }
+        Command::Keys {
+            profile,
+            cached,
+            include_disabled,
+            include_expired,
+        } => {
+            let profile = resolve_profile(&service, profile.as_deref())?;
+            let snapshot = service
+                .keys_list(KeysListArgs {
+                    profile_id: profile.id.clone(),
+                    include_disabled: *include_disabled,
+                    include_expired: *include_expired,
+                    refresh: !cached,
+                })
+                .await?;
+            if cli.json {
+                return print_json(&snapshot);
+            }
+            if snapshot.from_cache {
+                eprintln!("(from the local cache; OpenRouter was not asked or did not answer)");
+            }
+            for key in &snapshot.keys {
+                let limit = key
+                    .info
+                    .limit
+                    .map_or_else(|| "no limit".to_owned(), |limit| format!("${limit:.2}"));
+                println!(
+                    "{:<20} {:<32} {:<9} ${:>9.2} / {:<10} {}",
+                    key.key.hash.get(..16).unwrap_or(&key.key.hash),
+                    key.key.name,
+                    format!("{:?}", key.status).to_lowercase(),
+                    key.key.usage,
+                    limit,
+                    key.info.expires_at.map_or_else(String::new, |at| format!(
+                        "expires {}",
+                        at.format("%Y-%m-%d %H:%M UTC")
+                    ))
+                );
+            }
+            println!("{} keys", snapshot.keys.len());
+        }
+        Command::Rotate {
+            key,
+            profile,
+            delete_at_once,
+        } => {
+            let profile = resolve_profile(&service, profile.as_deref())?;
+            let key_hash = resolve_key(&service, &profile, key).await?;
+            let view = service
+                .rotation_start(RotationStartArgs {
+                    profile_id: profile.id.clone(),
+                    key_hash,
+                    delete_at_once: *delete_at_once,
+                })
+                .await?;
+            print_rotation(&view, cli.json)?;
+        }
+        Command::Rotations { profile, all } => {
+            let profile_id = match profile {
+                Some(profile) => Some(resolve_profile(&service, Some(profile))?.id),
+                None => None,
+            };
+            let views = service.rotations(profile_id.as_deref(), !all)?;
+            if cli.json {
+                return print_json(&views);
+            }
+            if views.is_empty() {
+                println!("No {}rotations.", if *all { "" } else { "unfinished " });
+            }
+            for view in &views {
+                print_rotation(view, false)?;
+            }
+        }
+        Command::Resume => {
+            let views = service.resume_rotations().await?;
+            let ticked = service.rotation_tick().await?;
+            let mut all = views;
+            for view in ticked {
+                if !all.iter().any(|seen| seen.id == view.id) {
+                    all.push(view);
+                }
+            }
+            if cli.json {
+                return print_json(&all);
+            }
+            if all.is_empty() {
+                println!("No unfinished rotations.");
+            }
+            for view in &all {
+                print_rotation(view, false)?;
+            }
+        }
+        Command::RotationAction { id, action } => {
+            let action: RotationAction = serde_json::from_value(serde_json::Value::String(
+                action.clone(),
+            ))
+            .map_err(|_| {
+                CliError::Usage(format!(
+                    "unknown action `{action}`: use resume, retry, confirm_drained, delete_now, \
+                     roll_back or abandon"
+                ))
+            })?;
+            let view = service.rotation_action(id, action).await?;
+            print_rotation(&view, cli.json)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_management_key() -> Result<SecretString, CliError> {
+    if let Ok(key) = std::env::var(MANAGEMENT_KEY_ENV)
+        && !key.trim().is_empty()
+    {
+        return Ok(SecretString::from(key.trim().to_owned()));
+    }
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Paste the management key and press Ctrl-D:");
+    }
+    let mut key = String::new();
+    stdin.read_to_string(&mut key).map_err(CliError::Stdin)?;
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no management key: set {MANAGEMENT_KEY_ENV} or pipe it on standard input"
+        )));
+    }
+    Ok(SecretString::from(key))
+}
+
+/// A profile by name (case-insensitive) or id; the active one when none is named.
+fn resolve_profile(service: &Keyward, wanted: Option<&str>) -> Result<Profile, CliError> {
+    let state = service.app_state()?;
+    let found = match wanted {
+        Some(wanted) => state
+            .profiles
+            .into_iter()
+            .find(|profile| profile.id == wanted || profile.name.eq_ignore_ascii_case(wanted)),
+        None => {
+            let active = state.active_profile_id;
+            state
+                .profiles
+                .into_iter()
+                .find(|profile| Some(&profile.id) == active.as_ref())
+        }
+    };
+    found.ok_or_else(|| {
+        CliError::Usage(match wanted {
+            Some(wanted) => format!("no profile named `{wanted}` (see `keyward-cli profiles`)"),
+            None => "no active profile: add one with `keyward-cli profile-add` or pass --profile"
+                .to_owned(),
+        })
+    })
+}
+
+/// A key by hash or by exact name (refused when several keys share the name).
+async fn resolve_key(
+    service: &Keyward,
+    profile: &Profile,
+    wanted: &str,
+) -> Result<String, CliError> {
+    let snapshot = service
+        .keys_list(KeysListArgs {
+            profile_id: profile.id.clone(),
+            include_disabled: true,
+            include_expired: true,
+            refresh: true,
+        })
+        .await?;
+    if let Some(key) = snapshot.keys.iter().find(|key| key.key.hash == wanted) {
+        return Ok(key.key.hash.clone());
+    }
+    let named: Vec<_> = snapshot
+        .keys
+        .iter()
+        .filter(|key| key.key.name == wanted)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok(one.key.hash.clone()),
+        [] => Err(CliError::Usage(format!(
+            "no key with the hash or name `{wanted}` in profile {}",
+            profile.name
+        ))),
+        several => Err(CliError::Usage(format!(
+            "{} keys are named `{wanted}`: pass the hash of the one to rotate",
+            several.len()
+        ))),
+    }
+}
+
+fn print_rotation(view: &RotationView, json: bool) -> Result<(), CliError> {
+    if json {
+        return print_json(view);
+    }
+    println!(
+        "rotation {}  {} → {}  [{}]",
+        view.id,
+        view.old_key_name,
+        view.new_key_name,
+        serde_json::to_value(view.status)?
+            .as_str()
+            .unwrap_or("unknown")
+    );
+    for step in &view.steps {
+        println!(
+            "  {:<12} {:<8} {}",
+            serde_json::to_value(step.step)?.as_str().unwrap_or("?"),
+            serde_json::to_value(step.status)?.as_str().unwrap_or("?"),
+            step.detail.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(waiting) = &view.waiting_for {
+        println!("  waiting for {waiting}");
+    }
+    if let Some(error) = &view.error {
+        println!("  error: {}", error.message);
+    }
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,472 @@
+//! Rotation against the emulator over HTTP, with the new secret held in a REAL keychain: the happy
+//! path with an `.env` target (the file ends up with the new secret; the old key is disabled, then
+//! deleted after the grace period), draining on real usage, faults injected at every step (429, 5xx,
+//! timeout, a dropped connection, a deploy target failing, verification failing), rollbacks, a batch
+//! by name pattern and automatic rotation when due.
+//!
+//! Needs a Secret Service (gnome-keyring under `dbus-run-session`), like `service_keychain.rs`; run by
+//! `cargo xtask test`, by hand:
+//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
+//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
+//!   cargo test -p keyward-core --test rotation_flows -- --include-ignored'`
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rotation_support;
+mod service_support;
+
+use keyward_core::rotation::{
+    Boundary, HookPoint, RotationAction, RotationBatchArgs, RotationStartArgs, RotationStatus,
+    RotationStepName, RotationStepStatus, RotationView,
+};
+use keyward_core::views::{ErrorKind, KeysListArgs};
+use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig};
+use serde_json::json;
+
+fn start_args(rig: &Rig) -> RotationStartArgs {
+    RotationStartArgs {
+        profile_id: rig.profile_id.clone(),
+        key_hash: rig.old_hash.clone(),
+        delete_at_once: false,
+    }
+}
+
+fn step(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
+    view.steps.iter().find(|s| s.step == name).unwrap().status
+}
+
+async fn held(rig: &Rig, hash: &str) -> Option<String> {
+    use secrecy::ExposeSecret;
+    rig.t
+        .service
+        .held_secret(&rig.profile_id, hash)
+        .await
+        .ok()
+        .map(|secret| secret.expose_secret().to_owned())
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn happy_path_with_an_env_target() {
+    let rig = rig("rot-happy", None).await;
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
+    assert_eq!(view.current_step, Some(RotationStepName::DeleteOld));
+    assert!(view.waiting_for.as_deref().unwrap().contains("grace period"));
+    let new_hash = view.new_key_hash.clone().unwrap();
+    assert!(view.new_key_name.starts_with("prod-api · rotated "));
+
+    // The file holds the new secret (the rest of it kept); it works; the keychain holds it too.
+    let deployed = rig.env_secret();
+    assert_ne!(deployed, rig.old_secret);
+    let text = std::fs::read_to_string(&rig.env_path).unwrap();
+    assert!(text.starts_with("OTHER=1\n") && text.contains("# end"), "{text}");
+    assert_eq!(held(&rig, &new_hash).await.as_deref(), Some(deployed.as_str()));
+    assert_eq!(rig.check_secret(&deployed).await.unwrap(), view.new_key_label.clone().unwrap());
+    // The new key copied the old one's settings; the old key is disabled.
+    let new_key = rig.emulator_key(&new_hash).await.unwrap();
+    assert_eq!(new_key["limit"], 10.0);
+    assert_eq!(new_key["limit_reset"], "monthly");
+    assert_eq!(new_key["include_byok_in_limit"], true);
+    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], true);
+    assert_eq!(rig.check_secret(&rig.old_secret).await.unwrap_err(), "unauthorized");
+
+    // Nothing happens before the grace period ends; after it the old key is deleted.
+    assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
+    rig.t.advance_clock(3601);
+    let ticked = rig.t.service.rotation_tick().await.unwrap();
+    assert_eq!(ticked.len(), 1);
+    let done = &ticked[0];
+    assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
+    assert!(done.steps.iter().all(|s| s.status == RotationStepStatus::Done));
+    assert!(rig.emulator_key(&rig.old_hash).await.is_none());
+    assert_eq!(rig.check_secret(&deployed).await.unwrap(), done.new_key_label.clone().unwrap());
+    // A durable target holds the secret, so it left the keychain; the policy moved to the new key.
+    assert_eq!(held(&rig, &new_hash).await, None);
+    let moved = rig.t.service.rotation_policy(&rig.profile_id, &new_hash).unwrap();
+    assert_eq!(moved.targets, vec![rig.env_target()]);
+    // History from either key; journal consistent; events announced every change.
+    assert_eq!(rig.t.service.rotation_history(&rig.profile_id, &new_hash).unwrap().len(), 1);
+    assert_eq!(rig.t.service.rotation_history(&rig.profile_id, &rig.old_hash).unwrap().len(), 1);
+    assert!(rig.journal_problems(&done.id).is_empty());
+    let journal = rig.t.service.rotation_journal(&done.id).unwrap();
+    let intents = journal.iter().filter(|e| e.phase == keyward_core::rotation::JournalPhase::Intent).count();
+    let results = journal.iter().filter(|e| e.phase == keyward_core::rotation::JournalPhase::Result).count();
+    assert_eq!((intents, results), (7, 7), "{journal:#?}");
+    let events = rig.events.0.lock().unwrap();
+    assert!(events.len() >= 15, "{}", events.len());
+    assert_eq!(events.last().unwrap().status, RotationStatus::Completed);
+    // Nothing secret in the database.
+    let db = std::fs::read(rig.t.dir.path().join("keyward.sqlite3")).unwrap();
+    assert!(!db.windows(deployed.len()).any(|w| w == deployed.as_bytes()));
+    assert!(rig.t.service.rotations(Some(&rig.profile_id), true).unwrap().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn drain_waits_until_the_old_key_is_still() {
+    let rig = rig("rot-drain", None).await;
+    rig.set_policy(|policy| policy.quiet_period_secs = 600);
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    assert_eq!(view.status, RotationStatus::Waiting);
+    assert!(view.waiting_for.as_deref().unwrap().contains("10 min"), "{view:#?}");
+    assert!(view.actions.contains(&RotationAction::ConfirmDrained));
+    let first_quiet = view.drain.as_ref().unwrap().quiet_since.unwrap();
+
+    // The old key is still used: the quiet clock restarts.
+    rig.t.advance_clock(400);
+    rig.record_usage(&rig.old_hash, 0.5).await;
+    let views = rig.t.service.rotation_tick().await.unwrap();
+    let drain = views[0].drain.clone().unwrap();
+    assert!(drain.usage >= 0.5);
+    assert!(drain.quiet_since.unwrap() > first_quiet);
+    assert_eq!(views[0].current_step, Some(RotationStepName::Drain));
+
+    // 10 minutes after the last use it moves on to disable, then waits for the grace period.
+    rig.t.advance_clock(601);
+    let views = rig.t.service.rotation_tick().await.unwrap();
+    assert_eq!(views[0].current_step, Some(RotationStepName::DeleteOld), "{:#?}", views[0]);
+    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], true);
+
+    // Delete now: no waiting for the grace period.
+    let done = rig.t.service.rotation_action(&views[0].id, RotationAction::DeleteNow).await.unwrap();
+    assert_eq!(done.status, RotationStatus::Completed);
+    assert!(rig.emulator_key(&rig.old_hash).await.is_none());
+    assert!(rig.journal_problems(&done.id).is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn confirm_drained_and_delete_at_once() {
+    let rig = rig("rot-confirm", None).await;
+    rig.set_policy(|policy| policy.quiet_period_secs = 3600);
+    let mut args = start_args(&rig);
+    args.delete_at_once = true;
+    let view = rig.t.service.rotation_start(args).await.unwrap();
+    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    let done = rig.t.service.rotation_action(&view.id, RotationAction::ConfirmDrained).await.unwrap();
+    assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
+    assert!(rig.emulator_key(&rig.old_hash).await.is_none());
+    // Not a possible action any more.
+    let err = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap_err();
+    assert_eq!(err.kind(), "invalid_input");
+}
+
+/// Runs a rotation whose `step` meets `faults` (injected when the step's intent is written), checks
+/// it stops failed at that step with `kind`, then clears the faults, retries, and completes.
+async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value, kind: ErrorKind) {
+    let hook = FaultAt::new(HookPoint::new(step, Boundary::Before), faults.clone());
+    let rig = rig(test, Some(hook.clone())).await;
+    rig.set_policy(|policy| policy.grace_period_secs = 0);
+    hook.arm(&rig.control());
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Failed, "{step:?} {faults}: {view:#?}");
+    assert_eq!(view.current_step, Some(step));
+    assert_eq!(step_of(&view, step), RotationStepStatus::Failed);
+    assert_eq!(view.error.as_ref().unwrap().kind, kind, "{step:?} {faults}: {view:#?}");
+    assert!(view.actions.contains(&RotationAction::Retry));
+    assert!(rig.journal_problems(&view.id).is_empty());
+    rig.clear_faults().await;
+    let done = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap();
+    assert_eq!(done.status, RotationStatus::Completed, "{step:?} {faults}: {done:#?}");
+    assert!(rig.journal_problems(&done.id).is_empty());
+    // Exactly one new key exists: a failed or uncertain create left no orphan.
+    let keys = rig.emulator_keys().await;
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert_eq!(keys[0]["hash"], done.new_key_hash.clone().unwrap());
+    assert_eq!(rig.check_secret(&rig.env_secret()).await.unwrap(), done.new_key_label.unwrap());
+}
+
+fn step_of(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
+    step(view, name)
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn faults_at_create() {
+    fault_at("rot-create-429", RotationStepName::Create,
+        json!({"rate_limit": {"next": 1, "retry_after_seconds": 1}}), ErrorKind::RateLimited).await;
+    fault_at("rot-create-500", RotationStepName::Create,
+        json!({"server_error": {"next": 1}}), ErrorKind::Server).await;
+    fault_at("rot-create-timeout", RotationStepName::Create,
+        json!({"timeout": {"next": 1, "hold_seconds": 5}}), ErrorKind::Timeout).await;
+    fault_at("rot-create-drop", RotationStepName::Create,
+        json!({"drop": {"next": 1}}), ErrorKind::Network).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn faults_at_verify() {
+    // GET /key is retried once: two faults make it fail.
+    fault_at("rot-verify-429", RotationStepName::Verify,
+        json!({"rate_limit": {"next": 1}, "path_prefix": "/api/v1/key"}), ErrorKind::RateLimited).await;
+    fault_at("rot-verify-500", RotationStepName::Verify,
+        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
+    fault_at("rot-verify-timeout", RotationStepName::Verify,
+        json!({"timeout": {"next": 2, "hold_seconds": 5}}), ErrorKind::Timeout).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn faults_at_disable_and_delete() {
+    fault_at("rot-disable-429", RotationStepName::DisableOld,
+        json!({"rate_limit": {"next": 1}}), ErrorKind::RateLimited).await;
+    fault_at("rot-disable-500", RotationStepName::DisableOld,
+        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
+    fault_at("rot-delete-500", RotationStepName::DeleteOld,
+        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
+    fault_at("rot-delete-drop", RotationStepName::DeleteOld,
+        json!({"drop": {"next": 2}}), ErrorKind::Network).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_failing_drain_check_keeps_waiting() {
+    let hook = FaultAt::new(
+        HookPoint::new(RotationStepName::Drain, Boundary::Before),
+        json!({"server_error": {"next": 2}}),
+    );
+    let rig = rig("rot-drain-500", Some(hook.clone())).await;
+    hook.arm(&rig.control());
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
+    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    let detail = view.steps.iter().find(|s| s.step == RotationStepName::Drain).unwrap().detail.clone().unwrap();
+    assert!(detail.contains("could not check"), "{detail}");
+    // The next tick checks again and moves on.
+    let views = rig.t.service.rotation_tick().await.unwrap();
+    assert_eq!(views[0].current_step, Some(RotationStepName::DeleteOld), "{:#?}", views[0]);
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_failing_deploy_target_stops_and_retry_delivers() {
+    let rig = rig("rot-deploy-fail", None).await;
+    let missing_dir = rig.t.dir.path().join("not-yet");
+    let target_path = missing_dir.join("app.env");
+    rig.set_policy(|policy| {
+        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
+            path: target_path.display().to_string(),
+            variable: VARIABLE.into(),
+        }];
+    });
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
+    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
+    let deploy = &view.steps.iter().find(|s| s.step == RotationStepName::Deploy).unwrap().deploy;
+    assert_eq!(deploy.len(), 1);
+    assert!(!deploy[0].ok);
+    assert_eq!(view.error.as_ref().unwrap().field.as_deref(), Some("targets"));
+    assert!(!view.secret_deployed, "nothing received it");
+    assert!(view.actions.contains(&RotationAction::RollBack));
+    // The old key is untouched.
+    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], false);
+
+    std::fs::create_dir_all(&missing_dir).unwrap();
+    let done = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap();
+    assert_eq!(done.current_step, Some(RotationStepName::DeleteOld), "{done:#?}");
+    let secret = rotation_support::env_value(&target_path);
+    assert_eq!(rig.check_secret(&secret).await.unwrap(), done.new_key_label.unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_failed_deploy_rolled_back_deletes_the_new_key() {
+    let rig = rig("rot-deploy-rollback", None).await;
+    rig.set_policy(|policy| {
+        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
+            path: "/nonexistent-keyward-dir/app.env".into(),
+            variable: VARIABLE.into(),
+        }];
+    });
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Failed);
+    let new_hash = view.new_key_hash.clone().unwrap();
+    assert!(held(&rig, &new_hash).await.is_some());
+    let back = rig.t.service.rotation_action(&view.id, RotationAction::RollBack).await.unwrap();
+    assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
+    assert!(back.detail.as_deref().unwrap().contains("never deployed"), "{back:#?}");
+    assert!(rig.emulator_key(&new_hash).await.is_none());
+    assert_eq!(held(&rig, &new_hash).await, None);
+    assert_eq!(rig.emulator_keys().await.len(), 1);
+    assert!(rig.journal_problems(&back.id).is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn failing_verification_rolled_back_keeps_both_keys() {
+    // The new key is disabled behind Keyward's back right before it is verified.
+    struct DisableNew {
+        base_url: String,
+        management_key: String,
+    }
+    impl keyward_core::rotation::RotationHooks for DisableNew {
+        fn at(&self, _: &str, point: HookPoint) -> futures::future::BoxFuture<'static, ()> {
+            if point != HookPoint::new(RotationStepName::Verify, Boundary::Before) {
+                return Box::pin(std::future::ready(()));
+            }
+            let (base, key) = (self.base_url.clone(), self.management_key.clone());
+            Box::pin(async move {
+                let http = reqwest::Client::new();
+                let keys: serde_json::Value = http.get(format!("{base}/keys")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+                for k in keys["data"].as_array().unwrap() {
+                    if k["name"].as_str().unwrap().contains("rotated") {
+                        http.patch(format!("{base}/keys/{}", k["hash"].as_str().unwrap()))
+                            .bearer_auth(&key).json(&json!({"disabled": true})).send().await.unwrap();
+                    }
+                }
+            })
+        }
+    }
+    let events = std::sync::Arc::new(rotation_support::RotationEvents::default());
+    let emulator = openrouter_emulator::Emulator::start(openrouter_emulator::EmulatorConfig::default()).await.unwrap();
+    let hook = std::sync::Arc::new(DisableNew {
+        base_url: emulator.base_url().to_owned(),
+        management_key: emulator.management_key().to_owned(),
+    });
+    let sink = events.clone();
+    let t = service_support::start_with("rot-verify-fail", move |config, _| {
+        rotation_support::configure(config, &sink);
+        config.rotation.hooks = Some(hook);
+    });
+    let profile_id = t.service.profile_add(keyward_core::views::ProfileAddArgs {
+        name: "Work".into(),
+        base_url: Some(emulator.base_url().to_owned()),
+        workspace_id: None,
+        management_key: secrecy::SecretString::from(emulator.management_key().to_owned()),
+    }).await.unwrap().id;
+    let (old_hash, old_secret) = create_key(&t, &profile_id, "prod-api").await;
+    let env_path = t.dir.path().join("app.env");
+    std::fs::write(&env_path, format!("{VARIABLE}={old_secret}\n")).unwrap();
+    let mut policy = keyward_core::rotation::RotationPolicy::default_for(&profile_id, &old_hash);
+    policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
+        path: env_path.display().to_string(),
+        variable: VARIABLE.into(),
+    }];
+    t.service.set_rotation_policy(policy).unwrap();
+
+    let view = t.service.rotation_start(RotationStartArgs {
+        profile_id: profile_id.clone(),
+        key_hash: old_hash.clone(),
+        delete_at_once: false,
+    }).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
+    assert_eq!(view.current_step, Some(RotationStepName::Verify));
+    assert_eq!(view.error.as_ref().unwrap().kind, ErrorKind::Unauthorized);
+    assert!(view.secret_deployed);
+    let new_hash = view.new_key_hash.clone().unwrap();
+
+    let back = t.service.rotation_action(&view.id, RotationAction::RollBack).await.unwrap();
+    assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
+    assert!(back.detail.as_deref().unwrap().contains("kept both keys"), "{back:#?}");
+    // Both keys exist; the .env has the old secret back; the new secret is still in the keychain.
+    let control = emulator.control_url().to_owned();
+    let keys = t.get(&control, "/keys").await["data"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(rotation_support::env_value(&env_path), old_secret);
+    assert!(t.service.held_secret(&profile_id, &new_hash).await.is_ok());
+    assert!(t.service.rotation_journal_problems(&back.id).unwrap().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn without_targets_the_rotation_waits_for_the_person() {
+    let rig = rig("rot-no-targets", None).await;
+    rig.set_policy(|policy| policy.targets.clear());
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    assert_eq!(view.status, RotationStatus::Waiting);
+    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
+    assert!(view.waiting_for.as_deref().unwrap().contains("Resume"));
+    let new_hash = view.new_key_hash.clone().unwrap();
+    let secret = held(&rig, &new_hash).await.unwrap();
+    assert!(rig.check_secret(&secret).await.is_ok());
+    // Confirmed by the person: on to the grace period; the secret stays pending (no durable target).
+    let next = rig.t.service.rotation_action(&view.id, RotationAction::Resume).await.unwrap();
+    assert_eq!(next.current_step, Some(RotationStepName::DeleteOld), "{next:#?}");
+    let done = rig.t.service.rotation_action(&view.id, RotationAction::DeleteNow).await.unwrap();
+    assert_eq!(done.status, RotationStatus::Completed);
+    assert_eq!(held(&rig, &new_hash).await.as_deref(), Some(secret.as_str()));
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_second_rotation_of_the_same_key_is_refused() {
+    let rig = rig("rot-conflict", None).await;
+    rig.set_policy(|policy| policy.targets.clear());
+    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let err = rig.t.service.rotation_start(start_args(&rig)).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict");
+    let abandoned = rig.t.service.rotation_action(&view.id, RotationAction::Abandon).await.unwrap();
+    assert_eq!(abandoned.status, RotationStatus::Abandoned);
+    // Abandoned keeps everything; a new rotation may start.
+    assert_eq!(rig.emulator_keys().await.len(), 2);
+    assert!(rig.t.service.rotation_start(start_args(&rig)).await.is_ok());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn batch_rotates_the_keys_matching_a_pattern() {
+    let rig = rig("rot-batch", None).await;
+    let (b_hash, _) = create_key(&rig.t, &rig.profile_id, "prod-worker").await;
+    let (s_hash, _) = create_key(&rig.t, &rig.profile_id, "staging-api").await;
+    for (hash, file) in [(&rig.old_hash, "a.env"), (&b_hash, "b.env"), (&s_hash, "c.env")] {
+        let mut policy = keyward_core::rotation::RotationPolicy::default_for(&rig.profile_id, hash);
+        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
+            path: rig.t.dir.path().join(file).display().to_string(),
+            variable: VARIABLE.into(),
+        }];
+        policy.quiet_period_secs = 0;
+        policy.grace_period_secs = 0;
+        rig.t.service.set_rotation_policy(policy).unwrap();
+    }
+    let views = rig.t.service.rotation_start_batch(RotationBatchArgs {
+        profile_id: rig.profile_id.clone(),
+        name_pattern: "prod-*".into(),
+    }).await.unwrap();
+    assert_eq!(views.len(), 2, "{views:#?}");
+    assert!(views.iter().all(|v| v.status == RotationStatus::Completed), "{views:#?}");
+    let mut old: Vec<&str> = views.iter().map(|v| v.old_key_hash.as_str()).collect();
+    old.sort_unstable();
+    let mut expected = vec![rig.old_hash.as_str(), b_hash.as_str()];
+    expected.sort_unstable();
+    assert_eq!(old, expected);
+    // staging untouched; the two prod keys replaced.
+    assert!(rig.emulator_key(&s_hash).await.is_some());
+    assert!(rig.emulator_key(&rig.old_hash).await.is_none());
+    assert!(rig.emulator_key(&b_hash).await.is_none());
+    assert_eq!(rig.emulator_keys().await.len(), 3);
+    let empty = rig.t.service.rotation_start_batch(RotationBatchArgs {
+        profile_id: rig.profile_id.clone(),
+        name_pattern: "nothing-*".into(),
+    }).await.unwrap();
+    assert!(empty.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_due_automatic_rotation_starts_by_itself() {
+    let rig = rig("rot-auto", None).await;
+    rig.set_policy(|policy| {
+        policy.every_days = Some(30);
+        policy.auto_rotate = true;
+    });
+    // The cache knows the key (as after any refresh).
+    rig.t.service.keys_list(KeysListArgs {
+        profile_id: rig.profile_id.clone(),
+        include_disabled: true,
+        include_expired: true,
+        refresh: true,
+    }).await.unwrap();
+    let due = rig.t.service.rotation_due(&rig.profile_id, &rig.old_hash).unwrap().unwrap();
+    assert!(due > rig.t.now() + chrono::Duration::days(29));
+    assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
+    rig.t.advance_clock(31 * 86_400);
+    let started = rig.t.service.rotation_tick().await.unwrap();
+    assert_eq!(started.len(), 1, "{started:#?}");
+    assert_eq!(started[0].old_key_hash, rig.old_hash);
+    assert_eq!(started[0].current_step, Some(RotationStepName::DeleteOld));
+    // Not started twice.
+    let again = rig.t.service.rotation_tick().await.unwrap();
+    assert!(again.iter().all(|v| v.id == started[0].id));
+}

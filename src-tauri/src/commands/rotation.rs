@@ -1,0 +1,67 @@
+//! Commands about key rotation: policies, starting one key or a batch, the person's actions on a
+//! running rotation, and the lists. Progress arrives as `rotation-changed` events.
+
+use keyward_core::rotation::{
+    RotationActionArgs, RotationBatchArgs, RotationKeyArgs, RotationPolicy, RotationStartArgs,
+    RotationView, RotationsListArgs,
+};
+use keyward_core::views::AppError;
+use tauri::AppHandle;
+
+use super::service;
+
+#[tauri::command]
+pub async fn rotation_policy_get(
+    app: AppHandle,
+    args: RotationKeyArgs,
+) -> Result<RotationPolicy, AppError> {
+    Ok(service(&app).rotation_policy(&args.profile_id, &args.key_hash)?)
+}
+
+#[tauri::command]
+pub async fn rotation_policy_set(
+    app: AppHandle,
+    args: RotationPolicy,
+) -> Result<RotationPolicy, AppError> {
+    Ok(service(&app).set_rotation_policy(args)?)
+}
+
+#[tauri::command]
+pub async fn rotation_start(
+    app: AppHandle,
+    args: RotationStartArgs,
+) -> Result<RotationView, AppError> {
+    Ok(service(&app).rotation_start(args).await?)
+}
+
+#[tauri::command]
+pub async fn rotation_action(
+    app: AppHandle,
+    args: RotationActionArgs,
+) -> Result<RotationView, AppError> {
+    Ok(service(&app).rotation_action(&args.id, args.action).await?)
+}
+
+#[tauri::command]
+pub async fn rotations_list(
+    app: AppHandle,
+    args: RotationsListArgs,
+) -> Result<Vec<RotationView>, AppError> {
+    Ok(service(&app).rotations(args.profile_id.as_deref(), args.active_only)?)
+}
+
+#[tauri::command]
+pub async fn rotation_history(
+    app: AppHandle,
+    args: RotationKeyArgs,
+) -> Result<Vec<RotationView>, AppError> {
+    Ok(service(&app).rotation_history(&args.profile_id, &args.key_hash)?)
+}
+
+#[tauri::command]
+pub async fn rotation_start_batch(
+    app: AppHandle,
+    args: RotationBatchArgs,
+) -> Result<Vec<RotationView>, AppError> {
+    Ok(service(&app).rotation_start_batch(args).await?)
+}
