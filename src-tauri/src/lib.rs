@@ -190,7 +190,10 @@ fn start_desktop(app: &tauri::AppHandle, service: &Keyward, options: &Options) {
     tauri::async_runtime::spawn(async move {
         match resuming.resume_rotations().await {
             Ok(rotations) if !rotations.is_empty() => {
-                tracing::info!(count = rotations.len(), "unfinished rotations found at start-up");
+                tracing::info!(
+                    count = rotations.len(),
+                    "unfinished rotations found at start-up"
+                );
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "could not resume the unfinished rotations"),

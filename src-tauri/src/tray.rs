@@ -79,10 +79,12 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
     let alerting = Image::from_bytes(ICON_ALERTS).map_err(|err| err.to_string())?;
     let text = tray_text(snapshot, Utc::now());
     let menu_error = |err: tauri::Error| format!("could not build the tray menu: {err}");
-    let status = MenuItem::with_id(app, "status", &text.status, false, None::<&str>)
-        .map_err(menu_error)?;
-    let pause = MenuItem::with_id(app, PAUSE, text.pause, true, None::<&str>).map_err(menu_error)?;
-    let open = MenuItem::with_id(app, OPEN, "Open Keyward", true, None::<&str>).map_err(menu_error)?;
+    let status =
+        MenuItem::with_id(app, "status", &text.status, false, None::<&str>).map_err(menu_error)?;
+    let pause =
+        MenuItem::with_id(app, PAUSE, text.pause, true, None::<&str>).map_err(menu_error)?;
+    let open =
+        MenuItem::with_id(app, OPEN, "Open Keyward", true, None::<&str>).map_err(menu_error)?;
     let refresh =
         MenuItem::with_id(app, REFRESH, "Refresh now", true, None::<&str>).map_err(menu_error)?;
     let quit = MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>).map_err(menu_error)?;
@@ -180,7 +182,10 @@ fn on_tray_icon_event(tray: &TrayIcon<Wry>, event: TrayIconEvent) {
 /// Pauses alerts for [`PAUSE_FOR`], or resumes them when paused. Off the main thread: it writes the
 /// store. The watcher's notifier updates the tray and the window with the new state.
 fn toggle_pause(app: &AppHandle) {
-    let Some(service) = app.try_state::<Keyward>().map(|state| state.inner().clone()) else {
+    let Some(service) = app
+        .try_state::<Keyward>()
+        .map(|state| state.inner().clone())
+    else {
         return;
     };
     tauri::async_runtime::spawn_blocking(move || {
@@ -248,7 +253,11 @@ mod tests {
         };
         let text = tray_text(&snapshot, now);
         assert_eq!(text.pause, "Resume alerts");
-        assert!(text.status.starts_with("Keyward — 1 alert (paused until "), "{}", text.status);
+        assert!(
+            text.status.starts_with("Keyward — 1 alert (paused until "),
+            "{}",
+            text.status
+        );
         let later = tray_text(&snapshot, now + PAUSE_FOR + chrono::Duration::seconds(1));
         assert_eq!(later.pause, "Pause alerts for 1 h");
         assert_eq!(later.status, "Keyward — 1 alert");

@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
             for key in &snapshot.keys {
                 let limit = key
-                    .info
+                    .key
                     .limit
                     .map_or_else(|| "no limit".to_owned(), |limit| format!("${limit:.2}"));
                 println!(
@@ -233,7 +233,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     format!("{:?}", key.status).to_lowercase(),
                     key.key.usage,
                     limit,
-                    key.info.expires_at.map_or_else(String::new, |at| format!(
+                    key.key.expires_at.map_or_else(String::new, |at| format!(
                         "expires {}",
                         at.format("%Y-%m-%d %H:%M UTC")
                     ))

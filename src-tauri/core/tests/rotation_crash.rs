@@ -81,16 +81,34 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
     assert!(problems.is_empty(), "{}: {problems:?}", point.name());
     let keys = rig.emulator_keys().await;
     if roll_back {
-        assert_eq!(view.status, RotationStatus::RolledBack, "{}: {view:#?}", point.name());
+        assert_eq!(
+            view.status,
+            RotationStatus::RolledBack,
+            "{}: {view:#?}",
+            point.name()
+        );
         // The secret had been deployed: both keys stay, the old one enabled, the file restored.
         assert_eq!(keys.len(), 2, "{}: {keys:#?}", point.name());
-        assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], false);
+        assert_eq!(
+            rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
+            false
+        );
         assert_eq!(rig.env_secret(), rig.old_secret);
         let new_hash = view.new_key_hash.clone().unwrap();
-        assert!(restarted.held_secret(&rig.profile_id, &new_hash).await.is_ok());
+        assert!(
+            restarted
+                .held_secret(&rig.profile_id, &new_hash)
+                .await
+                .is_ok()
+        );
         return;
     }
-    assert_eq!(view.status, RotationStatus::Completed, "{}: {view:#?}", point.name());
+    assert_eq!(
+        view.status,
+        RotationStatus::Completed,
+        "{}: {view:#?}",
+        point.name()
+    );
     // Exactly the new key is left: the old one deleted, no orphan of an interrupted create.
     assert_eq!(keys.len(), 1, "{}: {keys:#?}", point.name());
     assert_eq!(keys[0]["hash"], view.new_key_hash.clone().unwrap());

@@ -49,10 +49,20 @@ async fn held(rig: &Rig, hash: &str) -> Option<String> {
 #[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn happy_path_with_an_env_target() {
     let rig = rig("rot-happy", None).await;
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
     assert_eq!(view.current_step, Some(RotationStepName::DeleteOld));
-    assert!(view.waiting_for.as_deref().unwrap().contains("grace period"));
+    assert!(
+        view.waiting_for
+            .as_deref()
+            .unwrap()
+            .contains("grace period")
+    );
     let new_hash = view.new_key_hash.clone().unwrap();
     assert!(view.new_key_name.starts_with("prod-api · rotated "));
 
@@ -60,16 +70,31 @@ async fn happy_path_with_an_env_target() {
     let deployed = rig.env_secret();
     assert_ne!(deployed, rig.old_secret);
     let text = std::fs::read_to_string(&rig.env_path).unwrap();
-    assert!(text.starts_with("OTHER=1\n") && text.contains("# end"), "{text}");
-    assert_eq!(held(&rig, &new_hash).await.as_deref(), Some(deployed.as_str()));
-    assert_eq!(rig.check_secret(&deployed).await.unwrap(), view.new_key_label.clone().unwrap());
+    assert!(
+        text.starts_with("OTHER=1\n") && text.contains("# end"),
+        "{text}"
+    );
+    assert_eq!(
+        held(&rig, &new_hash).await.as_deref(),
+        Some(deployed.as_str())
+    );
+    assert_eq!(
+        rig.check_secret(&deployed).await.unwrap(),
+        view.new_key_label.clone().unwrap()
+    );
     // The new key copied the old one's settings; the old key is disabled.
     let new_key = rig.emulator_key(&new_hash).await.unwrap();
     assert_eq!(new_key["limit"], 10.0);
     assert_eq!(new_key["limit_reset"], "monthly");
     assert_eq!(new_key["include_byok_in_limit"], true);
-    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], true);
-    assert_eq!(rig.check_secret(&rig.old_secret).await.unwrap_err(), "unauthorized");
+    assert_eq!(
+        rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
+        true
+    );
+    assert_eq!(
+        rig.check_secret(&rig.old_secret).await.unwrap_err(),
+        "unauthorized"
+    );
 
     // Nothing happens before the grace period ends; after it the old key is deleted.
     assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
@@ -78,20 +103,51 @@ async fn happy_path_with_an_env_target() {
     assert_eq!(ticked.len(), 1);
     let done = &ticked[0];
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
-    assert!(done.steps.iter().all(|s| s.status == RotationStepStatus::Done));
+    assert!(
+        done.steps
+            .iter()
+            .all(|s| s.status == RotationStepStatus::Done)
+    );
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
-    assert_eq!(rig.check_secret(&deployed).await.unwrap(), done.new_key_label.clone().unwrap());
+    assert_eq!(
+        rig.check_secret(&deployed).await.unwrap(),
+        done.new_key_label.clone().unwrap()
+    );
     // A durable target holds the secret, so it left the keychain; the policy moved to the new key.
     assert_eq!(held(&rig, &new_hash).await, None);
-    let moved = rig.t.service.rotation_policy(&rig.profile_id, &new_hash).unwrap();
+    let moved = rig
+        .t
+        .service
+        .rotation_policy(&rig.profile_id, &new_hash)
+        .unwrap();
     assert_eq!(moved.targets, vec![rig.env_target()]);
     // History from either key; journal consistent; events announced every change.
-    assert_eq!(rig.t.service.rotation_history(&rig.profile_id, &new_hash).unwrap().len(), 1);
-    assert_eq!(rig.t.service.rotation_history(&rig.profile_id, &rig.old_hash).unwrap().len(), 1);
+    assert_eq!(
+        rig.t
+            .service
+            .rotation_history(&rig.profile_id, &new_hash)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        rig.t
+            .service
+            .rotation_history(&rig.profile_id, &rig.old_hash)
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(rig.journal_problems(&done.id).is_empty());
     let journal = rig.t.service.rotation_journal(&done.id).unwrap();
-    let intents = journal.iter().filter(|e| e.phase == keyward_core::rotation::JournalPhase::Intent).count();
-    let results = journal.iter().filter(|e| e.phase == keyward_core::rotation::JournalPhase::Result).count();
+    let intents = journal
+        .iter()
+        .filter(|e| e.phase == keyward_core::rotation::JournalPhase::Intent)
+        .count();
+    let results = journal
+        .iter()
+        .filter(|e| e.phase == keyward_core::rotation::JournalPhase::Result)
+        .count();
     assert_eq!((intents, results), (7, 7), "{journal:#?}");
     let events = rig.events.0.lock().unwrap();
     assert!(events.len() >= 15, "{}", events.len());
@@ -99,7 +155,13 @@ async fn happy_path_with_an_env_target() {
     // Nothing secret in the database.
     let db = std::fs::read(rig.t.dir.path().join("keyward.sqlite3")).unwrap();
     assert!(!db.windows(deployed.len()).any(|w| w == deployed.as_bytes()));
-    assert!(rig.t.service.rotations(Some(&rig.profile_id), true).unwrap().is_empty());
+    assert!(
+        rig.t
+            .service
+            .rotations(Some(&rig.profile_id), true)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -107,10 +169,18 @@ async fn happy_path_with_an_env_target() {
 async fn drain_waits_until_the_old_key_is_still() {
     let rig = rig("rot-drain", None).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 600);
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.current_step, Some(RotationStepName::Drain));
     assert_eq!(view.status, RotationStatus::Waiting);
-    assert!(view.waiting_for.as_deref().unwrap().contains("10 min"), "{view:#?}");
+    assert!(
+        view.waiting_for.as_deref().unwrap().contains("10 min"),
+        "{view:#?}"
+    );
     assert!(view.actions.contains(&RotationAction::ConfirmDrained));
     let first_quiet = view.drain.as_ref().unwrap().quiet_since.unwrap();
 
@@ -126,11 +196,24 @@ async fn drain_waits_until_the_old_key_is_still() {
     // 10 minutes after the last use it moves on to disable, then waits for the grace period.
     rig.t.advance_clock(601);
     let views = rig.t.service.rotation_tick().await.unwrap();
-    assert_eq!(views[0].current_step, Some(RotationStepName::DeleteOld), "{:#?}", views[0]);
-    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], true);
+    assert_eq!(
+        views[0].current_step,
+        Some(RotationStepName::DeleteOld),
+        "{:#?}",
+        views[0]
+    );
+    assert_eq!(
+        rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
+        true
+    );
 
     // Delete now: no waiting for the grace period.
-    let done = rig.t.service.rotation_action(&views[0].id, RotationAction::DeleteNow).await.unwrap();
+    let done = rig
+        .t
+        .service
+        .rotation_action(&views[0].id, RotationAction::DeleteNow)
+        .await
+        .unwrap();
     assert_eq!(done.status, RotationStatus::Completed);
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     assert!(rig.journal_problems(&done.id).is_empty());
@@ -145,11 +228,21 @@ async fn confirm_drained_and_delete_at_once() {
     args.delete_at_once = true;
     let view = rig.t.service.rotation_start(args).await.unwrap();
     assert_eq!(view.current_step, Some(RotationStepName::Drain));
-    let done = rig.t.service.rotation_action(&view.id, RotationAction::ConfirmDrained).await.unwrap();
+    let done = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::ConfirmDrained)
+        .await
+        .unwrap();
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     // Not a possible action any more.
-    let err = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap_err();
+    let err = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Retry)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "invalid_input");
 }
 
@@ -160,22 +253,47 @@ async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value,
     let rig = rig(test, Some(hook.clone())).await;
     rig.set_policy(|policy| policy.grace_period_secs = 0);
     hook.arm(&rig.control());
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
-    assert_eq!(view.status, RotationStatus::Failed, "{step:?} {faults}: {view:#?}");
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
+    assert_eq!(
+        view.status,
+        RotationStatus::Failed,
+        "{step:?} {faults}: {view:#?}"
+    );
     assert_eq!(view.current_step, Some(step));
     assert_eq!(step_of(&view, step), RotationStepStatus::Failed);
-    assert_eq!(view.error.as_ref().unwrap().kind, kind, "{step:?} {faults}: {view:#?}");
+    assert_eq!(
+        view.error.as_ref().unwrap().kind,
+        kind,
+        "{step:?} {faults}: {view:#?}"
+    );
     assert!(view.actions.contains(&RotationAction::Retry));
     assert!(rig.journal_problems(&view.id).is_empty());
     rig.clear_faults().await;
-    let done = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap();
-    assert_eq!(done.status, RotationStatus::Completed, "{step:?} {faults}: {done:#?}");
+    let done = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Retry)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status,
+        RotationStatus::Completed,
+        "{step:?} {faults}: {done:#?}"
+    );
     assert!(rig.journal_problems(&done.id).is_empty());
     // Exactly one new key exists: a failed or uncertain create left no orphan.
     let keys = rig.emulator_keys().await;
     assert_eq!(keys.len(), 1, "{keys:#?}");
     assert_eq!(keys[0]["hash"], done.new_key_hash.clone().unwrap());
-    assert_eq!(rig.check_secret(&rig.env_secret()).await.unwrap(), done.new_key_label.unwrap());
+    assert_eq!(
+        rig.check_secret(&rig.env_secret()).await.unwrap(),
+        done.new_key_label.unwrap()
+    );
 }
 
 fn step_of(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
@@ -185,39 +303,94 @@ fn step_of(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
 #[tokio::test]
 #[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_create() {
-    fault_at("rot-create-429", RotationStepName::Create,
-        json!({"rate_limit": {"next": 1, "retry_after_seconds": 1}}), ErrorKind::RateLimited).await;
-    fault_at("rot-create-500", RotationStepName::Create,
-        json!({"server_error": {"next": 1}}), ErrorKind::Server).await;
-    fault_at("rot-create-timeout", RotationStepName::Create,
-        json!({"timeout": {"next": 1, "hold_seconds": 5}}), ErrorKind::Timeout).await;
-    fault_at("rot-create-drop", RotationStepName::Create,
-        json!({"drop": {"next": 1}}), ErrorKind::Network).await;
+    fault_at(
+        "rot-create-429",
+        RotationStepName::Create,
+        json!({"rate_limit": {"next": 1, "retry_after_seconds": 1}}),
+        ErrorKind::RateLimited,
+    )
+    .await;
+    fault_at(
+        "rot-create-500",
+        RotationStepName::Create,
+        json!({"server_error": {"next": 1}}),
+        ErrorKind::Server,
+    )
+    .await;
+    fault_at(
+        "rot-create-timeout",
+        RotationStepName::Create,
+        json!({"timeout": {"next": 1, "hold_seconds": 5}}),
+        ErrorKind::Timeout,
+    )
+    .await;
+    fault_at(
+        "rot-create-drop",
+        RotationStepName::Create,
+        json!({"drop": {"next": 1}}),
+        ErrorKind::Network,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_verify() {
     // GET /key is retried once: two faults make it fail.
-    fault_at("rot-verify-429", RotationStepName::Verify,
-        json!({"rate_limit": {"next": 1}, "path_prefix": "/api/v1/key"}), ErrorKind::RateLimited).await;
-    fault_at("rot-verify-500", RotationStepName::Verify,
-        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
-    fault_at("rot-verify-timeout", RotationStepName::Verify,
-        json!({"timeout": {"next": 2, "hold_seconds": 5}}), ErrorKind::Timeout).await;
+    fault_at(
+        "rot-verify-429",
+        RotationStepName::Verify,
+        json!({"rate_limit": {"next": 1}, "path_prefix": "/api/v1/key"}),
+        ErrorKind::RateLimited,
+    )
+    .await;
+    fault_at(
+        "rot-verify-500",
+        RotationStepName::Verify,
+        json!({"server_error": {"next": 2}}),
+        ErrorKind::Server,
+    )
+    .await;
+    fault_at(
+        "rot-verify-timeout",
+        RotationStepName::Verify,
+        json!({"timeout": {"next": 2, "hold_seconds": 5}}),
+        ErrorKind::Timeout,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_disable_and_delete() {
-    fault_at("rot-disable-429", RotationStepName::DisableOld,
-        json!({"rate_limit": {"next": 1}}), ErrorKind::RateLimited).await;
-    fault_at("rot-disable-500", RotationStepName::DisableOld,
-        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
-    fault_at("rot-delete-500", RotationStepName::DeleteOld,
-        json!({"server_error": {"next": 2}}), ErrorKind::Server).await;
-    fault_at("rot-delete-drop", RotationStepName::DeleteOld,
-        json!({"drop": {"next": 2}}), ErrorKind::Network).await;
+    fault_at(
+        "rot-disable-429",
+        RotationStepName::DisableOld,
+        json!({"rate_limit": {"next": 1}}),
+        ErrorKind::RateLimited,
+    )
+    .await;
+    fault_at(
+        "rot-disable-500",
+        RotationStepName::DisableOld,
+        json!({"server_error": {"next": 2}}),
+        ErrorKind::Server,
+    )
+    .await;
+    fault_at(
+        "rot-delete-500",
+        RotationStepName::DeleteOld,
+        json!({"server_error": {"next": 2}}),
+        ErrorKind::Server,
+    )
+    .await;
+    fault_at(
+        "rot-delete-drop",
+        RotationStepName::DeleteOld,
+        json!({"drop": {"next": 2}}),
+        ErrorKind::Network,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -229,14 +402,31 @@ async fn a_failing_drain_check_keeps_waiting() {
     );
     let rig = rig("rot-drain-500", Some(hook.clone())).await;
     hook.arm(&rig.control());
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
     assert_eq!(view.current_step, Some(RotationStepName::Drain));
-    let detail = view.steps.iter().find(|s| s.step == RotationStepName::Drain).unwrap().detail.clone().unwrap();
+    let detail = view
+        .steps
+        .iter()
+        .find(|s| s.step == RotationStepName::Drain)
+        .unwrap()
+        .detail
+        .clone()
+        .unwrap();
     assert!(detail.contains("could not check"), "{detail}");
     // The next tick checks again and moves on.
     let views = rig.t.service.rotation_tick().await.unwrap();
-    assert_eq!(views[0].current_step, Some(RotationStepName::DeleteOld), "{:#?}", views[0]);
+    assert_eq!(
+        views[0].current_step,
+        Some(RotationStepName::DeleteOld),
+        "{:#?}",
+        views[0]
+    );
 }
 
 #[tokio::test]
@@ -251,23 +441,51 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
             variable: VARIABLE.into(),
         }];
     });
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
     assert_eq!(view.current_step, Some(RotationStepName::Deploy));
-    let deploy = &view.steps.iter().find(|s| s.step == RotationStepName::Deploy).unwrap().deploy;
+    let deploy = &view
+        .steps
+        .iter()
+        .find(|s| s.step == RotationStepName::Deploy)
+        .unwrap()
+        .deploy;
     assert_eq!(deploy.len(), 1);
     assert!(!deploy[0].ok);
-    assert_eq!(view.error.as_ref().unwrap().field.as_deref(), Some("targets"));
+    assert_eq!(
+        view.error.as_ref().unwrap().field.as_deref(),
+        Some("targets")
+    );
     assert!(!view.secret_deployed, "nothing received it");
     assert!(view.actions.contains(&RotationAction::RollBack));
     // The old key is untouched.
-    assert_eq!(rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"], false);
+    assert_eq!(
+        rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
+        false
+    );
 
     std::fs::create_dir_all(&missing_dir).unwrap();
-    let done = rig.t.service.rotation_action(&view.id, RotationAction::Retry).await.unwrap();
-    assert_eq!(done.current_step, Some(RotationStepName::DeleteOld), "{done:#?}");
+    let done = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Retry)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.current_step,
+        Some(RotationStepName::DeleteOld),
+        "{done:#?}"
+    );
     let secret = rotation_support::env_value(&target_path);
-    assert_eq!(rig.check_secret(&secret).await.unwrap(), done.new_key_label.unwrap());
+    assert_eq!(
+        rig.check_secret(&secret).await.unwrap(),
+        done.new_key_label.unwrap()
+    );
 }
 
 #[tokio::test]
@@ -280,13 +498,26 @@ async fn a_failed_deploy_rolled_back_deletes_the_new_key() {
             variable: VARIABLE.into(),
         }];
     });
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Failed);
     let new_hash = view.new_key_hash.clone().unwrap();
     assert!(held(&rig, &new_hash).await.is_some());
-    let back = rig.t.service.rotation_action(&view.id, RotationAction::RollBack).await.unwrap();
+    let back = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::RollBack)
+        .await
+        .unwrap();
     assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
-    assert!(back.detail.as_deref().unwrap().contains("never deployed"), "{back:#?}");
+    assert!(
+        back.detail.as_deref().unwrap().contains("never deployed"),
+        "{back:#?}"
+    );
     assert!(rig.emulator_key(&new_hash).await.is_none());
     assert_eq!(held(&rig, &new_hash).await, None);
     assert_eq!(rig.emulator_keys().await.len(), 1);
@@ -309,18 +540,33 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
             let (base, key) = (self.base_url.clone(), self.management_key.clone());
             Box::pin(async move {
                 let http = reqwest::Client::new();
-                let keys: serde_json::Value = http.get(format!("{base}/keys")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+                let keys: serde_json::Value = http
+                    .get(format!("{base}/keys"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 for k in keys["data"].as_array().unwrap() {
                     if k["name"].as_str().unwrap().contains("rotated") {
                         http.patch(format!("{base}/keys/{}", k["hash"].as_str().unwrap()))
-                            .bearer_auth(&key).json(&json!({"disabled": true})).send().await.unwrap();
+                            .bearer_auth(&key)
+                            .json(&json!({"disabled": true}))
+                            .send()
+                            .await
+                            .unwrap();
                     }
                 }
             })
         }
     }
     let events = std::sync::Arc::new(rotation_support::RotationEvents::default());
-    let emulator = openrouter_emulator::Emulator::start(openrouter_emulator::EmulatorConfig::default()).await.unwrap();
+    let emulator =
+        openrouter_emulator::Emulator::start(openrouter_emulator::EmulatorConfig::default())
+            .await
+            .unwrap();
     let hook = std::sync::Arc::new(DisableNew {
         base_url: emulator.base_url().to_owned(),
         management_key: emulator.management_key().to_owned(),
@@ -330,12 +576,17 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
         rotation_support::configure(config, &sink);
         config.rotation.hooks = Some(hook);
     });
-    let profile_id = t.service.profile_add(keyward_core::views::ProfileAddArgs {
-        name: "Work".into(),
-        base_url: Some(emulator.base_url().to_owned()),
-        workspace_id: None,
-        management_key: secrecy::SecretString::from(emulator.management_key().to_owned()),
-    }).await.unwrap().id;
+    let profile_id = t
+        .service
+        .profile_add(keyward_core::views::ProfileAddArgs {
+            name: "Work".into(),
+            base_url: Some(emulator.base_url().to_owned()),
+            workspace_id: None,
+            management_key: secrecy::SecretString::from(emulator.management_key().to_owned()),
+        })
+        .await
+        .unwrap()
+        .id;
     let (old_hash, old_secret) = create_key(&t, &profile_id, "prod-api").await;
     let env_path = t.dir.path().join("app.env");
     std::fs::write(&env_path, format!("{VARIABLE}={old_secret}\n")).unwrap();
@@ -346,27 +597,46 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
     }];
     t.service.set_rotation_policy(policy).unwrap();
 
-    let view = t.service.rotation_start(RotationStartArgs {
-        profile_id: profile_id.clone(),
-        key_hash: old_hash.clone(),
-        delete_at_once: false,
-    }).await.unwrap();
+    let view = t
+        .service
+        .rotation_start(RotationStartArgs {
+            profile_id: profile_id.clone(),
+            key_hash: old_hash.clone(),
+            delete_at_once: false,
+        })
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
     assert_eq!(view.current_step, Some(RotationStepName::Verify));
     assert_eq!(view.error.as_ref().unwrap().kind, ErrorKind::Unauthorized);
     assert!(view.secret_deployed);
     let new_hash = view.new_key_hash.clone().unwrap();
 
-    let back = t.service.rotation_action(&view.id, RotationAction::RollBack).await.unwrap();
+    let back = t
+        .service
+        .rotation_action(&view.id, RotationAction::RollBack)
+        .await
+        .unwrap();
     assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
-    assert!(back.detail.as_deref().unwrap().contains("kept both keys"), "{back:#?}");
+    assert!(
+        back.detail.as_deref().unwrap().contains("kept both keys"),
+        "{back:#?}"
+    );
     // Both keys exist; the .env has the old secret back; the new secret is still in the keychain.
     let control = emulator.control_url().to_owned();
-    let keys = t.get(&control, "/keys").await["data"].as_array().unwrap().clone();
+    let keys = t.get(&control, "/keys").await["data"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(keys.len(), 2);
     assert_eq!(rotation_support::env_value(&env_path), old_secret);
     assert!(t.service.held_secret(&profile_id, &new_hash).await.is_ok());
-    assert!(t.service.rotation_journal_problems(&back.id).unwrap().is_empty());
+    assert!(
+        t.service
+            .rotation_journal_problems(&back.id)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -374,7 +644,12 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
 async fn without_targets_the_rotation_waits_for_the_person() {
     let rig = rig("rot-no-targets", None).await;
     rig.set_policy(|policy| policy.targets.clear());
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert_eq!(view.status, RotationStatus::Waiting);
     assert_eq!(view.current_step, Some(RotationStepName::Deploy));
     assert!(view.waiting_for.as_deref().unwrap().contains("Resume"));
@@ -382,11 +657,28 @@ async fn without_targets_the_rotation_waits_for_the_person() {
     let secret = held(&rig, &new_hash).await.unwrap();
     assert!(rig.check_secret(&secret).await.is_ok());
     // Confirmed by the person: on to the grace period; the secret stays pending (no durable target).
-    let next = rig.t.service.rotation_action(&view.id, RotationAction::Resume).await.unwrap();
-    assert_eq!(next.current_step, Some(RotationStepName::DeleteOld), "{next:#?}");
-    let done = rig.t.service.rotation_action(&view.id, RotationAction::DeleteNow).await.unwrap();
+    let next = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Resume)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.current_step,
+        Some(RotationStepName::DeleteOld),
+        "{next:#?}"
+    );
+    let done = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::DeleteNow)
+        .await
+        .unwrap();
     assert_eq!(done.status, RotationStatus::Completed);
-    assert_eq!(held(&rig, &new_hash).await.as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        held(&rig, &new_hash).await.as_deref(),
+        Some(secret.as_str())
+    );
 }
 
 #[tokio::test]
@@ -394,10 +686,25 @@ async fn without_targets_the_rotation_waits_for_the_person() {
 async fn a_second_rotation_of_the_same_key_is_refused() {
     let rig = rig("rot-conflict", None).await;
     rig.set_policy(|policy| policy.targets.clear());
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
-    let err = rig.t.service.rotation_start(start_args(&rig)).await.unwrap_err();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
+    let err = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "conflict");
-    let abandoned = rig.t.service.rotation_action(&view.id, RotationAction::Abandon).await.unwrap();
+    let abandoned = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Abandon)
+        .await
+        .unwrap();
     assert_eq!(abandoned.status, RotationStatus::Abandoned);
     // Abandoned keeps everything; a new rotation may start.
     assert_eq!(rig.emulator_keys().await.len(), 2);
@@ -410,7 +717,11 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
     let rig = rig("rot-batch", None).await;
     let (b_hash, _) = create_key(&rig.t, &rig.profile_id, "prod-worker").await;
     let (s_hash, _) = create_key(&rig.t, &rig.profile_id, "staging-api").await;
-    for (hash, file) in [(&rig.old_hash, "a.env"), (&b_hash, "b.env"), (&s_hash, "c.env")] {
+    for (hash, file) in [
+        (&rig.old_hash, "a.env"),
+        (&b_hash, "b.env"),
+        (&s_hash, "c.env"),
+    ] {
         let mut policy = keyward_core::rotation::RotationPolicy::default_for(&rig.profile_id, hash);
         policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
             path: rig.t.dir.path().join(file).display().to_string(),
@@ -420,12 +731,20 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
         policy.grace_period_secs = 0;
         rig.t.service.set_rotation_policy(policy).unwrap();
     }
-    let views = rig.t.service.rotation_start_batch(RotationBatchArgs {
-        profile_id: rig.profile_id.clone(),
-        name_pattern: "prod-*".into(),
-    }).await.unwrap();
+    let views = rig
+        .t
+        .service
+        .rotation_start_batch(RotationBatchArgs {
+            profile_id: rig.profile_id.clone(),
+            name_pattern: "prod-*".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(views.len(), 2, "{views:#?}");
-    assert!(views.iter().all(|v| v.status == RotationStatus::Completed), "{views:#?}");
+    assert!(
+        views.iter().all(|v| v.status == RotationStatus::Completed),
+        "{views:#?}"
+    );
     let mut old: Vec<&str> = views.iter().map(|v| v.old_key_hash.as_str()).collect();
     old.sort_unstable();
     let mut expected = vec![rig.old_hash.as_str(), b_hash.as_str()];
@@ -436,10 +755,15 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     assert!(rig.emulator_key(&b_hash).await.is_none());
     assert_eq!(rig.emulator_keys().await.len(), 3);
-    let empty = rig.t.service.rotation_start_batch(RotationBatchArgs {
-        profile_id: rig.profile_id.clone(),
-        name_pattern: "nothing-*".into(),
-    }).await.unwrap();
+    let empty = rig
+        .t
+        .service
+        .rotation_start_batch(RotationBatchArgs {
+            profile_id: rig.profile_id.clone(),
+            name_pattern: "nothing-*".into(),
+        })
+        .await
+        .unwrap();
     assert!(empty.is_empty());
 }
 
@@ -452,13 +776,22 @@ async fn a_due_automatic_rotation_starts_by_itself() {
         policy.auto_rotate = true;
     });
     // The cache knows the key (as after any refresh).
-    rig.t.service.keys_list(KeysListArgs {
-        profile_id: rig.profile_id.clone(),
-        include_disabled: true,
-        include_expired: true,
-        refresh: true,
-    }).await.unwrap();
-    let due = rig.t.service.rotation_due(&rig.profile_id, &rig.old_hash).unwrap().unwrap();
+    rig.t
+        .service
+        .keys_list(KeysListArgs {
+            profile_id: rig.profile_id.clone(),
+            include_disabled: true,
+            include_expired: true,
+            refresh: true,
+        })
+        .await
+        .unwrap();
+    let due = rig
+        .t
+        .service
+        .rotation_due(&rig.profile_id, &rig.old_hash)
+        .unwrap()
+        .unwrap();
     assert!(due > rig.t.now() + chrono::Duration::days(29));
     assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
     rig.t.advance_clock(31 * 86_400);

@@ -111,7 +111,11 @@ async fn raising_the_limit_clears_the_alert_and_re_arms_it() {
         .unwrap();
     let cleared = w.cycle().await;
     assert!(cleared.notifications.is_empty());
-    assert!(cleared.snapshot.alerts.is_empty(), "{:#?}", cleared.snapshot);
+    assert!(
+        cleared.snapshot.alerts.is_empty(),
+        "{:#?}",
+        cleared.snapshot
+    );
 
     // 16.5 of 20: past 80 % of the new limit, a new notification.
     w.spend(&hash, 8.0).await;
@@ -127,11 +131,10 @@ async fn snoozes_and_the_pause_hold_notifications_back() {
     let b = w.create_key(json!({"name": "beta", "limit": 10.0})).await;
     w.cycle().await;
     let in_an_hour = w.t.now() + chrono::Duration::hours(1);
-    let snoozed = w
-        .t
-        .service
-        .snooze_alerts(&w.profile_id, &a, Some(in_an_hour))
-        .unwrap();
+    let snoozed =
+        w.t.service
+            .snooze_alerts(&w.profile_id, &a, Some(in_an_hour))
+            .unwrap();
     assert!(snoozed.alerts.is_empty());
 
     w.spend(&a, 9.0).await;
@@ -162,7 +165,10 @@ async fn snoozes_and_the_pause_hold_notifications_back() {
     let mut names = titles(&resumed);
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names[0].contains("alpha") && names[1].contains("beta"), "{names:?}");
+    assert!(
+        names[0].contains("alpha") && names[1].contains("beta"),
+        "{names:?}"
+    );
     assert!(w.cycle().await.notifications.is_empty());
 }
 
@@ -228,18 +234,31 @@ async fn usage_history_gives_30_days_from_activity_and_snapshots() {
         .await;
     w.spend(&hash, 2.0).await;
     // A day later on both clocks: yesterday's spend is in /activity, today's in the snapshot.
-    w.control("/clock", json!({"advance_seconds": 86_400.0})).await;
+    w.control("/clock", json!({"advance_seconds": 86_400.0}))
+        .await;
     w.t.advance_clock(86_400);
     w.spend(&hash, 0.5).await;
     w.cycle().await;
 
-    let history = w.t.service.usage_history(&w.profile_id, &hash).await.unwrap();
+    let history =
+        w.t.service
+            .usage_history(&w.profile_id, &hash)
+            .await
+            .unwrap();
     assert_eq!(history.days.len(), 30);
     let today = w.t.now().date_naive();
     assert_eq!(history.days.last().unwrap().date, today);
-    assert!((history.days[29].spend - 0.5).abs() < 1e-9, "{:?}", history.days);
+    assert!(
+        (history.days[29].spend - 0.5).abs() < 1e-9,
+        "{:?}",
+        history.days
+    );
     assert_eq!(history.days[28].date, today.pred_opt().unwrap());
-    assert!((history.days[28].spend - 2.0).abs() < 1e-9, "{:?}", history.days);
+    assert!(
+        (history.days[28].spend - 2.0).abs() < 1e-9,
+        "{:?}",
+        history.days
+    );
     assert_eq!(history.key_name, "analytics");
     assert_eq!(history.limit, Some(50.0));
     assert!(history.period_spend >= 0.5);
@@ -251,18 +270,32 @@ async fn usage_history_gives_30_days_from_activity_and_snapshots() {
     // Fetched once a day: asking again reads the store.
     let fetched = w.requests_to("/api/v1/activity").await;
     assert_eq!(fetched, 1);
-    w.t.service.usage_history(&w.profile_id, &hash).await.unwrap();
+    w.t.service
+        .usage_history(&w.profile_id, &hash)
+        .await
+        .unwrap();
     assert_eq!(w.requests_to("/api/v1/activity").await, 1);
 
     let overview = w.t.service.usage_overview(&w.profile_id).await.unwrap();
     assert_eq!(overview.days.len(), 30);
-    assert!((overview.days[28].spend - 2.0).abs() < 1e-9, "{:?}", overview.days);
-    assert!((overview.days[29].spend - 0.5).abs() < 1e-9, "{:?}", overview.days);
+    assert!(
+        (overview.days[28].spend - 2.0).abs() < 1e-9,
+        "{:?}",
+        overview.days
+    );
+    assert!(
+        (overview.days[29].spend - 0.5).abs() < 1e-9,
+        "{:?}",
+        overview.days
+    );
     assert_eq!(overview.top_keys.len(), 1);
     assert_eq!(overview.top_keys[0].key_name, "analytics");
     assert!((overview.top_keys[0].spend_30d - 2.5).abs() < 1e-9);
 
-    let missing = w.t.service.usage_history(&w.profile_id, &"0".repeat(64)).await;
+    let missing =
+        w.t.service
+            .usage_history(&w.profile_id, &"0".repeat(64))
+            .await;
     assert_eq!(missing.unwrap_err().kind(), "not_found");
 }
 
@@ -275,23 +308,28 @@ async fn watch_settings_round_trip_and_are_validated() {
         limit_percents: vec![50, 90],
         ..WatchSettings::default()
     };
-    assert_eq!(w.t.service.set_watch_settings(changed.clone()).unwrap(), changed);
+    assert_eq!(
+        w.t.service.set_watch_settings(changed.clone()).unwrap(),
+        changed
+    );
     assert_eq!(w.t.service.watch_settings(), changed);
 
-    let err = w
-        .t
-        .service
-        .set_watch_settings(WatchSettings {
-            interval_secs: 0,
-            ..WatchSettings::default()
-        })
-        .unwrap_err();
+    let err =
+        w.t.service
+            .set_watch_settings(WatchSettings {
+                interval_secs: 0,
+                ..WatchSettings::default()
+            })
+            .unwrap_err();
     assert_eq!(err.kind(), "invalid_input");
     assert_eq!(
         keyward_core::views::AppError::from(&err).field.as_deref(),
         Some("interval_secs")
     );
-    assert_eq!(keyward_core::views::AppError::from(&err).kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        keyward_core::views::AppError::from(&err).kind,
+        ErrorKind::InvalidInput
+    );
     assert_eq!(w.t.service.watch_settings(), changed);
 
     // Thresholds from the settings drive the rules.

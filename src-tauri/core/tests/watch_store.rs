@@ -13,7 +13,8 @@ use keyward_core::store::{LedgerEntry, NewProfile, Store, UsageSnapshot};
 use serde_json::json;
 
 fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0).unwrap()
+    Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0)
+        .unwrap()
 }
 
 fn snapshot(hash: &str, taken_at: DateTime<Utc>, usage: f64) -> UsageSnapshot {
@@ -45,7 +46,12 @@ fn store_with_profile() -> (tempfile::TempDir, Store, String) {
     (dir, store, profile.id)
 }
 
-fn ledger_entry(profile: &str, hash: &str, threshold: &str, notified_at: DateTime<Utc>) -> LedgerEntry {
+fn ledger_entry(
+    profile: &str,
+    hash: &str,
+    threshold: &str,
+    notified_at: DateTime<Utc>,
+) -> LedgerEntry {
     LedgerEntry {
         alert_id: format!("{profile}|{hash}|limit|{threshold}|2026-11"),
         profile_id: profile.to_owned(),
@@ -61,10 +67,16 @@ fn ledger_entry(profile: &str, hash: &str, threshold: &str, notified_at: DateTim
 #[test]
 fn snapshots_are_written_only_when_something_changed_or_a_day_began() {
     let (_dir, store, profile) = store_with_profile();
-    let first = [snapshot("a", at(20, 10, 0), 1.0), snapshot("b", at(20, 10, 0), 5.0)];
+    let first = [
+        snapshot("a", at(20, 10, 0), 1.0),
+        snapshot("b", at(20, 10, 0), 5.0),
+    ];
     assert_eq!(store.record_snapshots(&profile, &first).unwrap(), 2);
     // Same numbers five minutes later: nothing new. One key moved: one row.
-    let again = [snapshot("a", at(20, 10, 5), 1.0), snapshot("b", at(20, 10, 5), 6.0)];
+    let again = [
+        snapshot("a", at(20, 10, 5), 1.0),
+        snapshot("b", at(20, 10, 5), 6.0),
+    ];
     assert_eq!(store.record_snapshots(&profile, &again).unwrap(), 1);
     // A limit change is a change too.
     let mut raised = snapshot("a", at(20, 10, 10), 1.0);
@@ -88,7 +100,9 @@ fn snapshots_are_written_only_when_something_changed_or_a_day_began() {
     let times: Vec<_> = of_a.iter().map(|s| s.taken_at).collect();
     assert_eq!(times, vec![at(20, 10, 0), at(20, 10, 10), at(21, 0, 1)]);
     assert_eq!(of_a[0], first[0]);
-    let all_since = store.snapshots_since(&profile, None, at(20, 10, 5)).unwrap();
+    let all_since = store
+        .snapshots_since(&profile, None, at(20, 10, 5))
+        .unwrap();
     assert_eq!(all_since.len(), 3);
 
     assert_eq!(store.prune_snapshots(at(20, 10, 6)).unwrap(), 3);
@@ -111,7 +125,13 @@ fn snapshot_times_order_correctly_with_and_without_fractions() {
     let usage: Vec<f64> = rows.iter().map(|s| s.usage).collect();
     assert_eq!(usage, vec![1.0, 2.0, 3.0]);
     assert_eq!(store.latest_snapshots(&profile).unwrap()["a"].usage, 3.0);
-    assert_eq!(store.snapshots_since(&profile, Some("a"), fraction).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .snapshots_since(&profile, Some("a"), fraction)
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -140,12 +160,20 @@ fn the_ledger_records_forgets_and_prunes_gone_keys() {
     );
     // "b" is gone from the account; "a" stays; nothing is old enough to age out.
     let current: HashSet<String> = ["a".to_owned()].into();
-    assert_eq!(store.prune_ledger(&profile, &current, at(1, 0, 0)).unwrap(), 1);
+    assert_eq!(
+        store.prune_ledger(&profile, &current, at(1, 0, 0)).unwrap(),
+        1
+    );
     let ledger = store.alert_ledger(&profile).unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].key_hash, "a");
     // Old enough: aged out.
-    assert_eq!(store.prune_ledger(&profile, &current, at(25, 0, 0)).unwrap(), 1);
+    assert_eq!(
+        store
+            .prune_ledger(&profile, &current, at(25, 0, 0))
+            .unwrap(),
+        1
+    );
     assert!(store.alert_ledger(&profile).unwrap().is_empty());
 }
 
@@ -181,9 +209,15 @@ fn open_alerts_survive_a_reopen_and_are_replaced_per_profile() {
     };
     let store = Store::open_in_dir(dir.path()).unwrap();
     let work_alerts: Vec<serde_json::Value> = store.open_alerts(Some(&work)).unwrap();
-    let ids: Vec<_> = work_alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let ids: Vec<_> = work_alerts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["w1", "w2"]);
-    assert_eq!(store.open_alerts::<serde_json::Value>(None).unwrap().len(), 3);
+    assert_eq!(
+        store.open_alerts::<serde_json::Value>(None).unwrap().len(),
+        3
+    );
 
     let replaced = json!({"id": "w3"});
     store
@@ -191,7 +225,13 @@ fn open_alerts_survive_a_reopen_and_are_replaced_per_profile() {
         .unwrap();
     let work_alerts: Vec<serde_json::Value> = store.open_alerts(Some(&work)).unwrap();
     assert_eq!(work_alerts, vec![replaced]);
-    assert_eq!(store.open_alerts::<serde_json::Value>(Some(&home)).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .open_alerts::<serde_json::Value>(Some(&home))
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Nothing secret goes in, even by mistake.
     let leaked = json!({"id": "x", "body": format!("sk-or-v1-{}", "ab".repeat(32))});
@@ -199,7 +239,13 @@ fn open_alerts_survive_a_reopen_and_are_replaced_per_profile() {
         .replace_open_alerts(&work, &[("x", "a", &leaked)])
         .unwrap_err();
     assert_eq!(err.kind(), "store");
-    assert_eq!(store.open_alerts::<serde_json::Value>(Some(&work)).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .open_alerts::<serde_json::Value>(Some(&work))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -213,7 +259,13 @@ fn snoozes_and_the_pause_run_out() {
         .set_snooze(&profile, "b", Some(now + Duration::hours(2)))
         .unwrap();
     assert_eq!(store.snoozes(Some(&profile), now).unwrap().len(), 2);
-    assert_eq!(store.snoozes(None, now + Duration::minutes(90)).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .snoozes(None, now + Duration::minutes(90))
+            .unwrap()
+            .len(),
+        1
+    );
     store.set_snooze(&profile, "b", None).unwrap();
     assert!(store.snoozes(None, now).unwrap().is_empty());
     assert!(store.set_snooze("no-such-profile", "a", Some(now)).is_err());
@@ -222,7 +274,10 @@ fn snoozes_and_the_pause_run_out() {
     store
         .set_paused_until(Some(now + Duration::hours(1)))
         .unwrap();
-    assert_eq!(store.paused_until(now).unwrap(), Some(now + Duration::hours(1)));
+    assert_eq!(
+        store.paused_until(now).unwrap(),
+        Some(now + Duration::hours(1))
+    );
     assert_eq!(store.paused_until(now + Duration::hours(1)).unwrap(), None);
     store.set_paused_until(None).unwrap();
     assert_eq!(store.paused_until(now).unwrap(), None);
@@ -232,9 +287,15 @@ fn snoozes_and_the_pause_run_out() {
 fn keys_disabled_by_keyward_are_remembered_until_re_enabled() {
     let (_dir, store, profile) = store_with_profile();
     let now = at(20, 12, 0);
-    store.set_disabled_by_keyward(&profile, "a", true, now).unwrap();
-    store.set_disabled_by_keyward(&profile, "b", true, now).unwrap();
-    store.set_disabled_by_keyward(&profile, "a", false, now).unwrap();
+    store
+        .set_disabled_by_keyward(&profile, "a", true, now)
+        .unwrap();
+    store
+        .set_disabled_by_keyward(&profile, "b", true, now)
+        .unwrap();
+    store
+        .set_disabled_by_keyward(&profile, "a", false, now)
+        .unwrap();
     assert_eq!(
         store.disabled_by_keyward(&profile).unwrap(),
         HashSet::from(["b".to_owned()])
@@ -293,14 +354,21 @@ fn removing_a_profile_removes_everything_watched_for_it() {
     store
         .set_snooze(&profile, "a", Some(now + Duration::hours(1)))
         .unwrap();
-    store.set_disabled_by_keyward(&profile, "a", true, now).unwrap();
+    store
+        .set_disabled_by_keyward(&profile, "a", true, now)
+        .unwrap();
     store
         .replace_activity(&profile, Some("a"), &[], now)
         .unwrap();
     assert!(store.remove_profile(&profile).unwrap());
     assert!(store.latest_snapshots(&profile).unwrap().is_empty());
     assert!(store.alert_ledger(&profile).unwrap().is_empty());
-    assert!(store.open_alerts::<serde_json::Value>(None).unwrap().is_empty());
+    assert!(
+        store
+            .open_alerts::<serde_json::Value>(None)
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.snoozes(None, now).unwrap().is_empty());
     assert!(store.disabled_by_keyward(&profile).unwrap().is_empty());
     assert!(store.activity(&profile, Some("a")).unwrap().is_none());

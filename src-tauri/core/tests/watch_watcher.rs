@@ -40,7 +40,9 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
         .create_key(json!({"name": "prod-backend", "limit": 10.0}))
         .await;
     let recorded = Arc::new(Recorded::default());
-    let handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| !r.change_times().is_empty())
         .await;
@@ -52,7 +54,11 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
         .wait_for(WITHIN, |r| r.notification_count() == 1)
         .await;
     let (arrived, batch) = recorded.notifications.lock().unwrap()[0].clone();
-    assert!(arrived - pushed < Duration::from_millis(2500), "{:?}", arrived - pushed);
+    assert!(
+        arrived - pushed < Duration::from_millis(2500),
+        "{:?}",
+        arrived - pushed
+    );
     assert_eq!(batch.len(), 1);
     assert!(batch[0].title.contains("prod-backend"), "{batch:?}");
     // The alert list the tray shows has it.
@@ -73,7 +79,9 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
         .wait_for(WITHIN, |r| r.notification_count() == 2)
         .await;
     assert!(
-        recorded.all_notifications()[1].title.contains("prod-backend"),
+        recorded.all_notifications()[1]
+            .title
+            .contains("prod-backend"),
         "{:?}",
         recorded.all_notifications()
     );
@@ -85,7 +93,9 @@ async fn refresh_now_and_a_new_interval_take_effect_at_once() {
     let w = watched("watcher-wake").await;
     every(&w, 3600);
     let recorded = Arc::new(Recorded::default());
-    let handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() == 1)
         .await;
@@ -127,7 +137,9 @@ async fn offline_it_backs_off_exponentially_and_recovers_by_itself() {
     w.control("/faults", json!({"server_error": {"probability": 1.0}}))
         .await;
     let recorded = Arc::new(Recorded::default());
-    let _handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let _handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() >= 5)
         .await;
@@ -169,7 +181,9 @@ async fn a_rate_limit_is_waited_out() {
     )
     .await;
     let recorded = Arc::new(Recorded::default());
-    let _handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let _handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() >= 3)
         .await;
@@ -201,7 +215,9 @@ async fn dropping_or_stopping_the_handle_stops_the_watcher() {
     let w = watched("watcher-stop").await;
     every(&w, 1);
     let recorded = Arc::new(Recorded::default());
-    let handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| !r.change_times().is_empty())
         .await;
@@ -211,7 +227,9 @@ async fn dropping_or_stopping_the_handle_stops_the_watcher() {
     assert_eq!(recorded.change_times().len(), seen);
     assert!(w.t.service.alerts(None).unwrap().next_check_at.is_none());
 
-    let again = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let again =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() > seen)
         .await;
@@ -228,7 +246,9 @@ async fn snoozing_through_the_service_updates_the_tray() {
     let hash = w.create_key(json!({"name": "tray", "limit": 1.0})).await;
     w.spend(&hash, 1.0).await;
     let recorded = Arc::new(Recorded::default());
-    let _handle = w.t.service.start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let _handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
     recorded
         .wait_for(WITHIN, |r| r.notification_count() == 1)
         .await;

@@ -39,7 +39,10 @@ pub struct UsageHistoryArgs {
 }
 
 #[tauri::command]
-pub async fn watch_settings_get(app: AppHandle, args: EmptyArgs) -> Result<WatchSettings, AppError> {
+pub async fn watch_settings_get(
+    app: AppHandle,
+    args: EmptyArgs,
+) -> Result<WatchSettings, AppError> {
     let EmptyArgs {} = args;
     Ok(service(&app).watch_settings())
 }
@@ -83,7 +86,10 @@ pub async fn alerts_snooze(
 }
 
 #[tauri::command]
-pub async fn alerts_pause(app: AppHandle, args: AlertsPauseArgs) -> Result<AlertsSnapshot, AppError> {
+pub async fn alerts_pause(
+    app: AppHandle,
+    args: AlertsPauseArgs,
+) -> Result<AlertsSnapshot, AppError> {
     let until = match args.minutes {
         None => None,
         Some(0) => return Err(Error::invalid("minutes", "must be at least 1").into()),
@@ -109,7 +115,10 @@ pub async fn watch_refresh_now(app: AppHandle, args: EmptyArgs) -> Result<(), Ap
 }
 
 #[tauri::command]
-pub async fn usage_history(app: AppHandle, args: UsageHistoryArgs) -> Result<UsageHistory, AppError> {
+pub async fn usage_history(
+    app: AppHandle,
+    args: UsageHistoryArgs,
+) -> Result<UsageHistory, AppError> {
     Ok(service(&app)
         .usage_history(&args.profile_id, &args.key_hash)
         .await?)

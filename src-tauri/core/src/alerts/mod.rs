@@ -161,7 +161,13 @@ mod tests {
         assert!(AlertSeverity::Info < AlertSeverity::Warning);
         assert!(AlertSeverity::Warning < AlertSeverity::Critical);
         assert_eq!(
-            alert_id("p", "h", AlertKind::RotationDue, "rotation_due", "2026-11-23"),
+            alert_id(
+                "p",
+                "h",
+                AlertKind::RotationDue,
+                "rotation_due",
+                "2026-11-23"
+            ),
             "p|h|rotation_due|rotation_due|2026-11-23"
         );
     }

@@ -1,7 +1,7 @@
 //! The watcher's settings as the person sets them, their defaults and their validation.
 
-use chrono::{FixedOffset, NaiveTime, TimeDelta, Utc};
 use chrono::{DateTime, Timelike};
+use chrono::{FixedOffset, NaiveTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -341,15 +341,40 @@ mod tests {
         // (window, now UTC, offset, expected end UTC)
         let cases = [
             (&overnight, "2026-11-23T21:59:59Z", utc, None),
-            (&overnight, "2026-11-23T22:00:00Z", utc, Some("2026-11-24T07:00:00Z")),
-            (&overnight, "2026-11-24T03:00:00Z", utc, Some("2026-11-24T07:00:00Z")),
+            (
+                &overnight,
+                "2026-11-23T22:00:00Z",
+                utc,
+                Some("2026-11-24T07:00:00Z"),
+            ),
+            (
+                &overnight,
+                "2026-11-24T03:00:00Z",
+                utc,
+                Some("2026-11-24T07:00:00Z"),
+            ),
             (&overnight, "2026-11-24T07:00:00Z", utc, None),
             // 21:30 UTC is 23:30 at +02:00: inside; ends at 07:00 local = 05:00 UTC.
-            (&overnight, "2026-11-23T21:30:00Z", plus2, Some("2026-11-24T05:00:00Z")),
+            (
+                &overnight,
+                "2026-11-23T21:30:00Z",
+                plus2,
+                Some("2026-11-24T05:00:00Z"),
+            ),
             // 02:00 UTC is 21:00 the day before at -05:00: outside.
             (&overnight, "2026-11-24T02:00:00Z", minus5, None),
-            (&overnight, "2026-11-24T03:00:00Z", minus5, Some("2026-11-24T12:00:00Z")),
-            (&daytime, "2026-11-23T12:00:00Z", utc, Some("2026-11-23T13:30:00Z")),
+            (
+                &overnight,
+                "2026-11-24T03:00:00Z",
+                minus5,
+                Some("2026-11-24T12:00:00Z"),
+            ),
+            (
+                &daytime,
+                "2026-11-23T12:00:00Z",
+                utc,
+                Some("2026-11-23T13:30:00Z"),
+            ),
             (&daytime, "2026-11-23T13:30:00Z", utc, None),
             (&daytime, "2026-11-23T11:59:00Z", utc, None),
         ];

@@ -113,7 +113,10 @@ mod tests {
         let now = at("2026-11-23T10:00:00Z");
         assert_eq!(day(at("2026-12-01T00:00:00Z"), now), "Dec 1");
         assert_eq!(day(at("2027-01-04T00:00:00Z"), now), "Jan 4, 2027");
-        assert_eq!(day_time(at("2026-11-30T14:05:00Z"), now), "Nov 30 at 14:05 UTC");
+        assert_eq!(
+            day_time(at("2026-11-30T14:05:00Z"), now),
+            "Nov 30 at 14:05 UTC"
+        );
         assert_eq!(span(TimeDelta::days(4) + TimeDelta::hours(23)), "4 days");
         assert_eq!(span(TimeDelta::hours(24)), "1 day");
         assert_eq!(span(TimeDelta::hours(20)), "20 hours");
@@ -128,6 +131,9 @@ mod tests {
         assert_eq!(name_list(&["a"], 3), "a");
         assert_eq!(name_list(&["a", "b"], 3), "a and b");
         assert_eq!(name_list(&["a", "b", "c"], 3), "a, b and c");
-        assert_eq!(name_list(&["a", "b", "c", "d", "e"], 3), "a, b, c and 2 more");
+        assert_eq!(
+            name_list(&["a", "b", "c", "d", "e"], 3),
+            "a, b, c and 2 more"
+        );
     }
 }

@@ -296,7 +296,10 @@ pub fn check_journal(rotation: &Rotation, journal: &[JournalEntry]) -> Vec<Strin
     for (index, entry) in journal.iter().enumerate() {
         let expected = i64::try_from(index + 1).unwrap_or(i64::MAX);
         if entry.seq != expected {
-            problems.push(format!("entry {index} has seq {} (expected {expected})", entry.seq));
+            problems.push(format!(
+                "entry {index} has seq {} (expected {expected})",
+                entry.seq
+            ));
         }
         match entry.phase {
             JournalPhase::Intent => {
@@ -560,7 +563,10 @@ impl Rotation {
             RotationStepStatus::Pending | RotationStepStatus::Running => Next::Run(step),
             RotationStepStatus::Waiting => {
                 let due = match step {
-                    RotationStepName::Drain => self.drain.as_ref().map(|d| d.next_check_at),
+                    // No reading yet (the first check failed): check again on the next run.
+                    RotationStepName::Drain => {
+                        Some(self.drain.as_ref().map_or(now, |d| d.next_check_at))
+                    }
                     RotationStepName::DeleteOld => self.grace_until,
                     _ => None,
                 };
@@ -701,7 +707,11 @@ impl Rotation {
         if self.status.is_terminal() {
             return;
         }
-        if self.steps.iter().any(|s| s.status == RotationStepStatus::Failed) {
+        if self
+            .steps
+            .iter()
+            .any(|s| s.status == RotationStepStatus::Failed)
+        {
             self.status = RotationStatus::Failed;
             return;
         }
@@ -847,9 +857,7 @@ impl Rotation {
             RotationAction::ConfirmDrained => {
                 self.finish_step(
                     RotationStepName::Drain,
-                    StepOutcome::Done(
-                        "you confirmed nothing uses the old key any more".to_owned(),
-                    ),
+                    StepOutcome::Done("you confirmed nothing uses the old key any more".to_owned()),
                     now,
                 );
                 ActionEffect::Advance

@@ -43,7 +43,13 @@ fn settings(targets: bool) -> RotationSettings {
 }
 
 fn fresh(targets: bool) -> Rotation {
-    Rotation::new("r1".into(), "p1".into(), old_key(), settings(targets), at(0))
+    Rotation::new(
+        "r1".into(),
+        "p1".into(),
+        old_key(),
+        settings(targets),
+        at(0),
+    )
 }
 
 fn app_error() -> AppError {
@@ -105,7 +111,10 @@ fn a_new_rotation_starts_at_create_with_the_old_keys_name() {
     assert_eq!(rotation.new_key_name, "prod-api · rotated 2026-11-23");
     assert_eq!(rotation.status, RotationStatus::Running);
     assert_eq!(rotation.current_step(), Some(RotationStepName::Create));
-    assert_eq!(rotation.next_move(at(0)), Next::Run(RotationStepName::Create));
+    assert_eq!(
+        rotation.next_move(at(0)),
+        Next::Run(RotationStepName::Create)
+    );
     assert_eq!(
         rotation.actions(),
         vec![
@@ -116,7 +125,11 @@ fn a_new_rotation_starts_at_create_with_the_old_keys_name() {
     );
     let view = rotation.view();
     assert_eq!(view.steps.len(), 7);
-    assert!(view.steps.iter().all(|s| s.status == RotationStepStatus::Pending));
+    assert!(
+        view.steps
+            .iter()
+            .all(|s| s.status == RotationStepStatus::Pending)
+    );
     assert_eq!(view.current_step, Some(RotationStepName::Create));
     assert!(!view.secret_deployed);
 }
@@ -213,7 +226,13 @@ fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
     );
     assert_eq!(rotation.status, RotationStatus::Waiting);
     assert_eq!(rotation.next_move(at(22)), Next::Wait(rotation.grace_until));
-    assert!(rotation.view().waiting_for.unwrap().contains("grace period"));
+    assert!(
+        rotation
+            .view()
+            .waiting_for
+            .unwrap()
+            .contains("grace period")
+    );
     assert_eq!(
         rotation.actions(),
         vec![
@@ -337,7 +356,9 @@ fn without_targets_deploy_waits_for_the_person() {
     );
     assert!(!rotation.deployed());
     assert_eq!(
-        rotation.apply_action(RotationAction::Resume, at(2)).unwrap(),
+        rotation
+            .apply_action(RotationAction::Resume, at(2))
+            .unwrap(),
         ActionEffect::Advance
     );
     assert!(rotation.deployed());
@@ -345,7 +366,10 @@ fn without_targets_deploy_waits_for_the_person() {
         rotation.step(RotationStepName::Deploy).status,
         RotationStepStatus::Done
     );
-    assert_eq!(rotation.next_move(at(2)), Next::Run(RotationStepName::Verify));
+    assert_eq!(
+        rotation.next_move(at(2)),
+        Next::Run(RotationStepName::Verify)
+    );
 }
 
 #[test]
@@ -367,7 +391,9 @@ fn confirm_drained_and_delete_now() {
         at(1),
     );
     assert_eq!(
-        rotation.apply_action(RotationAction::DeleteNow, at(1)).unwrap(),
+        rotation
+            .apply_action(RotationAction::DeleteNow, at(1))
+            .unwrap(),
         ActionEffect::Advance
     );
     assert!(rotation.settings.delete_at_once);
@@ -387,7 +413,9 @@ fn confirm_drained_and_delete_now() {
 
     let mut waiting = at_step(RotationStepName::DeleteOld);
     assert!(waiting.grace_until.unwrap() > at(2));
-    waiting.apply_action(RotationAction::DeleteNow, at(2)).unwrap();
+    waiting
+        .apply_action(RotationAction::DeleteNow, at(2))
+        .unwrap();
     assert_eq!(waiting.grace_until, Some(at(2)));
     assert_eq!(
         waiting.next_move(at(2)),
@@ -411,10 +439,16 @@ fn actions_that_do_not_fit_are_refused_naming_the_field() {
             other => panic!("{action:?}: {other:?}"),
         }
     }
-    rotation.apply_action(RotationAction::Abandon, at(1)).unwrap();
+    rotation
+        .apply_action(RotationAction::Abandon, at(1))
+        .unwrap();
     assert_eq!(rotation.status, RotationStatus::Abandoned);
     assert!(rotation.actions().is_empty());
-    assert!(rotation.apply_action(RotationAction::Resume, at(2)).is_err());
+    assert!(
+        rotation
+            .apply_action(RotationAction::Resume, at(2))
+            .is_err()
+    );
     assert!(rotation.detail.unwrap().contains("untouched"));
 }
 
@@ -440,7 +474,10 @@ fn a_restart_sends_the_rotation_back_to_create() {
         rotation.step(RotationStepName::StoreSecret).status,
         RotationStepStatus::Pending
     );
-    assert_eq!(rotation.next_move(at(1)), Next::Run(RotationStepName::Create));
+    assert_eq!(
+        rotation.next_move(at(1)),
+        Next::Run(RotationStepName::Create)
+    );
     assert_eq!(rotation.detail.as_deref(), Some("lost"));
 }
 
@@ -452,7 +489,9 @@ fn rolling_back_from_every_state_that_allows_it() {
         if !rotation.actions().contains(&RotationAction::RollBack) {
             continue;
         }
-        rotation.apply_action(RotationAction::RollBack, now).unwrap();
+        rotation
+            .apply_action(RotationAction::RollBack, now)
+            .unwrap();
         assert!(rotation.rolling_back);
         assert_eq!(rotation.next_move(now), Next::RollBack, "{step:?}");
         assert_eq!(rotation.actions(), vec![RotationAction::Resume]);
@@ -473,10 +512,10 @@ fn rolling_back_from_every_state_that_allows_it() {
         assert!(!rotation.rolling_back);
         assert!(rotation.actions().is_empty());
         assert!(
-            rotation
-                .steps
-                .iter()
-                .all(|s| matches!(s.status, RotationStepStatus::Done | RotationStepStatus::Skipped)),
+            rotation.steps.iter().all(|s| matches!(
+                s.status,
+                RotationStepStatus::Done | RotationStepStatus::Skipped
+            )),
             "{step:?}"
         );
         assert_eq!(rotation.next_move(now), Next::Stop);
@@ -555,7 +594,11 @@ fn the_journal_check_finds_inconsistencies() {
     let problems = check_journal(&rotation, &bad);
     assert!(problems.len() >= 3, "{problems:?}");
 
-    rotation.finish_step(RotationStepName::Create, StepOutcome::Done("x".into()), at(0));
+    rotation.finish_step(
+        RotationStepName::Create,
+        StepOutcome::Done("x".into()),
+        at(0),
+    );
     let mut done = open.clone();
     done.push(entry(3, "create", JournalPhase::Result));
     let problems = check_journal(&rotation, &done);
@@ -568,7 +611,15 @@ fn the_journal_check_finds_inconsistencies() {
 fn the_state_round_trips_through_json() {
     let mut rotation = at_step(RotationStepName::Drain);
     rotation.drain = Some(
-        drain_observation(None, 1.0, None, at(1), 900, std::time::Duration::from_secs(60)).0,
+        drain_observation(
+            None,
+            1.0,
+            None,
+            at(1),
+            900,
+            std::time::Duration::from_secs(60),
+        )
+        .0,
     );
     let json = serde_json::to_string(&rotation).unwrap();
     let back: Rotation = serde_json::from_str(&json).unwrap();

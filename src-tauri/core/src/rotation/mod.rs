@@ -17,7 +17,7 @@ use crate::views::AppError;
 
 pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSE_AT_ENV, PAUSED_MARKER, RotationHooks};
 pub use machine::{
-    ActionEffect, CreateReconcile, DrainState, JournalEntry, JournalPhase, Next, NewKey, OldKey,
+    ActionEffect, CreateReconcile, DrainState, JournalEntry, JournalPhase, NewKey, Next, OldKey,
     ROLL_BACK, RollbackState, Rotation, RotationSettings, StepOutcome, StepRecord, check_journal,
     drain_observation, new_key_name,
 };
@@ -296,7 +296,10 @@ impl RotationPolicy {
             return Err(Error::invalid("every_days", "must be at least 1 day"));
         }
         if self.before_expiry_days == Some(0) {
-            return Err(Error::invalid("before_expiry_days", "must be at least 1 day"));
+            return Err(Error::invalid(
+                "before_expiry_days",
+                "must be at least 1 day",
+            ));
         }
         if self.new_expiry == NewExpiry::Days(0) {
             return Err(Error::invalid("new_expiry", "must be at least 1 day"));

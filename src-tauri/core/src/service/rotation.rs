@@ -20,13 +20,13 @@ use super::Keyward;
 use crate::Error;
 use crate::api::{ApiKey, ListKeysQuery, OpenRouterClient, UpdateKeyRequest};
 use crate::deploy::{self, ClipboardSink, DeployContext, DeployTarget};
+use crate::rotation::ActionEffect;
 use crate::rotation::{
     Boundary, CreateReconcile, HookPoint, JournalEntry, JournalPhase, NewKey, Next, OldKey,
     ROLL_BACK, Rotation, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy,
     RotationSettings, RotationStartArgs, RotationStatus, RotationStepName, RotationView,
     StepOutcome, check_journal, drain_observation, rotation_due_at,
 };
-use crate::rotation::ActionEffect;
 use crate::store::{NewSecretIndexEntry, ProfileManager, SecretState};
 use crate::views::AppError;
 
@@ -130,7 +130,10 @@ impl Drop for RotationRuntime {
 fn is_transient(error: &Error) -> bool {
     matches!(
         error,
-        Error::RateLimited { .. } | Error::Server { .. } | Error::Network { .. } | Error::Timeout { .. }
+        Error::RateLimited { .. }
+            | Error::Server { .. }
+            | Error::Network { .. }
+            | Error::Timeout { .. }
     )
 }
 
@@ -166,7 +169,11 @@ impl Keyward {
     // --- Policies -----------------------------------------------------------------------------------
 
     /// A key's rotation policy (the defaults if it has none).
-    pub fn rotation_policy(&self, profile_id: &str, key_hash: &str) -> Result<RotationPolicy, Error> {
+    pub fn rotation_policy(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+    ) -> Result<RotationPolicy, Error> {
         let store = self.inner.store();
         store.require_profile(profile_id)?;
         Ok(store
@@ -182,7 +189,11 @@ impl Keyward {
     }
 
     /// When a key is next due for rotation under its policy, from the cached key list.
-    pub fn rotation_due(&self, profile_id: &str, key_hash: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    pub fn rotation_due(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+    ) -> Result<Option<DateTime<Utc>>, Error> {
         let store = self.inner.store();
         let Some(policy) = store.rotation_policy(profile_id, key_hash)? else {
             return Ok(None);
@@ -269,7 +280,10 @@ impl Keyward {
         if old.disabled {
             return Err(Error::invalid(
                 "key_hash",
-                format!("key \"{}\" is disabled: enable it before rotating it", old.name),
+                format!(
+                    "key \"{}\" is disabled: enable it before rotating it",
+                    old.name
+                ),
             ));
         }
         let policy = self.rotation_policy(&profile.id, &old.hash)?;
@@ -342,29 +356,28 @@ impl Keyward {
             .filter(|key| crate::rotation::name_matches(&pattern, &key.name))
             .collect();
         let concurrency = self.inner.rotations.config.batch_concurrency.max(1);
-        let mut results: Vec<(usize, RotationView)> = futures::stream::iter(
-            matching.into_iter().enumerate(),
-        )
-        .map(|(index, key)| {
-            let profile_id = profile.id.clone();
-            async move {
-                let started = self
-                    .rotation_start(RotationStartArgs {
-                        profile_id: profile_id.clone(),
-                        key_hash: key.hash.clone(),
-                        delete_at_once: false,
-                    })
-                    .await;
-                let view = match started {
-                    Ok(view) => view,
-                    Err(error) => self.batch_failure(&profile_id, &key, &error),
-                };
-                (index, view)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        let mut results: Vec<(usize, RotationView)> =
+            futures::stream::iter(matching.into_iter().enumerate())
+                .map(|(index, key)| {
+                    let profile_id = profile.id.clone();
+                    async move {
+                        let started = self
+                            .rotation_start(RotationStartArgs {
+                                profile_id: profile_id.clone(),
+                                key_hash: key.hash.clone(),
+                                delete_at_once: false,
+                            })
+                            .await;
+                        let view = match started {
+                            Ok(view) => view,
+                            Err(error) => self.batch_failure(&profile_id, &key, &error),
+                        };
+                        (index, view)
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
         results.sort_by_key(|(index, _)| *index);
         Ok(results.into_iter().map(|(_, view)| view).collect())
     }
@@ -381,7 +394,10 @@ impl Keyward {
             String::new(),
             profile_id.to_owned(),
             OldKey::from(key),
-            RotationSettings::from_policy(&RotationPolicy::default_for(profile_id, &key.hash), false),
+            RotationSettings::from_policy(
+                &RotationPolicy::default_for(profile_id, &key.hash),
+                false,
+            ),
             self.now(),
         );
         rotation.status = RotationStatus::Failed;
@@ -474,7 +490,9 @@ impl Keyward {
                     .current_step()
                     .map_or("the end", RotationStepName::as_str);
                 let what = if rotation.rolling_back {
-                    format!("Keyward stopped while rolling back (at {stopped_at}); finishing the rollback")
+                    format!(
+                        "Keyward stopped while rolling back (at {stopped_at}); finishing the rollback"
+                    )
                 } else {
                     format!("Keyward stopped during {stopped_at}; resumed at start-up")
                 };
@@ -521,7 +539,9 @@ impl Keyward {
             };
             match self.advance_locked(&id).await {
                 Ok(view) => views.push(view),
-                Err(error) => tracing::warn!(rotation = %id, error = %error, "rotation tick failed"),
+                Err(error) => {
+                    tracing::warn!(rotation = %id, error = %error, "rotation tick failed")
+                }
             }
         }
         views.extend(self.start_due_auto_rotations().await);
@@ -556,7 +576,8 @@ impl Keyward {
                         .ok()
                         .flatten()
                         .is_some();
-                    !busy && rotation_due_at(policy, &cached.key, last).is_some_and(|due| due <= now)
+                    !busy
+                        && rotation_due_at(policy, &cached.key, last).is_some_and(|due| due <= now)
                 })
                 .map(|policy| RotationStartArgs {
                     profile_id: policy.profile_id,
@@ -770,8 +791,11 @@ impl Keyward {
                 return failed(&error, "creating the new key failed");
             }
         };
-        self.hook(&rotation.id, HookPoint::new(RotationStepName::Create, Boundary::Posted))
-            .await;
+        self.hook(
+            &rotation.id,
+            HookPoint::new(RotationStepName::Create, Boundary::Posted),
+        )
+        .await;
         let entry = NewSecretIndexEntry {
             profile_id: rotation.profile_id.clone(),
             key_hash: created.key.hash.clone(),
@@ -793,8 +817,11 @@ impl Keyward {
         self.cache_rotated_key(&rotation.profile_id, &created.key);
         let held_note = match held {
             Ok(_) => {
-                self.hook(&rotation.id, HookPoint::new(RotationStepName::Create, Boundary::Held))
-                    .await;
+                self.hook(
+                    &rotation.id,
+                    HookPoint::new(RotationStepName::Create, Boundary::Held),
+                )
+                .await;
                 "its secret is held in the keychain as pending".to_owned()
             }
             Err(error) => {
@@ -803,7 +830,9 @@ impl Keyward {
                     .rotations
                     .unsaved()
                     .insert(rotation.id.clone(), created.secret);
-                format!("the keychain refused its secret ({error}); it is held in memory until stored")
+                format!(
+                    "the keychain refused its secret ({error}); it is held in memory until stored"
+                )
             }
         };
         notes.insert(0, held_note);
@@ -896,7 +925,9 @@ impl Keyward {
             label: Some(key.label.clone()),
         };
         self.blocking(move |inner| {
-            inner.vault.pending_secret(&entry.profile_id, &entry.key_hash)?;
+            inner
+                .vault
+                .pending_secret(&entry.profile_id, &entry.key_hash)?;
             let store = inner.store();
             if store
                 .secret_index_entry(&entry.profile_id, &entry.key_hash)?
@@ -968,7 +999,10 @@ impl Keyward {
                         Err(error) => return Err(error),
                     }
                 }
-                match inner.vault.pending_secret(&entry.profile_id, &entry.key_hash) {
+                match inner
+                    .vault
+                    .pending_secret(&entry.profile_id, &entry.key_hash)
+                {
                     Ok(_) => {
                         store.record_pending_secret(&entry)?;
                         return Ok(Some(SecretState::Pending));
@@ -990,7 +1024,12 @@ impl Keyward {
                 let vault = &self.inner.vault;
                 let place = vault
                     .pending_secret_entry(&rotation.profile_id, &new_key.hash)
-                    .map(|entry| format!("service \"{}\", account \"{}\"", entry.service, entry.account))
+                    .map(|entry| {
+                        format!(
+                            "service \"{}\", account \"{}\"",
+                            entry.service, entry.account
+                        )
+                    })
                     .unwrap_or_default();
                 StepOutcome::Done(match state {
                     SecretState::Pending => format!("held in the keychain as pending ({place})"),
@@ -1018,7 +1057,10 @@ impl Keyward {
                 );
             }
         }
-        if let Err(error) = self.forget_secret(&rotation.profile_id, &new_key.hash).await {
+        if let Err(error) = self
+            .forget_secret(&rotation.profile_id, &new_key.hash)
+            .await
+        {
             tracing::warn!(error = %error, "could not clear the lost secret's index row");
         }
         self.forget_cached_key(&rotation.profile_id, &new_key.hash);
@@ -1143,7 +1185,10 @@ impl Keyward {
         };
         match client.current_key().await {
             Ok(current) if current.label.is_empty() || current.label == new_key.label => {
-                StepOutcome::Done(format!("GET /key with the new key answered ({})", current.label))
+                StepOutcome::Done(format!(
+                    "GET /key with the new key answered ({})",
+                    current.label
+                ))
             }
             Ok(current) => failed(
                 &Error::Conflict {
@@ -1187,8 +1232,9 @@ impl Keyward {
                     StepOutcome::Waiting(format!(
                         "the old key has used ${:.4}; last used {}",
                         key.usage + key.byok_usage,
-                        key.last_used_at
-                            .map_or("never".to_owned(), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                        key.last_used_at.map_or("never".to_owned(), |at| at
+                            .format("%Y-%m-%d %H:%M UTC")
+                            .to_string())
                     ))
                 }
             }
@@ -1201,7 +1247,9 @@ impl Keyward {
                         + chrono::Duration::from_std(interval)
                             .unwrap_or(chrono::Duration::seconds(60));
                 }
-                StepOutcome::Waiting(format!("could not check the old key ({error}); trying again"))
+                StepOutcome::Waiting(format!(
+                    "could not check the old key ({error}); trying again"
+                ))
             }
             Err(error) => failed(&error, "reading the old key's usage failed"),
         }
@@ -1288,7 +1336,8 @@ impl Keyward {
             .any(|outcome| outcome.ok && outcome.target != DeployTarget::Clipboard);
         let keep = rotation.settings.keep_new_secret;
         if !keep && !durable {
-            return "the new secret stays in the keychain as pending until you resolve it".to_owned();
+            return "the new secret stays in the keychain as pending until you resolve it"
+                .to_owned();
         }
         let profile_id = rotation.profile_id.clone();
         let result = self

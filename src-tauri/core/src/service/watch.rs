@@ -45,7 +45,10 @@ fn snapshot_of(key: &ApiKey, taken_at: DateTime<Utc>) -> UsageSnapshot {
         byok_usage: key.byok_usage,
         limit: key.limit,
         limit_remaining: key.limit_remaining,
-        limit_reset: key.limit_reset.as_ref().map(|reset| reset.as_str().to_owned()),
+        limit_reset: key
+            .limit_reset
+            .as_ref()
+            .map(|reset| reset.as_str().to_owned()),
         disabled: key.disabled,
         expires_at: key.expires_at,
     }
@@ -107,7 +110,11 @@ impl Keyward {
 
     /// The watch settings (the defaults until changed; also when the stored ones can't be read).
     pub fn watch_settings(&self) -> WatchSettings {
-        match self.inner.store().setting::<WatchSettings>(WATCH_SETTINGS_KEY) {
+        match self
+            .inner
+            .store()
+            .setting::<WatchSettings>(WATCH_SETTINGS_KEY)
+        {
             Ok(settings) => settings.unwrap_or_default(),
             Err(error) => {
                 tracing::warn!(error = %error, "could not read the watch settings; using the defaults");
@@ -183,7 +190,12 @@ impl Keyward {
 
     /// Records on which keys Keyward itself changed `disabled`, so a key disabled anywhere else
     /// can be told apart. Called by every path that disables or enables a key.
-    pub(crate) fn note_disabled_by_keyward(&self, profile_id: &str, key_hash: &str, disabled: bool) {
+    pub(crate) fn note_disabled_by_keyward(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+        disabled: bool,
+    ) {
         let now = self.now();
         if let Err(error) = self
             .inner
@@ -231,7 +243,8 @@ impl Keyward {
                 .into_iter()
                 .map(|snooze| (snooze.profile_id, snooze.key_hash))
                 .collect();
-            let held_back = paused || !settings.notifications_enabled || in_quiet_hours(&settings, now);
+            let held_back =
+                paused || !settings.notifications_enabled || in_quiet_hours(&settings, now);
             for Checked {
                 check,
                 keys,
@@ -239,8 +252,10 @@ impl Keyward {
             } in &checked
             {
                 let profile_id = check.profile_id.as_str();
-                let limits: HashMap<&str, Option<f64>> =
-                    keys.iter().map(|key| (key.hash.as_str(), key.limit)).collect();
+                let limits: HashMap<&str, Option<f64>> = keys
+                    .iter()
+                    .map(|key| (key.hash.as_str(), key.limit))
+                    .collect();
                 // A changed limit re-arms its key's limit alerts: raising it clears them, and
                 // crossing a threshold of the new limit notifies again.
                 let rearmed: Vec<String> = store
@@ -275,7 +290,8 @@ impl Keyward {
                     .filter(|alert| !notified.contains(&alert.id))
                     .filter(|alert| {
                         !held_back
-                            && !snoozed.contains(&(alert.profile_id.clone(), alert.key_hash.clone()))
+                            && !snoozed
+                                .contains(&(alert.profile_id.clone(), alert.key_hash.clone()))
                     })
                     .collect();
                 let entries: Vec<_> = newly_due
@@ -302,7 +318,11 @@ impl Keyward {
         self.inner.watch.set_last_check(now);
         let notifications = group_notifications(&due, &settings);
         if !notifications.is_empty() {
-            tracing::info!(alerts = due.len(), notifications = notifications.len(), "alerts due");
+            tracing::info!(
+                alerts = due.len(),
+                notifications = notifications.len(),
+                "alerts due"
+            );
         }
         Ok(WatchReport {
             notifications,

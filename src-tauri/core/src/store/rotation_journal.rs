@@ -120,7 +120,11 @@ impl Store {
     }
 
     /// Every rotation a key took part in (as the old or the new key), newest first.
-    pub fn rotations_of_key(&self, profile_id: &str, key_hash: &str) -> Result<Vec<Rotation>, Error> {
+    pub fn rotations_of_key(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+    ) -> Result<Vec<Rotation>, Error> {
         self.query_rotations(
             "SELECT id, state FROM rotations
              WHERE profile_id = ?1 AND (old_key_hash = ?2 OR new_key_hash = ?2)

@@ -46,7 +46,10 @@ impl Store {
     }
 
     /// Every stored policy, of one profile or all.
-    pub fn rotation_policies(&self, profile_id: Option<&str>) -> Result<Vec<RotationPolicy>, Error> {
+    pub fn rotation_policies(
+        &self,
+        profile_id: Option<&str>,
+    ) -> Result<Vec<RotationPolicy>, Error> {
         let mut statement = self
             .conn()
             .prepare_cached(

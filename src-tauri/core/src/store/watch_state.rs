@@ -199,7 +199,10 @@ impl Store {
             ))
             .map_err(store_error)?;
         let rows = statement
-            .query_map(params![profile_id, key_hash, since], UsageSnapshot::from_row)
+            .query_map(
+                params![profile_id, key_hash, since],
+                UsageSnapshot::from_row,
+            )
             .map_err(store_error)?;
         rows.map(|row| row.map_err(store_error)).collect()
     }
@@ -325,8 +328,11 @@ impl Store {
             .collect::<Result<Vec<_>, Error>>()?;
         let tx = self.conn().unchecked_transaction().map_err(store_error)?;
         self.require_profile(profile_id)?;
-        tx.execute("DELETE FROM open_alerts WHERE profile_id = ?1", [profile_id])
-            .map_err(store_error)?;
+        tx.execute(
+            "DELETE FROM open_alerts WHERE profile_id = ?1",
+            [profile_id],
+        )
+        .map_err(store_error)?;
         {
             let mut insert = tx
                 .prepare_cached(

@@ -203,9 +203,7 @@ fn spread(
     let mut cursor = from.max(utc_midnight(first));
     while cursor < to {
         let day = cursor.date_naive();
-        let day_end = day
-            .succ_opt()
-            .map_or(to, |next| utc_midnight(next).min(to));
+        let day_end = day.succ_opt().map_or(to, |next| utc_midnight(next).min(to));
         book(day, amount * share(cursor, day_end, from, to));
         cursor = day_end;
     }
@@ -259,7 +257,10 @@ mod tests {
         assert_eq!(days.len(), 30);
         assert_eq!(days[0].date, day("2026-01-31"));
         assert_eq!(days[29].date, day("2026-03-01"));
-        assert!(days.windows(2).all(|w| w[0].date.succ_opt() == Some(w[1].date)));
+        assert!(
+            days.windows(2)
+                .all(|w| w[0].date.succ_opt() == Some(w[1].date))
+        );
         assert!(days.iter().all(|d| d.spend == 0.0));
         // Leap year: Feb 29 is in the series.
         let days = daily_spend(&[], None, at("2028-03-01T00:00:00Z"));
@@ -366,7 +367,11 @@ mod tests {
     fn activity_wins_for_completed_days_it_covers() {
         let now = at("2026-11-23T12:00:00Z");
         let mut rows = Vec::new();
-        for (date, usage) in [("2026-11-20", 1.0), ("2026-11-20", 0.5), ("2026-11-22", 7.0)] {
+        for (date, usage) in [
+            ("2026-11-20", 1.0),
+            ("2026-11-20", 0.5),
+            ("2026-11-22", 7.0),
+        ] {
             rows.push(ActivityItem {
                 date: date.to_owned(),
                 model: "m".into(),

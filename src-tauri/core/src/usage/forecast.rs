@@ -192,9 +192,15 @@ mod tests {
     fn too_little_history_gives_no_rate() {
         let now = at("2026-11-23T05:59:00Z");
         let days = series(now, &[5.0]);
-        assert_eq!(burn_per_day(&days, Some(at("2026-11-23T01:00:00Z")), now), None);
+        assert_eq!(
+            burn_per_day(&days, Some(at("2026-11-23T01:00:00Z")), now),
+            None
+        );
         // A history start in the future (clock moved back) is no history either.
-        assert_eq!(burn_per_day(&days, Some(at("2026-11-24T00:00:00Z")), now), None);
+        assert_eq!(
+            burn_per_day(&days, Some(at("2026-11-24T00:00:00Z")), now),
+            None
+        );
         let now = at("2026-11-23T06:00:00Z");
         assert_eq!(
             burn_per_day(&days, Some(at("2026-11-23T01:00:00Z")), now),

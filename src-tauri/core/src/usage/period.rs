@@ -18,9 +18,9 @@ pub fn period_start(reset: &LimitReset, now: DateTime<Utc>) -> Option<DateTime<U
     let today = now.date_naive();
     let start = match reset {
         LimitReset::Daily => today,
-        LimitReset::Weekly => today.checked_sub_days(Days::new(u64::from(
-            today.weekday().num_days_from_monday(),
-        )))?,
+        LimitReset::Weekly => {
+            today.checked_sub_days(Days::new(u64::from(today.weekday().num_days_from_monday())))?
+        }
         LimitReset::Monthly => today.with_day(1)?,
         LimitReset::Other(_) => return None,
     };
@@ -97,9 +97,14 @@ pub fn counted_spend(key: &ApiKey) -> Option<f64> {
 /// know). The counters ([`counted_spend`]) fill in when it is absent, and above the limit, where the
 /// server clamps `limit_remaining` at 0 and only the counters show by how much it was exceeded.
 pub fn limit_standing(key: &ApiKey, now: DateTime<Utc>) -> Option<LimitStanding> {
-    let limit = key.limit.filter(|limit| limit.is_finite() && *limit > 0.0)?;
+    let limit = key
+        .limit
+        .filter(|limit| limit.is_finite() && *limit > 0.0)?;
     let counted = counted_spend(key);
-    let used = match key.limit_remaining.filter(|remaining| remaining.is_finite()) {
+    let used = match key
+        .limit_remaining
+        .filter(|remaining| remaining.is_finite())
+    {
         Some(remaining) if remaining > 0.0 => (limit - remaining).max(0.0),
         Some(_) => counted.map_or(limit, |counted| counted.max(limit)),
         None => counted?,
@@ -130,29 +135,121 @@ mod tests {
         // (now, reset, expected start, expected next reset, expected label)
         let cases = [
             // Daily: midnight belongs to the new day.
-            ("2026-11-23T00:00:00Z", LimitReset::Daily, "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z", "2026-11-23"),
-            ("2026-11-22T23:59:59Z", LimitReset::Daily, "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", "2026-11-22"),
-            ("2026-12-31T12:00:00Z", LimitReset::Daily, "2026-12-31T00:00:00Z", "2027-01-01T00:00:00Z", "2026-12-31"),
+            (
+                "2026-11-23T00:00:00Z",
+                LimitReset::Daily,
+                "2026-11-23T00:00:00Z",
+                "2026-11-24T00:00:00Z",
+                "2026-11-23",
+            ),
+            (
+                "2026-11-22T23:59:59Z",
+                LimitReset::Daily,
+                "2026-11-22T00:00:00Z",
+                "2026-11-23T00:00:00Z",
+                "2026-11-22",
+            ),
+            (
+                "2026-12-31T12:00:00Z",
+                LimitReset::Daily,
+                "2026-12-31T00:00:00Z",
+                "2027-01-01T00:00:00Z",
+                "2026-12-31",
+            ),
             // Weekly: Monday 00:00 UTC; Sunday night is still the old week.
-            ("2026-11-23T00:00:00Z", LimitReset::Weekly, "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z", "2026-W48"),
-            ("2026-11-22T23:59:59Z", LimitReset::Weekly, "2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z", "2026-W47"),
-            ("2026-11-29T23:59:59Z", LimitReset::Weekly, "2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z", "2026-W48"),
+            (
+                "2026-11-23T00:00:00Z",
+                LimitReset::Weekly,
+                "2026-11-23T00:00:00Z",
+                "2026-11-30T00:00:00Z",
+                "2026-W48",
+            ),
+            (
+                "2026-11-22T23:59:59Z",
+                LimitReset::Weekly,
+                "2026-11-16T00:00:00Z",
+                "2026-11-23T00:00:00Z",
+                "2026-W47",
+            ),
+            (
+                "2026-11-29T23:59:59Z",
+                LimitReset::Weekly,
+                "2026-11-23T00:00:00Z",
+                "2026-11-30T00:00:00Z",
+                "2026-W48",
+            ),
             // ISO week years: 2027-01-01 is a Friday in 2026-W53; 2024-12-30 is 2025-W01.
-            ("2027-01-01T10:00:00Z", LimitReset::Weekly, "2026-12-28T00:00:00Z", "2027-01-04T00:00:00Z", "2026-W53"),
-            ("2024-12-31T10:00:00Z", LimitReset::Weekly, "2024-12-30T00:00:00Z", "2025-01-06T00:00:00Z", "2025-W01"),
+            (
+                "2027-01-01T10:00:00Z",
+                LimitReset::Weekly,
+                "2026-12-28T00:00:00Z",
+                "2027-01-04T00:00:00Z",
+                "2026-W53",
+            ),
+            (
+                "2024-12-31T10:00:00Z",
+                LimitReset::Weekly,
+                "2024-12-30T00:00:00Z",
+                "2025-01-06T00:00:00Z",
+                "2025-W01",
+            ),
             // Monthly: 31 → 1, February in leap and common years, December → January.
-            ("2026-10-31T23:59:59Z", LimitReset::Monthly, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-10"),
-            ("2026-11-01T00:00:00Z", LimitReset::Monthly, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "2026-11"),
-            ("2028-02-29T12:00:00Z", LimitReset::Monthly, "2028-02-01T00:00:00Z", "2028-03-01T00:00:00Z", "2028-02"),
-            ("2027-02-28T23:59:59Z", LimitReset::Monthly, "2027-02-01T00:00:00Z", "2027-03-01T00:00:00Z", "2027-02"),
-            ("2026-12-31T23:00:00Z", LimitReset::Monthly, "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "2026-12"),
-            ("2027-01-31T08:00:00Z", LimitReset::Monthly, "2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z", "2027-01"),
+            (
+                "2026-10-31T23:59:59Z",
+                LimitReset::Monthly,
+                "2026-10-01T00:00:00Z",
+                "2026-11-01T00:00:00Z",
+                "2026-10",
+            ),
+            (
+                "2026-11-01T00:00:00Z",
+                LimitReset::Monthly,
+                "2026-11-01T00:00:00Z",
+                "2026-12-01T00:00:00Z",
+                "2026-11",
+            ),
+            (
+                "2028-02-29T12:00:00Z",
+                LimitReset::Monthly,
+                "2028-02-01T00:00:00Z",
+                "2028-03-01T00:00:00Z",
+                "2028-02",
+            ),
+            (
+                "2027-02-28T23:59:59Z",
+                LimitReset::Monthly,
+                "2027-02-01T00:00:00Z",
+                "2027-03-01T00:00:00Z",
+                "2027-02",
+            ),
+            (
+                "2026-12-31T23:00:00Z",
+                LimitReset::Monthly,
+                "2026-12-01T00:00:00Z",
+                "2027-01-01T00:00:00Z",
+                "2026-12",
+            ),
+            (
+                "2027-01-31T08:00:00Z",
+                LimitReset::Monthly,
+                "2027-01-01T00:00:00Z",
+                "2027-02-01T00:00:00Z",
+                "2027-01",
+            ),
         ];
         for (now, reset, start, end, label) in cases {
             let now = at(now);
-            assert_eq!(period_start(&reset, now), Some(at(start)), "start {now} {reset}");
+            assert_eq!(
+                period_start(&reset, now),
+                Some(at(start)),
+                "start {now} {reset}"
+            );
             assert_eq!(next_reset(&reset, now), Some(at(end)), "end {now} {reset}");
-            assert_eq!(period_label(Some(&reset), now), label, "label {now} {reset}");
+            assert_eq!(
+                period_label(Some(&reset), now),
+                label,
+                "label {now} {reset}"
+            );
         }
     }
 

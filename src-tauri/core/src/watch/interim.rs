@@ -193,7 +193,10 @@ pub struct UsageOverview {
 }
 
 /// InvalidInput naming the field for settings the UI should not have let through.
-pub(crate) fn validate_settings(settings: &WatchSettings, min_interval_secs: u32) -> Result<(), Error> {
+pub(crate) fn validate_settings(
+    settings: &WatchSettings,
+    min_interval_secs: u32,
+) -> Result<(), Error> {
     if settings.interval_secs < min_interval_secs {
         return Err(Error::invalid(
             "interval_secs",
@@ -201,10 +204,16 @@ pub(crate) fn validate_settings(settings: &WatchSettings, min_interval_secs: u32
         ));
     }
     if settings.limit_percents.iter().any(|p| *p == 0 || *p > 1000) {
-        return Err(Error::invalid("limit_percents", "each must be between 1 and 1000"));
+        return Err(Error::invalid(
+            "limit_percents",
+            "each must be between 1 and 1000",
+        ));
     }
     if settings.expiry_days.iter().any(|d| *d == 0 || *d > 365) {
-        return Err(Error::invalid("expiry_days", "each must be between 1 and 365"));
+        return Err(Error::invalid(
+            "expiry_days",
+            "each must be between 1 and 365",
+        ));
     }
     if !(settings.anomaly_factor.is_finite() && settings.anomaly_factor >= 1.0) {
         return Err(Error::invalid("anomaly_factor", "must be at least 1"));
@@ -228,7 +237,13 @@ fn period_of(reset: Option<&LimitReset>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn alert_id(profile_id: &str, hash: &str, kind: AlertKind, threshold: &str, period: &str) -> String {
+fn alert_id(
+    profile_id: &str,
+    hash: &str,
+    kind: AlertKind,
+    threshold: &str,
+    period: &str,
+) -> String {
     format!("{profile_id}|{hash}|{}|{threshold}|{period}", kind.as_str())
 }
 
@@ -244,7 +259,14 @@ pub(crate) fn evaluate_alerts(
 ) -> Vec<AlertView> {
     let mut alerts = Vec::new();
     for key in keys {
-        let mut push = |kind, severity, threshold: String, period: String, title, body, action: &str, due_at| {
+        let mut push = |kind,
+                        severity,
+                        threshold: String,
+                        period: String,
+                        title,
+                        body,
+                        action: &str,
+                        due_at| {
             alerts.push(AlertView {
                 id: alert_id(profile_id, &key.hash, kind, &threshold, &period),
                 profile_id: profile_id.to_owned(),
@@ -271,7 +293,10 @@ pub(crate) fn evaluate_alerts(
                     "expired".into(),
                     "none".into(),
                     format!("{} has expired", key.name),
-                    format!("The key expired at {}.", expires_at.format("%Y-%m-%d %H:%M UTC")),
+                    format!(
+                        "The key expired at {}.",
+                        expires_at.format("%Y-%m-%d %H:%M UTC")
+                    ),
                     "Rotate the key",
                     Some(expires_at),
                 );
@@ -284,11 +309,18 @@ pub(crate) fn evaluate_alerts(
             {
                 push(
                     AlertKind::Expiry,
-                    if days <= 1 { AlertSeverity::Critical } else { AlertSeverity::Warning },
+                    if days <= 1 {
+                        AlertSeverity::Critical
+                    } else {
+                        AlertSeverity::Warning
+                    },
                     format!("{days}d"),
                     "none".into(),
                     format!("{} expires within {days} day(s)", key.name),
-                    format!("The key expires at {}.", expires_at.format("%Y-%m-%d %H:%M UTC")),
+                    format!(
+                        "The key expires at {}.",
+                        expires_at.format("%Y-%m-%d %H:%M UTC")
+                    ),
                     "Rotate the key or extend its life",
                     Some(expires_at),
                 );
@@ -309,7 +341,11 @@ pub(crate) fn evaluate_alerts(
             {
                 push(
                     AlertKind::Limit,
-                    if threshold >= 95 { AlertSeverity::Critical } else { AlertSeverity::Warning },
+                    if threshold >= 95 {
+                        AlertSeverity::Critical
+                    } else {
+                        AlertSeverity::Warning
+                    },
                     threshold.to_string(),
                     period_of(key.limit_reset.as_ref(), now),
                     format!("{} has used {threshold} % of its limit", key.name),
@@ -319,8 +355,16 @@ pub(crate) fn evaluate_alerts(
                 );
             }
         }
-        let disabled_id = alert_id(profile_id, &key.hash, AlertKind::Disabled, "outside", "none");
-        let just_disabled = previous.get(&key.hash).is_some_and(|before| !before.disabled);
+        let disabled_id = alert_id(
+            profile_id,
+            &key.hash,
+            AlertKind::Disabled,
+            "outside",
+            "none",
+        );
+        let just_disabled = previous
+            .get(&key.hash)
+            .is_some_and(|before| !before.disabled);
         if key.disabled
             && !disabled_by_keyward.contains(&key.hash)
             && (just_disabled || notified.contains(&disabled_id))
@@ -341,7 +385,11 @@ pub(crate) fn evaluate_alerts(
 }
 
 /// The ledger entry of a notified alert; `limit` is the key's limit now.
-pub(crate) fn alert_ledger_entry(alert: &AlertView, limit: Option<f64>, now: DateTime<Utc>) -> LedgerEntry {
+pub(crate) fn alert_ledger_entry(
+    alert: &AlertView,
+    limit: Option<f64>,
+    now: DateTime<Utc>,
+) -> LedgerEntry {
     LedgerEntry {
         alert_id: alert.id.clone(),
         profile_id: alert.profile_id.clone(),
@@ -355,8 +403,14 @@ pub(crate) fn alert_ledger_entry(alert: &AlertView, limit: Option<f64>, now: Dat
 }
 
 /// One notification per alert when few are due, else one per kind.
-pub(crate) fn group_notifications(due: &[AlertView], settings: &WatchSettings) -> Vec<Notification> {
-    let due: Vec<&AlertView> = due.iter().filter(|a| settings.notify.allows(a.kind)).collect();
+pub(crate) fn group_notifications(
+    due: &[AlertView],
+    settings: &WatchSettings,
+) -> Vec<Notification> {
+    let due: Vec<&AlertView> = due
+        .iter()
+        .filter(|a| settings.notify.allows(a.kind))
+        .collect();
     if due.len() <= 3 {
         return due
             .iter()
@@ -423,8 +477,15 @@ pub(crate) fn daily_spend(
             } else if activity.is_some() {
                 by_day.get(&date).copied().unwrap_or(0.0)
             } else {
-                let at_end = end_of_day.iter().find(|(day, _)| *day == date).map(|(_, u)| *u);
-                let before = end_of_day.iter().rev().find(|(day, _)| *day < date).map(|(_, u)| *u);
+                let at_end = end_of_day
+                    .iter()
+                    .find(|(day, _)| *day == date)
+                    .map(|(_, u)| *u);
+                let before = end_of_day
+                    .iter()
+                    .rev()
+                    .find(|(day, _)| *day < date)
+                    .map(|(_, u)| *u);
                 match (at_end, before) {
                     (Some(end), Some(start)) => (end - start).max(0.0),
                     _ => 0.0,
@@ -436,6 +497,10 @@ pub(crate) fn daily_spend(
 }
 
 /// Not forecast by the stand-in.
-pub(crate) fn forecast(_days: &[DailySpend], _key: &ApiKey, _now: DateTime<Utc>) -> Option<SpendForecast> {
+pub(crate) fn forecast(
+    _days: &[DailySpend],
+    _key: &ApiKey,
+    _now: DateTime<Utc>,
+) -> Option<SpendForecast> {
     None
 }

@@ -15,7 +15,7 @@ use crate::service::Keyward;
 use crate::views::{AppError, Connectivity};
 
 pub use interim::{
-    AlertKind, AlertSeverity, AlertView, AlertsSnapshot, DailySpend, NotifyKinds, Notification,
+    AlertKind, AlertSeverity, AlertView, AlertsSnapshot, DailySpend, Notification, NotifyKinds,
     QuietHours, SpendForecast, TopKey, UsageHistory, UsageOverview, WatchSettings,
 };
 pub(crate) use interim::{
@@ -180,19 +180,31 @@ impl WatchShared {
     }
 
     pub(crate) fn last_check(&self) -> Option<DateTime<Utc>> {
-        self.checks.lock().unwrap_or_else(PoisonError::into_inner).last
+        self.checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last
     }
 
     pub(crate) fn next_check(&self) -> Option<DateTime<Utc>> {
-        self.checks.lock().unwrap_or_else(PoisonError::into_inner).next
+        self.checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next
     }
 
     pub(crate) fn set_last_check(&self, at: DateTime<Utc>) {
-        self.checks.lock().unwrap_or_else(PoisonError::into_inner).last = Some(at);
+        self.checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last = Some(at);
     }
 
     fn set_next_check(&self, at: Option<DateTime<Utc>>) {
-        self.checks.lock().unwrap_or_else(PoisonError::into_inner).next = at;
+        self.checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next = at;
     }
 
     pub(crate) fn notifier(&self) -> Option<Arc<dyn AlertNotifier>> {
@@ -260,7 +272,8 @@ impl Keyward {
     /// handle; dropping it stops the watcher. Must be called inside a tokio runtime.
     pub fn start_watcher(&self, notifier: Arc<dyn AlertNotifier>) -> WatcherHandle {
         let wake = Arc::new(Notify::new());
-        self.watch_shared().set_notifier(Some(Arc::clone(&notifier)));
+        self.watch_shared()
+            .set_notifier(Some(Arc::clone(&notifier)));
         let task = tokio::spawn(watch_loop(self.clone(), notifier, Arc::clone(&wake)));
         tracing::info!("watcher started");
         WatcherHandle {
@@ -337,7 +350,10 @@ mod tests {
     fn healthy_cycles_wait_the_interval_never_below_the_minimum() {
         let c = config();
         let five_min = Duration::from_secs(300);
-        assert_eq!(next_wait(&c, five_min, CycleHealth::Healthy, 0, 0.0), five_min);
+        assert_eq!(
+            next_wait(&c, five_min, CycleHealth::Healthy, 0, 0.0),
+            five_min
+        );
         let jittered = next_wait(&c, five_min, CycleHealth::Healthy, 0, 0.999);
         assert!(jittered >= Duration::from_secs(270) && jittered < five_min);
         assert_eq!(
@@ -351,13 +367,26 @@ mod tests {
         let c = config();
         let waits: Vec<u64> = (1..=8)
             .map(|n| {
-                next_wait(&c, Duration::from_secs(300), CycleHealth::Unreachable, n, 0.0).as_secs()
+                next_wait(
+                    &c,
+                    Duration::from_secs(300),
+                    CycleHealth::Unreachable,
+                    n,
+                    0.0,
+                )
+                .as_secs()
             })
             .collect();
         assert_eq!(waits, vec![15, 30, 60, 120, 240, 480, 900, 900]);
         assert_eq!(
-            next_wait(&c, Duration::from_secs(300), CycleHealth::Unreachable, u32::MAX, 0.5)
-                .as_secs(),
+            next_wait(
+                &c,
+                Duration::from_secs(300),
+                CycleHealth::Unreachable,
+                u32::MAX,
+                0.5
+            )
+            .as_secs(),
             855
         );
     }
@@ -367,7 +396,13 @@ mod tests {
         let c = config();
         let wait = Duration::from_secs(40);
         for random in [0.0, 0.5, 0.999] {
-            let planned = next_wait(&c, Duration::from_secs(300), CycleHealth::RateLimited(wait), 1, random);
+            let planned = next_wait(
+                &c,
+                Duration::from_secs(300),
+                CycleHealth::RateLimited(wait),
+                1,
+                random,
+            );
             assert!(planned >= wait, "{planned:?}");
         }
         // A 429 without a wait still backs off instead of spinning.

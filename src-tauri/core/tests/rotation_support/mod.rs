@@ -85,7 +85,11 @@ pub async fn rig(test: &str, hooks: Option<Arc<dyn RotationHooks>>) -> Rig {
         .id;
     let (old_hash, old_secret) = create_key(&t, &profile_id, "prod-api").await;
     let env_path = t.dir.path().join("app.env");
-    std::fs::write(&env_path, format!("OTHER=1\n{VARIABLE}={old_secret}\n# end\n")).unwrap();
+    std::fs::write(
+        &env_path,
+        format!("OTHER=1\n{VARIABLE}={old_secret}\n# end\n"),
+    )
+    .unwrap();
     let rig = Rig {
         t,
         emulator,

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_core::service::SandboxConfig;
-use keyward_core::watch::{AlertNotifier, AlertsSnapshot, Notification, WatchReport, WatcherConfig};
+use keyward_core::watch::{
+    AlertNotifier, AlertsSnapshot, Notification, WatchReport, WatcherConfig,
+};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -136,7 +138,12 @@ impl Recorded {
     }
 
     pub fn change_times(&self) -> Vec<Instant> {
-        self.changes.lock().unwrap().iter().map(|(at, _)| *at).collect()
+        self.changes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(at, _)| *at)
+            .collect()
     }
 
     pub fn all_notifications(&self) -> Vec<Notification> {
