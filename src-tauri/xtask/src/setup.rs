@@ -59,6 +59,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "imagemagick",
         "`import`, the end-to-end tests' screenshots of the X screen",
     ),
+    (
+        "xdotool",
+        "the idle benchmark closes the app window as the title bar's close button does",
+    ),
 ];
 
 /// tauri-driver, the WebDriver bridge for Tauri apps, from crates.io (pinned by its Cargo.lock).

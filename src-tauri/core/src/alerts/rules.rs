@@ -506,7 +506,15 @@ mod tests {
     #[test]
     fn limit_thresholds_and_periods() {
         // (limit, remaining, reset, now, expected thresholds, expected period)
-        let cases: [(f64, Option<f64>, Option<LimitReset>, &str, &[&str], &str); 8] = [
+        type Case = (
+            f64,
+            Option<f64>,
+            Option<LimitReset>,
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+        );
+        let cases: [Case; 8] = [
             (
                 50.0,
                 Some(10.1),

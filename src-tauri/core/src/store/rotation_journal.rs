@@ -9,6 +9,9 @@ use super::{Store, json_error, refuse_secrets, store_error};
 use crate::Error;
 use crate::rotation::{JournalEntry, JournalPhase, Rotation, RotationStatus};
 
+/// A journal row as read: seq, at, step, phase, outcome, detail (JSON text).
+type JournalRow = (i64, DateTime<Utc>, String, String, Option<String>, String);
+
 fn state_json(rotation: &Rotation) -> Result<String, Error> {
     let json = serde_json::to_string(rotation).map_err(json_error)?;
     refuse_secrets("the rotation journal", &json)?;
@@ -190,7 +193,7 @@ impl Store {
                  WHERE rotation_id = ?1 ORDER BY seq",
             )
             .map_err(store_error)?;
-        let rows: Vec<(i64, DateTime<Utc>, String, String, Option<String>, String)> = statement
+        let rows: Vec<JournalRow> = statement
             .query_map([rotation_id], |row| {
                 Ok((
                     row.get(0)?,

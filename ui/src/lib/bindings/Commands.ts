@@ -1,4 +1,8 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
+import type { AlertsListArgs } from "./AlertsListArgs";
+import type { AlertsPauseArgs } from "./AlertsPauseArgs";
+import type { AlertsSnapshot } from "./AlertsSnapshot";
+import type { AlertsSnoozeArgs } from "./AlertsSnoozeArgs";
 import type { AppError } from "./AppError";
 import type { AppState } from "./AppState";
 import type { CheckedKey } from "./CheckedKey";
@@ -18,9 +22,20 @@ import type { ProfileIdArgs } from "./ProfileIdArgs";
 import type { ProfileRenameArgs } from "./ProfileRenameArgs";
 import type { ProfileReplaceKeyArgs } from "./ProfileReplaceKeyArgs";
 import type { ProfileScopedArgs } from "./ProfileScopedArgs";
+import type { RotationActionArgs } from "./RotationActionArgs";
+import type { RotationBatchArgs } from "./RotationBatchArgs";
+import type { RotationKeyArgs } from "./RotationKeyArgs";
+import type { RotationPolicy } from "./RotationPolicy";
+import type { RotationStartArgs } from "./RotationStartArgs";
+import type { RotationView } from "./RotationView";
+import type { RotationsListArgs } from "./RotationsListArgs";
 import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
+import type { UsageHistory } from "./UsageHistory";
+import type { UsageHistoryArgs } from "./UsageHistoryArgs";
+import type { UsageOverview } from "./UsageOverview";
+import type { WatchSettings } from "./WatchSettings";
 
 /** Every command of the shell: `invoke(name, { args })` resolves to `result` or rejects with an `AppError`. */
 export type Commands = {
@@ -40,4 +55,19 @@ export type Commands = {
   key_check: { args: KeyCheckArgs; result: CheckedKey };
   secret_copy: { args: SecretCopyArgs; result: SecretCopied };
   pending_resolve: { args: PendingResolveArgs; result: AppState };
+  watch_settings_get: { args: EmptyArgs; result: WatchSettings };
+  watch_settings_set: { args: WatchSettings; result: WatchSettings };
+  alerts_list: { args: AlertsListArgs; result: AlertsSnapshot };
+  alerts_snooze: { args: AlertsSnoozeArgs; result: AlertsSnapshot };
+  alerts_pause: { args: AlertsPauseArgs; result: AlertsSnapshot };
+  watch_refresh_now: { args: EmptyArgs; result: null };
+  usage_history: { args: UsageHistoryArgs; result: UsageHistory };
+  usage_overview: { args: ProfileScopedArgs; result: UsageOverview };
+  rotation_policy_get: { args: RotationKeyArgs; result: RotationPolicy };
+  rotation_policy_set: { args: RotationPolicy; result: RotationPolicy };
+  rotation_start: { args: RotationStartArgs; result: RotationView };
+  rotation_action: { args: RotationActionArgs; result: RotationView };
+  rotations_list: { args: RotationsListArgs; result: Array<RotationView> };
+  rotation_history: { args: RotationKeyArgs; result: Array<RotationView> };
+  rotation_start_batch: { args: RotationBatchArgs; result: Array<RotationView> };
 };

@@ -1,9 +1,15 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
+import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
+import type { OpenKeyEvent } from "./OpenKeyEvent";
+import type { RotationView } from "./RotationView";
 
 /** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
 export type Events = {
   "keys-changed": KeysChangedEvent;
   "connectivity": ConnectivityEvent;
+  "alerts-changed": AlertsSnapshot;
+  "rotation-changed": RotationView;
+  "open-key": OpenKeyEvent;
 };
