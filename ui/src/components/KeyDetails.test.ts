@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { makeKey, makeProfile, FakeBackend } from "../test/fakeBackend";
 import { makeAlert } from "../test/fakeWatch";
 import { dataRows, oneProfile, renderApp } from "../test/render";
-import type { UsageHistory } from "../lib/watch-types";
+import type { UsageHistory } from "../lib/bindings/UsageHistory";
 
 const DAY = 24 * 3600e3;
 const key = makeKey({

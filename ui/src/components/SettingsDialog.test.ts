@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { appError, makeKey } from "../test/fakeBackend";
 import { defaultWatchSettings } from "../test/fakeWatch";
 import { oneProfile, renderApp } from "../test/render";
-import type { WatchSettings } from "../lib/watch-types";
+import type { WatchSettings } from "../lib/bindings/WatchSettings";
 
 async function openSettings(fake = oneProfile([makeKey({ name: "acme" })])) {
   const r = renderApp(fake);

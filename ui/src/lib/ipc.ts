@@ -3,11 +3,13 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { openUrl } from "@tauri-apps/plugin-opener";
+import type { AlertsSnapshot } from "./bindings/AlertsSnapshot";
 import type { AppError } from "./bindings/AppError";
 import type { Commands } from "./bindings/Commands";
 import type { ConnectivityEvent } from "./bindings/ConnectivityEvent";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { KeysChangedEvent } from "./bindings/KeysChangedEvent";
+import type { OpenKeyEvent } from "./bindings/OpenKeyEvent";
 
 // A Record over the generated ErrorKind: a kind added in Rust fails `npm run check` until it is listed.
 const KIND_TABLE: Record<ErrorKind, true> = {
@@ -61,6 +63,15 @@ export function onKeysChanged(handler: (event: KeysChangedEvent) => void): Promi
 
 export function onConnectivity(handler: (event: ConnectivityEvent) => void): Promise<UnlistenFn> {
   return listen<ConnectivityEvent>("connectivity", (e) => handler(e.payload));
+}
+
+export function onAlertsChanged(handler: (event: AlertsSnapshot) => void): Promise<UnlistenFn> {
+  return listen<AlertsSnapshot>("alerts-changed", (e) => handler(e.payload));
+}
+
+/** A notification or the tray asks the window to show a key. */
+export function onOpenKey(handler: (event: OpenKeyEvent) => void): Promise<UnlistenFn> {
+  return listen<OpenKeyEvent>("open-key", (e) => handler(e.payload));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FORECAST_HORIZON_DAYS, buildSpendSeries, periodStart } from "./spendSeries";
-import type { DailySpend } from "./watch-types";
+import type { DailySpend } from "./bindings/DailySpend";
 
 const DAY = 86400;
 /** 30 days ending on `last` (YYYY-MM-DD), each spending `spend`. */

@@ -2,7 +2,8 @@
 // in the current limit period (a line), the limit (a flat line) and the forecast (a dashed line from
 // today to the day the key is projected to hit its limit, or to the period's end). Pure; x in Unix seconds.
 import { DAY_MS, parseTime } from "./format";
-import type { DailySpend, SpendForecast } from "./watch-types";
+import type { DailySpend } from "./bindings/DailySpend";
+import type { SpendForecast } from "./bindings/SpendForecast";
 
 export type SpendSeries = {
   x: number[];

@@ -1,5 +1,6 @@
 // Words for watching keys: alert kinds, check intervals, "until 14:05".
-import type { AlertKind, AlertSeverity } from "./watch-types";
+import type { AlertKind } from "./bindings/AlertKind";
+import type { AlertSeverity } from "./bindings/AlertSeverity";
 
 export const KIND_LABEL: Record<AlertKind, string> = {
   expiry: "Expiry",

@@ -4,10 +4,14 @@ import type { AppError } from "./bindings/AppError";
 import { clock } from "./clock.svelte";
 import { parseTime } from "./format";
 import type { Session } from "./session.svelte";
-import { onAlertsChanged, onOpenKey, watchCall } from "./watch-ipc";
-import type {
-  AlertSeverity, AlertView, AlertsSnapshot, OpenKeyEvent, UsageHistory, UsageOverview, WatchSettings,
-} from "./watch-types";
+import { call, onAlertsChanged, onOpenKey } from "./ipc";
+import type { AlertSeverity } from "./bindings/AlertSeverity";
+import type { AlertView } from "./bindings/AlertView";
+import type { AlertsSnapshot } from "./bindings/AlertsSnapshot";
+import type { OpenKeyEvent } from "./bindings/OpenKeyEvent";
+import type { UsageHistory } from "./bindings/UsageHistory";
+import type { UsageOverview } from "./bindings/UsageOverview";
+import type { WatchSettings } from "./bindings/WatchSettings";
 
 export const SEVERITIES: AlertSeverity[] = ["critical", "warning", "info"];
 const RANK: Record<AlertSeverity, number> = { critical: 0, warning: 1, info: 2 };
@@ -98,7 +102,7 @@ export class Watch {
 
   async loadAlerts(): Promise<void> {
     try {
-      this.snapshot = await watchCall("alerts_list", { profile_id: null });
+      this.snapshot = await call("alerts_list", { profile_id: null });
       this.alertsError = null;
     } catch (e) {
       this.alertsError = e as AppError;
@@ -116,14 +120,14 @@ export class Watch {
 
   /** The current settings from the shell; rejects with its AppError. */
   async getSettings(): Promise<WatchSettings> {
-    const settings = await watchCall("watch_settings_get", {});
+    const settings = await call("watch_settings_get", {});
     this.settings = settings;
     return settings;
   }
 
   /** Validated by the shell; rejects with an AppError whose `field` names the setting at fault. */
   async saveSettings(settings: WatchSettings): Promise<WatchSettings> {
-    const saved = await watchCall("watch_settings_set", settings);
+    const saved = await call("watch_settings_set", settings);
     this.settings = saved;
     return saved;
   }
@@ -132,7 +136,7 @@ export class Watch {
   async snooze(alert: { profile_id: string; key_hash: string; key_name: string }, ms: number | null): Promise<void> {
     const until = ms === null ? null : new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, "Z");
     try {
-      await watchCall("alerts_snooze", { profile_id: alert.profile_id, key_hash: alert.key_hash, until });
+      await call("alerts_snooze", { profile_id: alert.profile_id, key_hash: alert.key_hash, until });
       await this.loadAlerts();
       this.#session.notify(ms === null ? `Alerts for ${alert.key_name} back on` : `Alerts for ${alert.key_name} snoozed`, "success");
     } catch (e) {
@@ -143,7 +147,7 @@ export class Watch {
   /** Pauses all alerts for `minutes`; null resumes them. */
   async pause(minutes: number | null): Promise<void> {
     try {
-      await watchCall("alerts_pause", { minutes });
+      await call("alerts_pause", { minutes });
       await this.loadAlerts();
       this.#session.notify(minutes === null ? "Alerts resumed" : "Alerts paused", "success");
     } catch (e) {
@@ -166,7 +170,7 @@ export class Watch {
   async refreshNow(): Promise<void> {
     this.refreshing = true;
     try {
-      await watchCall("watch_refresh_now", {});
+      await call("watch_refresh_now", {});
       if (this.#cycleTimer !== null) clearTimeout(this.#cycleTimer);
       this.#cycleTimer = setTimeout(() => {
         this.#cycleTimer = null;
@@ -181,10 +185,10 @@ export class Watch {
   }
 
   usageHistory(profileId: string, keyHash: string): Promise<UsageHistory> {
-    return watchCall("usage_history", { profile_id: profileId, key_hash: keyHash });
+    return call("usage_history", { profile_id: profileId, key_hash: keyHash });
   }
 
   usageOverview(profileId: string): Promise<UsageOverview> {
-    return watchCall("usage_overview", { profile_id: profileId });
+    return call("usage_overview", { profile_id: profileId });
   }
 }

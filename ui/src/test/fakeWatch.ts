@@ -5,9 +5,12 @@ import { emit } from "@tauri-apps/api/event";
 import type { AppError } from "../lib/bindings/AppError";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { LimitReset } from "../lib/bindings/LimitReset";
-import type {
-  AlertView, AlertsSnapshot, DailySpend, UsageHistory, UsageOverview, WatchSettings,
-} from "../lib/watch-types";
+import type { AlertView } from "../lib/bindings/AlertView";
+import type { AlertsSnapshot } from "../lib/bindings/AlertsSnapshot";
+import type { DailySpend } from "../lib/bindings/DailySpend";
+import type { UsageHistory } from "../lib/bindings/UsageHistory";
+import type { UsageOverview } from "../lib/bindings/UsageOverview";
+import type { WatchSettings } from "../lib/bindings/WatchSettings";
 
 const DAY = 24 * 3600e3;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
