@@ -113,28 +113,28 @@ pub fn run() {
         .setup(move |app| {
             let service = start_service(app.handle(), &options)?;
             app.manage(service.clone());
+            app.manage(PendingOpenKey::default());
             start_desktop(app.handle(), &service, &options);
             Ok(())
         })
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event
-                && CLOSE_BEHAVIOR == CloseBehavior::HideToTray
-                && window.app_handle().try_state::<tray::Tray>().is_some()
+            if let WindowEvent::CloseRequested { .. } = event
+                && stays_in_tray(window.app_handle())
             {
-                api.prevent_close();
-                if let Err(err) = window.hide() {
-                    tracing::warn!(error = %err, "could not hide the window");
-                } else {
-                    tracing::info!("window hidden to the tray; the watcher goes on");
-                }
+                // The window (and its web content process) really closes: an idle app in the tray
+                // then costs no web-page memory or timer wake-ups. Opening it again rebuilds it.
+                tracing::info!("window closed; Keyward stays in the tray and the watcher goes on");
             }
         })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_app, event| {
-            if let RunEvent::Exit = event {
-                tracing::info!("Keyward exits");
-            }
+        Ok(app) => app.run(|app, event| match event {
+            // `code: None`: the last window closed (not Quit, which exits with a code).
+            RunEvent::ExitRequested {
+                code: None, api, ..
+            } if stays_in_tray(app) => api.prevent_exit(),
+            RunEvent::Exit => tracing::info!("Keyward exits"),
+            _ => {}
         }),
         Err(err) => {
             eprintln!("Keyward could not start: {err}");
@@ -143,12 +143,62 @@ pub fn run() {
     }
 }
 
-/// Shows, unminimizes and focuses the main window.
-pub fn show_main_window(app: &tauri::AppHandle) {
+/// Whether closing the window leaves the app running in the tray.
+fn stays_in_tray(app: &tauri::AppHandle) -> bool {
+    CLOSE_BEHAVIOR == CloseBehavior::HideToTray && app.try_state::<tray::Tray>().is_some()
+}
+
+/// Shows, unminimizes and focuses the main window, building it again from its configuration when
+/// it was closed to the tray. True when it had to be built (its page is still loading, so it can't
+/// receive events yet).
+pub fn show_main_window(app: &tauri::AppHandle) -> bool {
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+        return false;
+    }
+    let Some(config) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == MAIN_WINDOW)
+    else {
+        tracing::error!("tauri.conf.json has no main window");
+        return false;
+    };
+    match tauri::WebviewWindowBuilder::from_config(app, config)
+        .and_then(|builder| builder.visible(true).focused(true).build())
+    {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::error!(error = %err, "could not open the window");
+            false
+        }
+    }
+}
+
+/// A key to open once the window's page asks (`open_key_take`): set when a notification click
+/// had to build the window first.
+#[derive(Default)]
+pub struct PendingOpenKey(Mutex<Option<events::OpenKeyEvent>>);
+
+impl PendingOpenKey {
+    pub fn take(&self) -> Option<events::OpenKeyEvent> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Shows the window and selects `key` in it: by event when the page is running, or through
+/// [`PendingOpenKey`] when the window had to be built.
+pub fn open_key(app: &tauri::AppHandle, key: events::OpenKeyEvent) {
+    if show_main_window(app) {
+        if let Some(pending) = app.try_state::<PendingOpenKey>() {
+            *pending.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(key);
+        }
+    } else {
+        events::emit(app, events::OPEN_KEY, key);
     }
 }
 

@@ -99,7 +99,6 @@ fn on_action(app: &AppHandle, performed: &ActionPerformed) {
     if performed.action_id() != TAP {
         return;
     }
-    crate::show_main_window(app);
     let key = performed.notification().and_then(|notification| {
         let extra = notification.extra();
         let text = |name: &str| extra.get(name)?.as_str().map(str::to_owned);
@@ -109,7 +108,11 @@ fn on_action(app: &AppHandle, performed: &ActionPerformed) {
         })
     });
     tracing::info!(opens_key = key.is_some(), "notification clicked");
-    if let Some(key) = key {
-        events::emit(app, events::OPEN_KEY, key);
+    match key {
+        Some(key) => crate::open_key(app, key),
+        // A grouped notification: the window, no particular key.
+        None => {
+            crate::show_main_window(app);
+        }
     }
 }

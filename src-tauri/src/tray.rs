@@ -154,7 +154,9 @@ impl Tray {
 
 fn on_menu_event(app: &AppHandle, event: MenuEvent) {
     match event.id().as_ref() {
-        OPEN => crate::show_main_window(app),
+        OPEN => {
+            crate::show_main_window(app);
+        }
         REFRESH => match app.try_state::<Background>() {
             Some(background) => background.refresh_now(),
             None => tracing::warn!("refresh asked before the watcher started"),

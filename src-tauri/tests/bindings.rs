@@ -71,6 +71,7 @@ fn generated_shapes_match_the_contract() {
             "rotations_list",
             "rotation_history",
             "rotation_start_batch",
+            "open_key_take",
         ]
     );
     for line in [

@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -43,12 +44,18 @@ const VARIABLE: &str = "OPENROUTER_API_KEY";
 const MIN_KILLS: usize = 200;
 /// How long a paused process may take to reach its pause point.
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(20);
+/// The signal `Child::start_kill` sends on Unix.
+const SIGKILL: i32 = 9;
 
 /// How one `keyward-cli` run ended.
 #[derive(Debug)]
 enum Ended {
     /// It exited by itself.
-    Exited { success: bool, stdout: String, stderr: String },
+    Exited {
+        success: bool,
+        stdout: String,
+        stderr: String,
+    },
     /// It reached a pause point and was killed there.
     KilledAtPoint { point: String, rotation_id: String },
     /// It was killed after a delay while still running.
@@ -82,7 +89,8 @@ struct Slot {
 struct Harness {
     emulator: Emulator,
     http: reqwest::Client,
-    dir: tempfile::TempDir,
+    /// The scratch directory (data directory, .env files), removed when the harness drops.
+    _scratch: tempfile::TempDir,
     data_dir: PathBuf,
     keychain_service: String,
     vault: Vault,
@@ -203,7 +211,7 @@ impl Harness {
         let mut harness = Harness {
             emulator,
             http,
-            dir,
+            _scratch: dir,
             data_dir,
             keychain_service,
             vault,
@@ -336,7 +344,14 @@ impl Harness {
         if let Some(line) = killed {
             child.start_kill().unwrap();
             let status = child.wait().await.unwrap();
-            assert!(!status.success(), "a killed process cannot succeed");
+            if status.signal() != Some(SIGKILL) {
+                // It exited by itself between the last look and the kill.
+                return Ended::Exited {
+                    success: status.success(),
+                    stdout: stdout_task.await.unwrap(),
+                    stderr: stderr_task.await.unwrap(),
+                };
+            }
             stdout_task.abort();
             stderr_task.abort();
             self.kills += 1;
@@ -475,8 +490,9 @@ impl Harness {
                         ));
                     }
                     if rotation.new_key.is_none() {
-                        self.problems
-                            .push(format!("{context}: rotation {id} completed without a new key"));
+                        self.problems.push(format!(
+                            "{context}: rotation {id} completed without a new key"
+                        ));
                     }
                 }
                 RotationStatus::RolledBack => {
@@ -515,12 +531,12 @@ impl Harness {
                     && !deployed.contains_key(hash)
                     && !self.in_keychain(hash)
                 {
-                        self.lost.push(format!(
-                            "{context}: rotation {id} ({}, at {:?}): key {hash} exists but its \
+                    self.lost.push(format!(
+                        "{context}: rotation {id} ({}, at {:?}): key {hash} exists but its \
                              secret is neither in the keychain nor in a .env file",
-                            rotation.status.as_str(),
-                            rotation.current_step()
-                        ));
+                        rotation.status.as_str(),
+                        rotation.current_step()
+                    ));
                 }
             }
         }
@@ -570,18 +586,21 @@ impl Harness {
             .unwrap()
     }
 
-    /// After a rotation of the slot finished: the slot's key is the new one if it completed.
-    fn settle_slot(&mut self, slot: usize) {
-        let current = self.slots[slot].current_hash.clone();
-        let finished = self
-            .rotations()
-            .into_iter()
-            .find(|rotation| rotation.old.hash == current && rotation.status.is_terminal());
-        if let Some(rotation) = finished
-            && rotation.status == RotationStatus::Completed
-            && let Some(new_key) = rotation.new_key
-        {
-            self.slots[slot].current_hash = new_key.hash;
+    /// Moves every slot on to the new key of each completed rotation of its key (several, when
+    /// one run finished more than one).
+    fn settle_slots(&mut self) {
+        let rotations = self.rotations();
+        for slot in &mut self.slots {
+            while let Some(new_key) = rotations
+                .iter()
+                .find(|rotation| {
+                    rotation.old.hash == slot.current_hash
+                        && rotation.status == RotationStatus::Completed
+                })
+                .and_then(|rotation| rotation.new_key.clone())
+            {
+                slot.current_hash = new_key.hash;
+            }
         }
     }
 
@@ -606,18 +625,18 @@ impl Harness {
                 .filter(|rotation| rotation.status == RotationStatus::Running)
                 .count();
             if running == 0 {
-                for slot in 0..self.slots.len() {
-                    self.settle_slot(slot);
-                }
+                self.settle_slots();
                 return;
             }
         }
         panic!("{context}: rotations still running after 5 resumes");
     }
 
-    /// Kills one run and checks; returns whether it was killed.
+    /// One run (killed as `kill` says), then the checks; a `resume` that finished by itself must
+    /// have settled every rotation. Moves the slots on.
     async fn kill_and_check(&mut self, args: &[&str], kill: Kill, context: &str) -> Ended {
         let ended = self.cli(args, kill).await;
+        let settles = args.first() == Some(&"resume");
         match &ended {
             Ended::KilledAtPoint { point, .. } => {
                 self.check(&format!("{context}: killed at {point}"), false)
@@ -627,8 +646,12 @@ impl Harness {
                 self.check(&format!("{context}: killed after {after:?}"), false)
                     .await;
             }
-            Ended::Exited { .. } => self.check(&format!("{context}: exited"), true).await,
+            Ended::Exited { .. } => {
+                self.check(&format!("{context}: {} exited", args[0]), settles)
+                    .await;
+            }
         }
+        self.settle_slots();
         ended
     }
 
@@ -646,7 +669,11 @@ impl Harness {
         let mut hashes = self.seen_hashes.clone();
         for rotation in self.rotations() {
             hashes.insert(rotation.old.hash.clone());
-            for entry in self.store.rotation_journal(&rotation.id).unwrap_or_default() {
+            for entry in self
+                .store
+                .rotation_journal(&rotation.id)
+                .unwrap_or_default()
+            {
                 journal_hashes(&entry.detail, &mut hashes);
             }
         }
@@ -697,13 +724,18 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
     let args = h.rotate_args(0);
     let ended = h.cli(&strs(&args), Kill::Never).await;
     let full_run = before.elapsed();
-    let Ended::Exited { success: true, stdout, .. } = &ended else {
+    let Ended::Exited {
+        success: true,
+        stdout,
+        ..
+    } = &ended
+    else {
         panic!("a plain rotation failed: {ended:?}");
     };
     let view: Value = serde_json::from_str(stdout).unwrap();
     assert_eq!(view["status"], "completed", "{view:#}");
     h.check("plain rotation", true).await;
-    h.settle_slot(0);
+    h.settle_slots();
     println!("one uninterrupted rotation takes {full_run:?}");
 
     // 1. Each step boundary, in a fresh rotation, then a plain resume.
@@ -751,7 +783,12 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
                 h.set_policy(slot, 3600);
                 let ended = h.cli(&strs(&args), Kill::Never).await;
                 h.set_policy(slot, 0);
-                let Ended::Exited { success: true, stdout, .. } = &ended else {
+                let Ended::Exited {
+                    success: true,
+                    stdout,
+                    ..
+                } = &ended
+                else {
                     panic!("rotation to the drain step failed: {ended:?}");
                 };
                 let view: Value = serde_json::from_str(stdout).unwrap();
@@ -789,12 +826,14 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
             RotationStatus::RolledBack,
             "{context}: {rotation:#?}"
         );
-        h.settle_slot(slot);
+        h.settle_slots();
     }
 
     // 4. Random moments: runs killed after a random delay (or at a random point), of rotations,
     // resumes and rollbacks, until enough kills.
-    let max_delay_ms = u64::try_from(full_run.as_millis()).unwrap_or(500).clamp(20, 2000);
+    let max_delay_ms = u64::try_from(full_run.as_millis())
+        .unwrap_or(500)
+        .clamp(20, 2000);
     println!("random kills within {max_delay_ms} ms of a start");
     let all_points: Vec<String> = HookPoint::all().iter().map(HookPoint::name).collect();
     let mut iterations = 0;
@@ -819,12 +858,11 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
             Some(_) => vec!["resume".to_owned()],
         };
         let ended = h.kill_and_check(&strs(&args), kill, "random").await;
-        if !ended.killed() {
-            // Finished by itself: a rotation that ended moves the slot on.
-            h.settle_slot(slot);
-            if h.active_rotation(slot).is_some_and(|r| r.status == RotationStatus::Failed) {
-                break;
-            }
+        if !ended.killed()
+            && h.active_rotation(slot)
+                .is_some_and(|r| r.status == RotationStatus::Failed)
+        {
+            break;
         }
     }
     h.resume_until_settled("the end").await;
@@ -864,14 +902,19 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         );
         assert_eq!(h.key_status(&secret).await, 200);
         let text = std::fs::read_to_string(&slot.env_path).unwrap();
-        assert!(text.starts_with("OTHER=1\n") && text.contains("# kept"), "{text}");
+        assert!(
+            text.starts_with("OTHER=1\n") && text.contains("# kept"),
+            "{text}"
+        );
     }
     for rotation in rotations
         .iter()
         .filter(|rotation| rotation.status == RotationStatus::Completed)
     {
         assert!(
-            !keys.iter().any(|key| key["hash"] == rotation.old.hash.as_str()),
+            !keys
+                .iter()
+                .any(|key| key["hash"] == rotation.old.hash.as_str()),
             "the old key of completed rotation {} is still there",
             rotation.id
         );

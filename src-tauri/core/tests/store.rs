@@ -77,11 +77,21 @@ fn migrates_an_empty_database_to_the_latest_schema_in_wal_mode() {
         tables,
         [
             "active_profile",
+            "activity_days",
+            "activity_fetches",
+            "alert_ledger",
+            "alert_snoozes",
             "cache_meta",
             "cached_keys",
+            "keyward_disabled_keys",
+            "open_alerts",
             "pending_secrets",
             "profiles",
-            "settings"
+            "rotation_journal",
+            "rotation_policies",
+            "rotations",
+            "settings",
+            "usage_snapshots",
         ]
     );
 }

@@ -11,6 +11,7 @@ mod rotation;
 mod sandbox;
 mod secrets;
 mod watch;
+mod window;
 
 use std::future::Future;
 
@@ -97,4 +98,5 @@ keyward_commands! {
     rotation::rotations_list;
     rotation::rotation_history;
     rotation::rotation_start_batch;
+    window::open_key_take;
 }

@@ -11,7 +11,7 @@ import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { PendingSecret } from "../lib/bindings/PendingSecret";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeRotation } from "./fakeRotation";
-import { FakeWatch, type WatchCommand } from "./fakeWatch";
+import { FakeWatch } from "./fakeWatch";
 
 export type Call = { cmd: string; args: unknown };
 
@@ -163,13 +163,13 @@ export class FakeBackend {
   }
 
   /** Makes the next call(s) of `cmd` reject with `error`. */
-  failNext(cmd: keyof Commands | WatchCommand, error: AppError, times = 1): void {
+  failNext(cmd: keyof Commands, error: AppError, times = 1): void {
     const list = this.failures.get(cmd) ?? [];
     for (let i = 0; i < times; i++) list.push(error);
     this.failures.set(cmd, list);
   }
 
-  callsOf(cmd: keyof Commands | WatchCommand): unknown[] {
+  callsOf(cmd: keyof Commands): unknown[] {
     return this.calls.filter((c) => c.cmd === cmd).map((c) => c.args);
   }
 

@@ -16,11 +16,6 @@ const DAY = 24 * 3600e3;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const err = (message: string, field: string): AppError => ({ kind: "invalid_input", message, field, retry_after_ms: null });
 
-export const WATCH_COMMANDS = [
-  "watch_settings_get", "watch_settings_set", "alerts_list", "alerts_snooze", "alerts_pause",
-  "watch_refresh_now", "usage_history", "usage_overview",
-] as const;
-export type WatchCommand = (typeof WATCH_COMMANDS)[number];
 
 export function defaultWatchSettings(): WatchSettings {
   return {

@@ -64,7 +64,8 @@ CREATE TABLE pending_secrets (
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_PROFILES_CACHE_SECRET_INDEX).comment("profiles, cache, secret index"),
     M::up(include_str!("schema/v2_watch.sql")).comment("usage snapshots, alert ledger, snoozes"),
-    M::up(include_str!("schema/v3_rotation.sql")).comment("rotation journal, policies, deploy targets"),
+    M::up(include_str!("schema/v3_rotation.sql"))
+        .comment("rotation journal, policies, deploy targets"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.

@@ -1,0 +1,89 @@
+//! `keyward-cli`'s argument handling, without a keychain or a network: usage errors are clear and
+//! fail, the hidden crash-test option is accepted but not advertised, and an empty data directory
+//! answers with empty lists.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+const CLI: &str = env!("CARGO_BIN_EXE_keyward-cli");
+
+fn run(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(CLI)
+        .arg("--data-dir")
+        .arg(data_dir)
+        // A service name nothing uses: these commands must not need the keychain anyway.
+        .args(["--keychain-service", "keyward-test-cli-args"])
+        .args(args)
+        .env_remove("KEYWARD_MANAGEMENT_KEY")
+        .env_remove("KEYWARD_ROTATION_PAUSE_AT")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands_but_not_the_crash_test_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["--help"]);
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for command in [
+        "profile-add",
+        "keys",
+        "rotate",
+        "rotations",
+        "resume",
+        "rotation-action",
+    ] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+    assert!(!help.contains("crash-test"), "{help}");
+}
+
+#[test]
+fn an_unknown_rotation_action_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["rotation-action", "some-id", "explode"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("unknown action `explode`"), "{stderr}");
+    assert!(stderr.contains("roll_back"), "{stderr}");
+}
+
+#[test]
+fn missing_arguments_are_refused_by_the_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["rotate"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let output = run(dir.path(), &["profile-add"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--name"));
+}
+
+#[test]
+fn a_fresh_data_directory_has_no_rotations_and_no_active_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["--json", "rotations", "--all"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rotations: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rotations, serde_json::json!([]));
+
+    let output = run(
+        dir.path(),
+        &[
+            "rotate",
+            "somehash",
+            "--crash-test-pause-at",
+            "create:posted",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no active profile"),
+        "{}",
+        text(&output.stderr)
+    );
+}
