@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use keyward_core::alerts::AlertKind;
 use keyward_core::store::{LedgerEntry, NewProfile, Store, UsageSnapshot};
 use serde_json::json;
 
@@ -56,7 +57,7 @@ fn ledger_entry(
         alert_id: format!("{profile}|{hash}|limit|{threshold}|2026-11"),
         profile_id: profile.to_owned(),
         key_hash: hash.to_owned(),
-        kind: "limit".into(),
+        kind: AlertKind::Limit,
         threshold: threshold.into(),
         period: "2026-11".into(),
         limit_at_notice: Some(100.0),
@@ -160,17 +161,36 @@ fn the_ledger_records_forgets_and_prunes_gone_keys() {
     );
     // "b" is gone from the account; "a" stays; nothing is old enough to age out.
     let current: HashSet<String> = ["a".to_owned()].into();
+    let none_open = HashSet::new();
     assert_eq!(
-        store.prune_ledger(&profile, &current, at(1, 0, 0)).unwrap(),
+        store
+            .prune_ledger(&profile, &current, &none_open, at(1, 0, 0))
+            .unwrap(),
         1
     );
     let ledger = store.alert_ledger(&profile).unwrap();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].key_hash, "a");
-    // Old enough: aged out.
+    assert_eq!(ledger[0].kind, AlertKind::Limit);
+    // Old enough, but its alert is still open: kept (an alert of no period would fire again).
+    let open: HashSet<String> = [ledger[0].alert_id.clone()].into();
     assert_eq!(
         store
-            .prune_ledger(&profile, &current, at(25, 0, 0))
+            .prune_ledger(&profile, &current, &open, at(25, 0, 0))
+            .unwrap(),
+        0
+    );
+    // A gone key's entry whose alert is somehow still listed stays too.
+    assert_eq!(
+        store
+            .prune_ledger(&profile, &HashSet::new(), &open, at(1, 0, 0))
+            .unwrap(),
+        0
+    );
+    // Closed and old enough: aged out.
+    assert_eq!(
+        store
+            .prune_ledger(&profile, &current, &none_open, at(25, 0, 0))
             .unwrap(),
         1
     );

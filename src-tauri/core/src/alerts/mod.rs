@@ -127,7 +127,7 @@ pub struct AlertView {
 }
 
 /// Every alert open in the watcher, as the alerts panel and tray show them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct AlertsSnapshot {
     pub alerts: Vec<AlertView>,
     pub paused_until: Option<DateTime<Utc>>,

@@ -1264,6 +1264,9 @@ impl Keyward {
             disabled: Some(true),
             ..UpdateKeyRequest::default()
         };
+        // Noted first: a crash right after the request must not leave the watcher reporting the
+        // old key as "disabled outside Keyward".
+        self.note_disabled_by_keyward(&rotation.profile_id, &rotation.old.hash, true);
         match client.update_key(&rotation.old.hash, &request).await {
             Ok(key) => {
                 self.cache_rotated_key(&rotation.profile_id, &key);

@@ -1,23 +1,24 @@
 //! Watching keys: the watch settings, one watch cycle (refresh every watched profile through the key
-//! list's own refresh path, store usage snapshots, evaluate alerts, de-duplicate them against the
-//! ledger and hold back what is snoozed, paused or in quiet hours), the open alerts, snoozes and the
-//! pause, and usage history from snapshots plus GET /activity (fetched at most once a UTC day per
-//! profile and key).
+//! list's own refresh path, store usage snapshots, evaluate the alert rules of [`crate::alerts`] per
+//! key, and plan notifications against the ledger, holding back what is snoozed, paused or in quiet
+//! hours), the open alerts, snoozes and the pause, and usage history from snapshots plus
+//! GET /activity (fetched at most once a UTC day per profile and key).
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::Keyward;
 use crate::Error;
-use crate::api::{ActivityQuery, ApiKey, LimitReset};
-use crate::store::{Profile, UsageSnapshot};
-use crate::views::{AppError, Connectivity, KeysListArgs, LimitReset as ViewLimitReset};
-use crate::watch::{
-    AlertView, AlertsSnapshot, DailySpend, ProfileCheck, TopKey, UsageHistory, UsageOverview,
-    WatchReport, WatchSettings, WatchShared, alert_ledger_entry, daily_spend, evaluate_alerts,
-    forecast, group_notifications, validate_settings,
+use crate::alerts::{
+    self, AlertKind, AlertView, AlertsSnapshot, KeyContext, KeyLimits, Ledger, NotifyContext,
+    WatchSettings,
 };
+use crate::api::{ActivityQuery, ApiKey};
+use crate::store::{Profile, UsageSnapshot};
+use crate::usage::{self, ActivityDays, KeySeries, UsageHistory, UsageOverview, UsagePoint};
+use crate::views::{AppError, Connectivity, KeysListArgs};
+use crate::watch::{ProfileCheck, WatchReport, WatchShared};
 
 /// The settings key of [`WatchSettings`].
 const WATCH_SETTINGS_KEY: &str = "watch";
@@ -25,8 +26,12 @@ const WATCH_SETTINGS_KEY: &str = "watch";
 /// Snapshots older than this are pruned (30 days of history plus a margin).
 const SNAPSHOT_RETENTION_DAYS: i64 = 35;
 
-/// Ledger entries older than this are forgotten even if their key still exists.
-const LEDGER_RETENTION_DAYS: i64 = 400;
+/// Ledger entries of alerts no longer open are forgotten this long after their notification
+/// (longer than any reset period, so a closed alert of the current period can't fire twice).
+const LEDGER_RETENTION_DAYS: i64 = 60;
+
+/// How far back the snapshots behind a 30-day series are read.
+const HISTORY_WINDOW_DAYS: i64 = 31;
 
 /// The lowest interval the settings accept (the UI's floor); a lower watcher minimum (tests) lowers it.
 const MIN_INTERVAL_SECS: u32 = 10;
@@ -54,53 +59,80 @@ fn snapshot_of(key: &ApiKey, taken_at: DateTime<Utc>) -> UsageSnapshot {
     }
 }
 
-/// Spend in the key's current limit window (lifetime without a reset), as the limit counts it.
-fn period_spend(key: &ApiKey) -> f64 {
-    let (spend, byok) = match key.limit_reset {
-        Some(LimitReset::Daily) => (key.usage_daily, key.byok_usage_daily),
-        Some(LimitReset::Weekly) => (key.usage_weekly, key.byok_usage_weekly),
-        Some(LimitReset::Monthly) => (key.usage_monthly, key.byok_usage_monthly),
-        _ => (key.usage, key.byok_usage),
-    };
-    if key.include_byok_in_limit {
-        spend + byok
-    } else {
-        spend
+fn usage_point(snapshot: &UsageSnapshot) -> UsagePoint {
+    UsagePoint {
+        at: snapshot.taken_at,
+        usage: snapshot.usage,
+        usage_daily: Some(snapshot.usage_daily),
     }
 }
 
-fn view_reset(reset: Option<&LimitReset>) -> Option<ViewLimitReset> {
-    match reset {
-        Some(LimitReset::Daily) => Some(ViewLimitReset::Daily),
-        Some(LimitReset::Weekly) => Some(ViewLimitReset::Weekly),
-        Some(LimitReset::Monthly) => Some(ViewLimitReset::Monthly),
-        _ => None,
+/// A key's snapshots (oldest first), by key hash.
+fn by_key(snapshots: Vec<UsageSnapshot>) -> HashMap<String, Vec<UsageSnapshot>> {
+    let mut grouped: HashMap<String, Vec<UsageSnapshot>> = HashMap::new();
+    for snapshot in snapshots {
+        grouped
+            .entry(snapshot.key_hash.clone())
+            .or_default()
+            .push(snapshot);
     }
+    grouped
 }
 
-/// Whether `now` (the person's local time) falls in the quiet hours ("HH:MM" to "HH:MM", possibly
-/// across midnight). Unreadable times mean no quiet hours.
-fn in_quiet_hours(settings: &WatchSettings, now: DateTime<Utc>) -> bool {
-    let Some(quiet) = &settings.quiet_hours else {
-        return false;
-    };
-    let parse = |text: &str| chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok();
-    let (Some(start), Some(end)) = (parse(&quiet.start), parse(&quiet.end)) else {
-        return false;
-    };
-    let local = now.with_timezone(&chrono::Local).time();
-    if start <= end {
-        local >= start && local < end
-    } else {
-        local >= start || local < end
+/// When a key's spend series starts to mean something: its creation when activity (30 days of
+/// account data) backs the series, else the first snapshot Keyward took of it (`now` if none yet).
+fn history_start(
+    key: &ApiKey,
+    snapshots: &[UsageSnapshot],
+    activity: Option<&ActivityDays>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if activity.is_some() {
+        return key.created_at;
     }
+    Some(snapshots.first().map_or(now, |first| first.taken_at))
 }
 
-/// One profile's part of a cycle, before notifications are decided.
+/// When Keyward first saw the key disabled after having seen it enabled (the latest such change),
+/// from its snapshots (oldest first).
+fn disabled_since(snapshots: &[UsageSnapshot]) -> Option<DateTime<Utc>> {
+    let mut seen_enabled = false;
+    let mut since = None;
+    for snapshot in snapshots {
+        if !snapshot.disabled {
+            seen_enabled = true;
+            since = None;
+        } else if seen_enabled && since.is_none() {
+            since = Some(snapshot.taken_at);
+        }
+    }
+    since
+}
+
+/// The `disabled_since` an open "disabled outside Keyward" alert of the key was raised with (its
+/// period), so the alert keeps its identity after the snapshots of the change are pruned.
+fn open_disabled_since(previous: &[AlertView], key_hash: &str) -> Option<DateTime<Utc>> {
+    previous
+        .iter()
+        .filter(|alert| alert.kind == AlertKind::Disabled && alert.key_hash == key_hash)
+        .find_map(|alert| DateTime::parse_from_rfc3339(&alert.period).ok())
+        .map(|since| since.with_timezone(&Utc))
+}
+
+/// One profile's part of a cycle, before the alerts are evaluated.
 struct Checked {
     check: ProfileCheck,
-    keys: Vec<ApiKey>,
-    previous: HashMap<String, UsageSnapshot>,
+    /// The cached keys after the refresh, each with the time its numbers were fetched.
+    keys: Vec<(ApiKey, DateTime<Utc>)>,
+    fresh: bool,
+}
+
+/// One profile's evaluated alerts.
+struct Evaluated {
+    profile_id: String,
+    alerts: Vec<AlertView>,
+    current_keys: HashSet<String>,
+    fresh: bool,
 }
 
 impl Keyward {
@@ -129,7 +161,7 @@ impl Keyward {
         let floor = u32::try_from(self.inner.watch.config.min_interval.as_secs())
             .unwrap_or(u32::MAX)
             .clamp(1, MIN_INTERVAL_SECS);
-        validate_settings(&settings, floor)?;
+        settings.validate_with_min_interval(floor)?;
         self.inner
             .store()
             .set_setting(WATCH_SETTINGS_KEY, &settings)?;
@@ -208,8 +240,8 @@ impl Keyward {
 
     /// One watch cycle: refreshes every profile but a stopped sandbox (through the key list's
     /// refresh, so the cache, events and connectivity stay as an explicit refresh leaves them),
-    /// stores snapshots, evaluates alerts and returns the ones newly due, grouped. A profile that
-    /// can't be refreshed is evaluated from its cache. Cycles never overlap.
+    /// stores snapshots, evaluates the alert rules per key and returns the notifications newly due,
+    /// grouped. A profile that can't be refreshed is evaluated from its cache. Cycles never overlap.
     pub async fn watch_cycle(&self) -> Result<WatchReport, Error> {
         let _one_at_a_time = self.inner.watch.cycle.lock().await;
         let settings = self.watch_settings();
@@ -234,101 +266,157 @@ impl Keyward {
         }
 
         let now = self.now();
-        let mut due = Vec::new();
-        {
-            let store = self.inner.store();
-            let paused = store.paused_until(now)?.is_some();
-            let snoozed: HashSet<(String, String)> = store
-                .snoozes(None, now)?
-                .into_iter()
-                .map(|snooze| (snooze.profile_id, snooze.key_hash))
-                .collect();
-            let held_back =
-                paused || !settings.notifications_enabled || in_quiet_hours(&settings, now);
-            for Checked {
-                check,
-                keys,
-                previous,
-            } in &checked
-            {
-                let profile_id = check.profile_id.as_str();
-                let limits: HashMap<&str, Option<f64>> = keys
-                    .iter()
-                    .map(|key| (key.hash.as_str(), key.limit))
-                    .collect();
-                // A changed limit re-arms its key's limit alerts: raising it clears them, and
-                // crossing a threshold of the new limit notifies again.
-                let rearmed: Vec<String> = store
-                    .alert_ledger(profile_id)?
-                    .into_iter()
-                    .filter(|entry| entry.kind == "limit" || entry.kind == "forecast")
-                    .filter(|entry| {
-                        limits
-                            .get(entry.key_hash.as_str())
-                            .is_some_and(|limit| *limit != entry.limit_at_notice)
-                    })
-                    .map(|entry| entry.alert_id)
-                    .collect();
-                store.forget_notified(&rearmed)?;
-                let notified: HashSet<String> = store
-                    .alert_ledger(profile_id)?
-                    .into_iter()
-                    .map(|entry| entry.alert_id)
-                    .collect();
-                let disabled_by_keyward = store.disabled_by_keyward(profile_id)?;
-                let open = evaluate_alerts(
-                    profile_id,
-                    keys,
-                    previous,
-                    &disabled_by_keyward,
-                    &notified,
-                    &settings,
-                    now,
-                );
-                let newly_due: Vec<&AlertView> = open
-                    .iter()
-                    .filter(|alert| !notified.contains(&alert.id))
-                    .filter(|alert| {
-                        !held_back
-                            && !snoozed
-                                .contains(&(alert.profile_id.clone(), alert.key_hash.clone()))
-                    })
-                    .collect();
-                let entries: Vec<_> = newly_due
-                    .iter()
-                    .map(|alert| {
-                        let limit = limits.get(alert.key_hash.as_str()).copied().flatten();
-                        alert_ledger_entry(alert, limit, now)
-                    })
-                    .collect();
-                store.record_notified(&entries)?;
-                due.extend(newly_due.into_iter().cloned());
-                let rows: Vec<(&str, &str, &AlertView)> = open
-                    .iter()
-                    .map(|alert| (alert.id.as_str(), alert.key_hash.as_str(), alert))
-                    .collect();
-                store.replace_open_alerts(profile_id, &rows)?;
-            }
-            let cutoff = now - chrono::Duration::days(SNAPSHOT_RETENTION_DAYS);
-            let pruned = store.prune_snapshots(cutoff)?;
-            if pruned > 0 {
-                tracing::debug!(pruned, "pruned old usage snapshots");
+        let mut evaluated = Vec::with_capacity(checked.len());
+        for done in &checked {
+            evaluated.push(self.evaluate_profile(done, &settings, now)?);
+        }
+
+        let store = self.inner.store();
+        let mut ledger_entries = Vec::new();
+        let mut key_limits = KeyLimits::new();
+        for done in &checked {
+            ledger_entries.extend(store.alert_ledger(&done.check.profile_id)?);
+            for (key, _) in &done.keys {
+                key_limits.insert((done.check.profile_id.clone(), key.hash.clone()), key.limit);
             }
         }
+        let ledger = Ledger::new(ledger_entries);
+        let paused_until = store.paused_until(now)?;
+        let context = NotifyContext {
+            now,
+            settings: &settings,
+            paused_until,
+            local_offset: chrono::Local.offset_from_utc_datetime(&now.naive_utc()),
+            key_limits: &key_limits,
+        };
+        let open: Vec<AlertView> = evaluated
+            .iter()
+            .flat_map(|profile| profile.alerts.iter().cloned())
+            .collect();
+        let plan = alerts::plan_notifications(&open, &ledger, &context);
+        store.forget_notified(&plan.forgotten)?;
+        store.record_notified(&plan.recorded)?;
+        for profile in &evaluated {
+            let rows: Vec<(&str, &str, &AlertView)> = profile
+                .alerts
+                .iter()
+                .map(|alert| (alert.id.as_str(), alert.key_hash.as_str(), alert))
+                .collect();
+            store.replace_open_alerts(&profile.profile_id, &rows)?;
+            if profile.fresh {
+                let open_ids: HashSet<String> =
+                    profile.alerts.iter().map(|alert| alert.id.clone()).collect();
+                let cutoff = now - chrono::Duration::days(LEDGER_RETENTION_DAYS);
+                store.prune_ledger(&profile.profile_id, &profile.current_keys, &open_ids, cutoff)?;
+                store.prune_activity(&profile.profile_id, &profile.current_keys)?;
+            }
+        }
+        let pruned =
+            store.prune_snapshots(now - chrono::Duration::days(SNAPSHOT_RETENTION_DAYS))?;
+        if pruned > 0 {
+            tracing::debug!(pruned, "pruned old usage snapshots");
+        }
+        drop(store);
+
+        // Held notifications and snoozed alerts never notified are due again when the pause, the
+        // quiet hours or the snooze ends: the watcher wakes up then.
+        let snooze_ends = open
+            .iter()
+            .filter(|alert| !plan.ledger.contains(&alert.id))
+            .filter_map(|alert| alert.snoozed_until)
+            .filter(|until| *until > now)
+            .min();
+        let wake_at = match (plan.held_until, snooze_ends) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.inner.watch.set_last_check(now);
-        let notifications = group_notifications(&due, &settings);
-        if !notifications.is_empty() {
+        if !plan.notifications.is_empty() {
             tracing::info!(
-                alerts = due.len(),
-                notifications = notifications.len(),
+                alerts = plan.recorded.len(),
+                notifications = plan.notifications.len(),
                 "alerts due"
             );
         }
         Ok(WatchReport {
-            notifications,
+            notifications: plan.notifications,
             snapshot: self.alerts(None)?,
             profiles: checked.into_iter().map(|done| done.check).collect(),
             checked_at: now,
+            wake_at,
+        })
+    }
+
+    /// The alert rules over one profile's keys, with what the store knows about each: its daily
+    /// spend, who disabled it, its rotation policy and snooze; `raised_at` carried over from the
+    /// alerts open before.
+    fn evaluate_profile(
+        &self,
+        done: &Checked,
+        settings: &WatchSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Evaluated, Error> {
+        let profile_id = done.check.profile_id.as_str();
+        // Before taking the store: `rotation_due` reads it itself.
+        let mut rotation_due: HashMap<&str, DateTime<Utc>> = HashMap::new();
+        for (key, _) in &done.keys {
+            if let Some(due) = self.rotation_due(profile_id, &key.hash)? {
+                rotation_due.insert(key.hash.as_str(), due);
+            }
+        }
+        let store = self.inner.store();
+        let previous: Vec<AlertView> = store.open_alerts(Some(profile_id))?;
+        let disabled_by_keyward = store.disabled_by_keyward(profile_id)?;
+        let snoozes: HashMap<String, DateTime<Utc>> = store
+            .snoozes(Some(profile_id), now)?
+            .into_iter()
+            .map(|snooze| (snooze.key_hash, snooze.until))
+            .collect();
+        let snapshots = by_key(store.snapshots_since(
+            profile_id,
+            None,
+            now - chrono::Duration::days(HISTORY_WINDOW_DAYS),
+        )?);
+        let mut series = Vec::with_capacity(done.keys.len());
+        for (key, _) in &done.keys {
+            let activity = store
+                .activity(profile_id, Some(&key.hash))?
+                .map(|stored| ActivityDays::from_days(&stored.days, stored.fetched_on));
+            let points: Vec<UsagePoint> = snapshots
+                .get(&key.hash)
+                .map(|list| list.iter().map(usage_point).collect())
+                .unwrap_or_default();
+            let days = usage::daily_spend(&points, activity.as_ref(), now);
+            let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
+            series.push((days, history_start(key, of_key, activity.as_ref(), now)));
+        }
+        drop(store);
+
+        let contexts = done
+            .keys
+            .iter()
+            .zip(&series)
+            .map(|((key, observed_at), (days, history_start))| {
+                let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
+                let context = KeyContext {
+                    days,
+                    history_start: *history_start,
+                    observed_at: Some(*observed_at),
+                    disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
+                    disabled_since: disabled_since(of_key)
+                        .or_else(|| open_disabled_since(&previous, &key.hash)),
+                    rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
+                    snoozed_until: snoozes.get(&key.hash).copied(),
+                };
+                (key, context)
+            });
+        let mut open = alerts::evaluate(profile_id, contexts, settings, now);
+        alerts::carry_over_raised_at(&mut open, &previous);
+        Ok(Evaluated {
+            profile_id: profile_id.to_owned(),
+            alerts: open,
+            current_keys: done.keys.iter().map(|(key, _)| key.hash.clone()).collect(),
+            fresh: done.fresh,
         })
     }
 
@@ -351,21 +439,16 @@ impl Keyward {
         };
         let now = self.now();
         let store = self.inner.store();
-        let keys: Vec<ApiKey> = store
+        let keys: Vec<(ApiKey, DateTime<Utc>)> = store
             .cached_keys::<ApiKey>(&profile.id)?
             .into_iter()
-            .map(|cached| cached.key)
+            .map(|cached| (cached.key, cached.fetched_at))
             .collect();
-        let previous = store.latest_snapshots(&profile.id)?;
         let mut snapshots_written = 0;
         if fresh {
             let snapshots: Vec<UsageSnapshot> =
-                keys.iter().map(|key| snapshot_of(key, now)).collect();
+                keys.iter().map(|(key, _)| snapshot_of(key, now)).collect();
             snapshots_written = store.record_snapshots(&profile.id, &snapshots)?;
-            let current: HashSet<String> = keys.iter().map(|key| key.hash.clone()).collect();
-            let ledger_cutoff = now - chrono::Duration::days(LEDGER_RETENTION_DAYS);
-            store.prune_ledger(&profile.id, &current, ledger_cutoff)?;
-            store.prune_activity(&profile.id, &current)?;
         }
         Ok(Checked {
             check: ProfileCheck {
@@ -376,12 +459,13 @@ impl Keyward {
                 snapshots_written,
             },
             keys,
-            previous,
+            fresh,
         })
     }
 
-    /// Daily spend of one key over the last 30 UTC days (today last, from the latest snapshot), its
-    /// limit, its spend in the current limit window and the forecast.
+    /// Daily spend of one key over the last 30 UTC days (completed days from GET /activity where
+    /// it answers, the rest and today from snapshots), its limit, its spend in the current limit
+    /// window and the forecast.
     pub async fn usage_history(
         &self,
         profile_id: &str,
@@ -401,95 +485,55 @@ impl Keyward {
         let snapshots = self.inner.store().snapshots_since(
             &profile.id,
             Some(key_hash),
-            now - chrono::Duration::days(31),
+            now - chrono::Duration::days(HISTORY_WINDOW_DAYS),
         )?;
-        let days = daily_spend(now.date_naive(), activity.as_deref(), &snapshots);
-        Ok(UsageHistory {
-            profile_id: profile.id.clone(),
-            key_hash: key.hash.clone(),
-            key_name: key.name.clone(),
-            forecast: forecast(&days, &key, now),
-            days,
-            limit: key.limit,
-            limit_reset: view_reset(key.limit_reset.as_ref()),
-            period_spend: period_spend(&key),
-        })
+        let points: Vec<UsagePoint> = snapshots.iter().map(usage_point).collect();
+        let days = usage::daily_spend(&points, activity.as_ref(), now);
+        let start = history_start(&key, &snapshots, activity.as_ref(), now);
+        Ok(usage::usage_history(&profile.id, &key, days, start, now))
     }
 
-    /// Total daily spend of a profile over the last 30 UTC days and the keys that spent most.
+    /// Total daily spend of a profile over the last 30 UTC days and the keys that spent most. Each
+    /// key's series comes from its snapshots and the activity stored for it; the total's completed
+    /// days come from the account's GET /activity when it answers (it also covers deleted keys).
     pub async fn usage_overview(&self, profile_id: &str) -> Result<UsageOverview, Error> {
         let profile = self.require_profile(profile_id)?;
         let now = self.now();
-        let today = now.date_naive();
-        let activity = self.daily_activity(&profile, None, now).await;
-        let (keys, snapshots) = {
+        let account = self.daily_activity(&profile, None, now).await;
+        let mut keys = Vec::new();
+        {
             let store = self.inner.store();
-            let keys: Vec<ApiKey> = store
-                .cached_keys::<ApiKey>(&profile.id)?
-                .into_iter()
-                .map(|cached| cached.key)
-                .collect();
-            let snapshots =
-                store.snapshots_since(&profile.id, None, now - chrono::Duration::days(31))?;
-            (keys, snapshots)
-        };
-        let mut by_key: HashMap<&str, Vec<UsageSnapshot>> = HashMap::new();
-        for snapshot in &snapshots {
-            by_key
-                .entry(snapshot.key_hash.as_str())
-                .or_default()
-                .push(snapshot.clone());
-        }
-        let mut top_keys = Vec::new();
-        let mut total_by_day: HashMap<NaiveDate, f64> = HashMap::new();
-        for key in &keys {
-            let stored = self.inner.store().activity(&profile.id, Some(&key.hash))?;
-            let history = by_key.get(key.hash.as_str()).map_or(&[][..], Vec::as_slice);
-            let days = daily_spend(today, stored.as_ref().map(|a| a.days.as_slice()), history);
-            for day in &days {
-                *total_by_day.entry(day.date).or_default() += day.spend;
-            }
-            let spend_30d: f64 = days.iter().map(|day| day.spend).sum();
-            if spend_30d > 0.0 {
-                top_keys.push(TopKey {
-                    key_hash: key.hash.clone(),
-                    key_name: key.name.clone(),
-                    spend_30d,
+            let snapshots = by_key(store.snapshots_since(
+                &profile.id,
+                None,
+                now - chrono::Duration::days(HISTORY_WINDOW_DAYS),
+            )?);
+            for cached in store.cached_keys::<ApiKey>(&profile.id)? {
+                let key = cached.key;
+                let activity = store
+                    .activity(&profile.id, Some(&key.hash))?
+                    .map(|stored| ActivityDays::from_days(&stored.days, stored.fetched_on));
+                let points: Vec<UsagePoint> = snapshots
+                    .get(&key.hash)
+                    .map(|list| list.iter().map(usage_point).collect())
+                    .unwrap_or_default();
+                keys.push(KeySeries {
+                    days: usage::daily_spend(&points, activity.as_ref(), now),
+                    key_hash: key.hash,
+                    key_name: key.name,
                 });
             }
         }
-        top_keys.sort_by(|a, b| b.spend_30d.total_cmp(&a.spend_30d));
-        top_keys.truncate(TOP_KEYS);
-        // The account's activity covers deleted keys too; today comes from the keys themselves.
-        let days: Vec<DailySpend> = match activity {
-            Some(activity) => {
-                let from_activity: HashMap<NaiveDate, f64> = activity.into_iter().collect();
-                let today_spend: f64 = keys.iter().map(|key| key.usage_daily).sum();
-                daily_spend(today, Some(&[]), &[])
-                    .into_iter()
-                    .map(|day| DailySpend {
-                        date: day.date,
-                        spend: if day.date == today {
-                            today_spend
-                        } else {
-                            from_activity.get(&day.date).copied().unwrap_or(0.0)
-                        },
-                    })
-                    .collect()
+        let mut overview = usage::usage_overview(&profile.id, &keys, TOP_KEYS, now);
+        if let Some(account) = account {
+            let today = now.date_naive();
+            for day in &mut overview.days {
+                if day.date < today && account.covers(day.date) {
+                    day.spend = account.days.get(&day.date).copied().unwrap_or(0.0);
+                }
             }
-            None => daily_spend(today, Some(&[]), &[])
-                .into_iter()
-                .map(|day| DailySpend {
-                    date: day.date,
-                    spend: total_by_day.get(&day.date).copied().unwrap_or(0.0),
-                })
-                .collect(),
-        };
-        Ok(UsageOverview {
-            profile_id: profile.id.clone(),
-            days,
-            top_keys,
-        })
+        }
+        Ok(overview)
     }
 
     /// Completed days' spend from GET /activity (one key, or the whole profile): fetched at most
@@ -500,9 +544,11 @@ impl Keyward {
         profile: &Profile,
         key_hash: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Option<Vec<(NaiveDate, f64)>> {
+    ) -> Option<ActivityDays> {
         let stored = match self.inner.store().activity(&profile.id, key_hash) {
-            Ok(stored) => stored,
+            Ok(stored) => {
+                stored.map(|stored| ActivityDays::from_days(&stored.days, stored.fetched_on))
+            }
             Err(error) => {
                 tracing::warn!(profile = %profile.id, error = %error, "could not read stored activity");
                 None
@@ -511,7 +557,7 @@ impl Keyward {
         if let Some(stored) = &stored
             && stored.fetched_on == now.date_naive()
         {
-            return Some(stored.days.clone());
+            return Some(stored.clone());
         }
         let fetched = async {
             let client = self.client_for(profile).await?;
@@ -525,9 +571,11 @@ impl Keyward {
         .await;
         match fetched {
             Ok(items) => {
-                let days: Vec<(NaiveDate, f64)> = items
+                let activity = ActivityDays::from_items(&items, now.date_naive());
+                let days: Vec<(NaiveDate, f64)> = activity
+                    .days
                     .iter()
-                    .filter_map(|item| item.day().map(|day| (day, item.usage)))
+                    .map(|(day, spend)| (*day, *spend))
                     .collect();
                 if let Err(error) =
                     self.inner
@@ -536,29 +584,12 @@ impl Keyward {
                 {
                     tracing::warn!(profile = %profile.id, error = %error, "could not store activity");
                 }
-                // Several models a day: the store sums them; read back the same shape.
-                match self.inner.store().activity(&profile.id, key_hash) {
-                    Ok(Some(stored)) => Some(stored.days),
-                    _ => Some(sum_by_day(&days)),
-                }
+                Some(activity)
             }
             Err(error) => {
                 tracing::warn!(profile = %profile.id, kind = error.kind(), "could not fetch activity; using what is stored");
-                stored.map(|stored| stored.days)
+                stored
             }
         }
     }
-}
-
-fn sum_by_day(days: &[(NaiveDate, f64)]) -> Vec<(NaiveDate, f64)> {
-    let mut summed: Vec<(NaiveDate, f64)> = Vec::new();
-    let mut sorted = days.to_vec();
-    sorted.sort_by_key(|(day, _)| *day);
-    for (day, spend) in sorted {
-        match summed.last_mut() {
-            Some((last, total)) if *last == day => *total += spend,
-            _ => summed.push((day, spend)),
-        }
-    }
-    summed
 }

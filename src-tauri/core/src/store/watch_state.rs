@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Store, json_error, refuse_secrets, store_error};
 use crate::Error;
+use crate::alerts::AlertKind;
+pub use crate::alerts::LedgerEntry;
 
 /// The settings key under which the watcher's pause is kept.
 const PAUSED_UNTIL_SETTING: &str = "watch_paused_until";
@@ -71,20 +73,6 @@ impl UsageSnapshot {
 
 const SNAPSHOT_COLUMNS: &str = "key_hash, taken_at, usage, usage_daily, usage_weekly, \
      usage_monthly, byok_usage, \"limit\", limit_remaining, limit_reset, disabled, expires_at";
-
-/// One notified alert: its identity and the limit it was raised under.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct LedgerEntry {
-    /// `profile|hash|kind|threshold|period`.
-    pub alert_id: String,
-    pub profile_id: String,
-    pub key_hash: String,
-    pub kind: String,
-    pub threshold: String,
-    pub period: String,
-    pub limit_at_notice: Option<f64>,
-    pub notified_at: DateTime<Utc>,
-}
 
 /// A key's alerts are silent until `until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -226,21 +214,50 @@ impl Store {
                  FROM alert_ledger WHERE profile_id = ?1 ORDER BY notified_at, alert_id",
             )
             .map_err(store_error)?;
+        type LedgerRow = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<f64>,
+            DateTime<Utc>,
+        );
         let rows = statement
             .query_map([profile_id], |row| {
-                Ok(LedgerEntry {
-                    alert_id: row.get(0)?,
-                    profile_id: row.get(1)?,
-                    key_hash: row.get(2)?,
-                    kind: row.get(3)?,
-                    threshold: row.get(4)?,
-                    period: row.get(5)?,
-                    limit_at_notice: row.get(6)?,
-                    notified_at: row.get(7)?,
-                })
+                Ok::<LedgerRow, _>((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
             })
             .map_err(store_error)?;
-        rows.map(|row| row.map_err(store_error)).collect()
+        let mut entries = Vec::new();
+        for row in rows {
+            let (alert_id, profile_id, key_hash, kind, threshold, period, limit_at_notice, at) =
+                row.map_err(store_error)?;
+            // A kind this version does not know (a newer Keyward wrote it) can't re-fire here.
+            let Ok(kind) = kind.parse::<AlertKind>() else {
+                continue;
+            };
+            entries.push(LedgerEntry {
+                alert_id,
+                profile_id,
+                key_hash,
+                kind,
+                threshold,
+                period,
+                limit_at_notice,
+                notified_at: at,
+            });
+        }
+        Ok(entries)
     }
 
     /// Adds (or refreshes) ledger entries in one transaction.
@@ -264,7 +281,7 @@ impl Store {
                         entry.alert_id,
                         entry.profile_id,
                         entry.key_hash,
-                        entry.kind,
+                        entry.kind.as_str(),
                         entry.threshold,
                         entry.period,
                         entry.limit_at_notice,
@@ -292,17 +309,21 @@ impl Store {
         Ok(forgotten)
     }
 
-    /// Drops the ledger entries of a profile's keys that are gone (not in `current_keys`), and any
-    /// entry notified before `before`; returns how many.
+    /// Drops the ledger entries whose alert is no longer open (not in `open_alerts`) and whose
+    /// key is gone (not in `current_keys`) or that were notified before `before`; returns how many.
+    /// An open alert keeps its entry however old: alerts of no reset period (`none`: an expired
+    /// key, a limit that never resets) would otherwise be notified again.
     pub fn prune_ledger(
         &self,
         profile_id: &str,
         current_keys: &HashSet<String>,
+        open_alerts: &HashSet<String>,
         before: DateTime<Utc>,
     ) -> Result<usize, Error> {
         let gone: Vec<String> = self
             .alert_ledger(profile_id)?
             .into_iter()
+            .filter(|entry| !open_alerts.contains(&entry.alert_id))
             .filter(|entry| !current_keys.contains(&entry.key_hash) || entry.notified_at < before)
             .map(|entry| entry.alert_id)
             .collect();

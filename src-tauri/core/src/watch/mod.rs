@@ -3,8 +3,6 @@
 //! exponentially while OpenRouter can't be reached, waits out rate limits, and hands notifications
 //! and the alert list to an [`AlertNotifier`]. Between cycles it sleeps on a timer: idle costs nothing.
 
-mod interim;
-
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -14,14 +12,11 @@ use tokio::sync::Notify;
 use crate::service::Keyward;
 use crate::views::{AppError, Connectivity};
 
-pub use interim::{
-    AlertKind, AlertSeverity, AlertView, AlertsSnapshot, DailySpend, Notification, NotifyKinds,
-    QuietHours, SpendForecast, TopKey, UsageHistory, UsageOverview, WatchSettings,
+pub use crate::alerts::{
+    AlertKind, AlertSeverity, AlertView, AlertsSnapshot, Notification, NotifyKinds, QuietHours,
+    WatchSettings,
 };
-pub(crate) use interim::{
-    alert_ledger_entry, daily_spend, evaluate_alerts, forecast, group_notifications,
-    validate_settings,
-};
+pub use crate::usage::{DailySpend, KeySpend, SpendForecast, UsageHistory, UsageOverview};
 
 /// How the watcher paces itself, beyond the interval of the watch settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +63,9 @@ pub struct WatchReport {
     /// One entry per profile checked, in order.
     pub profiles: Vec<ProfileCheck>,
     pub checked_at: DateTime<Utc>,
+    /// Notifications are held (pause, quiet hours) or a key's alerts snoozed until then: the
+    /// watcher runs a cycle at that time even if the interval is longer.
+    pub wake_at: Option<DateTime<Utc>>,
 }
 
 /// How checking one profile went.
@@ -289,17 +287,20 @@ async fn watch_loop(service: Keyward, notifier: Arc<dyn AlertNotifier>, wake: Ar
     let mut failures: u32 = 0;
     loop {
         let started = tokio::time::Instant::now();
-        let health = match service.watch_cycle().await {
+        let (health, wake_after) = match service.watch_cycle().await {
             Ok(report) => {
                 if !report.notifications.is_empty() {
                     notifier.notify(&report.notifications);
                 }
                 notifier.alerts_changed(report.snapshot.clone());
-                report.health()
+                let wake_after = report
+                    .wake_at
+                    .and_then(|at| (at - report.checked_at).to_std().ok());
+                (report.health(), wake_after)
             }
             Err(error) => {
                 tracing::warn!(kind = error.kind(), error = %error, "watch cycle failed");
-                CycleHealth::Unreachable
+                (CycleHealth::Unreachable, None)
             }
         };
         failures = match health {
@@ -316,7 +317,13 @@ async fn watch_loop(service: Keyward, notifier: Arc<dyn AlertNotifier>, wake: Ar
             tokio::pin!(settings_changed);
             settings_changed.as_mut().enable();
             let interval = Duration::from_secs(u64::from(service.watch_settings().interval_secs));
-            let wait = next_wait(&shared.config, interval, health, failures, unit_random);
+            let mut wait = next_wait(&shared.config, interval, health, failures, unit_random);
+            if health == CycleHealth::Healthy
+                && let Some(held) = wake_after
+            {
+                // Never a tight loop, even if the end of a pause is a moment away.
+                wait = wait.min(held.max(shared.config.min_interval));
+            }
             let due = started + wait;
             let remaining = due.saturating_duration_since(tokio::time::Instant::now());
             shared.set_next_check(
