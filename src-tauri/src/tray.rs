@@ -45,10 +45,15 @@ pub struct TrayText {
     pub dot: bool,
 }
 
-/// The open alerts of `snapshot` (snoozed ones included: they are still open) and whether alerts
-/// are paused at `now`; times are shown in `local` time.
+/// The open alerts of `snapshot` (snoozed ones included: they are still open; a lower threshold
+/// under a higher one of the same key, e.g. 80 % under 95 %, is not counted twice) and whether
+/// alerts are paused at `now`; times are shown in `local` time.
 pub fn tray_text(snapshot: &AlertsSnapshot, now: DateTime<Utc>) -> TrayText {
-    let open = snapshot.alerts.len();
+    let open = snapshot
+        .alerts
+        .iter()
+        .filter(|alert| !alert.superseded)
+        .count();
     let count = match open {
         0 => "no alerts".to_owned(),
         1 => "1 alert".to_owned(),
@@ -225,6 +230,8 @@ mod tests {
             raised_at: Utc::now(),
             due_at: None,
             snoozed_until: None,
+            limit: Some(10.0),
+            superseded: false,
         }
     }
 
@@ -243,6 +250,12 @@ mod tests {
         assert_eq!(text.status, "Keyward — 3 alerts");
         assert!(text.dot);
         assert_eq!(text.pause, "Pause alerts for 1 h");
+        // 80 % under 95 % of the same key counts once.
+        snapshot.alerts.push(AlertView {
+            superseded: true,
+            ..alert("d")
+        });
+        assert_eq!(tray_text(&snapshot, now).status, "Keyward — 3 alerts");
     }
 
     #[test]

@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use keyward_core::deploy::DeployTarget;
 use keyward_core::rotation::{
-    HookPoint, PAUSED_MARKER, Rotation, RotationPolicy, RotationStatus, RotationStepName,
-    RotationStepStatus,
+    HookPoint, PAUSED_MARKER, Rotation, RotationPolicy, RotationStatus, RotationStepStatus,
 };
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
@@ -106,9 +105,10 @@ struct Harness {
     kills_by_point: BTreeMap<String, usize>,
     random_kills: usize,
     runs: usize,
-    lost: Vec<String>,
+    /// Findings by what went wrong (each kept once, with where it was first seen).
+    lost: BTreeMap<String, String>,
     orphans: BTreeMap<String, String>,
-    problems: Vec<String>,
+    problems: BTreeMap<String, String>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -225,9 +225,9 @@ impl Harness {
             kills_by_point: BTreeMap::new(),
             random_kills: 0,
             runs: 0,
-            lost: Vec::new(),
+            lost: BTreeMap::new(),
             orphans: BTreeMap::new(),
-            problems: Vec::new(),
+            problems: BTreeMap::new(),
         };
         let base_url = harness.emulator.base_url().to_owned();
         let management_key = harness.emulator.management_key().to_owned();
@@ -434,18 +434,23 @@ impl Harness {
                 Some(secret) => {
                     let status = self.key_status(&secret).await;
                     if status != 200 {
-                        self.lost.push(format!(
-                            "{context}: {} holds a key GET /key refuses ({status}; hash {})",
-                            slot.env_path.display(),
-                            sha256_hex(&secret)
-                        ));
+                        note(
+                            &mut self.lost,
+                            context,
+                            format!(
+                                "{} holds a key GET /key refuses ({status}; hash {})",
+                                slot.env_path.display(),
+                                sha256_hex(&secret)
+                            ),
+                        );
                     }
                     deployed.insert(sha256_hex(&secret), slot.name.clone());
                 }
-                None => self.lost.push(format!(
-                    "{context}: {} has no {VARIABLE} line",
-                    slot.env_path.display()
-                )),
+                None => note(
+                    &mut self.lost,
+                    context,
+                    format!("{} has no {VARIABLE} line", slot.env_path.display()),
+                ),
             }
         }
 
@@ -455,8 +460,11 @@ impl Harness {
             let id = &rotation.id;
             let problems = self.service.rotation_journal_problems(id).unwrap();
             for problem in problems {
-                self.problems
-                    .push(format!("{context}: rotation {id}: journal: {problem}"));
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("rotation {id}: journal: {problem}"),
+                );
             }
             let mut hashes = BTreeSet::new();
             for entry in self.store.rotation_journal(id).unwrap() {
@@ -464,55 +472,84 @@ impl Harness {
             }
             if let Some(new_key) = &rotation.new_key {
                 if !hashes.contains(&new_key.hash) {
-                    self.problems.push(format!(
-                        "{context}: rotation {id}: its new key {} is in no journal entry",
-                        new_key.hash
-                    ));
+                    note(
+                        &mut self.problems,
+                        context,
+                        format!(
+                            "rotation {id}: its new key {} is in no journal entry",
+                            new_key.hash
+                        ),
+                    );
                 }
                 hashes.insert(new_key.hash.clone());
             }
             known.extend(hashes.iter().cloned());
             match rotation.status {
-                RotationStatus::Failed | RotationStatus::Abandoned => self.problems.push(format!(
-                    "{context}: rotation {id} is {} without any fault injected: {:?} {:?}",
-                    rotation.status.as_str(),
-                    rotation.detail,
-                    rotation.error
-                )),
+                RotationStatus::Failed | RotationStatus::Abandoned => note(
+                    &mut self.problems,
+                    context,
+                    format!(
+                        "rotation {id} is {} without any fault injected: {:?} {:?}",
+                        rotation.status.as_str(),
+                        rotation.detail,
+                        rotation.error
+                    ),
+                ),
                 RotationStatus::Running | RotationStatus::Waiting => {
                     *active_per_old_key.entry(&rotation.old.hash).or_default() += 1;
                 }
                 RotationStatus::Completed => {
                     if on_server.contains_key(&rotation.old.hash) {
-                        self.problems.push(format!(
-                            "{context}: rotation {id} completed but its old key {} still exists",
-                            rotation.old.hash
-                        ));
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!(
+                                "rotation {id} completed but its old key {} still exists",
+                                rotation.old.hash
+                            ),
+                        );
                     }
                     if rotation.new_key.is_none() {
-                        self.problems.push(format!(
-                            "{context}: rotation {id} completed without a new key"
-                        ));
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} completed without a new key"),
+                        );
                     }
                 }
                 RotationStatus::RolledBack => {
+                    // Unless a later rotation took the old key on (and disabled or deleted it).
+                    let taken_on = rotations.iter().any(|later| {
+                        later.id != rotation.id
+                            && later.old.hash == rotation.old.hash
+                            && later.status != RotationStatus::RolledBack
+                    });
                     match on_server.get(&rotation.old.hash) {
-                        Some(old) if old["disabled"] == true => self.problems.push(format!(
-                            "{context}: rotation {id} rolled back but left the old key disabled"
-                        )),
+                        _ if taken_on => {}
+                        Some(old) if old["disabled"] == true => note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} rolled back but left the old key disabled"),
+                        ),
                         Some(_) => {}
-                        None => self.problems.push(format!(
-                            "{context}: rotation {id} rolled back but the old key is gone"
-                        )),
+                        None => note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} rolled back but the old key is gone"),
+                        ),
                     }
                     if let Some(new_key) = &rotation.new_key
                         && !rotation.deployed()
                         && on_server.contains_key(&new_key.hash)
                     {
-                        self.problems.push(format!(
-                            "{context}: rotation {id} rolled back before deploying but kept its new key {}",
-                            new_key.hash
-                        ));
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!(
+                                "rotation {id} rolled back before deploying but kept its new key {}",
+                                new_key.hash
+                            ),
+                        );
                     }
                 }
             }
@@ -531,20 +568,26 @@ impl Harness {
                     && !deployed.contains_key(hash)
                     && !self.in_keychain(hash)
                 {
-                    self.lost.push(format!(
-                        "{context}: rotation {id} ({}, at {:?}): key {hash} exists but its \
+                    note(
+                        &mut self.lost,
+                        context,
+                        format!(
+                            "rotation {id} ({}, at {:?}): key {hash} exists but its \
                              secret is neither in the keychain nor in a .env file",
-                        rotation.status.as_str(),
-                        rotation.current_step()
-                    ));
+                            rotation.status.as_str(),
+                            rotation.current_step()
+                        ),
+                    );
                 }
             }
         }
         for (old, count) in active_per_old_key {
             if count > 1 {
-                self.problems.push(format!(
-                    "{context}: {count} unfinished rotations of key {old}"
-                ));
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("{count} unfinished rotations of key {old}"),
+                );
             }
         }
 
@@ -615,8 +658,11 @@ impl Harness {
                 ..
             } = &ended
             {
-                self.problems
-                    .push(format!("{context}: resume failed: {stderr}"));
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("resume failed: {stderr}"),
+                );
             }
             self.check(&format!("{context}, resumed"), true).await;
             let running = self
@@ -690,6 +736,13 @@ impl Drop for Harness {
             self.clean_keychain();
         }
     }
+}
+
+/// Records a finding once (the first context it was seen in).
+fn note(findings: &mut BTreeMap<String, String>, context: &str, finding: String) {
+    findings
+        .entry(finding)
+        .or_insert_with(|| context.to_owned());
 }
 
 fn strs(args: &[String]) -> Vec<&str> {
@@ -829,6 +882,39 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         h.settle_slots();
     }
 
+    // 3b. Killed while disabling the old key, after the server had already disabled it (the PATCH
+    // landed, its result was never written; random kills hit this window now and then), then
+    // rolled back: the old key, back in the .env file, must be enabled again.
+    let slot = 0;
+    let old_hash = h.slots[slot].current_hash.clone();
+    let args = h.rotate_args(slot);
+    let ended = h
+        .kill_and_check(
+            &strs(&args),
+            Kill::AtPoints("disable_old:before".to_owned()),
+            "disabled behind its back",
+        )
+        .await;
+    let Ended::KilledAtPoint { rotation_id, .. } = ended else {
+        panic!("disable_old:before not reached: {ended:?}");
+    };
+    let patched = h
+        .http
+        .patch(format!("{}/keys/{old_hash}", h.emulator.base_url()))
+        .bearer_auth(h.emulator.management_key())
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert!(patched.status().is_success());
+    h.kill_and_check(
+        &["rotation-action", &rotation_id, "roll_back"],
+        Kill::AtPoints("roll_back:before".to_owned()),
+        "disabled behind its back, rolling back",
+    )
+    .await;
+    h.resume_until_settled("disabled behind its back").await;
+
     // 4. Random moments: runs killed after a random delay (or at a random point), of rotations,
     // resumes and rollbacks, until enough kills.
     let max_delay_ms = u64::try_from(full_run.as_millis())
@@ -917,7 +1003,10 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         .iter()
         .filter(|rotation| rotation.status == RotationStatus::Completed)
     {
-        if keys.iter().any(|key| key["hash"] == rotation.old.hash.as_str()) {
+        if keys
+            .iter()
+            .any(|key| key["hash"] == rotation.old.hash.as_str())
+        {
             end_problems.push(format!(
                 "the old key of completed rotation {} is still there",
                 rotation.id
@@ -942,12 +1031,21 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         h.lost.len(),
         h.orphans.len()
     );
+    let listed = |findings: &BTreeMap<String, String>| -> Vec<String> {
+        findings
+            .iter()
+            .map(|(finding, context)| format!("{context}: {finding}"))
+            .collect()
+    };
     let orphans: Vec<&String> = h.orphans.values().collect();
     assert!(
-        h.lost.is_empty() && h.orphans.is_empty() && h.problems.is_empty() && end_problems.is_empty(),
+        h.lost.is_empty()
+            && h.orphans.is_empty()
+            && h.problems.is_empty()
+            && end_problems.is_empty(),
         "secrets lost: {:#?}\norphan keys: {orphans:#?}\nother problems: {:#?}\nat the end: {end_problems:#?}",
-        h.lost,
-        h.problems
+        listed(&h.lost),
+        listed(&h.problems)
     );
     assert!(h.kills >= MIN_KILLS, "only {} kills", h.kills);
     drop(h);

@@ -16,7 +16,7 @@ use keyward_core::store::Store;
 use keyward_core::views::{ErrorKind, UpdateKeyArgs};
 use keyward_core::watch::{AlertKind, WatchReport, WatchSettings};
 use serde_json::json;
-use watch_support::watched;
+use watch_support::{PINNED_AT, watched};
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -65,9 +65,15 @@ async fn spend_past_80_then_95_percent_notifies_once_each() {
     assert!(higher.notifications[0].title.contains("prod-backend"));
     assert_ne!(higher.notifications[0].alert_ids, note.alert_ids);
     assert!(w.cycle().await.notifications.is_empty());
-    // The list and the alerts as the UI asks for them agree.
+    // The list and the alerts as the UI asks for them agree: 95 % open, 80 % still open under it
+    // (superseded, so the UI may fold it).
     let listed = w.t.service.alerts(Some(&w.profile_id)).unwrap();
-    assert_eq!(listed.alerts.len(), 1);
+    let thresholds: Vec<(&str, bool)> = listed
+        .alerts
+        .iter()
+        .map(|alert| (alert.threshold.as_str(), alert.superseded))
+        .collect();
+    assert_eq!(thresholds, [("95", false), ("80", true)]);
     assert!(listed.last_check_at.is_some());
 }
 
@@ -346,7 +352,9 @@ async fn open_alerts_survive_a_restart() {
     let hash = w.create_key(json!({"name": "nightly", "limit": 1.0})).await;
     w.spend(&hash, 1.0).await;
     let report = w.cycle().await;
-    assert_eq!(report.snapshot.alerts.len(), 1);
+    // 100 %, and under it 95 % and 80 %.
+    assert_eq!(report.snapshot.alerts.len(), 3);
+    assert_eq!(report.snapshot.alerts[0].threshold, "100");
 
     let reopened = Keyward::new(
         Store::open_in_dir(w.t.dir.path()).unwrap(),
@@ -365,4 +373,79 @@ async fn a_stopped_sandbox_is_not_watched() {
     let report = w.cycle().await;
     assert!(report.profiles.is_empty());
     assert!(w.t.service.sandbox_control_url().await.is_none());
+}
+
+#[tokio::test]
+async fn a_key_burning_towards_its_limit_gets_a_forecast_once() {
+    let w = watched("watch-forecast").await;
+    let hash = w
+        .create_key(json!({"name": "batch-jobs", "limit": 10.0}))
+        .await;
+    assert!(w.cycle().await.notifications.is_empty());
+    // Seven hours later (08:00 UTC) $3 is spent: $9 a day, the $7 left last until 02:40 tomorrow.
+    w.advance_clocks(7 * 3600).await;
+    w.spend(&hash, 3.0).await;
+    let report = w.cycle().await;
+    assert_eq!(report.notifications.len(), 1, "{:?}", titles(&report));
+    let note = &report.notifications[0];
+    assert_eq!(note.title, "batch-jobs will hit its limit on Jan 16");
+    assert!(note.body.contains("$9/day"), "{note:?}");
+    assert_eq!(note.key_hash.as_deref(), Some(hash.as_str()));
+    assert_eq!(report.snapshot.alerts.len(), 1);
+    let alert = &report.snapshot.alerts[0];
+    assert_eq!(alert.kind, AlertKind::Forecast);
+    let start: DateTime<Utc> = PINNED_AT.parse().unwrap();
+    let due = alert.due_at.unwrap();
+    let expected = start + chrono::Duration::hours(25) + chrono::Duration::minutes(40);
+    assert!(
+        (due - expected).num_seconds().abs() < 120,
+        "{due} vs {expected}"
+    );
+    assert!(w.cycle().await.notifications.is_empty());
+    // The usage history carries the same forecast.
+    let history =
+        w.t.service
+            .usage_history(&w.profile_id, &hash)
+            .await
+            .unwrap();
+    let forecast = history.forecast.unwrap();
+    assert!((forecast.burn_per_day - 9.0).abs() < 0.05, "{forecast:?}");
+    assert!(forecast.hits_limit_at.is_some());
+}
+
+#[tokio::test]
+async fn a_day_of_unusual_spend_is_an_anomaly_once() {
+    let w = watched("watch-anomaly").await;
+    let hash = w.create_key(json!({"name": "chatbot"})).await;
+    w.cycle().await;
+    // Three ordinary days of $1.
+    for _ in 0..3 {
+        w.advance_clocks(86_400).await;
+        w.spend(&hash, 1.0).await;
+        assert!(w.cycle().await.notifications.is_empty());
+    }
+    // The fourth day starts ordinary, then $10 more.
+    w.advance_clocks(86_400).await;
+    w.spend(&hash, 1.0).await;
+    let ordinary = w.cycle().await;
+    assert!(ordinary.notifications.is_empty(), "{:?}", titles(&ordinary));
+    assert!(ordinary.snapshot.alerts.is_empty());
+    w.spend(&hash, 10.0).await;
+    let report = w.cycle().await;
+    assert_eq!(report.notifications.len(), 1, "{:?}", titles(&report));
+    assert_eq!(
+        report.notifications[0].title,
+        "chatbot is spending unusually fast"
+    );
+    let alert = &report.snapshot.alerts[0];
+    assert_eq!(alert.kind, AlertKind::Anomaly);
+    assert_eq!(alert.period, "2030-01-19");
+    assert!(
+        alert
+            .body
+            .contains("$11 today (UTC), 11.0× its daily average of $1 over the last 3 days"),
+        "{}",
+        alert.body
+    );
+    assert!(w.cycle().await.notifications.is_empty());
 }

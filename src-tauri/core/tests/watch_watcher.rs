@@ -276,3 +276,33 @@ async fn snoozing_through_the_service_updates_the_tray() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn notifications_held_by_a_pause_arrive_when_it_ends_not_an_interval_later() {
+    let w = watched("watcher-held").await;
+    every(&w, 3600);
+    let hash = w.create_key(json!({"name": "held", "limit": 10.0})).await;
+    w.spend(&hash, 9.0).await;
+    w.t.service
+        .pause_alerts(Some(w.t.now() + chrono::Duration::milliseconds(1500)))
+        .unwrap();
+    let recorded = Arc::new(Recorded::default());
+    let started = Instant::now();
+    let _handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    recorded
+        .wait_for(WITHIN, |r| !r.change_times().is_empty())
+        .await;
+    assert_eq!(recorded.notification_count(), 0);
+    recorded
+        .wait_for(WITHIN, |r| r.notification_count() == 1)
+        .await;
+    let (arrived, batch) = recorded.notifications.lock().unwrap()[0].clone();
+    assert!(
+        arrived - started >= Duration::from_millis(900),
+        "{:?}",
+        arrived - started
+    );
+    assert!(batch[0].title.contains("held"), "{batch:?}");
+}

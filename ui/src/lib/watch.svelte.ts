@@ -84,6 +84,14 @@ export class Watch {
     } catch {
       // Without events the panel still loads on open and after every action.
     }
+    try {
+      // A notification clicked while the window was closed: the shell built the window for it and
+      // kept the key for this page to take.
+      const pending = await call("open_key_take", {});
+      if (pending) openKey(pending);
+    } catch {
+      // An older shell without the command: nothing was pending.
+    }
     // Alerts load when a profile is open (App follows the active profile); settings are wanted at once.
     await this.loadSettings();
   }

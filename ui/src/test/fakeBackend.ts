@@ -359,6 +359,8 @@ export class FakeBackend {
       case "rotation_policy_get": case "rotation_policy_set": case "rotation_start": case "rotation_action":
       case "rotations_list": case "rotation_history": case "rotation_start_batch":
         return this.rotation.run(cmd, a);
+      case "open_key_take":
+        return null as never;
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));

@@ -498,12 +498,16 @@ impl Rotation {
         self.secret_deployed || self.deploy_in_doubt
     }
 
-    /// Whether the old key may be disabled (its disable step ran or is running).
+    /// Whether the old key may be disabled: its disable step ever started. Not its status alone: a
+    /// rollback sets an interrupted step back to pending, and a failed or interrupted PATCH may still
+    /// have reached the server; `attempts` is persisted and never goes back.
     pub fn old_key_touched(&self) -> bool {
-        matches!(
-            self.step(RotationStepName::DisableOld).status,
-            RotationStepStatus::Running | RotationStepStatus::Done
-        )
+        let disable = self.step(RotationStepName::DisableOld);
+        disable.attempts > 0
+            || matches!(
+                disable.status,
+                RotationStepStatus::Running | RotationStepStatus::Done
+            )
     }
 
     /// Whether the old key may already be deleted (rolling back is then impossible).

@@ -33,6 +33,18 @@ const LEDGER_RETENTION_DAYS: i64 = 60;
 /// How far back the snapshots behind a 30-day series are read.
 const HISTORY_WINDOW_DAYS: i64 = 31;
 
+/// How far back a cycle reads snapshots for the alert rules: the burn rate and the anomaly
+/// baseline look at most 7 days back, plus the snapshot before them. Reading less than the
+/// chart's 30 days keeps a cycle cheap with many busy keys.
+const ALERT_WINDOW_DAYS: i64 = {
+    let rules = if usage::BURN_WINDOW_DAYS > usage::BASELINE_DAYS {
+        usage::BURN_WINDOW_DAYS
+    } else {
+        usage::BASELINE_DAYS
+    };
+    rules as i64 + 2
+};
+
 /// The lowest interval the settings accept (the UI's floor); a lower watcher minimum (tests) lowers it.
 const MIN_INTERVAL_SECS: u32 = 10;
 
@@ -304,10 +316,18 @@ impl Keyward {
                 .collect();
             store.replace_open_alerts(&profile.profile_id, &rows)?;
             if profile.fresh {
-                let open_ids: HashSet<String> =
-                    profile.alerts.iter().map(|alert| alert.id.clone()).collect();
+                let open_ids: HashSet<String> = profile
+                    .alerts
+                    .iter()
+                    .map(|alert| alert.id.clone())
+                    .collect();
                 let cutoff = now - chrono::Duration::days(LEDGER_RETENTION_DAYS);
-                store.prune_ledger(&profile.profile_id, &profile.current_keys, &open_ids, cutoff)?;
+                store.prune_ledger(
+                    &profile.profile_id,
+                    &profile.current_keys,
+                    &open_ids,
+                    cutoff,
+                )?;
                 store.prune_activity(&profile.profile_id, &profile.current_keys)?;
             }
         }
@@ -375,7 +395,7 @@ impl Keyward {
         let snapshots = by_key(store.snapshots_since(
             profile_id,
             None,
-            now - chrono::Duration::days(HISTORY_WINDOW_DAYS),
+            now - chrono::Duration::days(ALERT_WINDOW_DAYS),
         )?);
         let mut series = Vec::with_capacity(done.keys.len());
         for (key, _) in &done.keys {
@@ -392,24 +412,24 @@ impl Keyward {
         }
         drop(store);
 
-        let contexts = done
-            .keys
-            .iter()
-            .zip(&series)
-            .map(|((key, observed_at), (days, history_start))| {
-                let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
-                let context = KeyContext {
-                    days,
-                    history_start: *history_start,
-                    observed_at: Some(*observed_at),
-                    disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
-                    disabled_since: disabled_since(of_key)
-                        .or_else(|| open_disabled_since(&previous, &key.hash)),
-                    rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
-                    snoozed_until: snoozes.get(&key.hash).copied(),
-                };
-                (key, context)
-            });
+        let contexts =
+            done.keys
+                .iter()
+                .zip(&series)
+                .map(|((key, observed_at), (days, history_start))| {
+                    let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
+                    let context = KeyContext {
+                        days,
+                        history_start: *history_start,
+                        observed_at: Some(*observed_at),
+                        disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
+                        disabled_since: disabled_since(of_key)
+                            .or_else(|| open_disabled_since(&previous, &key.hash)),
+                        rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
+                        snoozed_until: snoozes.get(&key.hash).copied(),
+                    };
+                    (key, context)
+                });
         let mut open = alerts::evaluate(profile_id, contexts, settings, now);
         alerts::carry_over_raised_at(&mut open, &previous);
         Ok(Evaluated {
@@ -591,5 +611,113 @@ impl Keyward {
                 stored
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap()
+    }
+
+    fn snapshot(hour: u32, disabled: bool) -> UsageSnapshot {
+        UsageSnapshot {
+            key_hash: "h".into(),
+            taken_at: at(hour),
+            usage: 0.0,
+            usage_daily: 0.0,
+            usage_weekly: 0.0,
+            usage_monthly: 0.0,
+            byok_usage: 0.0,
+            limit: None,
+            limit_remaining: None,
+            limit_reset: None,
+            disabled,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn disabled_since_is_the_first_disabled_snapshot_after_an_enabled_one() {
+        // (disabled flags at hours 1, 2, 3, ..., expected hour)
+        let cases: [(&[bool], Option<u32>); 6] = [
+            (&[], None),
+            (&[false, false], None),
+            (&[true, true], None),
+            (&[false, true, true], Some(2)),
+            (&[false, true, false], None),
+            (&[false, true, false, false, true], Some(5)),
+        ];
+        for (flags, expected) in cases {
+            let snapshots: Vec<UsageSnapshot> = flags
+                .iter()
+                .zip(1..)
+                .map(|(disabled, hour)| snapshot(hour, *disabled))
+                .collect();
+            assert_eq!(disabled_since(&snapshots), expected.map(at), "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn an_open_disabled_alert_keeps_its_time_of_change() {
+        let alert = AlertView {
+            id: "p|h|disabled|disabled|2026-11-23T09:00:00Z".into(),
+            profile_id: "p".into(),
+            key_hash: "h".into(),
+            key_name: "k".into(),
+            kind: AlertKind::Disabled,
+            severity: crate::alerts::AlertSeverity::Warning,
+            threshold: "disabled".into(),
+            period: "2026-11-23T09:00:00Z".into(),
+            title: String::new(),
+            body: String::new(),
+            action: String::new(),
+            raised_at: at(10),
+            due_at: None,
+            snoozed_until: None,
+            limit: None,
+            superseded: false,
+        };
+        assert_eq!(
+            open_disabled_since(std::slice::from_ref(&alert), "h"),
+            Some(at(9))
+        );
+        assert_eq!(
+            open_disabled_since(std::slice::from_ref(&alert), "other"),
+            None
+        );
+        let limit = AlertView {
+            kind: AlertKind::Limit,
+            ..alert
+        };
+        assert_eq!(open_disabled_since(&[limit], "h"), None);
+    }
+
+    #[test]
+    fn history_starts_at_creation_with_activity_else_at_the_first_snapshot() {
+        let mut key: ApiKey = serde_json::from_value(serde_json::json!({
+            "hash": "h", "name": "k", "label": "sk-or-v1-abc...def", "disabled": false,
+            "limit": null, "limit_remaining": null, "limit_reset": null,
+            "include_byok_in_limit": false, "usage": 0.0, "usage_daily": 0.0,
+            "usage_weekly": 0.0, "usage_monthly": 0.0, "byok_usage": 0.0,
+            "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0, "byok_usage_monthly": 0.0,
+            "created_at": "2026-11-01T00:00:00Z"
+        }))
+        .unwrap();
+        let activity = ActivityDays::default();
+        let snapshots = [snapshot(3, false), snapshot(4, false)];
+        assert_eq!(
+            history_start(&key, &snapshots, Some(&activity), at(5)),
+            key.created_at
+        );
+        assert_eq!(history_start(&key, &snapshots, None, at(5)), Some(at(3)));
+        assert_eq!(history_start(&key, &[], None, at(5)), Some(at(5)));
+        key.created_at = None;
+        assert_eq!(
+            history_start(&key, &snapshots, Some(&activity), at(5)),
+            None
+        );
     }
 }

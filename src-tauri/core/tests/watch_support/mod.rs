@@ -60,11 +60,39 @@ pub async fn watched_with(test: &str, adjust: impl FnOnce(&mut WatcherConfig)) -
         });
     });
     let profile_id = t.service.sandbox_open().await.unwrap().id;
-    Watched {
+    let w = Watched {
         t,
         emulator,
         profile_id,
         http: reqwest::Client::new(),
+    };
+    w.pin_clocks(PINNED_AT).await;
+    w
+}
+
+/// Both clocks start here in every watch test, so rules that depend on the time of day (a burn
+/// rate needs 6 hours of the day behind it) or the month give the same answer whenever the tests
+/// run: 01:00 UTC on a Tuesday in the middle of a month.
+pub const PINNED_AT: &str = "2030-01-15T01:00:00Z";
+
+impl Watched {
+    /// Moves the service's and the emulator's clocks to `at` (RFC 3339).
+    pub async fn pin_clocks(&self, at: &str) {
+        let target = chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        self.control("/clock", json!({ "now": at })).await;
+        let offset = (target - chrono::Utc::now()).num_seconds();
+        self.t
+            .clock_offset
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Advances both clocks by `seconds`.
+    pub async fn advance_clocks(&self, seconds: i64) {
+        self.control("/clock", json!({ "advance_seconds": seconds as f64 }))
+            .await;
+        self.t.advance_clock(seconds);
     }
 }
 

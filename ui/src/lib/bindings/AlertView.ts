@@ -2,4 +2,47 @@
 import type { AlertKind } from "./AlertKind";
 import type { AlertSeverity } from "./AlertSeverity";
 
-export type AlertView = { id: string, profile_id: string, key_hash: string, key_name: string, kind: AlertKind, severity: AlertSeverity, threshold: string, period: string, title: string, body: string, action: string, raised_at: string, due_at: string | null, snoozed_until: string | null, };
+/**
+ * One open alert about one key.
+ */
+export type AlertView = { 
+/**
+ * Stable de-duplication identity: `profile|hash|kind|threshold|period` (see [`alert_id`]).
+ */
+id: string, profile_id: string, key_hash: string, key_name: string, kind: AlertKind, severity: AlertSeverity, 
+/**
+ * `7d`, `1d`, `expired` (expiry); `80`, `95`, `100` (limit, percent); `forecast`, `anomaly`,
+ * `disabled`, `rotation_due`.
+ */
+threshold: string, 
+/**
+ * The period the alert belongs to: `2026-11-23` (daily limit; the day for anomalies),
+ * `2026-W48` (weekly), `2026-11` (monthly), `none` (never resets); for `disabled` the time
+ * Keyward saw the key disabled, for `rotation_due` the due day.
+ */
+period: string, 
+/**
+ * Notification text: key name, what, when.
+ */
+title: string, body: string, 
+/**
+ * What to do about it.
+ */
+action: string, 
+/**
+ * When Keyward first raised this alert (kept across cycles by [`carry_over_raised_at`]).
+ */
+raised_at: string, 
+/**
+ * When the key expires, is forecast to hit its limit, or its rotation is due.
+ */
+due_at: string | null, snoozed_until: string | null, 
+/**
+ * The key's limit when the alert was raised (limit and forecast alerts re-arm when it rises).
+ */
+limit: number | null, 
+/**
+ * True when a higher threshold of the same key and kind is open too (80 % under 95 %): the
+ * UI may hide it, and only the highest is notified.
+ */
+superseded: boolean, };

@@ -15,6 +15,7 @@ import type { KeyDeleteArgs } from "./KeyDeleteArgs";
 import type { KeyRow } from "./KeyRow";
 import type { KeysListArgs } from "./KeysListArgs";
 import type { KeysSnapshot } from "./KeysSnapshot";
+import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { PendingResolveArgs } from "./PendingResolveArgs";
 import type { Profile } from "./Profile";
 import type { ProfileAddArgs } from "./ProfileAddArgs";
@@ -70,4 +71,5 @@ export type Commands = {
   rotations_list: { args: RotationsListArgs; result: Array<RotationView> };
   rotation_history: { args: RotationKeyArgs; result: Array<RotationView> };
   rotation_start_batch: { args: RotationBatchArgs; result: Array<RotationView> };
+  open_key_take: { args: EmptyArgs; result: OpenKeyEvent | null };
 };

@@ -3,4 +3,23 @@ import type { DailySpend } from "./DailySpend";
 import type { LimitReset } from "./LimitReset";
 import type { SpendForecast } from "./SpendForecast";
 
-export type UsageHistory = { profile_id: string, key_hash: string, key_name: string, days: Array<DailySpend>, limit: number | null, limit_reset: LimitReset | null, period_spend: number, forecast: SpendForecast | null, };
+/**
+ * One key's spend over the last 30 UTC days, with its limit and forecast (the per-key chart).
+ */
+export type UsageHistory = { profile_id: string, key_hash: string, key_name: string, 
+/**
+ * 30 UTC days, oldest first, today last.
+ */
+days: Array<DailySpend>, limit: number | null, 
+/**
+ * `null` without a reset, or for a reset kind Keyward does not know.
+ */
+limit_reset: LimitReset | null, 
+/**
+ * Spend counted against the limit in the current period (lifetime usage without a reset).
+ */
+period_spend: number, 
+/**
+ * `null` while there is too little history for a burn rate.
+ */
+forecast: SpendForecast | null, };

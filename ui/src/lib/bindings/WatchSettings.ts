@@ -2,4 +2,35 @@
 import type { NotifyKinds } from "./NotifyKinds";
 import type { QuietHours } from "./QuietHours";
 
-export type WatchSettings = { interval_secs: number, expiry_days: Array<number>, limit_percents: Array<number>, anomaly_factor: number, anomaly_min_usd: number, notify: NotifyKinds, quiet_hours: QuietHours | null, notifications_enabled: boolean, start_at_login: boolean, };
+/**
+ * What the watcher checks, how often, and what it notifies.
+ */
+export type WatchSettings = { 
+/**
+ * Seconds between refreshes.
+ */
+interval_secs: number, 
+/**
+ * Warn this many days before a key expires (each its own alert).
+ */
+expiry_days: Array<number>, 
+/**
+ * Warn at these percentages of the limit used in the current period.
+ */
+limit_percents: Array<number>, 
+/**
+ * Today's spend at least this many times the recent daily average is an anomaly...
+ */
+anomaly_factor: number, 
+/**
+ * ... when it is also at least this many USD.
+ */
+anomaly_min_usd: number, notify: NotifyKinds, 
+/**
+ * `null` = no quiet hours.
+ */
+quiet_hours: QuietHours | null, 
+/**
+ * Off: alerts still show in the window and tray, no desktop notifications.
+ */
+notifications_enabled: boolean, start_at_login: boolean, };
