@@ -325,3 +325,47 @@ export async function secretToolSearch(service) {
 export async function screenshot(path) {
   await run("import", ["-window", "root", path]);
 }
+
+// ---------------------------------------------------------------- notifications
+
+/**
+ * Every `Notify` call that reaches the session's notification daemon (dunst), read off the session bus
+ * with dbus-monitor: [{summary, body}]. Proves a notification got as far as the daemon, not just that
+ * the app meant to send one.
+ */
+export class NotificationSpy {
+  async start() {
+    this.buffer = "";
+    this.child = track(
+      spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    this.child.stdout.on("data", (chunk) => (this.buffer += chunk.toString()));
+    // dbus-monitor prints the bus's NameAcquired signal once it listens.
+    await waitFor("dbus-monitor to listen", () => this.buffer.length > 0, { timeout: 5000 });
+    return this;
+  }
+
+  /** The Notify calls so far: the strings of each call, in order (app name, icon, summary, body, …). */
+  notifications() {
+    return this.buffer
+      .split(/\n(?=method call )/)
+      .filter((block) => block.startsWith("method call ") && block.includes("member=Notify"))
+      .map((block) => {
+        const strings = [...block.matchAll(/^\s+string "((?:[^"\\]|\\.)*)"$/gm)].map((m) => m[1]);
+        // Notify(app_name, replaces_id, app_icon, summary, body, actions, hints, timeout)
+        return { app: strings[0] ?? "", summary: strings[2] ?? "", body: strings[3] ?? "", raw: block };
+      });
+  }
+
+  /** The notifications whose title or body mention `text`. */
+  mentioning(text) {
+    return this.notifications().filter((n) => n.raw.includes(text));
+  }
+
+  async stop() {
+    if (this.child) await stopChild(this.child);
+    this.child = null;
+  }
+}

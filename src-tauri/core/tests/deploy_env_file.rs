@@ -466,3 +466,81 @@ async fn discard_backup_removes_only_keyward_backups() {
     );
     assert!(precious.exists());
 }
+
+#[tokio::test]
+async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    fs::write(&env, format!("A=1\nKEY={OLD_SECRET}\n")).unwrap();
+    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
+    let planned = dir.path().join(".env.keyward-backup-rotation-r1");
+
+    let first = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
+    assert!(first.ok, "{first:?}");
+    assert_eq!(first.backup_path, Some(planned.display().to_string()));
+    // Run again (a resumed deploy whose first run's outcome was lost): the file already holds the
+    // new secret, the backup with the old one is kept, and no second backup is taken.
+    let again = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
+    assert!(again.ok, "{again:?}");
+    assert_eq!(again.undo, first.undo);
+    assert_eq!(backups_in(dir.path()), [".env.keyward-backup-rotation-r1"]);
+    assert!(fs::read_to_string(&planned).unwrap().contains(OLD_SECRET));
+    deploy::undo(&again, &ctx).await.unwrap();
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        format!("A=1\nKEY={OLD_SECRET}\n")
+    );
+
+    // A variable a first run added (no backup, it had no value before) is not backed up with the
+    // new secret by a second run: undo removes it again.
+    let created = dir.path().join("app.env");
+    fs::write(&created, "A=1\n").unwrap();
+    let ctx = DeployContext::new().with_backup_suffix("rotation-r2");
+    fs::write(&created, format!("A=1\nKEY={NEW_SECRET}\n")).unwrap();
+    let again = deploy::deploy(&target(&created, "KEY"), &secret(NEW_SECRET), &ctx).await;
+    assert!(again.ok, "{again:?}");
+    assert_eq!(again.backup_path, None);
+    deploy::undo(&again, &ctx).await.unwrap();
+    assert_eq!(fs::read_to_string(&created).unwrap(), "A=1\n");
+}
+
+#[tokio::test]
+async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    let before = format!("A=1\nKEY={OLD_SECRET}\n");
+    let since = std::time::SystemTime::now();
+    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
+    let key = target(&env, "KEY");
+
+    // The write never happened: nothing to do, the file stays as it is.
+    fs::write(&env, &before).unwrap();
+    let done = deploy::undo_interrupted(&key, &secret(NEW_SECRET), since, &ctx).await;
+    assert_eq!(done.unwrap(), None);
+    assert_eq!(fs::read_to_string(&env).unwrap(), before);
+
+    // Written with the planned backup, outcome lost: the old value comes back from it.
+    assert!(deploy::deploy(&key, &secret(NEW_SECRET), &ctx).await.ok);
+    let done = deploy::undo_interrupted(&key, &secret(NEW_SECRET), since, &ctx).await;
+    assert!(done.unwrap().unwrap().contains("as it was before"));
+    assert_eq!(fs::read_to_string(&env).unwrap(), before);
+
+    // Written by a deploy without a planned name: its timestamped backup since the start is used.
+    assert!(deploy_to(&env, "KEY", NEW_SECRET).await.ok);
+    let unplanned = DeployContext::new().with_backup_suffix("rotation-r9");
+    let done = deploy::undo_interrupted(&key, &secret(NEW_SECRET), since, &unplanned).await;
+    assert!(done.unwrap().is_some());
+    assert_eq!(fs::read_to_string(&env).unwrap(), before);
+
+    // The new secret is there but no backup was ever written: the variable was not there before.
+    let created = dir.path().join("new.env");
+    fs::write(&created, format!("KEY={NEW_SECRET}\n")).unwrap();
+    let done =
+        deploy::undo_interrupted(&target(&created, "KEY"), &secret(NEW_SECRET), since, &ctx).await;
+    assert!(done.unwrap().unwrap().contains("Removed"));
+    assert!(!created.exists());
+
+    // Targets that cannot be taken back are left alone.
+    let done = deploy::undo_interrupted(&DeployTarget::Clipboard, &secret(NEW_SECRET), since, &ctx);
+    assert_eq!(done.await.unwrap(), None);
+}

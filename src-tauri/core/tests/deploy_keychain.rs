@@ -60,3 +60,45 @@ async fn deploys_backs_up_undoes_and_discards() {
     deploy::undo(&first, &ctx).await.unwrap();
     assert!(!vault.delete_entry(&entry).unwrap());
 }
+
+#[tokio::test]
+#[ignore = "needs a Secret Service"]
+async fn a_planned_backup_survives_a_repeated_deploy_and_undoes_an_interrupted_one() {
+    let service = format!("keyward-deploy-planned-test-{}", std::process::id());
+    let entry = KeychainEntry::new(service.clone(), "prod-app");
+    let backup_entry = KeychainEntry::new(service.clone(), "prod-app.keyward-backup-rotation-r1");
+    let vault = Vault::new();
+    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
+    let target = DeployTarget::Keychain {
+        service: service.clone(),
+        account: "prod-app".into(),
+    };
+    let since = std::time::SystemTime::now();
+    vault.set_entry(&entry, &secret("old-value")).unwrap();
+
+    // Not deployed yet: nothing to take back.
+    let done = deploy::undo_interrupted(&target, &secret("new-value"), since, &ctx).await;
+    assert_eq!(done.unwrap(), None);
+    assert_eq!(vault.entry(&entry).unwrap().expose_secret(), "old-value");
+
+    // Deployed twice (the first outcome lost): the backup keeps the old value, not the new one.
+    assert!(deploy::deploy(&target, &secret("new-value"), &ctx).await.ok);
+    let again = deploy::deploy(&target, &secret("new-value"), &ctx).await;
+    assert!(again.ok, "{}", again.message);
+    assert_eq!(
+        vault.entry(&backup_entry).unwrap().expose_secret(),
+        "old-value"
+    );
+
+    // Its outcome lost too: the interrupted undo restores the old value from the planned backup.
+    let done = deploy::undo_interrupted(&target, &secret("new-value"), since, &ctx).await;
+    assert!(done.unwrap().is_some());
+    assert_eq!(vault.entry(&entry).unwrap().expose_secret(), "old-value");
+    assert!(vault.delete_entry(&backup_entry).unwrap());
+
+    // An entry the interrupted deploy created (no backup) is deleted.
+    vault.set_entry(&entry, &secret("new-value")).unwrap();
+    let done = deploy::undo_interrupted(&target, &secret("new-value"), since, &ctx).await;
+    assert!(done.unwrap().is_some());
+    assert!(!vault.delete_entry(&entry).unwrap());
+}

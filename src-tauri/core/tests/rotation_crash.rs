@@ -12,12 +12,15 @@
 mod rotation_support;
 mod service_support;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keyward_core::Keyward;
+use keyward_core::deploy::{self, DeployContext};
 use keyward_core::rotation::{
-    Boundary, HookPoint, RotationAction, RotationStartArgs, RotationStatus,
+    Boundary, HookPoint, RotationAction, RotationStartArgs, RotationStatus, RotationStepName,
+    RotationStepStatus,
 };
 use keyward_core::service::ServiceConfig;
 use keyward_core::store::Store;
@@ -146,4 +149,120 @@ fn every_boundary_has_a_name_the_env_hook_understands() {
         let hook = keyward_core::rotation::EnvPauseHook::parse(&point.name()).unwrap();
         assert!(hook.pauses_at(point), "{}", point.name());
     }
+}
+
+/// How the process stopped mid-deploy had got on with the `.env` write before it died.
+#[derive(Clone, Copy, Debug)]
+enum Interrupted {
+    /// The backup (under the name planned in the intent) and the file were written.
+    Written,
+    /// Only the planned backup was written.
+    BackedUp,
+    /// The file was written with a backup under another (timestamped) name.
+    WrittenElsewhere,
+}
+
+/// A rotation stopped for good at `deploy:before`, the `.env` write then done as far as `how`
+/// says (as the stopped process would have), a restart: returns the rig, the restarted service, the
+/// rotation's id and the planned backup file.
+async fn interrupted_deploy(test: &str, how: Interrupted) -> (Rig, Keyward, String, PathBuf) {
+    let crash = Arc::new(CrashAt {
+        point: HookPoint::new(RotationStepName::Deploy, Boundary::Before),
+        reached: Arc::new(tokio::sync::Notify::new()),
+    });
+    let rig = rig(test, Some(crash.clone())).await;
+    rig.set_policy(|policy| policy.quiet_period_secs = 3600);
+    let service = rig.t.service.clone();
+    let args = start_args(&rig);
+    let task = tokio::spawn(async move {
+        let _ = service.rotation_start(args).await;
+    });
+    tokio::time::timeout(Duration::from_secs(15), crash.reached.notified())
+        .await
+        .expect("deploy:before was never reached");
+    task.abort();
+    let _ = task.await;
+
+    let restarted = restart(&rig);
+    let view = restarted.rotations(None, false).unwrap().remove(0);
+    let secret = restarted
+        .held_secret(&rig.profile_id, view.new_key_hash.as_deref().unwrap())
+        .await
+        .unwrap();
+    let suffix = format!("rotation-{}", view.id);
+    let planned = rig.env_path.with_file_name(format!(
+        "{}.keyward-backup-{suffix}",
+        rig.env_path.file_name().unwrap().to_string_lossy()
+    ));
+    let target = [rig.env_target()];
+    match how {
+        Interrupted::Written => {
+            let ctx = DeployContext::default().with_backup_suffix(suffix);
+            assert!(deploy::deploy_all(&target, &secret, &ctx).await[0].ok);
+            assert!(planned.exists());
+        }
+        Interrupted::BackedUp => std::fs::copy(&rig.env_path, &planned).map(|_| ()).unwrap(),
+        Interrupted::WrittenElsewhere => {
+            let ctx = DeployContext::default();
+            assert!(deploy::deploy_all(&target, &secret, &ctx).await[0].ok);
+            assert!(!planned.exists());
+        }
+    }
+    (rig, restarted, view.id, planned)
+}
+
+async fn rolled_back(rig: &Rig, service: &Keyward, id: &str) {
+    service
+        .rotation_action(id, RotationAction::RollBack)
+        .await
+        .unwrap();
+    let view = service.rotation(id).unwrap();
+    assert_eq!(view.status, RotationStatus::RolledBack, "{view:#?}");
+    assert!(service.rotation_journal_problems(id).unwrap().is_empty());
+    // The old key stays in use, so the file holds it again.
+    assert_eq!(rig.env_secret(), rig.old_secret, "{:?}", view.detail);
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_rollback_restores_an_env_file_written_by_an_interrupted_deploy() {
+    for how in [
+        Interrupted::Written,
+        Interrupted::BackedUp,
+        Interrupted::WrittenElsewhere,
+    ] {
+        let test = format!("rot-undo-interrupted-{how:?}").to_lowercase();
+        let (rig, restarted, id, _) = interrupted_deploy(&test, how).await;
+        rolled_back(&rig, &restarted, &id).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_resumed_deploy_keeps_the_first_backup_so_a_rollback_restores_the_old_key() {
+    let (rig, restarted, id, planned) =
+        interrupted_deploy("rot-resumed-deploy-backup", Interrupted::Written).await;
+    restarted.resume_rotations().await.unwrap();
+    let view = restarted.rotation(&id).unwrap();
+    let deploy_step = view
+        .steps
+        .iter()
+        .find(|step| step.step == RotationStepName::Deploy)
+        .unwrap();
+    assert_eq!(deploy_step.status, RotationStepStatus::Done, "{view:#?}");
+    // The file already held the new secret: the resumed deploy took no second backup.
+    assert_eq!(rotation_support::env_value(&planned), rig.old_secret);
+    let backups = std::fs::read_dir(rig.env_path.parent().unwrap())
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".keyward-backup-")
+        })
+        .count();
+    assert_eq!(backups, 1);
+    rolled_back(&rig, &restarted, &id).await;
 }

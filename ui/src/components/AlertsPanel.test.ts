@@ -2,6 +2,7 @@ import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { makeKey, makeProfile, FakeBackend } from "../test/fakeBackend";
 import { makeAlert } from "../test/fakeWatch";
+import { foldSuperseded } from "../lib/watch.svelte";
 import { dataRows, oneProfile, renderApp } from "../test/render";
 
 const DAY = 24 * 3600e3;
@@ -209,5 +210,55 @@ describe("alerts", () => {
     const panel = screen.getByRole("dialog", { name: "Alerts" });
     expect(within(panel).getByText("acme-backend has used 96 % of its limit")).toBeInTheDocument();
     expect(within(panel).getByText("acme-ci expires soon")).toBeInTheDocument();
+  });
+
+  it("a superseded lower threshold folds under the higher one: counted once, one badge, one panel entry", async () => {
+    const fake = withAlerts();
+    fake.watch.alerts = [
+      ...fake.watch.alerts!,
+      makeAlert({ key_hash: backend.hash, key_name: backend.name, kind: "limit", threshold: "80", severity: "warning",
+        title: "acme-backend has used 82 % of its limit", superseded: true }),
+    ];
+    const { panel, container } = await openPanel(fake);
+    expect(screen.getByRole("button", { name: "Alerts: 2" })).toBeInTheDocument();
+    const row = dataRows(container).find((r) => r.textContent?.includes("acme-backend"))!;
+    expect(within(row).getByRole("img", { name: /^1 alert: acme-backend has used 96 % of its limit$/ })).toBeInTheDocument();
+    expect(within(panel).queryByText("acme-backend has used 82 % of its limit")).not.toBeInTheDocument();
+    expect(within(panel).queryByRole("region", { name: /Warning 2/ })).not.toBeInTheDocument();
+    const top = within(panel).getByText("acme-backend has used 96 % of its limit").closest("li")!;
+    expect(within(top).getByText("Also crossed 80 %")).toBeInTheDocument();
+    // The other key's alert folds nothing.
+    const other = within(panel).getByText("acme-ci expires in 3 days").closest("li")!;
+    expect(within(other).queryByText(/Also crossed/)).not.toBeInTheDocument();
+  });
+
+  it("a superseded alert whose higher threshold is not in the list still shows (nothing to fold it under)", () => {
+    const top = makeAlert({ key_hash: "h1", key_name: "k1", kind: "limit", threshold: "95" });
+    const under = makeAlert({ key_hash: "h1", key_name: "k1", kind: "limit", threshold: "80", superseded: true });
+    const otherKind = makeAlert({ key_hash: "h1", key_name: "k1", kind: "expiry", threshold: "7d", superseded: true });
+    const otherKey = makeAlert({ key_hash: "h2", key_name: "k2", kind: "limit", threshold: "80", superseded: true });
+    expect(foldSuperseded([under, top, otherKind, otherKey]).map((a) => a.id)).toEqual([top.id, otherKind.id, otherKey.id]);
+  });
+
+  it("the fake watcher, like the core, raises every crossed threshold and marks the lower ones superseded", async () => {
+    const soon = makeKey({ name: "acme-soon", expires_at: new Date(Date.now() + 12 * 3600e3).toISOString() });
+    const fake = oneProfile([backend, soon]);
+    const all = fake.watch.snapshot(null).alerts;
+    const picture = all.map((a) => [a.key_name, a.kind, a.threshold, a.superseded, a.limit]);
+    expect(picture).toEqual(expect.arrayContaining([
+      ["acme-backend", "limit", "95", false, 50],
+      ["acme-backend", "limit", "80", true, 50],
+      ["acme-soon", "expiry", "1d", false, null],
+      ["acme-soon", "expiry", "7d", true, null],
+    ]));
+    expect(all).toHaveLength(4);
+    const { user } = renderApp(fake);
+    await screen.findByText("acme-backend");
+    await user.click(await screen.findByRole("button", { name: "Alerts: 2" }));
+    const panel = screen.getByRole("dialog", { name: "Alerts" });
+    const top = within(panel).getByText("acme-backend has used 96 % of its limit").closest("li")!;
+    expect(within(top).getByText("Also crossed 80 %")).toBeInTheDocument();
+    const expiring = within(panel).getByText("acme-soon expires soon").closest("li")!;
+    expect(within(expiring).getByText("Also crossed the 7-day mark")).toBeInTheDocument();
   });
 });

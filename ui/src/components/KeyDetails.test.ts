@@ -19,7 +19,7 @@ function history(overrides: Partial<UsageHistory> = {}): UsageHistory {
     profile_id: "p1", key_hash: key.hash, key_name: key.name,
     days: Array.from({ length: 30 }, (_, i) => ({ date: new Date(today - (29 - i) * DAY).toISOString().slice(0, 10), spend: i === 29 ? 3 : 1.5 })),
     limit: 50, limit_reset: "monthly", period_spend: 40,
-    forecast: { burn_per_day: 2, projected_period_spend: 62, hits_limit_at: new Date(Date.now() + 5 * DAY).toISOString(), period_end: null },
+    forecast: { burn_per_day: 2, projected_period_spend: 62, hits_limit_at: new Date(Date.now() + 5 * DAY).toISOString(), period_end: null, projected_until: new Date(Date.now() + 30 * DAY).toISOString() },
     ...overrides,
   };
 }

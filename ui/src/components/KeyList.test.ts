@@ -318,7 +318,7 @@ describe("profiles and sandbox", () => {
     });
     const { user } = renderApp(fake);
     await screen.findByRole("heading", { name: "No keys yet" });
-    await user.click(screen.getByRole("button", { name: "Profiles…" }));
+    await user.click(screen.getByRole("button", { name: "Manage profiles" }));
     await user.click(screen.getByRole("button", { name: "Rename acme-prod" }));
     const input = screen.getByLabelText("New name for acme-prod");
     await user.clear(input);
@@ -339,7 +339,7 @@ describe("profiles and sandbox", () => {
   it("removing the last profile returns to the welcome screen", async () => {
     const { user } = renderApp(oneProfile([]));
     await screen.findByRole("heading", { name: "No keys yet" });
-    await user.click(screen.getByRole("button", { name: "Profiles…" }));
+    await user.click(screen.getByRole("button", { name: "Manage profiles" }));
     await user.click(screen.getByRole("button", { name: "Remove acme-prod" }));
     await user.click(screen.getByRole("button", { name: "Remove profile and its keychain entry" }));
     expect(await screen.findByRole("heading", { name: "Welcome to Keyward" })).toBeInTheDocument();
@@ -382,7 +382,7 @@ describe("more profiles", () => {
   it("adds a second profile from the Profiles dialog and switches to it", async () => {
     const { user, fake } = renderApp(oneProfile([makeKey({ name: "alpha" })]));
     await screen.findByText("alpha");
-    await user.click(screen.getByRole("button", { name: "Profiles…" }));
+    await user.click(screen.getByRole("button", { name: "Manage profiles" }));
     await user.click(screen.getByRole("button", { name: "Add profile" }));
     const dialog = screen.getByRole("dialog", { name: "Add a profile" });
     await user.type(within(dialog).getByLabelText("Profile name"), "personal");

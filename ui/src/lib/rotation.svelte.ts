@@ -1,25 +1,14 @@
-// Rotation state for the whole UI: the rotation commands (typed by rotation-types.ts until the
-// generated Commands.ts lists them) and the live `rotation-changed` feed. Components share one
-// store; it listens only while something uses it. The words live in rotation.ts.
-import { invoke } from "@tauri-apps/api/core";
+// Rotation state for the whole UI: the rotation commands (through the typed `call`) and the live
+// `rotation-changed` feed (typed by the generated Events.ts). Components share one store; it listens
+// only while something uses it. The words live in rotation.ts.
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { toAppError } from "./ipc";
+import type { Events } from "./bindings/Events";
+import { call, toAppError } from "./ipc";
 import { isFinished } from "./rotation";
-import type { RotationAction, RotationCommands, RotationPolicy, RotationView } from "./rotation-types";
-
-export async function rotationCall<K extends keyof RotationCommands>(
-  cmd: K,
-  args: RotationCommands[K]["args"],
-): Promise<RotationCommands[K]["result"]> {
-  try {
-    return await invoke<RotationCommands[K]["result"]>(cmd, { args });
-  } catch (reason) {
-    throw toAppError(reason);
-  }
-}
+import type { RotationAction, RotationPolicy, RotationView } from "./rotation-types";
 
 export function onRotationChanged(handler: (view: RotationView) => void): Promise<UnlistenFn> {
-  return listen<RotationView>("rotation-changed", (e) => handler(e.payload));
+  return listen<Events["rotation-changed"]>("rotation-changed", (e) => handler(e.payload));
 }
 
 class RotationStore {
@@ -103,7 +92,7 @@ class RotationStore {
   async load(profileId: string): Promise<void> {
     this.profileId = profileId;
     try {
-      const list = await rotationCall("rotations_list", { profile_id: profileId, active_only: true });
+      const list = await call("rotations_list", { profile_id: profileId, active_only: true });
       if (this.profileId !== profileId) return;
       for (const view of list) this.upsert(view);
       this.loadError = null;
@@ -114,40 +103,40 @@ class RotationStore {
 
   /** Fetches one rotation (finished ones too) into the store. */
   async find(profileId: string, id: string): Promise<RotationView | undefined> {
-    const list = await rotationCall("rotations_list", { profile_id: profileId, active_only: false });
+    const list = await call("rotations_list", { profile_id: profileId, active_only: false });
     const found = list.find((r) => r.id === id);
     if (found) this.upsert(found);
     return found;
   }
 
   async start(profileId: string, keyHash: string, deleteAtOnce: boolean): Promise<RotationView> {
-    const view = await rotationCall("rotation_start", { profile_id: profileId, key_hash: keyHash, delete_at_once: deleteAtOnce });
+    const view = await call("rotation_start", { profile_id: profileId, key_hash: keyHash, delete_at_once: deleteAtOnce });
     this.upsert(view);
     return view;
   }
 
   async act(id: string, action: RotationAction): Promise<RotationView> {
-    const view = await rotationCall("rotation_action", { id, action });
+    const view = await call("rotation_action", { id, action });
     this.upsert(view);
     return view;
   }
 
   async startBatch(profileId: string, pattern: string): Promise<RotationView[]> {
-    const views = await rotationCall("rotation_start_batch", { profile_id: profileId, name_pattern: pattern });
+    const views = await call("rotation_start_batch", { profile_id: profileId, name_pattern: pattern });
     for (const view of views) this.upsert(view);
     return views;
   }
 
   policy(profileId: string, keyHash: string): Promise<RotationPolicy> {
-    return rotationCall("rotation_policy_get", { profile_id: profileId, key_hash: keyHash });
+    return call("rotation_policy_get", { profile_id: profileId, key_hash: keyHash });
   }
 
   setPolicy(policy: RotationPolicy): Promise<RotationPolicy> {
-    return rotationCall("rotation_policy_set", policy);
+    return call("rotation_policy_set", policy);
   }
 
   history(profileId: string, keyHash: string): Promise<RotationView[]> {
-    return rotationCall("rotation_history", { profile_id: profileId, key_hash: keyHash });
+    return call("rotation_history", { profile_id: profileId, key_hash: keyHash });
   }
 }
 

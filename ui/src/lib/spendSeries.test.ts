@@ -43,7 +43,7 @@ describe("spend series", () => {
     const hits = "2026-11-28T06:00:00Z";
     const s = buildSpendSeries({
       days: days("2026-11-23", 1), limit: 50, limitReset: "monthly", periodSpend: 40,
-      forecast: { burn_per_day: 2, projected_period_spend: 54, hits_limit_at: hits, period_end: "2026-12-01T00:00:00Z" },
+      forecast: { burn_per_day: 2, projected_period_spend: 54, hits_limit_at: hits, period_end: "2026-12-01T00:00:00Z", projected_until: "2026-12-01T00:00:00Z" },
     });
     expect(s.x).toHaveLength(31);
     expect(s.x[30]).toBe(Date.parse(hits) / 1000);
@@ -57,7 +57,7 @@ describe("spend series", () => {
   it("forecast without hitting the limit ends at the period end with the projected spend", () => {
     const s = buildSpendSeries({
       days: days("2026-11-23", 1), limit: 100, limitReset: "monthly", periodSpend: 23,
-      forecast: { burn_per_day: 1, projected_period_spend: 30, hits_limit_at: null, period_end: "2026-12-01T00:00:00Z" },
+      forecast: { burn_per_day: 1, projected_period_spend: 30, hits_limit_at: null, period_end: "2026-12-01T00:00:00Z", projected_until: "2026-12-01T00:00:00Z" },
     });
     expect(s.forecastEnd).toEqual({ at: Date.parse("2026-12-01T00:00:00Z") / 1000, value: 30, hitsLimit: false });
   });
@@ -65,7 +65,7 @@ describe("spend series", () => {
   it("a far-off forecast is cut at the horizon, on the same straight line", () => {
     const s = buildSpendSeries({
       days: days("2026-11-23", 1), limit: 1000, periodSpend: 100,
-      forecast: { burn_per_day: 1, projected_period_spend: 100, hits_limit_at: "2029-01-01T00:00:00Z", period_end: null },
+      forecast: { burn_per_day: 1, projected_period_spend: 100, hits_limit_at: "2029-01-01T00:00:00Z", period_end: null, projected_until: "2026-12-23T00:00:00Z" },
     });
     const now = s.x[29];
     expect(s.forecastEnd?.at).toBe(now + FORECAST_HORIZON_DAYS * DAY);
@@ -77,7 +77,7 @@ describe("spend series", () => {
   it("a forecast date already past draws nothing", () => {
     const s = buildSpendSeries({
       days: days("2026-11-23", 1), limit: 10, limitReset: "monthly", periodSpend: 12,
-      forecast: { burn_per_day: 1, projected_period_spend: 20, hits_limit_at: "2026-11-20T00:00:00Z", period_end: null },
+      forecast: { burn_per_day: 1, projected_period_spend: 20, hits_limit_at: "2026-11-20T00:00:00Z", period_end: null, projected_until: "2026-12-23T00:00:00Z" },
     });
     expect(s.forecastEnd).toBeNull();
     expect(s.x).toHaveLength(30);

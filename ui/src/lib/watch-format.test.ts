@@ -1,9 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { clockTime, interval } from "./watch-format";
+import { clockTime, interval, thresholdLabel } from "./watch-format";
 import { isSnoozed, sortAlerts } from "./watch.svelte";
 import { makeAlert } from "../test/fakeWatch";
 
 describe("watch words", () => {
+  it("names a folded threshold the way a person reads it", () => {
+    expect(thresholdLabel({ kind: "limit", threshold: "80" })).toBe("80 %");
+    expect(thresholdLabel({ kind: "expiry", threshold: "7d" })).toBe("the 7-day mark");
+    expect(thresholdLabel({ kind: "forecast", threshold: "forecast" })).toBe("forecast");
+  });
+
   it("says check intervals the short way", () => {
     expect(interval(45)).toBe("45 s");
     expect(interval(300)).toBe("5 min");

@@ -36,3 +36,11 @@ export function clockTime(iso: string, now: number = Date.now()): string {
   const sameDay = new Date(t).toDateString() === new Date(now).toDateString();
   return (sameDay ? timeOnly : dayAndTime).format(t);
 }
+
+/** A threshold as a person reads it after "Also crossed": "80" → "80 %", "7d" → "the 7-day mark". */
+export function thresholdLabel(alert: { kind: AlertKind; threshold: string }): string {
+  if (alert.kind === "limit" && /^\d+$/.test(alert.threshold)) return `${alert.threshold} %`;
+  const days = /^(\d+)d$/.exec(alert.threshold);
+  if (alert.kind === "expiry" && days) return `the ${days[1]}-day mark`;
+  return alert.threshold;
+}

@@ -28,6 +28,19 @@ export function isSnoozed(alert: AlertView, now: number): boolean {
   return until !== null && until > now;
 }
 
+/**
+ * The alerts to show on their own: a superseded one (80 % while 95 % of the same key and kind is
+ * open) folds under its higher threshold — unless that one is missing from the list, when it stands.
+ */
+export function foldSuperseded(alerts: AlertView[]): AlertView[] {
+  const tops = new Set(alerts.filter((a) => !a.superseded).map(foldId));
+  return alerts.filter((a) => !a.superseded || !tops.has(foldId(a)));
+}
+
+function foldId(alert: AlertView): string {
+  return `${alert.profile_id}|${alert.key_hash}|${alert.kind}`;
+}
+
 export function keyId(profileId: string, hash: string): string {
   return `${profileId}|${hash}`;
 }
@@ -47,15 +60,32 @@ export class Watch {
   // Snoozes and pauses end on their own; a per-minute "now" is precise enough and cheap to follow.
   #minute = $derived(Math.floor(clock.now / 60_000) * 60_000);
 
-  /** Every alert not snoozed right now, most severe first. */
+  /** Every alert not snoozed right now, superseded ones folded, most severe first. */
   open = $derived.by(() => {
     const now = Math.max(this.#minute, Date.now());
-    return sortAlerts((this.snapshot?.alerts ?? []).filter((a) => !isSnoozed(a, now)));
+    return sortAlerts(foldSuperseded((this.snapshot?.alerts ?? []).filter((a) => !isSnoozed(a, now))));
   });
   snoozed = $derived.by(() => {
     const now = Math.max(this.#minute, Date.now());
-    return sortAlerts((this.snapshot?.alerts ?? []).filter((a) => isSnoozed(a, now)));
+    return sortAlerts(foldSuperseded((this.snapshot?.alerts ?? []).filter((a) => isSnoozed(a, now))));
   });
+  /** `profile|hash|kind` → the lower thresholds a shown alert folds (for "also crossed 80 %"). */
+  folded = $derived.by(() => {
+    const map = new Map<string, AlertView[]>();
+    for (const a of this.snapshot?.alerts ?? []) {
+      if (!a.superseded) continue;
+      const id = foldId(a);
+      const list = map.get(id);
+      if (list) list.push(a);
+      else map.set(id, [a]);
+    }
+    return map;
+  });
+
+  /** The superseded alerts folded under `alert` (empty unless it is the highest of its key and kind). */
+  foldedUnder(alert: AlertView): AlertView[] {
+    return alert.superseded ? [] : (this.folded.get(foldId(alert)) ?? []);
+  }
   count = $derived(this.open.length);
   worst = $derived<AlertSeverity | null>(this.open[0]?.severity ?? null);
   /** Open alerts by `profile|hash`, for the key rows. */

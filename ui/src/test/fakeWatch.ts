@@ -36,7 +36,7 @@ export function makeAlert(overrides: Partial<AlertView> & { key_name: string; ke
     title: `${overrides.key_name} has used ${threshold} % of its limit`,
     body: `${overrides.key_name} has used ${threshold} % of its monthly limit.`,
     action: "Raise the limit or rotate the key",
-    raised_at: iso(Date.now() - 20 * 60_000), due_at: null, snoozed_until: null,
+    raised_at: iso(Date.now() - 20 * 60_000), due_at: null, snoozed_until: null, limit: null, superseded: false,
     ...overrides,
   };
 }
@@ -139,22 +139,25 @@ export class FakeWatch {
       for (const key of keys) {
         if (key.limit !== null && key.limit > 0 && key.status === "active") {
           const share = (periodSpend(key) / key.limit) * 100;
-          const passed = percents.find((p) => share >= p);
-          if (passed !== undefined) {
+          // Like the core: every crossed threshold is its own alert; all but the highest are superseded.
+          const crossed = percents.filter((p) => share >= p);
+          for (const passed of crossed) {
             out.push(makeAlert({
               profile_id: profileId, key_hash: key.hash, key_name: key.name, kind: "limit", threshold: String(passed),
               period: key.limit_reset ? month : "none", severity: passed >= 95 ? "critical" : "warning",
               title: `${key.name} has used ${Math.floor(share)} % of its limit`,
               body: `${key.name} has used $${periodSpend(key).toFixed(2)} of its $${key.limit.toFixed(2)} ${key.limit_reset ?? "lifetime"} limit.`,
               action: passed >= 100 ? "Requests are refused now: raise the limit or wait for the reset" : "Raise the limit or rotate the key",
+              limit: key.limit, superseded: passed !== crossed[0],
             }));
           }
         }
         const expires = key.expires_at ? Date.parse(key.expires_at) : null;
         if (expires !== null) {
           const left = expires - now;
-          const threshold = left <= 0 ? "expired" : expiryDays.find((d) => left <= d * DAY);
-          if (threshold !== undefined) {
+          // An expired key raises only `expired`; otherwise every crossed day count, the nearest on top.
+          const crossed: Array<number | "expired"> = left <= 0 ? ["expired"] : expiryDays.filter((d) => left <= d * DAY);
+          for (const threshold of crossed) {
             const label = threshold === "expired" ? "expired" : `${threshold}d`;
             out.push(makeAlert({
               profile_id: profileId, key_hash: key.hash, key_name: key.name, kind: "expiry", threshold: label, period: "none",
@@ -162,7 +165,7 @@ export class FakeWatch {
               title: threshold === "expired" ? `${key.name} has expired` : `${key.name} expires soon`,
               body: threshold === "expired" ? `${key.name} expired and no longer works.` : `${key.name} stops working on ${new Date(expires).toUTCString()}.`,
               action: "Rotate the key, or create a new one and update where it is used",
-              due_at: key.expires_at,
+              due_at: key.expires_at, superseded: threshold !== crossed[0],
             }));
           }
         }
@@ -200,12 +203,16 @@ export class FakeWatch {
     const spent = key.limit_reset ? periodSpend(key) : Math.max(periodSpend(key), Math.round(days.reduce((t, d) => t + d.spend, 0) * 100) / 100);
     const recent = days.slice(-7).reduce((s, d) => s + d.spend, 0) / 7;
     const end = periodEnd(now, key.limit_reset);
+    // Like the core: project to the next reset, or for a limit that never resets to the key's expiry
+    // or 30 days out, whichever is first; the limit is hit only if before then.
+    const expires = key.expires_at ? Date.parse(key.expires_at) : null;
+    const projectedUntil = end ?? Math.min(now + 30 * DAY, expires !== null && expires > now ? expires : Infinity);
     let hits: number | null = null;
     if (key.limit !== null && recent > 0) {
       const at = now + ((key.limit - spent) / recent) * DAY;
-      if (at > now && (end === null || at < end)) hits = at;
+      if (at > now && at < projectedUntil) hits = at;
     }
-    const projected = end === null ? spent : spent + (recent * (end - now)) / DAY;
+    const projected = spent + (recent * (projectedUntil - now)) / DAY;
     return {
       profile_id: profileId, key_hash: key.hash, key_name: key.name, days, limit: key.limit,
       limit_reset: (["daily", "weekly", "monthly"].includes(key.limit_reset ?? "") ? key.limit_reset : null) as LimitReset | null,
@@ -213,6 +220,7 @@ export class FakeWatch {
       forecast: recent > 0 ? {
         burn_per_day: Math.round(recent * 100) / 100, projected_period_spend: Math.round(projected * 100) / 100,
         hits_limit_at: hits === null ? null : iso(hits), period_end: end === null ? null : iso(end),
+        projected_until: iso(projectedUntil),
       } : null,
     };
   }

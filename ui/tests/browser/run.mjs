@@ -130,6 +130,19 @@ for (const scheme of ["light", "dark"]) {
     const rows = await page.locator(".rows [role=row]").count();
     assert(rows > 5 && rows < 80, `expected a window of rows, got ${rows}`);
     await page.getByText(/updated/).waitFor();
+    // Every header action fits one row at 1200 px (it wrapped to two once the bell, usage, settings
+    // and rotations buttons came); the status filter shows its whole label.
+    const bar = await page.locator("header.bar").boundingBox();
+    assert(bar && bar.height <= 60, `header is ${bar?.height} px high at 1200 px: it wraps`);
+    const room = await page.locator("#status-filter").evaluate((el) => {
+      const css = getComputedStyle(el);
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = `${css.fontWeight} ${css.fontSize} ${css.fontFamily}`;
+      const text = ctx.measureText(el.options[el.selectedIndex].text).width;
+      // The drop-down arrow takes about 20 px beside the padding.
+      return el.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight) - 20 - text;
+    });
+    assert(room >= 0, `the status filter's label is cut off (${room.toFixed(1)} px short)`);
     await shot(page, `${scheme}-02-list`);
   });
 

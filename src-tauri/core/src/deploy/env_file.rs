@@ -22,6 +22,7 @@ use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -75,16 +76,25 @@ pub(super) async fn deploy(
     path: &str,
     variable: &str,
     secret: &SecretString,
+    backup_suffix: Option<&str>,
 ) -> Result<Deployed, String> {
     let path = PathBuf::from(path);
     let variable = variable.to_owned();
     let secret = secret.clone();
-    tokio::task::spawn_blocking(move || deploy_blocking(&path, &variable, &secret))
-        .await
-        .map_err(|join| format!("Writing the .env file did not finish ({join})"))?
+    let backup_suffix = backup_suffix.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        deploy_blocking(&path, &variable, &secret, backup_suffix.as_deref())
+    })
+    .await
+    .map_err(|join| format!("Writing the .env file did not finish ({join})"))?
 }
 
-fn deploy_blocking(path: &Path, variable: &str, secret: &SecretString) -> Result<Deployed, String> {
+fn deploy_blocking(
+    path: &Path,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+) -> Result<Deployed, String> {
     let shown = path.display().to_string();
     let fail = |why: String| format!("Did not change {shown}: {why}");
     let file = resolve(path).map_err(fail)?;
@@ -97,13 +107,31 @@ fn deploy_blocking(path: &Path, variable: &str, secret: &SecretString) -> Result
     )
     .map_err(fail)?;
 
-    let backup = match &old {
-        Some(old) => Some(write_backup(&file.real, old).map_err(fail)?),
-        None => None,
+    // `fresh`: this call wrote the backup (so it may remove it again if the file write fails).
+    let (backup, fresh) = match (&old, backup_suffix) {
+        (None, _) => (None, false),
+        (Some(old), None) => (Some(write_backup(&file.real, old).map_err(fail)?), true),
+        (Some(old), Some(suffix)) => {
+            let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+            if planned.exists() {
+                // An earlier, interrupted attempt backed the file up before writing it: that backup
+                // holds the value from before, the file may already hold the new secret.
+                (Some(planned), false)
+            } else if edit.content == *old {
+                // Already holds the secret and was never backed up under the planned name: an
+                // earlier attempt created the variable (or the file). A backup now would only
+                // keep the new secret and make a rollback "restore" it.
+                (None, false)
+            } else {
+                write_backup_at(&planned, old).map_err(fail)?;
+                (Some(planned), true)
+            }
+        }
     };
     if let Err(why) = write_atomically(&file.real, &edit.content, file.permissions.as_ref()) {
         // The file is untouched; a backup of it is useless and holds a secret.
-        if let Some(backup) = &backup
+        if fresh
+            && let Some(backup) = &backup
             && let Err(err) = fs::remove_file(backup)
         {
             tracing::warn!(backup = %backup.display(), %err, "could not remove an unneeded backup");
@@ -199,6 +227,96 @@ fn undo_blocking(
         ),
         None => format!("Removed {variable} from {shown}, where the deploy had added it"),
     })
+}
+
+pub(super) async fn undo_interrupted(
+    path: &str,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+    since: SystemTime,
+) -> Result<Option<String>, Error> {
+    let path = PathBuf::from(path);
+    let variable = variable.to_owned();
+    let secret = secret.clone();
+    let backup_suffix = backup_suffix.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let Some(backup) =
+            interrupted_backup(&path, &variable, &secret, backup_suffix.as_deref(), since)?
+        else {
+            return Ok(None);
+        };
+        undo_blocking(&path, &variable, backup.as_deref()).map(Some)
+    })
+    .await
+    .map_err(|join| Error::Internal {
+        message: format!("restoring the .env file did not finish ({join})"),
+    })?
+    .map_err(|why| Error::invalid("path", why))
+}
+
+/// For a deploy that may have been interrupted: `None` when the file does not hold `secret` in
+/// `variable` (the write never happened), otherwise the backup to restore from (`Some(None)`: there
+/// is none, so the variable was not there before).
+fn interrupted_backup(
+    path: &Path,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+    since: SystemTime,
+) -> Result<Option<Option<PathBuf>>, String> {
+    let shown = path.display().to_string();
+    let fail = |why: String| format!("could not restore {variable} in {shown}: {why}");
+    let file = resolve(path).map_err(fail)?;
+    let _guard = lock_writers(&file.dir).map_err(fail)?;
+    let Some(current) = read_existing(&file).map_err(fail)? else {
+        return Ok(None);
+    };
+    if !holds(&current, variable, secret) {
+        return Ok(None);
+    }
+    if let Some(suffix) = backup_suffix {
+        let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+        if planned.exists() {
+            return Ok(Some(Some(planned)));
+        }
+    }
+    Ok(Some(earliest_backup_since(&file, variable, secret, since)))
+}
+
+/// The first backup of `file` written since `since` that does not hold the new secret: a deploy
+/// that was not given a planned name backs up under a timestamped one, and the first backup made
+/// after the deploy began has the value from before it.
+fn earliest_backup_since(
+    file: &ResolvedFile,
+    variable: &str,
+    secret: &SecretString,
+    since: SystemTime,
+) -> Option<PathBuf> {
+    let prefix = format!(
+        "{}{BACKUP_MARKER}",
+        file.real.file_name()?.to_string_lossy()
+    );
+    // Coarse file-system clocks may stamp a backup slightly before the recorded start.
+    let since = since.checked_sub(Duration::from_secs(2)).unwrap_or(since);
+    let entries = fs::read_dir(&file.dir).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            (modified >= since).then_some((modified, entry.path()))
+        })
+        .filter(|(_, backup)| {
+            fs::read(backup).is_ok_and(|content| !holds(&content, variable, secret))
+        })
+        .min_by_key(|(modified, _)| *modified)
+        .map(|(_, backup)| backup)
+}
+
+/// Whether `content` already sets `variable` to `secret` (setting it would change nothing).
+fn holds(content: &[u8], variable: &str, secret: &SecretString) -> bool {
+    edit(content, variable, secret.expose_secret()).is_ok_and(|edit| edit.content == content)
 }
 
 pub(super) async fn discard_backup(backup: &str) -> Result<(), Error> {
@@ -344,6 +462,34 @@ fn create_private(path: &Path) -> io::Result<File> {
         options.mode(PRIVATE_MODE);
     }
     options.open(path)
+}
+
+/// The backup path a deploy with a planned name uses, beside the real file.
+fn planned_backup(real: &Path, suffix: &str) -> Result<PathBuf, String> {
+    let dir = parent_dir(real)?;
+    let name = real
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".env".to_owned());
+    Ok(dir.join(format!("{name}{BACKUP_MARKER}{suffix}")))
+}
+
+/// Writes a backup under a name decided in advance (fsynced, so it is on disk before the file is
+/// replaced).
+fn write_backup_at(backup: &Path, content: &[u8]) -> Result<(), String> {
+    let dir = parent_dir(backup)?;
+    let mut handle = create_private(backup)
+        .map_err(|err| format!("can't write its backup in {}: {err}", dir.display()))?;
+    if let Err(err) = handle.write_all(content).and_then(|()| handle.sync_all()) {
+        drop(handle);
+        let _ = fs::remove_file(backup);
+        return Err(format!(
+            "can't write its backup {}: {err}",
+            backup.display()
+        ));
+    }
+    sync_dir(&dir);
+    Ok(())
 }
 
 fn write_backup(real: &Path, content: &[u8]) -> Result<PathBuf, String> {

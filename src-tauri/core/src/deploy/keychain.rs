@@ -2,7 +2,7 @@
 //! through the vault. The entry's previous value, if any, is kept in a backup entry of the same
 //! service (account `<account>.keyward-backup-<timestamp>`) so a rollback can put it back.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{DeployUndo, Deployed, looks_like_secret};
 use crate::Error;
@@ -45,16 +45,29 @@ pub(super) async fn deploy(
     ctx: &DeployContext,
 ) -> Result<Deployed, String> {
     let entry = KeychainEntry::new(service, account);
-    let backup = KeychainEntry::new(service, backup_account(account));
+    let planned = ctx.backup_suffix.is_some();
+    let backup = KeychainEntry::new(
+        service,
+        match &ctx.backup_suffix {
+            Some(suffix) => planned_backup_account(account, suffix),
+            None => backup_account(account),
+        },
+    );
     let secret = secret.clone();
     let result = ctx
         .vault
         .run(move |vault| {
-            let previous = match vault.entry(&entry) {
-                Ok(previous) => Some(previous),
-                Err(Error::SecretNotFound { .. }) => None,
-                Err(err) => return Err(err),
-            };
+            let previous = optional(vault.entry(&entry))?;
+            if planned && optional(vault.entry(&backup))?.is_some() {
+                // An earlier, interrupted attempt saved the value from before: keep that one.
+                vault.set_entry(&entry, &secret)?;
+                return Ok(Some(backup.account));
+            }
+            let previous = previous.filter(|previous| {
+                // Holding the new secret already (an earlier attempt created the entry), it has
+                // nothing worth backing up: a backup would make a rollback "restore" the new secret.
+                !(planned && previous.expose_secret() == secret.expose_secret())
+            });
             // The previous value is saved before it is overwritten, so it is never only in memory.
             if let Some(previous) = &previous {
                 vault.set_entry(&backup, previous)?;
@@ -118,6 +131,55 @@ pub(super) async fn undo(
             ))
         }
     }
+}
+
+pub(super) async fn undo_interrupted(
+    service: &str,
+    account: &str,
+    secret: &SecretString,
+    ctx: &DeployContext,
+) -> Result<Option<String>, Error> {
+    let entry = KeychainEntry::new(service, account);
+    let secret = secret.clone();
+    let planned = ctx
+        .backup_suffix
+        .as_deref()
+        .map(|suffix| KeychainEntry::new(service, planned_backup_account(account, suffix)));
+    let found = ctx
+        .vault
+        .run(move |vault| {
+            let holds_secret = optional(vault.entry(&entry))?
+                .is_some_and(|current| current.expose_secret() == secret.expose_secret());
+            if !holds_secret {
+                return Ok(None);
+            }
+            let backup = match &planned {
+                Some(planned) => optional(vault.entry(planned))?.map(|_| planned.account.clone()),
+                None => None,
+            };
+            Ok(Some(backup))
+        })
+        .await?;
+    match found {
+        // The entry never got the new secret: the deploy did not reach it.
+        None => Ok(None),
+        Some(backup_account) => undo(service, account, backup_account.as_deref(), ctx)
+            .await
+            .map(Some),
+    }
+}
+
+/// `Ok(None)` for an entry that does not exist.
+fn optional(found: Result<SecretString, Error>) -> Result<Option<SecretString>, Error> {
+    match found {
+        Ok(secret) => Ok(Some(secret)),
+        Err(Error::SecretNotFound { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn planned_backup_account(account: &str, suffix: &str) -> String {
+    format!("{account}.keyward-backup-{suffix}")
 }
 
 pub(super) async fn discard_backup(

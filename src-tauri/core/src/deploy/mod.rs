@@ -128,6 +128,13 @@ pub struct DeployContext {
     pub command_timeout: Duration,
     /// Keychain access for keychain targets (any service: the entry's own is used).
     pub vault: Vault,
+    /// A backup name decided before the deploy (a rotation's, recorded in its intent): the env file's
+    /// backup is `<file>.keyward-backup-<suffix>`, the keychain backup account
+    /// `<account>.keyward-backup-<suffix>`. With it a deploy interrupted after its write can be
+    /// taken back ([`undo_interrupted`]), and a repeated deploy keeps the first backup (the one
+    /// holding the value from before) instead of backing up the new secret. `None`: a fresh,
+    /// timestamped name per deploy.
+    pub backup_suffix: Option<String>,
 }
 
 impl Default for DeployContext {
@@ -136,6 +143,7 @@ impl Default for DeployContext {
             clipboard: None,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             vault: Vault::new(),
+            backup_suffix: None,
         }
     }
 }
@@ -154,6 +162,11 @@ impl DeployContext {
         self.command_timeout = timeout;
         self
     }
+
+    pub fn with_backup_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.backup_suffix = Some(suffix.into());
+        self
+    }
 }
 
 impl fmt::Debug for DeployContext {
@@ -165,6 +178,7 @@ impl fmt::Debug for DeployContext {
             )
             .field("command_timeout", &self.command_timeout)
             .field("vault", &self.vault)
+            .field("backup_suffix", &self.backup_suffix)
             .finish()
     }
 }
@@ -203,7 +217,9 @@ pub async fn deploy(
     }
     let result = match target {
         DeployTarget::Clipboard => deploy_clipboard(secret, ctx),
-        DeployTarget::EnvFile { path, variable } => env_file::deploy(path, variable, secret).await,
+        DeployTarget::EnvFile { path, variable } => {
+            env_file::deploy(path, variable, secret, ctx.backup_suffix.as_deref()).await
+        }
         DeployTarget::Keychain { service, account } => {
             keychain::deploy(service, account, secret, ctx).await
         }
@@ -279,6 +295,33 @@ pub async fn undo(outcome: &DeployOutcome, ctx: &DeployContext) -> Result<String
             account,
             backup_account,
         }) => keychain::undo(service, account, backup_account.as_deref(), ctx).await,
+    }
+}
+
+/// Takes back a deploy whose outcome was never recorded (the process died during it), using the
+/// backup name it was given in advance (`ctx.backup_suffix`): a target that does not hold `secret`
+/// was not touched and is left alone (`Ok(None)`). One that holds it gets its previous value back
+/// from the planned backup; without that backup it did not have a value before (the backup is
+/// always written before the target), so the variable or entry is removed. For an env file, a
+/// backup of the same file made since `since` (the deploy's start) under another name (a deploy
+/// without a planned name) that does not hold `secret` is used when the planned one is missing.
+/// Clipboard and command targets cannot be taken back (`Ok(None)`).
+pub async fn undo_interrupted(
+    target: &DeployTarget,
+    secret: &SecretString,
+    since: std::time::SystemTime,
+    ctx: &DeployContext,
+) -> Result<Option<String>, Error> {
+    validate_target(target)?;
+    match target {
+        DeployTarget::EnvFile { path, variable } => {
+            env_file::undo_interrupted(path, variable, secret, ctx.backup_suffix.as_deref(), since)
+                .await
+        }
+        DeployTarget::Keychain { service, account } => {
+            keychain::undo_interrupted(service, account, secret, ctx).await
+        }
+        DeployTarget::Clipboard | DeployTarget::Command { .. } => Ok(None),
     }
 }
 

@@ -493,6 +493,14 @@ impl Rotation {
             .map(|step| step.step)
     }
 
+    /// The backup name every deploy of this rotation uses (env file `<file>.keyward-backup-<it>`,
+    /// keychain account `<account>.keyward-backup-<it>`). Fixed by the rotation's id, so it is known
+    /// (and journaled with the deploy intent) before any write: a rollback can find the backup of a
+    /// deploy that died before its outcome was saved, and a resumed deploy keeps the first backup.
+    pub fn deploy_backup_suffix(&self) -> String {
+        format!("rotation-{}", self.id)
+    }
+
     /// Whether the new secret may be in use somewhere: deleting the new key would then break it.
     pub fn deployed(&self) -> bool {
         self.secret_deployed || self.deploy_in_doubt
@@ -612,6 +620,7 @@ impl Rotation {
                     self.deploy_in_doubt = true;
                 }
                 facts["targets"] = serde_json::json!(self.settings.targets);
+                facts["backup_suffix"] = serde_json::json!(self.deploy_backup_suffix());
             }
             RotationStepName::Drain | RotationStepName::DisableOld => {
                 facts["old_key_hash"] = serde_json::json!(self.old.hash);

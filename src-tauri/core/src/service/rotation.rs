@@ -1089,6 +1089,7 @@ impl Keyward {
             clipboard,
             command_timeout: self.inner.rotations.config.command_timeout,
             vault: self.inner.vault.clone(),
+            backup_suffix: None,
         }
     }
 
@@ -1118,7 +1119,10 @@ impl Keyward {
             .filter(|target| !done.contains(*target))
             .cloned()
             .collect();
-        let outcomes = deploy::deploy_all(&to_do, &secret, &self.deploy_context()).await;
+        let ctx = self
+            .deploy_context()
+            .with_backup_suffix(rotation.deploy_backup_suffix());
+        let outcomes = deploy::deploy_all(&to_do, &secret, &ctx).await;
         rotation.deploy_in_doubt = false;
         if outcomes.iter().any(|outcome| outcome.ok) {
             rotation.secret_deployed = true;
@@ -1445,6 +1449,57 @@ impl Keyward {
         self.save_rotation(rotation, vec![entry])
     }
 
+    /// A deploy died before its outcomes were saved: the targets without a successful outcome may
+    /// hold the new secret anyway. Each is checked and, if it does, put back from the backup named in
+    /// the intent (written before the target, so no backup means there was no previous value).
+    async fn undo_interrupted_deploys(
+        &self,
+        rotation: &Rotation,
+        ctx: &DeployContext,
+        notes: &mut Vec<String>,
+    ) {
+        let recorded: HashSet<&DeployTarget> = rotation
+            .step(RotationStepName::Deploy)
+            .deploy
+            .iter()
+            .filter(|outcome| outcome.ok)
+            .map(|outcome| &outcome.target)
+            .collect();
+        let unrecorded: Vec<&DeployTarget> = rotation
+            .settings
+            .targets
+            .iter()
+            .filter(|target| !recorded.contains(target))
+            .collect();
+        if unrecorded.is_empty() {
+            return;
+        }
+        let secret = match self.new_secret(rotation).await {
+            Ok(secret) => secret,
+            Err(error) => {
+                notes.push(format!(
+                    "could not check the targets of the interrupted deploy (the new secret is not \
+                     readable: {error})"
+                ));
+                return;
+            }
+        };
+        let since = rotation
+            .step(RotationStepName::Deploy)
+            .started_at
+            .unwrap_or(rotation.started_at);
+        for target in unrecorded {
+            match deploy::undo_interrupted(target, &secret, since.into(), ctx).await {
+                Ok(Some(done)) => notes.push(done),
+                Ok(None) => {}
+                Err(error) => notes.push(format!(
+                    "could not take back the interrupted deploy to {}: {error}",
+                    target.describe()
+                )),
+            }
+        }
+    }
+
     async fn roll_back_effects(&self, rotation: &mut Rotation) -> Result<String, Error> {
         let client = self.profile_client(&rotation.profile_id).await?;
         let mut notes = Vec::new();
@@ -1482,7 +1537,13 @@ impl Keyward {
         if let Some(new_key) = rotation.new_key.clone() {
             if rotation.deployed() {
                 if !rotation.rollback.deploys_undone {
-                    let ctx = self.deploy_context();
+                    let ctx = self
+                        .deploy_context()
+                        .with_backup_suffix(rotation.deploy_backup_suffix());
+                    if rotation.deploy_in_doubt {
+                        self.undo_interrupted_deploys(rotation, &ctx, &mut notes)
+                            .await;
+                    }
                     for outcome in &rotation.step(RotationStepName::Deploy).deploy {
                         if outcome.ok && outcome.undo.is_some() {
                             match deploy::undo(outcome, &ctx).await {
