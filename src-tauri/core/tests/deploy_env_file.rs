@@ -541,6 +541,7 @@ async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
     assert!(!created.exists());
 
     // Targets that cannot be taken back are left alone.
-    let done = deploy::undo_interrupted(&DeployTarget::Clipboard, &secret(NEW_SECRET), since, &ctx);
-    assert_eq!(done.await.unwrap(), None);
+    let new_secret = secret(NEW_SECRET);
+    let done = deploy::undo_interrupted(&DeployTarget::Clipboard, &new_secret, since, &ctx).await;
+    assert_eq!(done.unwrap(), None);
 }
