@@ -246,6 +246,29 @@ async fn confirm_drained_and_delete_at_once() {
     assert_eq!(err.kind(), "invalid_input");
 }
 
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn a_detached_start_answers_at_once_and_runs_on_by_itself() {
+    let rig = rig("rot-detached", None).await;
+    let mut args = start_args(&rig);
+    args.delete_at_once = true;
+    rig.set_policy(|policy| policy.quiet_period_secs = 0);
+    let started = rig.t.service.rotation_start_detached(args).await.unwrap();
+    assert_eq!(started.status, RotationStatus::Running, "{started:#?}");
+    assert_eq!(started.new_key_hash, None, "nothing ran before the answer");
+    let mut polls = 0;
+    let view = loop {
+        let view = rig.t.service.rotation(&started.id).unwrap();
+        polls += 1;
+        if view.status.is_terminal() || polls == 200 {
+            break view;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(view.status, RotationStatus::Completed, "{view:#?}");
+    assert!(rig.emulator_key(&rig.old_hash).await.is_none());
+}
+
 /// Runs a rotation whose `step` meets `faults` (injected when the step's intent is written), checks
 /// it stops failed at that step with `kind`, then clears the faults, retries, and completes.
 async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value, kind: ErrorKind) {

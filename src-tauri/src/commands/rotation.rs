@@ -31,7 +31,8 @@ pub async fn rotation_start(
     app: AppHandle,
     args: RotationStartArgs,
 ) -> Result<RotationView, AppError> {
-    Ok(service(&app).rotation_start(args).await?)
+    // The window follows the steps through `rotation-changed`.
+    Ok(service(&app).rotation_start_detached(args).await?)
 }
 
 #[tauri::command]

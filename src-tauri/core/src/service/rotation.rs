@@ -273,6 +273,26 @@ impl Keyward {
         self.rotation_advance(&id).await
     }
 
+    /// Like [`rotation_start`](Self::rotation_start), but answers as soon as the rotation is
+    /// recorded and runs it on a tokio task: for a window that follows each step live through
+    /// `EventSink::rotation_changed` instead of waiting for the whole rotation.
+    pub async fn rotation_start_detached(
+        &self,
+        args: RotationStartArgs,
+    ) -> Result<RotationView, Error> {
+        let id = self.record_new_rotation(&args).await?;
+        let view = self.rotation(&id)?;
+        let service = self.clone();
+        tokio::spawn(async move {
+            // Step failures are saved in the rotation (failed, with its error); only the store
+            // failing ends up here.
+            if let Err(err) = service.rotation_advance(&id).await {
+                tracing::error!(rotation = %id, error = %err, "a rotation could not be run on");
+            }
+        });
+        Ok(view)
+    }
+
     async fn record_new_rotation(&self, args: &RotationStartArgs) -> Result<String, Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let client = self.client_for(&profile).await?;
