@@ -20,5 +20,7 @@ export default defineConfig(({ mode }) => ({
     include: ["src/**/*.test.ts"],
     setupFiles: ["./src/test/setup.ts"],
     restoreMocks: true,
+    // Generous: a 10,000-row list renders in well under a second, but a loaded 2-core CI machine is slow.
+    testTimeout: 30_000,
   },
 }));
