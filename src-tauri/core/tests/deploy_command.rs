@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use keyward_core::deploy::{self, DeployContext, DeployTarget};
 use secrecy::SecretString;
 
+/// A made-up key-shaped fixture (never a real key).
 const SECRET: &str = "sk-or-v1-2222222222222222222222222222222222222222222222222222222222222222";
 
 fn sh(script: &str, args: &[&str]) -> DeployTarget {

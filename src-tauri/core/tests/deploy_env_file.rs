@@ -17,6 +17,7 @@ use keyward_core::deploy::{
 };
 use secrecy::SecretString;
 
+// Made-up key-shaped fixtures (never real keys).
 const NEW_SECRET: &str =
     "sk-or-v1-1111111111111111111111111111111111111111111111111111111111111111";
 const OLD_SECRET: &str =

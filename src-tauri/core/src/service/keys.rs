@@ -13,7 +13,7 @@ use crate::api::{
     ApiKey, CreateKeyRequest, DEFAULT_BASE_URL, ListKeysQuery, Patch, UpdateKeyRequest,
     parse_expiry,
 };
-use crate::store::{NewSecretIndexEntry, ProfileManager};
+use crate::store::{NewSecretIndexEntry, ProfileManager, SecretIndexEntry};
 use crate::views::{
     AppError, CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs,
     KeyDeleteArgs, KeyRow, KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
@@ -255,6 +255,27 @@ impl Keyward {
         errors
     }
 
+    /// Puts a key's secret in the keychain as pending and lists it in the store, the moment
+    /// OpenRouter returns it (creating a key, rotating one): nothing else may run first.
+    pub(super) async fn hold_created_secret(
+        &self,
+        profile_id: &str,
+        created: &crate::api::CreatedKey,
+    ) -> Result<SecretIndexEntry, Error> {
+        let entry = NewSecretIndexEntry {
+            profile_id: profile_id.to_owned(),
+            key_hash: created.key.hash.clone(),
+            key_name: created.key.name.clone(),
+            label: Some(created.key.label.clone()),
+        };
+        let secret = created.secret.clone();
+        self.blocking(move |inner| {
+            let store = inner.store();
+            ProfileManager::new(&store, &inner.vault).hold_created_secret(&entry, &secret)
+        })
+        .await
+    }
+
     /// Creates a key. Right after OpenRouter's answer, and before anything else that can fail, the
     /// secret goes to the keychain as pending with its index row. If that fails the secret is still
     /// returned (`pending_saved: false`, `keychain_error` says why): OpenRouter never shows it again.
@@ -280,19 +301,7 @@ impl Keyward {
         let client = self.client_for(&profile).await?;
         let created = client.create_key(&request).await?;
 
-        let entry = NewSecretIndexEntry {
-            profile_id: profile.id.clone(),
-            key_hash: created.key.hash.clone(),
-            key_name: created.key.name.clone(),
-            label: Some(created.key.label.clone()),
-        };
-        let secret = created.secret.clone();
-        let held = self
-            .blocking(move |inner| {
-                let store = inner.store();
-                ProfileManager::new(&store, &inner.vault).hold_created_secret(&entry, &secret)
-            })
-            .await;
+        let held = self.hold_created_secret(&profile.id, &created).await;
         let keychain_error = match held {
             Ok(_) => None,
             Err(error) => {

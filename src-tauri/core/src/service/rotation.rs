@@ -816,18 +816,8 @@ impl Keyward {
             HookPoint::new(RotationStepName::Create, Boundary::Posted),
         )
         .await;
-        let entry = NewSecretIndexEntry {
-            profile_id: rotation.profile_id.clone(),
-            key_hash: created.key.hash.clone(),
-            key_name: created.key.name.clone(),
-            label: Some(created.key.label.clone()),
-        };
-        let secret = created.secret.clone();
         let held = self
-            .blocking(move |inner| {
-                let store = inner.store();
-                ProfileManager::new(&store, &inner.vault).hold_created_secret(&entry, &secret)
-            })
+            .hold_created_secret(&rotation.profile_id, &created)
             .await;
         rotation.new_key = Some(NewKey {
             hash: created.key.hash.clone(),
