@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { makeKey, makeProfile, FakeBackend } from "../test/fakeBackend";
 import { makeAlert } from "../test/fakeWatch";
 import { foldSuperseded } from "../lib/watch.svelte";
@@ -27,6 +27,10 @@ async function openPanel(fake: FakeBackend) {
   await r.user.click(await screen.findByRole("button", { name: /^Alerts: 2/ }));
   return { ...r, panel: screen.getByRole("dialog", { name: "Alerts" }) };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("alerts", () => {
   it("the header counts open alerts, coloured by the worst", async () => {
@@ -103,6 +107,8 @@ describe("alerts", () => {
   });
 
   it("paused: says until when, and Resume sends minutes: null", async () => {
+    // Noon, so that 45 minutes later is still today and the panel shows the time alone.
+    vi.useFakeTimers({ shouldAdvanceTime: true, toFake: ["Date"], now: new Date(2026, 10, 23, 12, 0) });
     const fake = withAlerts();
     const until = new Date(Date.now() + 45 * 60_000);
     fake.watch.pausedUntil = until.toISOString();

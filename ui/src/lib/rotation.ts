@@ -1,6 +1,7 @@
 // Pure rotation helpers: the words for steps, actions, targets and policies, the name glob the core
 // matches with, and the contract's default policy. Plain TypeScript (no runes), so the fake shell can use it.
 import type { KeyRow } from "./bindings/KeyRow";
+import { clockTime } from "./watch-format";
 import type {
   DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
 } from "./rotation-types";
@@ -118,12 +119,9 @@ export function defaultPolicy(profileId: string, keyHash: string): RotationPolic
   };
 }
 
-/** "15 min" of a quiet period, "12:03" of a time (local). */
-export function clockTime(iso: string | null): string {
-  if (!iso) return "—";
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return "—";
-  return new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+/** A step's time, "12:03" today and with the day otherwise; "—" when there is none. */
+export function stepTime(iso: string | null, now: number = Date.now()): string {
+  return (iso && clockTime(iso, now)) || "—";
 }
 
 /** Whether any deploy target already holds the new secret (then rolling back keeps the new key). */

@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
-import { clockTime } from "../../lib/rotation";
+import { stepTime } from "../../lib/rotation";
 import { makeRotation, withSteps } from "../../test/fakeRotation";
 import { rotationFake, renderOver } from "../../test/rotation";
 import RotationWizard from "./RotationWizard.svelte";
@@ -85,7 +85,7 @@ describe("rotation wizard", () => {
     const dialog = await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const d = within(dialog);
     expect(await d.findByText(
-      `Waiting for the old key's usage to stay still for 15 min — quiet since ${clockTime(quietSince)}; last used ${clockTime(lastUsed)}, $4.20`,
+      `Waiting for the old key's usage to stay still for 15 min — quiet since ${stepTime(quietSince)}; last used ${stepTime(lastUsed)}, $4.20`,
     )).toBeInTheDocument();
     expect(dialog).toHaveTextContent("About 12 min to go if it stays quiet");
     expect(d.getByText("waiting", { selector: ".badge" })).toBeInTheDocument();
