@@ -117,14 +117,18 @@ pub fn run() {
             start_desktop(app.handle(), &service, &options);
             Ok(())
         })
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { .. } = event
-                && stays_in_tray(window.app_handle())
-            {
+        .on_window_event(|window, event| match event {
+            WindowEvent::CloseRequested { .. } if stays_in_tray(window.app_handle()) => {
                 // The window (and its web content process) really closes: an idle app in the tray
                 // then costs no web-page memory or timer wake-ups. Opening it again rebuilds it.
                 tracing::info!("window closed; Keyward stays in the tray and the watcher goes on");
             }
+            WindowEvent::Destroyed if window.label() == MAIN_WINDOW => {
+                if let Some(service) = window.app_handle().try_state::<Keyward>() {
+                    service.set_window_open(false);
+                }
+            }
+            _ => {}
         })
         .build(tauri::generate_context!());
     match app {
@@ -171,7 +175,12 @@ pub fn show_main_window(app: &tauri::AppHandle) -> bool {
     match tauri::WebviewWindowBuilder::from_config(app, config)
         .and_then(|builder| builder.visible(true).focused(true).build())
     {
-        Ok(_) => true,
+        Ok(_) => {
+            if let Some(service) = app.try_state::<Keyward>() {
+                service.set_window_open(true);
+            }
+            true
+        }
         Err(err) => {
             tracing::error!(error = %err, "could not open the window");
             false

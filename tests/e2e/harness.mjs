@@ -11,8 +11,8 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises"
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  App, Emulator, NotificationSpy, alert, banner, bodyText, button, check, checkbox, dialog, field, killAll, listCount, rowNamed,
-  rows, screenshot, secretToolSearch, type, waitFor,
+  App, Emulator, NotificationSpy, Tray, alert, banner, bodyText, button, check, checkbox, dialog, field, killAll, listCount, mapped,
+  processRunning, rowNamed, rows, screenshot, secretToolSearch, type, unmapWindow, waitFor, windows,
 } from "./lib.mjs";
 
 const APP_BIN = required("KEYWARD_APP_BIN");
@@ -682,6 +682,68 @@ scenario(10, "rotation-env-file", async () => {
     check(patch >= 0 && del > patch, `old key calls: ${JSON.stringify(log.map((r) => r.method))}`);
     console.log(`  new key “${fresh.name}”; old key: ${log.map((r) => r.method).join(" → ")}`);
   } finally {
+    await em.stop();
+  }
+});
+
+scenario(11, "tray", async () => {
+  const em = await ownEmulator("tray");
+  // An hour between checks: only the tray's "Refresh now" can make the watcher look in time.
+  const where = { dataDir: join(SCRATCH, "data-tray"), service: `keyward-e2e-tray-${run}`, env: { KEYWARD_WATCH_INTERVAL_SECS: "3600" } };
+  const NAME = "e2e-tray-limited";
+  const key = (await em.api("POST", "/keys", { name: NAME, limit: 10, limit_reset: "monthly" })).data;
+  const tray = await new Tray().start();
+  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Quit.
+  const [OPEN, REFRESH, PAUSE, QUIT] = [1, 2, 3, 4];
+  try {
+    await dumpOnFailure("11-tray", em, () => withApp(where, async (browser) => {
+      await addProfile(browser, em);
+      await waitForRow(browser, NAME);
+      const icon = await tray.icon();
+      console.log(`  tray icon ${icon.width}×${icon.height} at ${icon.x},${icon.y}`);
+      const bell = browser.$('button[aria-label^="Alerts:"]');
+      const bellSays = () => bell.getAttribute("aria-label");
+      check((await bellSays()) === "Alerts: 0", `alerts before any spend: ${await bellSays()}`);
+      await tray.openMenu();
+      await tray.screenshot(join(ARTIFACTS, "11-tray-menu-no-alerts.png"));
+      await tray.closeMenu();
+
+      // 90 % of the limit, then a few seconds: nothing checks by itself within the hour.
+      await em.control("POST", `/keys/${key.hash}/usage`, { usage: 9 });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      check((await bellSays()) === "Alerts: 0", `an alert came before Refresh now: ${await bellSays()}`);
+      await tray.choose(REFRESH);
+      await waitFor("the alert after the tray's Refresh now", async () => (await bellSays()) === "Alerts: 1", { timeout: 15000 });
+      await tray.openMenu();
+      await tray.screenshot(join(ARTIFACTS, "11-tray-menu-one-alert.png"));
+      await tray.closeMenu();
+
+      // Pause alerts for 1 h, then Resume: the window follows.
+      await tray.choose(PAUSE);
+      await waitFor("the bell to say paused", async () => /paused/.test(await bellSays()), { timeout: 10000 });
+      await tray.openMenu();
+      await tray.screenshot(join(ARTIFACTS, "11-tray-menu-paused.png"));
+      await tray.closeMenu();
+      await tray.choose(PAUSE);
+      await waitFor("the bell to say not paused", async () => !/paused/.test(await bellSays()), { timeout: 10000 });
+
+      // Open: the hidden window comes back.
+      const main = (await windows()).find((w) => w.name === "Keyward" && w.width >= 800);
+      check(main, `no main window among ${JSON.stringify((await windows()).filter((w) => w.className.includes("keyward")))}`);
+      await unmapWindow(main.id);
+      await waitFor("the window to be hidden", async () => !(await mapped(main.id)), { timeout: 5000 });
+      await tray.choose(OPEN);
+      await waitFor("the window to be shown by the tray's Open", () => mapped(main.id), { timeout: 10000 });
+      await shot("11-window-reopened");
+
+      // Quit: the app ends, window, tray icon and all.
+      await tray.choose(QUIT);
+      await waitFor("the app to exit after the tray's Quit", async () => !(await processRunning(APP_BIN)), { timeout: 15000 });
+      check(!(await windows()).some((w) => w.className.includes("tray-icon tray app keyward")), "the tray icon outlived the app");
+      console.log("  Refresh now → alert; Pause → paused; Resume; Open → window shown; Quit → exited");
+    }));
+  } finally {
+    await tray.stop();
     await em.stop();
   }
 });

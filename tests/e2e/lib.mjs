@@ -369,3 +369,102 @@ export class NotificationSpy {
     this.child = null;
   }
 }
+
+// ---------------------------------------------------------------- the tray
+
+/**
+ * A real system tray: trayer (an XEmbed tray host) at the bottom right of the screen. With no
+ * StatusNotifier host on the bus, the app's tray icon (libayatana-appindicator) falls back to an
+ * XEmbed icon, which trayer embeds; its menu is a real GTK menu, opened by a click and driven with
+ * the keyboard, as a person would. Start it before the app: the icon looks for a tray when created.
+ */
+export class Tray {
+  async start() {
+    this.child = track(
+      spawn("trayer", ["--edge", "bottom", "--align", "right", "--widthtype", "request", "--height", "32",
+        "--SetDockType", "true", "--transparent", "false", "--tint", "0x333333"], { stdio: ["ignore", "ignore", "pipe"] }),
+    );
+    this.stderr = [];
+    this.child.stderr.on("data", (chunk) => this.stderr.push(chunk.toString()));
+    await waitFor("trayer's panel", async () => (await windows()).some((w) => w.name === "panel" && w.className.includes("trayer")), { timeout: 10000 });
+    return this;
+  }
+
+  /** The app's icon in the tray: {id, x, y, width, height} (screen coordinates). */
+  async icon(timeout = 15000) {
+    return waitFor("Keyward's icon in the tray", async () => (await windows()).find((w) => w.className.includes("tray-icon tray app keyward")), { timeout });
+  }
+
+  /** Clicks the icon and waits for its menu to be on screen: {x, y, width, height} of the menu. */
+  async openMenu() {
+    const icon = await this.icon();
+    await run("xdotool", ["mousemove", String(icon.x + Math.floor(icon.width / 2)), String(icon.y + Math.floor(icon.height / 2)), "click", "1"]);
+    // GTK keeps the menu's window between openings; a tooltip is shorter than any menu.
+    return waitFor("the tray menu", async () => {
+      for (const w of await windows()) {
+        const menuSized = w.height > 60 && w.height < 400 && w.width < 500;
+        if (w.className.includes("keyward") && !w.className.includes("tray-icon") && menuSized && (await mapped(w.id))) return w;
+      }
+      return null;
+    }, { timeout: 10000 });
+  }
+
+  /** Opens the menu and activates its `index`-th enabled item (1 = the first under the title line). */
+  async choose(index) {
+    const menu = await this.openMenu();
+    await run("xdotool", ["key", ...Array(index).fill("Down"), "Return"]);
+    await waitFor("the tray menu to close", async () => !(await mapped(menu.id)), { timeout: 5000 });
+  }
+
+  /** A screenshot of the tray's corner of the screen (icon, and the menu when open). */
+  async screenshot(path) {
+    await run("import", ["-window", "root", "-crop", "320x240+960+560", "+repage", path]);
+  }
+
+  async closeMenu() {
+    await run("xdotool", ["key", "Escape"]);
+  }
+
+  async stop() {
+    if (this.child) await stopChild(this.child);
+    this.child = null;
+  }
+}
+
+/** Every X window, with its name, WM_CLASS and absolute geometry (xwininfo -root -tree). */
+export async function windows() {
+  const { stdout } = await run("xwininfo", ["-root", "-tree"]);
+  const found = [];
+  // e.g. `0x400028 "keyward": ("tray-icon tray app keyward" "tray-icon …")  32x30+0+0  +1246+769`
+  const line = /^\s+(0x[0-9a-f]+) (?:"((?:[^"\\]|\\.)*)"|\(has no name\)): \(([^)]*)\)\s+(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+?(-?\d+)\+?(-?\d+)/;
+  for (const text of stdout.split("\n")) {
+    const m = line.exec(text);
+    if (m) found.push({ id: m[1], name: m[2] ?? "", className: m[3], width: Number(m[4]), height: Number(m[5]), x: Number(m[6]), y: Number(m[7]) });
+  }
+  return found;
+}
+
+/** Whether an X window is on screen (mapped and viewable). */
+export async function mapped(id) {
+  try {
+    const { stdout } = await run("xwininfo", ["-id", id]);
+    return /Map State: IsViewable/.test(stdout);
+  } catch {
+    return false;
+  }
+}
+
+/** Hides an X window the way a window manager would minimise it (the app is not told). */
+export async function unmapWindow(id) {
+  await run("xdotool", ["windowunmap", id]);
+}
+
+/** Whether a process runs whose command line contains `text` (pgrep -f). */
+export async function processRunning(text) {
+  try {
+    await run("pgrep", ["-f", text]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -12,7 +12,7 @@ root=$(cd "$here/../.." && pwd)
 fail() { echo "e2e: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 [ -x "${KEYWARD_APP_BIN:-}" ] || fail "KEYWARD_APP_BIN must name the built app binary (cargo build -p keyward)"
 [ -x "${KEYWARD_EMULATOR_BIN:-}" ] || fail "KEYWARD_EMULATOR_BIN must name the emulator binary (cargo build -p openrouter-emulator)"
-for tool in xvfb-run dbus-run-session gnome-keyring-daemon dunst secret-tool import tauri-driver node; do
+for tool in xvfb-run dbus-run-session gnome-keyring-daemon dunst secret-tool import xdotool xwininfo trayer tauri-driver node; do
   command -v "$tool" >/dev/null || fail "$tool is missing (cargo xtask setup installs it)"
 done
 [ -x /usr/bin/WebKitWebDriver ] || fail "/usr/bin/WebKitWebDriver is missing (apt package webkit2gtk-driver)"

@@ -583,6 +583,10 @@ fn in_private_session(command: &mut Command, home: &Path, script: &str) {
         .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
         .env("HOME", home)
         .env("XDG_RUNTIME_DIR", &runtime)
+        // gnome-keyring-daemon looks for a running daemon through these before starting its own; the
+        // child must only ever find the one in its own session.
+        .env_remove("GNOME_KEYRING_CONTROL")
+        .env_remove("SSH_AUTH_SOCK")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
     *command = wrapped;

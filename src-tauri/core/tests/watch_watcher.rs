@@ -1,7 +1,8 @@
 //! The background watcher against an emulator over HTTP, with second-long intervals and
 //! millisecond backoffs: spend past 80 % reaches the notifier within one cycle and never twice;
 //! "refresh now" and a settings change take effect at once; offline it backs off exponentially and
-//! recovers by itself; a rate limit is waited out; cycles never overlap; dropping the handle stops it.
+//! recovers by itself; a rate limit is waited out; cycles never overlap; dropping the handle stops it;
+//! on battery with the window closed it plans its checks three times further apart.
 
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,9 +10,10 @@ mod service_support;
 mod watch_support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use keyward_core::watch::WatchSettings;
+use keyward_core::watch::{PowerSource, WatchSettings};
 use serde_json::json;
 use tokio::time::Instant;
 use watch_support::{Notifier, Recorded, Watched, watched, watched_with};
@@ -208,6 +210,77 @@ async fn cycles_never_overlap() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A power supply the test switches between battery and mains.
+struct SwitchedPower(AtomicBool);
+
+impl PowerSource for SwitchedPower {
+    fn on_battery(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Waits until the watcher plans its next check `expected` from now (within 15 s), and says so.
+async fn next_check_in(w: &Watched, expected: Duration) {
+    let deadline = Instant::now() + WITHIN;
+    let mut planned = None;
+    while Instant::now() < deadline {
+        planned = w.t.service.alerts(None).unwrap().next_check_at.map(|at| {
+            (at - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default()
+        });
+        if let Some(left) = planned
+            && left <= expected
+            && left + Duration::from_secs(15) > expected
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("next check planned in {planned:?}, expected about {expected:?}");
+}
+
+#[tokio::test]
+async fn on_battery_with_the_window_closed_it_checks_three_times_less_often() {
+    let w = watched("watcher-battery").await;
+    every(&w, 300);
+    let power = Arc::new(SwitchedPower(AtomicBool::new(true)));
+    w.t.service.set_power_source(Arc::clone(&power) as Arc<dyn PowerSource>);
+    let recorded = Arc::new(Recorded::default());
+    let _handle =
+        w.t.service
+            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    recorded
+        .wait_for(WITHIN, |r| !r.change_times().is_empty())
+        .await;
+    // No window (as at a start in the tray), on battery: 3 × 5 min.
+    next_check_in(&w, Duration::from_secs(900)).await;
+    // The window opens: someone is looking, the settings' interval again, planned at once.
+    w.t.service.set_window_open(true);
+    next_check_in(&w, Duration::from_secs(300)).await;
+    w.t.service.set_window_open(false);
+    next_check_in(&w, Duration::from_secs(900)).await;
+    // Plugged in.
+    power.0.store(false, Ordering::SeqCst);
+    w.t.service.set_window_open(true);
+    w.t.service.set_window_open(false);
+    next_check_in(&w, Duration::from_secs(300)).await;
+    // On battery again, but the setting is off.
+    power.0.store(true, Ordering::SeqCst);
+    w.t.service
+        .set_watch_settings(WatchSettings {
+            interval_secs: 300,
+            slower_on_battery: false,
+            ..WatchSettings::default()
+        })
+        .unwrap();
+    next_check_in(&w, Duration::from_secs(300)).await;
+    // A 20-minute interval stretches only to the 30-minute cap.
+    every(&w, 1200);
+    next_check_in(&w, Duration::from_secs(1800)).await;
+    assert_eq!(recorded.change_times().len(), 1, "no extra cycle ran");
 }
 
 #[tokio::test]

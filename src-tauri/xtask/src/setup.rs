@@ -61,7 +61,15 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     (
         "xdotool",
-        "the idle benchmark closes the app window as the title bar's close button does",
+        "the idle benchmark closes the app window; the end-to-end tray scenario clicks the tray icon",
+    ),
+    (
+        "trayer",
+        "a real system tray (XEmbed) in the end-to-end session, for the tray scenario",
+    ),
+    (
+        "x11-utils",
+        "xwininfo, which finds the tray icon, its menu and the window in the end-to-end session",
     ),
 ];
 

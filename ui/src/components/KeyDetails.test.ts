@@ -95,6 +95,24 @@ describe("key details", () => {
     }
   });
 
+  it("a limit that never resets: the forecast runs to the end of the projection and says so", async () => {
+    const once = makeKey({ name: "acme-once", limit: 100, limit_remaining: 60, usage: 40 });
+    const fake = oneProfile([once]);
+    const until = new Date(Date.now() + 12 * DAY).toISOString();
+    fake.watch.usage.set(once.hash, history({
+      key_hash: once.hash, key_name: once.name, limit: 100, limit_reset: null, period_spend: 40,
+      forecast: { burn_per_day: 1, projected_period_spend: 52, hits_limit_at: null, period_end: null, projected_until: until },
+    }));
+    const { details } = await openDetails(fake, "acme-once");
+    const figure = await waitFor(() => {
+      const f = details.querySelector("figure.chart");
+      expect(f?.querySelector("canvas")).not.toBeNull();
+      return f as HTMLElement;
+    });
+    expect(figure).not.toHaveAttribute("data-forecast", "none");
+    expect(within(details).getByText(/Burning \$1\.00 a day; about \$52\.00 of the \$100\.00 limit used by /)).toBeInTheDocument();
+  });
+
   it("a key without a limit: daily bars only", async () => {
     const fake = oneProfile([key, plain]);
     const { details } = await openDetails(fake, "acme-nolimit");

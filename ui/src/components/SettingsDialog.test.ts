@@ -17,7 +17,7 @@ async function openSettings(fake = oneProfile([makeKey({ name: "acme" })])) {
 describe("settings", () => {
   it("shows the current settings", async () => {
     const fake = oneProfile([makeKey({ name: "acme" })]);
-    fake.watch.settings = { ...defaultWatchSettings(), interval_secs: 600, quiet_hours: { start: "22:30", end: "07:00" }, start_at_login: true };
+    fake.watch.settings = { ...defaultWatchSettings(), interval_secs: 600, quiet_hours: { start: "22:30", end: "07:00" }, start_at_login: true, slower_on_battery: false };
     fake.watch.settings.notify.anomaly = false;
     const { d } = await openSettings(fake);
     expect(d.getByLabelText("Check every (minutes)")).toHaveValue("10");
@@ -29,6 +29,8 @@ describe("settings", () => {
     expect(d.getByLabelText(/^Unusual spend/)).not.toBeChecked();
     expect(d.getByLabelText(/^Expiry/)).toBeChecked();
     expect(d.getByLabelText(/Start Keyward at login/)).toBeChecked();
+    expect(d.getByLabelText(/Check less often on battery/)).not.toBeChecked();
+    expect(d.getByLabelText(/Check less often on battery/)).toHaveAccessibleDescription("Every 30 min instead of every 10 min, to save power.");
   });
 
   it("saves every field as the shell expects it, then closes", async () => {
@@ -45,11 +47,13 @@ describe("settings", () => {
     await user.click(d.getByLabelText(/Quiet hours/));
     await user.click(d.getByLabelText(/^Forecast/));
     await user.click(d.getByLabelText(/Start Keyward at login/));
+    expect(d.getByText(/^Every 7 min 30 s instead of every 2 min 30 s/)).toBeInTheDocument();
+    await user.click(d.getByLabelText(/Check less often on battery/));
     await user.click(d.getByRole("button", { name: "Save" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     const expected: WatchSettings = {
       ...defaultWatchSettings(), interval_secs: 150, expiry_days: [14, 3, 1], limit_percents: [50, 90], anomaly_factor: 4.5,
-      quiet_hours: { start: "22:00", end: "07:00" }, start_at_login: true,
+      quiet_hours: { start: "22:00", end: "07:00" }, start_at_login: true, slower_on_battery: false,
       notify: { ...defaultWatchSettings().notify, forecast: false },
     };
     expect(fake.callsOf("watch_settings_set")).toEqual([expected]);

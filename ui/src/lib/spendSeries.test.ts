@@ -62,6 +62,16 @@ describe("spend series", () => {
     expect(s.forecastEnd).toEqual({ at: Date.parse("2026-12-01T00:00:00Z") / 1000, value: 30, hitsLimit: false });
   });
 
+  it("a limit that never resets: the line runs to the end of the projection", () => {
+    const s = buildSpendSeries({
+      days: days("2026-11-23", 1), limit: 100, periodSpend: 40,
+      forecast: { burn_per_day: 1, projected_period_spend: 52, hits_limit_at: null, period_end: null, projected_until: "2026-12-05T12:00:00Z" },
+    });
+    expect(s.forecastEnd).toEqual({ at: Date.parse("2026-12-05T12:00:00Z") / 1000, value: 52, hitsLimit: false });
+    expect(s.forecast[29]).toBe(40);
+    expect(s.forecast[30]).toBe(52);
+  });
+
   it("a far-off forecast is cut at the horizon, on the same straight line", () => {
     const s = buildSpendSeries({
       days: days("2026-11-23", 1), limit: 1000, periodSpend: 100,

@@ -1,6 +1,7 @@
 // Turns a key's usage history into the columns the spend chart draws: daily spend (bars), spend so far
 // in the current limit period (a line), the limit (a flat line) and the forecast (a dashed line from
-// today to the day the key is projected to hit its limit, or to the period's end). Pure; x in Unix seconds.
+// today to the day the key is projected to hit its limit, or to the end of the projection: the
+// next reset, or the key's expiry / 30 days out for a limit that never resets). Pure; x in Unix seconds.
 import { DAY_MS, parseTime } from "./format";
 import type { DailySpend } from "./bindings/DailySpend";
 import type { SpendForecast } from "./bindings/SpendForecast";
@@ -73,7 +74,8 @@ export function buildSpendSeries(input: SpendInput): SpendSeries {
   if (f && n > 0 && hasLimit) {
     const now = x[n - 1];
     const hits = parseTime(f.hits_limit_at);
-    const end = parseTime(f.period_end);
+    // The next reset, or for a limit that never resets the end of the projection (expiry or 30 days).
+    const end = parseTime(f.projected_until) ?? parseTime(f.period_end);
     const startValue = period[n - 1] ?? 0;
     let target: { at: number; value: number; hitsLimit: boolean } | null = null;
     if (hits !== null) target = { at: hits / 1000, value: input.limit as number, hitsLimit: true };

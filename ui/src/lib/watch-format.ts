@@ -26,6 +26,12 @@ export function interval(secs: number): string {
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
+/** The check interval on battery with the window closed: 3×, at most 30 min (never shortened);
+ * the watcher's `paced_interval` in keyward-core decides, this only says it. */
+export function batteryInterval(secs: number): number {
+  return Math.min(secs * 3, Math.max(1800, secs));
+}
+
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dayAndTime = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 

@@ -21,7 +21,7 @@ export function defaultWatchSettings(): WatchSettings {
   return {
     interval_secs: 300, expiry_days: [7, 1], limit_percents: [80, 95, 100], anomaly_factor: 3, anomaly_min_usd: 1,
     notify: { expiry: true, limit: true, forecast: true, anomaly: true, disabled: true, rotation_due: true },
-    quiet_hours: null, notifications_enabled: true, start_at_login: false,
+    quiet_hours: null, notifications_enabled: true, start_at_login: false, slower_on_battery: true,
   };
 }
 

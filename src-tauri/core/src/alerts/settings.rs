@@ -125,6 +125,8 @@ pub struct WatchSettings {
     /// Off: alerts still show in the window and tray, no desktop notifications.
     pub notifications_enabled: bool,
     pub start_at_login: bool,
+    /// On battery with the window closed, check less often (3× the interval, at most 30 min).
+    pub slower_on_battery: bool,
 }
 
 impl Default for WatchSettings {
@@ -139,6 +141,7 @@ impl Default for WatchSettings {
             quiet_hours: None,
             notifications_enabled: true,
             start_at_login: false,
+            slower_on_battery: true,
         }
     }
 }

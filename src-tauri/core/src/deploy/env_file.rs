@@ -150,15 +150,10 @@ fn deploy_blocking(
         (Some(_), true) => "replaced its line".to_owned(),
         (Some(_), false) => "added a line".to_owned(),
     };
+    // Where the previous file is kept travels in `backup_path`; the window shows it beside this.
     let backup_shown = backup.as_ref().map(|b| b.display().to_string());
-    let message = match &backup_shown {
-        Some(backup) => {
-            format!("Set {variable} in {place}: {what}; the previous file is kept in {backup}")
-        }
-        None => format!("Set {variable} in {place}: {what}"),
-    };
     Ok(Deployed {
-        message,
+        message: format!("Set {variable} in {place}: {what}"),
         backup_path: backup_shown.clone(),
         undo: Some(DeployUndo::RestoreEnvVariable {
             path: path.display().to_string(),

@@ -2,7 +2,11 @@
 //! watch settings (re-read every time it goes to sleep, so a change applies at once), backs off
 //! exponentially while OpenRouter can't be reached, waits out rate limits, and hands notifications
 //! and the alert list to an [`AlertNotifier`]. Between cycles it sleeps on a timer: idle costs nothing.
+//! On battery with the window closed it checks less often (see [`paced_interval`]).
 
+mod power;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,6 +21,28 @@ pub use crate::alerts::{
     WatchSettings,
 };
 pub use crate::usage::{DailySpend, KeySpend, SpendForecast, UsageHistory, UsageOverview};
+pub use power::{PowerSource, SystemPower, on_battery_in};
+
+/// On battery with the window closed, the interval is this many times the settings' one...
+pub const BATTERY_INTERVAL_FACTOR: u32 = 3;
+/// ... but not stretched past this (a longer interval in the settings stays as it is).
+pub const BATTERY_INTERVAL_CAP: Duration = Duration::from_secs(30 * 60);
+
+/// The interval the watcher keeps between healthy cycles: the settings' one, or when the settings
+/// allow it ([`WatchSettings::slower_on_battery`]) and nobody is looking (no window) on battery,
+/// [`BATTERY_INTERVAL_FACTOR`] times it, up to [`BATTERY_INTERVAL_CAP`].
+pub fn paced_interval(
+    interval: Duration,
+    slower_on_battery: bool,
+    on_battery: bool,
+    window_open: bool,
+) -> Duration {
+    if slower_on_battery && on_battery && !window_open {
+        (interval * BATTERY_INTERVAL_FACTOR).min(BATTERY_INTERVAL_CAP.max(interval))
+    } else {
+        interval
+    }
+}
 
 /// How the watcher paces itself, beyond the interval of the watch settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +184,9 @@ pub(crate) struct WatchShared {
     pub(crate) settings_changed: Notify,
     checks: Mutex<Checks>,
     notifier: Mutex<Option<Arc<dyn AlertNotifier>>>,
+    power: Mutex<Arc<dyn PowerSource>>,
+    /// Whether a window shows Keyward's state (set by the desktop shell; never, in the CLI).
+    window_open: AtomicBool,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -174,6 +203,8 @@ impl WatchShared {
             settings_changed: Notify::new(),
             checks: Mutex::new(Checks::default()),
             notifier: Mutex::new(None),
+            power: Mutex::new(Arc::new(SystemPower::default())),
+            window_open: AtomicBool::new(false),
         }
     }
 
@@ -214,6 +245,11 @@ impl WatchShared {
 
     fn set_notifier(&self, notifier: Option<Arc<dyn AlertNotifier>>) {
         *self.notifier.lock().unwrap_or_else(PoisonError::into_inner) = notifier;
+    }
+
+    fn on_battery(&self) -> bool {
+        let power = Arc::clone(&self.power.lock().unwrap_or_else(PoisonError::into_inner));
+        power.on_battery()
     }
 }
 
@@ -266,6 +302,23 @@ impl std::fmt::Debug for WatcherHandle {
 }
 
 impl Keyward {
+    /// The desktop shell says whether its window is open; a sleeping watcher re-plans its next
+    /// check at once (sooner when the window opens on battery).
+    pub fn set_window_open(&self, open: bool) {
+        let shared = self.watch_shared();
+        if shared.window_open.swap(open, Ordering::SeqCst) != open {
+            shared.settings_changed.notify_waiters();
+        }
+    }
+
+    /// Where the watcher learns whether the computer runs on battery (the machine's own power
+    /// supplies unless replaced, e.g. by a test).
+    pub fn set_power_source(&self, power: Arc<dyn PowerSource>) {
+        let shared = self.watch_shared();
+        *shared.power.lock().unwrap_or_else(PoisonError::into_inner) = power;
+        shared.settings_changed.notify_waiters();
+    }
+
     /// Starts the background watcher (see the module docs): the first cycle runs at once. Keep the
     /// handle; dropping it stops the watcher. Must be called inside a tokio runtime.
     pub fn start_watcher(&self, notifier: Arc<dyn AlertNotifier>) -> WatcherHandle {
@@ -316,7 +369,13 @@ async fn watch_loop(service: Keyward, notifier: Arc<dyn AlertNotifier>, wake: Ar
             let settings_changed = shared.settings_changed.notified();
             tokio::pin!(settings_changed);
             settings_changed.as_mut().enable();
-            let interval = Duration::from_secs(u64::from(service.watch_settings().interval_secs));
+            let settings = service.watch_settings();
+            let interval = paced_interval(
+                Duration::from_secs(u64::from(settings.interval_secs)),
+                settings.slower_on_battery,
+                settings.slower_on_battery && shared.on_battery(),
+                shared.window_open.load(Ordering::SeqCst),
+            );
             let mut wait = next_wait(&shared.config, interval, health, failures, unit_random);
             if health == CycleHealth::Healthy
                 && let Some(held) = wake_after
@@ -367,6 +426,29 @@ mod tests {
             next_wait(&c, Duration::from_secs(1), CycleHealth::Healthy, 0, 0.0),
             Duration::from_secs(10)
         );
+    }
+
+    #[test]
+    fn on_battery_with_no_window_checks_three_times_less_often_up_to_half_an_hour() {
+        let min = |m: u64| Duration::from_secs(m * 60);
+        // (interval, slower_on_battery, on_battery, window_open) → paced
+        let cases = [
+            (min(5), true, true, false, min(15)),
+            (min(5), true, true, true, min(5)),
+            (min(5), true, false, false, min(5)),
+            (min(5), false, true, false, min(5)),
+            (Duration::from_secs(10), true, true, false, Duration::from_secs(30)),
+            (min(20), true, true, false, min(30)),
+            // Already longer than the cap: left as the person set it, never shortened.
+            (min(60), true, true, false, min(60)),
+        ];
+        for (interval, slower, battery, window, expected) in cases {
+            assert_eq!(
+                paced_interval(interval, slower, battery, window),
+                expected,
+                "{interval:?} slower={slower} battery={battery} window={window}"
+            );
+        }
     }
 
     #[test]

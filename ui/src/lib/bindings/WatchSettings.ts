@@ -33,4 +33,8 @@ quiet_hours: QuietHours | null,
 /**
  * Off: alerts still show in the window and tray, no desktop notifications.
  */
-notifications_enabled: boolean, start_at_login: boolean, };
+notifications_enabled: boolean, start_at_login: boolean, 
+/**
+ * On battery with the window closed, check less often (3× the interval, at most 30 min).
+ */
+slower_on_battery: boolean, };
