@@ -226,11 +226,12 @@ async fn next_check_in(w: &Watched, expected: Duration) {
     let deadline = Instant::now() + WITHIN;
     let mut planned = None;
     while Instant::now() < deadline {
-        planned = w.t.service.alerts(None).unwrap().next_check_at.map(|at| {
-            (at - chrono::Utc::now())
-                .to_std()
-                .unwrap_or_default()
-        });
+        planned =
+            w.t.service
+                .alerts(None)
+                .unwrap()
+                .next_check_at
+                .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
         if let Some(left) = planned
             && left <= expected
             && left + Duration::from_secs(15) > expected
@@ -247,7 +248,8 @@ async fn on_battery_with_the_window_closed_it_checks_three_times_less_often() {
     let w = watched("watcher-battery").await;
     every(&w, 300);
     let power = Arc::new(SwitchedPower(AtomicBool::new(true)));
-    w.t.service.set_power_source(Arc::clone(&power) as Arc<dyn PowerSource>);
+    w.t.service
+        .set_power_source(Arc::clone(&power) as Arc<dyn PowerSource>);
     let recorded = Arc::new(Recorded::default());
     let _handle =
         w.t.service

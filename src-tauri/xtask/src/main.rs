@@ -5,6 +5,7 @@ mod app;
 mod bench;
 mod bench_idle;
 mod emulator;
+mod lints;
 mod process;
 mod report;
 mod setup;
@@ -34,6 +35,9 @@ enum Task {
     /// Benchmarks (not tests): `list` (the default), Keyward's list_all against the official Python
     /// SDK over 10,000 keys; `idle`, the app's idle CPU and memory beside a minimal Tauri app.
     Bench(bench::BenchArgs),
+    /// The `clippy` suite: the workspace build's warnings (compiled through clippy-driver), replayed.
+    #[command(hide = true)]
+    Lints,
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         // The summary's closing line must stay the last line printed, so no message follows it.
         Task::Test(args) => suites::run(&args),
         Task::Bench(args) => bench::run(&args).map(|()| true),
+        Task::Lints => lints::run(),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::lints::with_clippy;
 use crate::process::{describe, run_checked, run_streamed};
 use crate::report::{Counting, Outcome, print_summary};
 use crate::setup;
@@ -175,9 +176,9 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "clippy",
         groups: &["lint", "rust"],
-        about: "cargo clippy --workspace --all-targets -- -D warnings",
-        counting: Counting::SingleCheck,
-        needs: &[Prerequisite::UiBuild],
+        about: "clippy over the workspace's crates, every target; any warning fails (the lints of the one build, see lints.rs)",
+        counting: Counting::PlainLine,
+        needs: &[Prerequisite::UiBuild, Prerequisite::WorkspaceBuild],
         command: clippy_command,
     },
     Suite {
@@ -363,7 +364,7 @@ fn run_suite(suite: &Suite, context: &SuiteContext) -> Outcome {
 fn build_emulator_only(workspace: &Workspace) -> anyhow::Result<PathBuf> {
     println!();
     println!("==> building the emulator");
-    run_checked(
+    run_checked(with_clippy(
         Command::new(cargo())
             .args([
                 "build",
@@ -373,7 +374,7 @@ fn build_emulator_only(workspace: &Workspace) -> anyhow::Result<PathBuf> {
                 "openrouter-emulator",
             ])
             .current_dir(&workspace.root),
-    )?;
+    )?)?;
     let path = workspace.binary("debug", "openrouter-emulator");
     if !path.is_file() {
         anyhow::bail!("the build left no binary at {}", path.display());
@@ -382,15 +383,18 @@ fn build_emulator_only(workspace: &Workspace) -> anyhow::Result<PathBuf> {
 }
 
 /// Every package and target once: the emulator, the debug desktop app (embedding ui/dist as built
-/// just before) and every test binary `cargo test --workspace` will run.
+/// just before) and every test binary `cargo test --workspace` will run; our crates through
+/// clippy-driver, so the `clippy` suite needs no build of its own (see `lints`).
 fn build_workspace(workspace: &Workspace) -> anyhow::Result<()> {
     println!();
-    println!("==> building the workspace (every target, once; a cold build takes 10-15 minutes)");
-    run_checked(
+    println!(
+        "==> building the workspace (every target, once, with clippy's lints; a cold build takes 10-15 minutes)"
+    );
+    run_checked(with_clippy(
         Command::new(cargo())
             .args(["build", "--workspace", "--all-targets"])
             .current_dir(&workspace.root),
-    )
+    )?)
 }
 
 /// `npm run build` in ui/, when there is a UI; its node_modules come from `setup`.
@@ -417,19 +421,26 @@ fn fmt_command(context: &SuiteContext) -> anyhow::Result<Command> {
     ))
 }
 
+/// xtask's `lints` task: the build's clippy warnings, replayed (see `lints`). The binary the
+/// workspace build just made, not this running one: that build replaced (unlinked) its file.
 fn clippy_command(context: &SuiteContext) -> anyhow::Result<Command> {
-    Ok(cargo_in_root(
-        context,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ))
+    let xtask = context.workspace.binary("debug", "xtask");
+    if !xtask.is_file() {
+        anyhow::bail!(
+            "the workspace build left no xtask binary at {}",
+            xtask.display()
+        );
+    }
+    let mut command = Command::new(xtask);
+    command.arg("lints").current_dir(&context.workspace.root);
+    Ok(command)
 }
+
+/// The keychain tests (core/tests/keychain.rs) that lock a keyring or start without one.
+const KEYRING_BREAKING_TESTS: &[&str] = &[
+    "a_locked_keyring_is_reported_as_locked_without_hanging",
+    "no_default_keyring_is_reported_with_how_to_create_one",
+];
 
 /// `cargo test` inside a private desktop session: its own D-Bus session bus and an unlocked
 /// gnome-keyring, with HOME and XDG_RUNTIME_DIR in a scratch directory so nothing touches the real
@@ -464,20 +475,29 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
          status=0\n\
          cargo test --workspace --no-fail-fast || status=1\n",
     );
-    // The tests that need this session's Secret Service are #[ignore]d elsewhere; run them here.
-    script.push_str(
-        "cargo test -p keyward-core --no-fail-fast --test service_keychain --test deploy_keychain \
-         --test rotation_flows --test rotation_crash --test watch_rotation -- --ignored || status=1\n\
-         cargo test -p keyward-cli --no-fail-fast --test rotation_crash -- --ignored --nocapture || status=1\n",
-    );
-    // Last: its tests lock and break keyrings on purpose (in child sessions of their own); should
-    // one ever reach this session's keyring, nothing runs after it.
-    script.push_str(
-        "cargo test -p keyward-core --no-fail-fast --test keychain -- --ignored || status=1\n",
-    );
+    // Every other #[ignore]d test needs this session's Secret Service; they run here. Always the
+    // same `cargo test --workspace` with no target filter: any other selection (`-p`, `--test`)
+    // resolves features differently and compiles dozens of dependencies again (minutes).
+    // `--show-output` shows the crash tests' `kills: N, …` lines; regenerate_bindings would write
+    // ui/src/lib/bindings, it is run by hand.
+    script.push_str(&format!(
+        "cargo test --workspace --no-fail-fast -- --ignored --show-output --skip regenerate_bindings{} || status=1\n",
+        KEYRING_BREAKING_TESTS
+            .iter()
+            .map(|name| format!(" --skip {name}"))
+            .collect::<String>()
+    ));
+    // Last: these lock and break keyrings on purpose (in child sessions of their own); should one
+    // ever reach this session's keyring, nothing runs after them.
+    script.push_str(&format!(
+        "cargo test --workspace --no-fail-fast -- --ignored --exact {} || status=1\n",
+        KEYRING_BREAKING_TESTS.join(" ")
+    ));
     script.push_str("exit $status\n");
 
     let mut command = Command::new("dbus-run-session");
+    // The same clippy-driver build as the workspace build, so `cargo test` compiles nothing again.
+    with_clippy(&mut command)?;
     command
         .args(["--", "bash", "-c", &script])
         .current_dir(root)

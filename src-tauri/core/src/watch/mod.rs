@@ -437,7 +437,13 @@ mod tests {
             (min(5), true, true, true, min(5)),
             (min(5), true, false, false, min(5)),
             (min(5), false, true, false, min(5)),
-            (Duration::from_secs(10), true, true, false, Duration::from_secs(30)),
+            (
+                Duration::from_secs(10),
+                true,
+                true,
+                false,
+                Duration::from_secs(30),
+            ),
             (min(20), true, true, false, min(30)),
             // Already longer than the cap: left as the person set it, never shortened.
             (min(60), true, true, false, min(60)),

@@ -89,7 +89,11 @@ mod tests {
         supply(
             root.path(),
             "BAT0",
-            &[("type", "Battery"), ("status", "Discharging"), ("scope", "System")],
+            &[
+                ("type", "Battery"),
+                ("status", "Discharging"),
+                ("scope", "System"),
+            ],
         );
         assert!(on_battery_in(root.path()));
         assert!(SystemPower::at(root.path()).on_battery());
@@ -105,7 +109,10 @@ mod tests {
             ],
             // USB-C power delivery.
             &[
-                ("ucsi-source-psy-USBC000:001", &[("type", "USB"), ("online", "1")]),
+                (
+                    "ucsi-source-psy-USBC000:001",
+                    &[("type", "USB"), ("online", "1")],
+                ),
                 ("BAT1", &[("type", "Battery"), ("status", "Discharging")]),
             ],
             &[("BAT0", &[("type", "Battery"), ("status", "Charging")])],
@@ -116,7 +123,11 @@ mod tests {
             // A wireless mouse's battery running down says nothing about the computer.
             &[(
                 "hidpp_battery_0",
-                &[("type", "Battery"), ("status", "Discharging"), ("scope", "Device")],
+                &[
+                    ("type", "Battery"),
+                    ("status", "Discharging"),
+                    ("scope", "Device"),
+                ],
             )],
             // Nothing listed (a VM, a container).
             &[],

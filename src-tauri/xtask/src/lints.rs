@@ -1,0 +1,138 @@
+//! Clippy without a second compile. `cargo clippy` checks every dependency again in its own mode
+//! (about 6 of a cold CI run's minutes); instead every cargo build and test run by `cargo xtask
+//! test` compiles the workspace's own crates through clippy-driver (`RUSTC_WORKSPACE_WRAPPER`), so
+//! the lints come out of the one build, and the `clippy` suite (`cargo xtask lints`) asks cargo to
+//! replay them: the same build, fresh, with its diagnostics as JSON. Dependencies are compiled by
+//! plain rustc either way, and cargo keeps the wrapped and plain builds of our crates apart, so a
+//! hand-run `cargo build` never hides a lint from the next `cargo xtask test`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::process::describe;
+use crate::workspace::{Workspace, cargo};
+
+/// clippy-driver of the toolchain running this cargo (the sibling of `$CARGO`), else rustup's.
+fn clippy_driver() -> anyhow::Result<PathBuf> {
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let sibling = PathBuf::from(cargo).with_file_name("clippy-driver");
+        if sibling.is_file() {
+            return Ok(sibling);
+        }
+    }
+    let output = Command::new("rustup")
+        .args(["which", "clippy-driver"])
+        .output()
+        .context("looking for clippy-driver with `rustup which clippy-driver`")?;
+    if !output.status.success() {
+        bail!(
+            "no clippy-driver (rustup component add clippy): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+    ))
+}
+
+/// Makes `command` (a cargo build or test) compile the workspace's crates through clippy-driver.
+/// Every cargo run of one `cargo xtask test` must get this, or cargo compiles our crates twice.
+pub fn with_clippy(command: &mut Command) -> anyhow::Result<&mut Command> {
+    Ok(command
+        .env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?)
+        // The lints' levels are the workspace's ([workspace.lints], .clippy.toml); any warning
+        // fails the clippy suite below, as `-D warnings` did.
+        .env_remove("CLIPPY_ARGS"))
+}
+
+/// `cargo xtask lints`: replays the workspace build's diagnostics (compiling whatever is not
+/// built yet), prints each warning or error of our crates once, and closes with `N passed, M
+/// failed`: 1 passed when there are none, else one failure per diagnostic.
+pub fn run() -> anyhow::Result<bool> {
+    let workspace = Workspace::locate()?;
+    let mut command = Command::new(cargo());
+    command
+        .args([
+            "build",
+            "--workspace",
+            "--all-targets",
+            "--message-format=json-diagnostic-rendered-ansi",
+        ])
+        .current_dir(&workspace.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    with_clippy(&mut command)?;
+    println!("$ {}", describe(&command));
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting `{}`", describe(&command)))?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let mut diagnostics = BTreeSet::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo's output")?;
+        if let Some(rendered) = own_diagnostic(&line) {
+            if diagnostics.insert(rendered.clone()) {
+                print!("{rendered}");
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    let found = diagnostics.len();
+    if !status.success() && found == 0 {
+        bail!("`{}` failed ({status})", describe(&command));
+    }
+    if found == 0 {
+        println!("no warnings in the workspace's crates");
+        println!("1 passed, 0 failed");
+    } else {
+        println!("{found} warnings or errors in the workspace's crates");
+        println!("0 passed, {found} failed");
+    }
+    Ok(found == 0)
+}
+
+/// The rendered text of a warning or error about one of the workspace's crates (a path package;
+/// dependencies come from the registry), from one line of cargo's JSON messages.
+fn own_diagnostic(line: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    if message.get("reason")?.as_str()? != "compiler-message" {
+        return None;
+    }
+    if !message
+        .get("package_id")?
+        .as_str()?
+        .starts_with("path+file://")
+    {
+        return None;
+    }
+    let diagnostic = message.get("message")?;
+    match diagnostic.get("level")?.as_str()? {
+        "warning" | "error" => Some(diagnostic.get("rendered")?.as_str()?.to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_diagnostic;
+
+    #[test]
+    fn only_warnings_and_errors_of_path_packages_count() {
+        let ours = r#"{"reason":"compiler-message","package_id":"path+file:///w/src-tauri/core#keyward-core@0.1.0","message":{"level":"warning","rendered":"warning: used `unwrap()`\n"}}"#;
+        let theirs = r#"{"reason":"compiler-message","package_id":"registry+https://github.com/rust-lang/crates.io-index#serde@1.0.0","message":{"level":"warning","rendered":"warning: x\n"}}"#;
+        let note = r#"{"reason":"compiler-message","package_id":"path+file:///w#keyward@0.1.0","message":{"level":"note","rendered":"note: y\n"}}"#;
+        let artifact =
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w#keyward@0.1.0"}"#;
+        assert_eq!(
+            own_diagnostic(ours).as_deref(),
+            Some("warning: used `unwrap()`\n")
+        );
+        for other in [theirs, note, artifact, "not json", "   Compiling x"] {
+            assert_eq!(own_diagnostic(other), None, "{other}");
+        }
+    }
+}
