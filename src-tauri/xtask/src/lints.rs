@@ -74,10 +74,10 @@ pub fn run() -> anyhow::Result<bool> {
     let mut diagnostics = BTreeSet::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo's output")?;
-        if let Some(rendered) = own_diagnostic(&line) {
-            if diagnostics.insert(rendered.clone()) {
-                print!("{rendered}");
-            }
+        if let Some(rendered) = own_diagnostic(&line)
+            && diagnostics.insert(rendered.clone())
+        {
+            print!("{rendered}");
         }
     }
     let status = child.wait().context("waiting for cargo")?;

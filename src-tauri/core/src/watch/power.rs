@@ -74,6 +74,9 @@ pub fn on_battery_in(supplies: &Path) -> bool {
 mod tests {
     use super::*;
 
+    /// A power supply's directory name and its files (name, content).
+    type Supply<'a> = (&'a str, &'a [(&'a str, &'a str)]);
+
     fn supply(root: &Path, name: &str, files: &[(&str, &str)]) {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
@@ -101,7 +104,7 @@ mod tests {
 
     #[test]
     fn plugged_in_charging_full_or_no_battery_is_not_on_battery() {
-        let cases: &[&[(&str, &[(&str, &str)])]] = &[
+        let cases: &[&[Supply]] = &[
             // Plugged in, still discharging (a weak charger): line power wins, as in UPower.
             &[
                 ("AC", &[("type", "Mains"), ("online", "1")]),
