@@ -356,7 +356,14 @@ async fn a_symlink_is_followed_and_kept() {
         fs::read_to_string(&real).unwrap(),
         format!("KEY={NEW_SECRET}\n")
     );
-    assert!(outcome.message.contains("a link to"), "{}", outcome.message);
+    assert!(
+        outcome
+            .message
+            .contains(&format!("in {}, which", real.display()))
+            && outcome.message.ends_with("links to"),
+        "{}",
+        outcome.message
+    );
     // The backup is beside the file it backs up.
     assert_eq!(backups_in(&real_dir).len(), 1);
     assert!(backups_in(&link_dir).is_empty());

@@ -139,21 +139,21 @@ fn deploy_blocking(
         return Err(fail(why));
     }
 
-    let real_shown = file.real.display().to_string();
-    let place = if file.real == path {
-        shown.clone()
-    } else {
-        format!("{shown} (a link to {real_shown})")
-    };
     let what = match (&old, edit.replaced) {
-        (None, _) => "created the file".to_owned(),
-        (Some(_), true) => "replaced its line".to_owned(),
-        (Some(_), false) => "added a line".to_owned(),
+        (None, _) => "created the file",
+        (Some(_), true) => "replaced its line",
+        (Some(_), false) => "added a line",
     };
-    // Where the previous file is kept travels in `backup_path`; the window shows it beside this.
+    // The target already names the variable and the file, and `backup_path` where the previous
+    // file is kept (the window shows both beside this): say what happened, and where a link led.
+    let message = if file.real == path {
+        what.to_owned()
+    } else {
+        format!("{what} in {}, which {shown} links to", file.real.display())
+    };
     let backup_shown = backup.as_ref().map(|b| b.display().to_string());
     Ok(Deployed {
-        message: format!("Set {variable} in {place}: {what}"),
+        message,
         backup_path: backup_shown.clone(),
         undo: Some(DeployUndo::RestoreEnvVariable {
             path: path.display().to_string(),
