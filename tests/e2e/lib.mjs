@@ -400,13 +400,18 @@ export class Tray {
     const icon = await this.icon();
     await run("xdotool", ["mousemove", String(icon.x + Math.floor(icon.width / 2)), String(icon.y + Math.floor(icon.height / 2)), "click", "1"]);
     // GTK keeps the menu's window between openings; a tooltip is shorter than any menu.
-    return waitFor("the tray menu", async () => {
+    const menu = await waitFor("the tray menu", async () => {
       for (const w of await windows()) {
         const menuSized = w.height > 60 && w.height < 400 && w.width < 500;
         if (w.className.includes("keyward") && !w.className.includes("tray-icon") && menuSized && (await mapped(w.id))) return w;
       }
       return null;
     }, { timeout: 10000 });
+    // The pointer off the menu (hovering would select an item under it and shift the arrow keys),
+    // and a moment for the menu's keyboard grab.
+    await run("xdotool", ["mousemove", String(Math.max(0, menu.x - 300)), String(Math.max(0, menu.y - 300))]);
+    await sleep(300);
+    return menu;
   }
 
   /** Opens the menu and activates its `index`-th enabled item (1 = the first under the title line). */
