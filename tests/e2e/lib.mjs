@@ -438,7 +438,18 @@ export class Tray {
 
 /** Every X window, with its name, WM_CLASS and absolute geometry (xwininfo -root -tree). */
 export async function windows() {
-  const { stdout } = await run("xwininfo", ["-root", "-tree"]);
+  // xwininfo fails (BadWindow) when a window goes away while it walks the tree (a notification, a
+  // tooltip, an app quitting): ask again.
+  let stdout = "";
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      ({ stdout } = await run("xwininfo", ["-root", "-tree"]));
+      break;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(100);
+    }
+  }
   const found = [];
   // e.g. `0x400028 "keyward": ("tray-icon tray app keyward" "tray-icon …")  32x30+0+0  +1246+769`
   const line = /^\s+(0x[0-9a-f]+) (?:"((?:[^"\\]|\\.)*)"|\(has no name\)): \(([^)]*)\)\s+(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+?(-?\d+)\+?(-?\d+)/;
