@@ -713,7 +713,9 @@ scenario(11, "tray", async () => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       check((await bellSays()) === "Alerts: 0", `an alert came before Refresh now: ${await bellSays()}`);
       await tray.choose(REFRESH);
-      await waitFor("the alert after the tray's Refresh now", async () => (await bellSays()) === "Alerts: 1", { timeout: 15000 });
+      // 90 % of the limit, and (depending on the hour) the forecast that the key runs out before its
+      // reset: one alert or two, both about this key.
+      await waitFor("the alert after the tray's Refresh now", async () => /^Alerts: [12]$/.test(await bellSays()), { timeout: 15000 });
       await tray.openMenu();
       await tray.screenshot(join(ARTIFACTS, "11-tray-menu-one-alert.png"));
       await tray.closeMenu();

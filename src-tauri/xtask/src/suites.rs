@@ -436,20 +436,119 @@ fn clippy_command(context: &SuiteContext) -> anyhow::Result<Command> {
     Ok(command)
 }
 
+/// The Secret Service of one test binary's run: a private D-Bus session (`dbus-run-session`
+/// around this script) in which gnome-keyring runs in the foreground, as this script's own child,
+/// with a login keyring unlocked by a known password. The binary runs once the daemon owns the
+/// Secret Service name; afterwards the script checks the daemon is still there, so a keyring that
+/// died mid-run is reported as such (with its log) instead of as a dozen "locked" test failures.
+const KEYRING_SESSION: &str = r#"
+unset GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
+log="$HOME/gnome-keyring.log"
+printf pass | gnome-keyring-daemon --foreground --unlock --components=secrets >"$log" 2>&1 &
+keyring=$!
+ready=no
+for _ in $(seq 1 200); do
+  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+       org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true; then
+    ready=yes; break
+  fi
+  kill -0 "$keyring" 2>/dev/null || break
+  sleep 0.05
+done
+if [ "$ready" != yes ]; then
+  echo "error: gnome-keyring did not start; its log:" >&2; cat "$log" >&2; exit 1
+fi
+"$@"; code=$?
+if ! kill -0 "$keyring" 2>/dev/null; then
+  wait "$keyring"; died=$?
+  echo "error: gnome-keyring-daemon exited (status $died) while $1 ran; its log:" >&2
+  cat "$log" >&2
+  code=1
+fi
+kill "$keyring" 2>/dev/null
+exit $code
+"#;
+
 /// The keychain tests (core/tests/keychain.rs) that lock a keyring or start without one.
 const KEYRING_BREAKING_TESTS: &[&str] = &[
     "a_locked_keyring_is_reported_as_locked_without_hanging",
     "no_default_keyring_is_reported_with_how_to_create_one",
 ];
 
-/// `cargo test` inside a private desktop session: its own D-Bus session bus and an unlocked
-/// gnome-keyring, with HOME and XDG_RUNTIME_DIR in a scratch directory so nothing touches the real
-/// home's keyring. The keychain tests are `#[ignore]`d outside such a session, so they run here
-/// a second time with `--ignored`.
+/// A test executable of the workspace and the package directory `cargo test` runs it in.
+struct TestBinary {
+    executable: PathBuf,
+    package_dir: PathBuf,
+    label: String,
+}
+
+/// The workspace's test executables that hold `#[ignore]`d tests (those need a Secret Service),
+/// from `cargo test --no-run`'s artifact messages (the workspace build made them all: nothing
+/// compiles) and each binary's own `--list --ignored`.
+fn binaries_with_ignored_tests(context: &SuiteContext) -> anyhow::Result<Vec<TestBinary>> {
+    let mut command = Command::new(cargo());
+    command
+        .args(["test", "--workspace", "--no-run", "--message-format=json"])
+        .current_dir(&context.workspace.root)
+        .stderr(std::process::Stdio::inherit());
+    with_clippy(&mut command)?;
+    let output = command
+        .output()
+        .with_context(|| format!("running `{}`", describe(&command)))?;
+    if !output.status.success() {
+        anyhow::bail!("`{}` failed ({})", describe(&command), output.status);
+    }
+    let mut binaries = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let executable = match message["executable"].as_str() {
+            Some(path) if message["profile"]["test"] == true => PathBuf::from(path),
+            _ => continue,
+        };
+        let Some(package_dir) = message["manifest_path"]
+            .as_str()
+            .and_then(|manifest| std::path::Path::new(manifest).parent())
+            .map(PathBuf::from)
+        else {
+            continue;
+        };
+        let listed = Command::new(&executable)
+            .args(["--list", "--ignored", "--format", "terse"])
+            .current_dir(&package_dir)
+            .output()
+            .with_context(|| format!("listing the tests of {}", executable.display()))?;
+        let has_ignored = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .any(|line| line.ends_with(": test"));
+        if has_ignored {
+            let src = message["target"]["src_path"].as_str().unwrap_or_default();
+            let label = src
+                .strip_prefix(&format!("{}/", package_dir.display()))
+                .unwrap_or(src)
+                .to_owned();
+            binaries.push(TestBinary {
+                executable,
+                package_dir,
+                label,
+            });
+        }
+    }
+    Ok(binaries)
+}
+
+/// The Rust tests: `cargo test --workspace` inside a private desktop session (its own D-Bus
+/// session bus and an unlocked gnome-keyring, HOME and XDG_RUNTIME_DIR in a scratch directory, so
+/// nothing touches the real home's keyring); then every binary that holds `#[ignore]`d tests (they
+/// need that real Secret Service) runs them with `--ignored`, each in a fresh session and keyring
+/// of its own, so one binary's keyring trouble cannot spill into the next; last, in sessions of
+/// their own too, the keychain tests that lock or break a keyring on purpose.
 fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
     let root = &context.workspace.root;
-    let home = context.scratch.path().join("home");
-    let runtime = context.scratch.path().join("runtime");
+    let scratch = context.scratch.path();
+    let home = scratch.join("home");
+    let runtime = scratch.join("runtime");
     fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     fs::create_dir_all(&runtime).with_context(|| format!("creating {}", runtime.display()))?;
     fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700))
@@ -465,41 +564,70 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
     };
     let cargo_home = tool_home("CARGO_HOME", ".cargo")?;
     let rustup_home = tool_home("RUSTUP_HOME", ".rustup")?;
+    let ignored = binaries_with_ignored_tests(context)?;
 
-    let mut script = String::from(
-        "eval \"$(printf pass | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)\"\n\
-         export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK\n\
-         if [ -z \"${GNOME_KEYRING_CONTROL:-}\" ] && [ ! -S \"$XDG_RUNTIME_DIR/keyring/control\" ]; then\n\
-         \x20 echo 'warning: gnome-keyring did not start' >&2\n\
-         fi\n\
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut script = format!(
+        "# One stream, so cargo's `Running …` lines (stderr) stay ahead of their results (stdout).\n\
+         exec 2>&1\n\
+         keyring_session={}\n\
+         # A fresh HOME, runtime directory, D-Bus session and gnome-keyring for one command.\n\
+         with_keyring() {{\n\
+         \x20 local dir; dir=$(mktemp -d {}/keyring.XXXXXX) && mkdir -m 700 \"$dir/run\" || return 1\n\
+         \x20 HOME=$dir XDG_RUNTIME_DIR=$dir/run dbus-run-session -- bash -c \"$keyring_session\" bash \"$@\"\n\
+         }}\n\
          status=0\n\
-         cargo test --workspace --no-fail-fast || status=1\n",
+         with_keyring cargo test --workspace --no-fail-fast || status=1\n",
+        quote(KEYRING_SESSION),
+        quote(&scratch.display().to_string()),
     );
-    // Every other #[ignore]d test needs this session's Secret Service; they run here. Always the
-    // same `cargo test --workspace` with no target filter: any other selection (`-p`, `--test`)
-    // resolves features differently and compiles dozens of dependencies again (minutes).
     // `--show-output` shows the crash tests' `kills: N, …` lines; regenerate_bindings would write
     // ui/src/lib/bindings, it is run by hand.
+    let skips: String = std::iter::once("regenerate_bindings")
+        .chain(KEYRING_BREAKING_TESTS.iter().copied())
+        .map(|name| format!(" --skip {name}"))
+        .collect();
+    let mut keychain_binary = None;
+    for binary in &ignored {
+        // The same line cargo prints, so the counts are read per binary.
+        script.push_str(&format!(
+            "echo {}\n(cd {} && with_keyring {} --ignored --show-output{skips}) || status=1\n",
+            quote(&format!(
+                "     Running {} ({})",
+                binary.label,
+                binary.executable.display()
+            )),
+            quote(&binary.package_dir.display().to_string()),
+            quote(&binary.executable.display().to_string()),
+        ));
+        if binary.label == "tests/keychain.rs" {
+            keychain_binary = Some(binary);
+        }
+    }
+    let Some(keychain) = keychain_binary else {
+        anyhow::bail!(
+            "no test binary built from tests/keychain.rs holds ignored tests; its keychain tests would not run"
+        );
+    };
+    // Last: these lock and break keyrings on purpose (in child sessions of their own).
     script.push_str(&format!(
-        "cargo test --workspace --no-fail-fast -- --ignored --show-output --skip regenerate_bindings{} || status=1\n",
-        KEYRING_BREAKING_TESTS
-            .iter()
-            .map(|name| format!(" --skip {name}"))
-            .collect::<String>()
-    ));
-    // Last: these lock and break keyrings on purpose (in child sessions of their own); should one
-    // ever reach this session's keyring, nothing runs after them.
-    script.push_str(&format!(
-        "cargo test --workspace --no-fail-fast -- --ignored --exact {} || status=1\n",
+        "echo {}\n(cd {} && with_keyring {} --ignored --exact {}) || status=1\n",
+        quote(&format!(
+            "     Running {} ({}), the keyring-breaking tests",
+            keychain.label,
+            keychain.executable.display()
+        )),
+        quote(&keychain.package_dir.display().to_string()),
+        quote(&keychain.executable.display().to_string()),
         KEYRING_BREAKING_TESTS.join(" ")
     ));
     script.push_str("exit $status\n");
 
-    let mut command = Command::new("dbus-run-session");
+    let mut command = Command::new("bash");
     // The same clippy-driver build as the workspace build, so `cargo test` compiles nothing again.
     with_clippy(&mut command)?;
     command
-        .args(["--", "bash", "-c", &script])
+        .args(["-c", &script])
         .current_dir(root)
         .env("HOME", &home)
         .env("XDG_RUNTIME_DIR", &runtime)
