@@ -184,7 +184,7 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "rust-tests",
         groups: &["rust"],
-        about: "cargo test --workspace (and the keychain tests) in a private D-Bus + gnome-keyring session",
+        about: "cargo test --workspace in a private D-Bus + gnome-keyring session, then each binary's keychain (#[ignore]d) tests in a fresh session of its own",
         counting: Counting::CargoTest,
         needs: &[Prerequisite::UiBuild, Prerequisite::WorkspaceBuild],
         command: rust_tests_command,
