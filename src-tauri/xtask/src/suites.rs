@@ -587,39 +587,39 @@ fn rust_tests_command(context: &SuiteContext) -> anyhow::Result<Command> {
         .chain(KEYRING_BREAKING_TESTS.iter().copied())
         .map(|name| format!(" --skip {name}"))
         .collect();
-    let mut keychain_binary = None;
-    for binary in &ignored {
-        // The same line cargo prints, so the counts are read per binary.
-        script.push_str(&format!(
-            "echo {}\n(cd {} && with_keyring {} --ignored --show-output{skips}) || status=1\n",
+    // The same `Running …` line cargo prints before a binary's output, so counts are read per binary.
+    let run_in_keyring = |binary: &TestBinary, heading: &str, args: &str| {
+        format!(
+            "echo {}\n(cd {} && with_keyring {} {args}) || status=1\n",
             quote(&format!(
-                "     Running {} ({})",
+                "     Running {} ({}){heading}",
                 binary.label,
                 binary.executable.display()
             )),
             quote(&binary.package_dir.display().to_string()),
             quote(&binary.executable.display().to_string()),
+        )
+    };
+    for binary in &ignored {
+        script.push_str(&run_in_keyring(
+            binary,
+            "",
+            &format!("--ignored --show-output{skips}"),
         ));
-        if binary.label == "tests/keychain.rs" {
-            keychain_binary = Some(binary);
-        }
     }
-    let Some(keychain) = keychain_binary else {
+    let Some(keychain) = ignored
+        .iter()
+        .find(|binary| binary.label == "tests/keychain.rs")
+    else {
         anyhow::bail!(
             "no test binary built from tests/keychain.rs holds ignored tests; its keychain tests would not run"
         );
     };
     // Last: these lock and break keyrings on purpose (in child sessions of their own).
-    script.push_str(&format!(
-        "echo {}\n(cd {} && with_keyring {} --ignored --exact {}) || status=1\n",
-        quote(&format!(
-            "     Running {} ({}), the keyring-breaking tests",
-            keychain.label,
-            keychain.executable.display()
-        )),
-        quote(&keychain.package_dir.display().to_string()),
-        quote(&keychain.executable.display().to_string()),
-        KEYRING_BREAKING_TESTS.join(" ")
+    script.push_str(&run_in_keyring(
+        keychain,
+        ", the keyring-breaking tests",
+        &format!("--ignored --exact {}", KEYRING_BREAKING_TESTS.join(" ")),
     ));
     script.push_str("exit $status\n");
 
