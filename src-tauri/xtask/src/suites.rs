@@ -519,6 +519,15 @@ fn binaries_with_ignored_tests(context: &SuiteContext) -> anyhow::Result<Vec<Tes
             .current_dir(&package_dir)
             .output()
             .with_context(|| format!("listing the tests of {}", executable.display()))?;
+        // A binary that cannot list its tests would otherwise pass for one without keychain tests.
+        if !listed.status.success() {
+            anyhow::bail!(
+                "{} --list --ignored failed ({}): {}",
+                executable.display(),
+                listed.status,
+                String::from_utf8_lossy(&listed.stderr).trim()
+            );
+        }
         let has_ignored = String::from_utf8_lossy(&listed.stdout)
             .lines()
             .any(|line| line.ends_with(": test"));
