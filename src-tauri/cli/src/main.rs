@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use keyward_core::rotation::{EnvPauseHook, RotationAction, RotationStartArgs, RotationView};
 use keyward_core::service::NoEvents;
@@ -16,6 +17,7 @@ use keyward_core::vault::Vault;
 use keyward_core::views::{KeysListArgs, Profile, ProfileAddArgs};
 use keyward_core::{Keyward, ServiceConfig};
 use secrecy::SecretString;
+use strum::VariantNames;
 
 /// The environment variable a management key can be passed in (never on the command line, where
 /// other users' `ps` would see it).
@@ -90,8 +92,18 @@ enum Command {
     },
     /// Resume every interrupted rotation and run the ones that are due.
     Resume,
-    /// Act on a rotation: resume, retry, confirm_drained, delete_now, roll_back, abandon.
-    RotationAction { id: String, action: String },
+    /// Act on a rotation.
+    RotationAction {
+        id: String,
+        #[arg(value_parser = rotation_action_parser())]
+        action: RotationAction,
+    },
+}
+
+/// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
+fn rotation_action_parser() -> impl TypedValueParser<Value = RotationAction> {
+    PossibleValuesParser::new(RotationAction::VARIANTS.iter().copied())
+        .try_map(|name| name.parse::<RotationAction>())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,16 +305,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::RotationAction { id, action } => {
-            let action: RotationAction = serde_json::from_value(serde_json::Value::String(
-                action.clone(),
-            ))
-            .map_err(|_| {
-                CliError::Usage(format!(
-                    "unknown action `{action}`: use resume, retry, confirm_drained, delete_now, \
-                     roll_back or abandon"
-                ))
-            })?;
-            let view = service.rotation_action(id, action).await?;
+            let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
         }
     }
@@ -396,18 +399,13 @@ fn print_rotation(view: &RotationView, json: bool) -> Result<(), CliError> {
     }
     println!(
         "rotation {}  {} → {}  [{}]",
-        view.id,
-        view.old_key_name,
-        view.new_key_name,
-        serde_json::to_value(view.status)?
-            .as_str()
-            .unwrap_or("unknown")
+        view.id, view.old_key_name, view.new_key_name, view.status
     );
     for step in &view.steps {
         println!(
             "  {:<12} {:<8} {}",
-            serde_json::to_value(step.step)?.as_str().unwrap_or("?"),
-            serde_json::to_value(step.status)?.as_str().unwrap_or("?"),
+            step.step.as_str(),
+            <&str>::from(step.status),
             step.detail.as_deref().unwrap_or("")
         );
     }

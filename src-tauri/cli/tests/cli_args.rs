@@ -44,13 +44,23 @@ fn help_lists_the_commands_but_not_the_crash_test_option() {
 }
 
 #[test]
-fn an_unknown_rotation_action_is_a_usage_error() {
+fn an_unknown_rotation_action_is_refused_by_the_parser() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &["rotation-action", "some-id", "explode"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("unknown action `explode`"), "{stderr}");
+    assert!(stderr.contains("'explode'"), "{stderr}");
     assert!(stderr.contains("roll_back"), "{stderr}");
+
+    let output = run(dir.path(), &["rotation-action", "--help"]);
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    assert!(
+        help.contains(
+            "[possible values: resume, retry, confirm_drained, delete_now, roll_back, abandon]"
+        ),
+        "{help}"
+    );
 }
 
 #[test]

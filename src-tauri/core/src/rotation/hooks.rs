@@ -14,14 +14,11 @@ use futures::future::BoxFuture;
 
 use super::RotationStepName;
 
-/// The environment variable [`EnvPauseHook`] reads: comma-separated points, e.g.
-/// `KEYWARD_ROTATION_PAUSE_AT=create:posted` or `deploy:before,drain:after`; `*` pauses everywhere.
-pub const PAUSE_AT_ENV: &str = "KEYWARD_ROTATION_PAUSE_AT";
-
 /// Printed (with the point and the rotation id) on stderr when [`EnvPauseHook`] pauses.
 pub const PAUSED_MARKER: &str = "KEYWARD_ROTATION_PAUSED";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum Boundary {
     /// The step's intent is in the journal; its effect has not started.
     Before,
@@ -31,17 +28,6 @@ pub enum Boundary {
     Held,
     /// The step's result is in the journal.
     After,
-}
-
-impl Boundary {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Boundary::Before => "before",
-            Boundary::Posted => "posted",
-            Boundary::Held => "held",
-            Boundary::After => "after",
-        }
-    }
 }
 
 /// A point in the runner: a step (or the rollback, `step: None`) and a boundary.
@@ -69,7 +55,7 @@ impl HookPoint {
     /// `create:posted`, `roll_back:before`, …
     pub fn name(&self) -> String {
         let step = self.step.map_or("roll_back", RotationStepName::as_str);
-        format!("{step}:{}", self.boundary.as_str())
+        format!("{step}:{}", self.boundary)
     }
 
     /// Every point the runner passes, in order (the rollback's last).
@@ -94,22 +80,16 @@ pub trait RotationHooks: Send + Sync {
     fn at(&self, rotation_id: &str, point: HookPoint) -> BoxFuture<'static, ()>;
 }
 
-/// Pauses for ever at the points named in [`PAUSE_AT_ENV`], after printing
+/// Pauses for ever at the points it was given (`create:posted,deploy:before`, or `*` for every
+/// point; the CLI's hidden `--crash-test-pause-at`), after printing
 /// `KEYWARD_ROTATION_PAUSED <point> <rotation id>` on stderr, so a crash harness can SIGKILL the
-/// process exactly there. Only a front end that installs it (a test build, a harness) honours the
-/// variable.
+/// process exactly there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvPauseHook {
     points: HashSet<String>,
 }
 
 impl EnvPauseHook {
-    /// The hook for the points in the environment; `None` when the variable is unset or empty.
-    pub fn from_env() -> Option<Self> {
-        let value = std::env::var(PAUSE_AT_ENV).ok()?;
-        Self::parse(&value)
-    }
-
     /// The hook for comma-separated points (`create:posted,deploy:before`, or `*`).
     pub fn parse(value: &str) -> Option<Self> {
         let points: HashSet<String> = value

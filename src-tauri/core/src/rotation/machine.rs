@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::journal::JournalOutcome;
 use super::{
     DrainView, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName,
     RotationStepStatus, RotationStepView, RotationView,
@@ -102,7 +103,7 @@ impl StepRecord {
         }
     }
 
-    fn is_finished(&self) -> bool {
+    pub(super) fn is_finished(&self) -> bool {
         matches!(
             self.status,
             RotationStepStatus::Done | RotationStepStatus::Skipped
@@ -212,149 +213,6 @@ pub struct CreateReconcile {
     pub adopted: Option<String>,
     /// Deleted: nobody ever had their secret.
     pub deleted: Vec<String>,
-}
-
-// --- Journal --------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JournalPhase {
-    /// Written before a step runs, with what is needed to resume it.
-    Intent,
-    /// Written after it ran.
-    Result,
-    /// The person asked for something.
-    Action,
-    /// Anything else worth keeping (started, interrupted and resumed).
-    Note,
-}
-
-impl JournalPhase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JournalPhase::Intent => "intent",
-            JournalPhase::Result => "result",
-            JournalPhase::Action => "action",
-            JournalPhase::Note => "note",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            JournalPhase::Intent,
-            JournalPhase::Result,
-            JournalPhase::Action,
-            JournalPhase::Note,
-        ]
-        .into_iter()
-        .find(|phase| phase.as_str() == text)
-    }
-}
-
-/// One journal row. `step` is a step name, `roll_back`, or `rotation` for notes about the whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    /// Assigned by the store (1, 2, … per rotation); 0 before it is written.
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    pub step: String,
-    pub phase: JournalPhase,
-    /// For results: the step status (`done`, `failed`, …) or `rolled_back`.
-    pub outcome: Option<String>,
-    pub detail: serde_json::Value,
-}
-
-impl JournalEntry {
-    pub fn new(
-        at: DateTime<Utc>,
-        step: &str,
-        phase: JournalPhase,
-        outcome: Option<&str>,
-        detail: serde_json::Value,
-    ) -> Self {
-        JournalEntry {
-            seq: 0,
-            at,
-            step: step.to_owned(),
-            phase,
-            outcome: outcome.map(str::to_owned),
-            detail,
-        }
-    }
-}
-
-/// The journal step name of a rollback.
-pub const ROLL_BACK: &str = "roll_back";
-
-/// Problems with a rotation's journal against its state (empty = consistent): sequence numbers run
-/// 1, 2, …; every result answers the open intent of its step; an intent is open only for the step the
-/// state says is running (one left open by a crash is re-opened by the resumed run); a finished
-/// create recorded the new key; a completed rotation finished every step.
-pub fn check_journal(rotation: &Rotation, journal: &[JournalEntry]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut open: Option<&str> = None;
-    for (index, entry) in journal.iter().enumerate() {
-        let expected = i64::try_from(index + 1).unwrap_or(i64::MAX);
-        if entry.seq != expected {
-            problems.push(format!(
-                "entry {index} has seq {} (expected {expected})",
-                entry.seq
-            ));
-        }
-        match entry.phase {
-            JournalPhase::Intent => {
-                if let Some(step) = open
-                    && step != entry.step
-                {
-                    problems.push(format!(
-                        "seq {}: intent of {} while {step} is still open",
-                        entry.seq, entry.step
-                    ));
-                }
-                open = Some(&entry.step);
-            }
-            JournalPhase::Result => {
-                if open != Some(entry.step.as_str()) {
-                    problems.push(format!(
-                        "seq {}: result of {} without its intent",
-                        entry.seq, entry.step
-                    ));
-                }
-                open = None;
-            }
-            JournalPhase::Action | JournalPhase::Note => {}
-        }
-    }
-    let running = rotation
-        .steps
-        .iter()
-        .find(|step| step.status == RotationStepStatus::Running)
-        .map(|step| step.step.as_str());
-    match (open, running) {
-        (Some(ROLL_BACK), _) if !rotation.rolling_back => problems
-            .push("the journal has a rollback open but the state is not rolling back".to_owned()),
-        (Some(ROLL_BACK), _) => {}
-        (Some(open), Some(running)) if open != running => problems.push(format!(
-            "the journal has {open} open but the state says {running} is running"
-        )),
-        (Some(open), None) => problems.push(format!(
-            "the journal has {open} open but no step is running"
-        )),
-        (None, Some(running)) => problems.push(format!(
-            "the state says {running} is running but the journal has no open intent"
-        )),
-        _ => {}
-    }
-    let created = rotation.step(RotationStepName::Create).status == RotationStepStatus::Done;
-    if created && rotation.new_key.is_none() {
-        problems.push("create is done but no new key is recorded".to_owned());
-    }
-    if rotation.status == RotationStatus::Completed
-        && !rotation.steps.iter().all(StepRecord::is_finished)
-    {
-        problems.push("completed with unfinished steps".to_owned());
-    }
-    problems
 }
 
 // --- Naming, expiry, drain --------------------------------------------------------------------------
@@ -643,7 +501,7 @@ impl Rotation {
         step: RotationStepName,
         outcome: StepOutcome,
         now: DateTime<Utc>,
-    ) -> &'static str {
+    ) -> JournalOutcome {
         self.updated_at = now;
         let word = match outcome {
             StepOutcome::Done(detail) => {
@@ -652,20 +510,20 @@ impl Rotation {
                 record.detail = Some(detail);
                 record.finished_at = Some(now);
                 self.after_done(step, now);
-                "done"
+                JournalOutcome::Done
             }
             StepOutcome::Skipped(detail) => {
                 let record = self.step_mut(step);
                 record.status = RotationStepStatus::Skipped;
                 record.detail = Some(detail);
                 record.finished_at = Some(now);
-                "skipped"
+                JournalOutcome::Skipped
             }
             StepOutcome::Waiting(detail) => {
                 let record = self.step_mut(step);
                 record.status = RotationStepStatus::Waiting;
                 record.detail = Some(detail);
-                "waiting"
+                JournalOutcome::Waiting
             }
             StepOutcome::Failed { error, detail } => {
                 let record = self.step_mut(step);
@@ -673,7 +531,7 @@ impl Rotation {
                 record.detail = Some(detail);
                 record.finished_at = Some(now);
                 self.error = Some(error);
-                "failed"
+                JournalOutcome::Failed
             }
             StepOutcome::Restart { from, detail } => {
                 for name in RotationStepName::ALL {
@@ -686,7 +544,7 @@ impl Rotation {
                 }
                 self.step_mut(from).detail = Some(detail.clone());
                 self.detail = Some(detail);
-                "restarted"
+                JournalOutcome::Restarted
             }
         };
         self.refresh_status(now);

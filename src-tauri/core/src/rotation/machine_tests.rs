@@ -2,6 +2,7 @@
 //! actions each state allows, rollback, the drain rule and the journal check.
 
 use super::*;
+use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
 use crate::views::ErrorKind;
 
 const STEPS: [RotationStepName; 7] = RotationStepName::ALL;
@@ -568,7 +569,7 @@ fn drain_quiet_clock_restarts_when_usage_moves() {
     assert!(at_once, "a quiet period of 0 drains at the first check");
 }
 
-fn entry(seq: i64, step: &str, phase: JournalPhase) -> JournalEntry {
+fn entry(seq: i64, step: JournalStep, phase: JournalPhase) -> JournalEntry {
     JournalEntry {
         seq,
         ..JournalEntry::new(at(0), step, phase, None, serde_json::json!({}))
@@ -581,20 +582,20 @@ fn the_journal_check_finds_inconsistencies() {
     assert!(check_journal(&rotation, &[]).is_empty());
     rotation.begin_step(RotationStepName::Create, at(0));
     let open = vec![
-        entry(1, "rotation", JournalPhase::Note),
-        entry(2, "create", JournalPhase::Intent),
+        entry(1, JournalStep::Rotation, JournalPhase::Note),
+        entry(2, JournalStep::Create, JournalPhase::Intent),
     ];
     assert!(check_journal(&rotation, &open).is_empty());
     // The state says create runs but the journal has no intent.
     assert_eq!(check_journal(&rotation, &open[..1]).len(), 1);
     // A resumed create re-opens its own intent: fine.
     let mut resumed = open.clone();
-    resumed.push(entry(3, "create", JournalPhase::Intent));
+    resumed.push(entry(3, JournalStep::Create, JournalPhase::Intent));
     assert!(check_journal(&rotation, &resumed).is_empty());
     // Another step's intent while create is open, a result without intent, a gap in seq.
     let mut bad = open.clone();
-    bad.push(entry(3, "deploy", JournalPhase::Intent));
-    bad.push(entry(5, "verify", JournalPhase::Result));
+    bad.push(entry(3, JournalStep::Deploy, JournalPhase::Intent));
+    bad.push(entry(5, JournalStep::Verify, JournalPhase::Result));
     let problems = check_journal(&rotation, &bad);
     assert!(problems.len() >= 3, "{problems:?}");
 
@@ -604,7 +605,7 @@ fn the_journal_check_finds_inconsistencies() {
         at(0),
     );
     let mut done = open.clone();
-    done.push(entry(3, "create", JournalPhase::Result));
+    done.push(entry(3, JournalStep::Create, JournalPhase::Result));
     let problems = check_journal(&rotation, &done);
     assert_eq!(problems, vec!["create is done but no new key is recorded"]);
     rotation.new_key = Some(new_key());

@@ -4,10 +4,12 @@
 //! types, policies, when a rotation is due, the machine's transitions); `service::rotation` runs it.
 
 mod hooks;
+mod journal;
 mod machine;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantNames};
 use ts_rs::TS;
 
 use crate::Error;
@@ -15,11 +17,11 @@ use crate::api::ApiKey;
 use crate::deploy::{DeployOutcome, DeployTarget, validate_target};
 use crate::views::AppError;
 
-pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSE_AT_ENV, PAUSED_MARKER, RotationHooks};
+pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSED_MARKER, RotationHooks};
+pub use journal::{JournalEntry, JournalOutcome, JournalPhase, JournalStep, check_journal};
 pub use machine::{
-    ActionEffect, CreateReconcile, DrainState, JournalEntry, JournalPhase, NewKey, Next, OldKey,
-    ROLL_BACK, RollbackState, Rotation, RotationSettings, StepOutcome, StepRecord, check_journal,
-    drain_observation, new_key_name,
+    ActionEffect, CreateReconcile, DrainState, NewKey, Next, OldKey, RollbackState, Rotation,
+    RotationSettings, StepOutcome, StepRecord, drain_observation, new_key_name,
 };
 
 /// Default quiet period of the drain step: the old key's usage must not move for this long.
@@ -31,8 +33,23 @@ pub const MAX_PERIOD_SECS: u32 = 30 * 86_400;
 
 // --- View types (cross to the UI) ------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RotationStepName {
     Create,
     StoreSecret,
@@ -56,19 +73,7 @@ impl RotationStepName {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RotationStepName::Create => "create",
-            RotationStepName::StoreSecret => "store_secret",
-            RotationStepName::Deploy => "deploy",
-            RotationStepName::Verify => "verify",
-            RotationStepName::Drain => "drain",
-            RotationStepName::DisableOld => "disable_old",
-            RotationStepName::DeleteOld => "delete_old",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<RotationStepName> {
-        Self::ALL.into_iter().find(|step| step.as_str() == text)
+        self.into()
     }
 
     fn index(self) -> usize {
@@ -79,8 +84,23 @@ impl RotationStepName {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RotationStepStatus {
     Pending,
     Running,
@@ -103,8 +123,23 @@ pub struct RotationStepView {
     pub attempts: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RotationStatus {
     Running,
     Waiting,
@@ -116,14 +151,7 @@ pub enum RotationStatus {
 
 impl RotationStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RotationStatus::Running => "running",
-            RotationStatus::Waiting => "waiting",
-            RotationStatus::Failed => "failed",
-            RotationStatus::Completed => "completed",
-            RotationStatus::RolledBack => "rolled_back",
-            RotationStatus::Abandoned => "abandoned",
-        }
+        self.into()
     }
 
     /// Finished for good: nothing more will happen to it.
@@ -135,8 +163,23 @@ impl RotationStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RotationAction {
     /// Continue an interrupted rotation, or confirm the secret was put in place by hand (no targets).
     Resume,
@@ -155,14 +198,7 @@ pub enum RotationAction {
 
 impl RotationAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RotationAction::Resume => "resume",
-            RotationAction::Retry => "retry",
-            RotationAction::ConfirmDrained => "confirm_drained",
-            RotationAction::DeleteNow => "delete_now",
-            RotationAction::RollBack => "roll_back",
-            RotationAction::Abandon => "abandon",
-        }
+        self.into()
     }
 }
 

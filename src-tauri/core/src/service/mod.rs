@@ -93,7 +93,8 @@ pub struct Keyward {
 }
 
 struct Inner {
-    store: Mutex<Store>,
+    /// Shared with the rotation runner.
+    store: Arc<Mutex<Store>>,
     vault: Vault,
     clock: Clock,
     events: Arc<dyn EventSink>,
@@ -109,8 +110,8 @@ struct Inner {
     recoveries: recovery::Recoveries,
     /// What the service shares with its background watcher.
     watch: crate::watch::WatchShared,
-    /// Rotation runner state: per-rotation locks, the ticker, secrets the keychain refused.
-    rotations: rotation::RotationRuntime,
+    /// The rotation runner, with its own handles on the store, vault, clock and events.
+    rotations: Arc<rotation::Rotations>,
 }
 
 impl Inner {
@@ -131,23 +132,30 @@ impl std::fmt::Debug for Keyward {
 
 impl Keyward {
     pub fn new(store: Store, config: ServiceConfig) -> Self {
-        Keyward {
-            inner: Arc::new(Inner {
-                store: Mutex::new(store),
-                vault: config.vault,
-                clock: config.clock,
-                events: config.events,
-                client_tuning: config.client_tuning,
-                clients: Mutex::new(HashMap::new()),
-                connectivity: Mutex::new(HashMap::new()),
-                sandbox: tokio::sync::Mutex::new(None),
-                sandbox_config: config.sandbox,
-                recovery: config.recovery,
-                recoveries: recovery::Recoveries::default(),
-                watch: crate::watch::WatchShared::new(config.watcher),
-                rotations: rotation::RotationRuntime::new(config.rotation),
-            }),
-        }
+        let store = Arc::new(Mutex::new(store));
+        let inner = Arc::new_cyclic(|service| Inner {
+            rotations: Arc::new(rotation::Rotations::new(
+                Arc::clone(&store),
+                config.vault.clone(),
+                Arc::clone(&config.clock),
+                Arc::clone(&config.events),
+                Arc::new(rotation::ServiceClients(service.clone())),
+                config.rotation,
+            )),
+            store,
+            vault: config.vault,
+            clock: config.clock,
+            events: config.events,
+            client_tuning: config.client_tuning,
+            clients: Mutex::new(HashMap::new()),
+            connectivity: Mutex::new(HashMap::new()),
+            sandbox: tokio::sync::Mutex::new(None),
+            sandbox_config: config.sandbox,
+            recovery: config.recovery,
+            recoveries: recovery::Recoveries::default(),
+            watch: crate::watch::WatchShared::new(config.watcher),
+        });
+        Keyward { inner }
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

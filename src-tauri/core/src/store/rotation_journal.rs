@@ -7,10 +7,17 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, json_error, refuse_secrets, store_error};
 use crate::Error;
-use crate::rotation::{JournalEntry, JournalPhase, Rotation, RotationStatus};
+use crate::rotation::{JournalEntry, Rotation, RotationStatus};
 
 /// A journal row as read: seq, at, step, phase, outcome, detail (JSON text).
 type JournalRow = (i64, DateTime<Utc>, String, String, Option<String>, String);
+
+/// A journal word (step, phase, outcome) as stored: its snake_case name.
+fn parse_word<T: std::str::FromStr>(what: &str, word: &str) -> Result<T, Error> {
+    word.parse().map_err(|_| Error::Store {
+        message: format!("unknown journal {what} {word:?}"),
+    })
+}
 
 fn state_json(rotation: &Rotation) -> Result<String, Error> {
     let json = serde_json::to_string(rotation).map_err(json_error)?;
@@ -80,9 +87,9 @@ impl Store {
                     rotation.id,
                     seq,
                     entry.at,
-                    entry.step,
-                    entry.phase.as_str(),
-                    entry.outcome,
+                    <&str>::from(entry.step),
+                    <&str>::from(entry.phase),
+                    entry.outcome.map(<&str>::from),
                     detail
                 ],
             )
@@ -211,11 +218,11 @@ impl Store {
                 Ok(JournalEntry {
                     seq,
                     at,
-                    step,
-                    phase: JournalPhase::parse(&phase).ok_or_else(|| Error::Store {
-                        message: format!("unknown journal phase {phase:?}"),
-                    })?,
-                    outcome,
+                    step: parse_word("step", &step)?,
+                    phase: parse_word("phase", &phase)?,
+                    outcome: outcome
+                        .map(|outcome| parse_word("outcome", &outcome))
+                        .transpose()?,
                     detail: serde_json::from_str(&detail).map_err(json_error)?,
                 })
             })
@@ -235,5 +242,151 @@ impl Store {
         rows.iter()
             .map(|(id, json)| rotation_from_json(id, json))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rotation::{JournalOutcome, JournalPhase, JournalStep};
+
+    /// Journal rows as versions with string steps and outcomes wrote them (raw SQL, the words
+    /// spelled out here, not taken from the enums).
+    fn store_with_rows(rows: &[(&str, &str, Option<&str>)]) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute(
+            "INSERT INTO rotations (id, profile_id, old_key_hash, status, state, started_at, updated_at)
+             VALUES ('r1', 'p1', 'h', 'running', '{}', '2026-11-23T12:00:00Z', '2026-11-23T12:00:00Z')",
+            [],
+        )
+        .unwrap();
+        for (seq, (step, phase, outcome)) in (1_i64..).zip(rows) {
+            conn.execute(
+                "INSERT INTO rotation_journal (rotation_id, seq, at, step, phase, outcome, detail)
+                 VALUES ('r1', ?1, '2026-11-23T12:00:00Z', ?2, ?3, ?4, '{}')",
+                params![seq, step, phase, outcome],
+            )
+            .unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn rows_written_with_the_old_strings_read_as_the_enums() {
+        let steps = [
+            ("create", JournalStep::Create),
+            ("store_secret", JournalStep::StoreSecret),
+            ("deploy", JournalStep::Deploy),
+            ("verify", JournalStep::Verify),
+            ("drain", JournalStep::Drain),
+            ("disable_old", JournalStep::DisableOld),
+            ("delete_old", JournalStep::DeleteOld),
+            ("roll_back", JournalStep::RollBack),
+            ("rotation", JournalStep::Rotation),
+        ];
+        let outcomes = [
+            ("done", JournalOutcome::Done),
+            ("skipped", JournalOutcome::Skipped),
+            ("waiting", JournalOutcome::Waiting),
+            ("failed", JournalOutcome::Failed),
+            ("restarted", JournalOutcome::Restarted),
+            ("started", JournalOutcome::Started),
+            ("resumed", JournalOutcome::Resumed),
+            ("interrupted", JournalOutcome::Interrupted),
+            ("reconciled", JournalOutcome::Reconciled),
+            ("resume", JournalOutcome::Resume),
+            ("retry", JournalOutcome::Retry),
+            ("confirm_drained", JournalOutcome::ConfirmDrained),
+            ("delete_now", JournalOutcome::DeleteNow),
+            ("roll_back", JournalOutcome::RollBack),
+            ("abandon", JournalOutcome::Abandon),
+            ("rolled_back", JournalOutcome::RolledBack),
+            ("create_reconciled", JournalOutcome::CreateReconciled),
+            ("old_key_reenabled", JournalOutcome::OldKeyReenabled),
+            ("deploys_undone", JournalOutcome::DeploysUndone),
+            ("new_key_deleted", JournalOutcome::NewKeyDeleted),
+            ("new_secret_released", JournalOutcome::NewSecretReleased),
+        ];
+        let mut rows = vec![("create", "intent", None)];
+        rows.extend(steps.iter().map(|(step, _)| (*step, "note", Some("done"))));
+        rows.extend(
+            outcomes
+                .iter()
+                .map(|(word, _)| ("rotation", "action", Some(*word))),
+        );
+        let store = store_with_rows(&rows);
+
+        let journal = store.rotation_journal("r1").unwrap();
+        assert_eq!(journal.len(), rows.len());
+        assert_eq!(journal[0].step, JournalStep::Create);
+        assert_eq!(journal[0].phase, JournalPhase::Intent);
+        assert_eq!(journal[0].outcome, None);
+        for ((_, step), entry) in steps.iter().zip(&journal[1..]) {
+            assert_eq!(entry.step, *step);
+            assert_eq!(entry.phase, JournalPhase::Note);
+        }
+        for ((_, outcome), entry) in outcomes.iter().zip(&journal[1 + steps.len()..]) {
+            assert_eq!(entry.outcome, Some(*outcome));
+            assert_eq!(entry.phase, JournalPhase::Action);
+        }
+
+        // Written back, they are the same words.
+        let written: Vec<(String, Option<String>)> = store
+            .conn()
+            .prepare(
+                "SELECT step, outcome FROM rotation_journal WHERE rotation_id = 'r1' ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let old = crate::rotation::OldKey {
+            hash: "h".into(),
+            name: "k".into(),
+            label: "l".into(),
+            limit: None,
+            limit_reset: None,
+            include_byok_in_limit: false,
+            expires_at: None,
+            created_at: None,
+            workspace_id: None,
+        };
+        let settings = crate::rotation::RotationSettings::from_policy(
+            &crate::rotation::RotationPolicy::default_for("p1", "h"),
+            false,
+        );
+        let rotation = Rotation::new("r2".into(), "p1".into(), old, settings, chrono::Utc::now());
+        let entries: Vec<JournalEntry> = journal
+            .iter()
+            .map(|entry| JournalEntry {
+                seq: 0,
+                ..entry.clone()
+            })
+            .collect();
+        store.save_rotation(&rotation, &entries).unwrap();
+        let rewritten: Vec<(String, Option<String>)> = store
+            .conn()
+            .prepare(
+                "SELECT step, outcome FROM rotation_journal WHERE rotation_id = 'r2' ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rewritten, written);
+    }
+
+    #[test]
+    fn an_unknown_word_is_a_store_error() {
+        let store = store_with_rows(&[("create", "note", Some("exploded"))]);
+        let error = store.rotation_journal("r1").unwrap_err();
+        assert!(
+            matches!(&error, Error::Store { message } if message.contains("\"exploded\"")),
+            "{error:?}"
+        );
     }
 }

@@ -1,0 +1,361 @@
+//! Env-file targets: set exactly one `VARIABLE=value` line of a dotenv file and leave every other byte
+//! as it was (comments, blank lines, order, other variables, `export ` prefixes, spacing around `=`,
+//! a trailing comment, CRLF line endings, a missing final newline, a UTF-8 BOM). The replaced value
+//! keeps its quoting style; an unquoted value that needs quotes gets single quotes.
+//!
+//! Writes are atomic: the new content goes to a temporary file in the same directory, is fsynced, and
+//! renamed over the file (then the directory is fsynced), so a crash leaves the old or the new file,
+//! never half of one. The previous content is first saved beside it as
+//! `<name>.keyward-backup-<UTC timestamp>` (mode 0600). The file keeps its permissions; a new file
+//! gets 0600. Writers of the same directory are serialised by an advisory lock on the directory (unix)
+//! and a process-wide mutex.
+//!
+//! A symlinked file is followed: the link's target is rewritten (and the backup goes beside the
+//! target), the link itself is left in place — replacing the link with a regular file would silently
+//! detach it from the file other programs read.
+//!
+//! Refused, with nothing changed: an invalid variable name, a path that is a directory or not a
+//! regular file, a missing directory, a variable assigned more than once (which one counts depends on
+//! the reader), a quote that never closes, a secret with a line break or control character.
+//!
+//! Split in two: `dotenv` edits the bytes (pure), `files` keeps the file system safe (atomic
+//! replace, modes, symlinks, backups); this module puts them together for deploy and undo.
+
+mod dotenv;
+mod files;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{DeployUndo, Deployed, looks_like_secret, printable};
+use crate::Error;
+use dotenv::{edit, restore_variable};
+use files::{
+    BACKUP_MARKER, BackupName, ResolvedFile, lock_writers, planned_backup, read_existing, resolve,
+    sync_dir, write_atomically, write_backup,
+};
+
+pub(super) fn validate_path(path: &str) -> Result<(), Error> {
+    if path.trim().is_empty() {
+        return Err(Error::invalid(
+            "path",
+            "must name the .env file, e.g. /home/me/app/.env",
+        ));
+    }
+    if path.contains('\0') {
+        return Err(Error::invalid("path", "must not contain a NUL character"));
+    }
+    if looks_like_secret(path) {
+        return Err(Error::invalid(
+            "path",
+            "looks like it contains an OpenRouter secret; give the file's path",
+        ));
+    }
+    if !Path::new(path).is_absolute() {
+        return Err(Error::invalid(
+            "path",
+            format!(
+                "\"{}\" is relative; give the full path (Keyward's working directory is not your \
+                 project's)",
+                printable(path)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn deploy(
+    path: &str,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+) -> Result<Deployed, String> {
+    let path = PathBuf::from(path);
+    let variable = variable.to_owned();
+    let secret = secret.clone();
+    let backup_suffix = backup_suffix.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        deploy_blocking(&path, &variable, &secret, backup_suffix.as_deref())
+    })
+    .await
+    .map_err(|join| format!("Writing the .env file did not finish ({join})"))?
+}
+
+fn deploy_blocking(
+    path: &Path,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+) -> Result<Deployed, String> {
+    let shown = path.display().to_string();
+    let fail = |why: String| format!("Did not change {shown}: {why}");
+    let file = resolve(path).map_err(fail)?;
+    let _guard = lock_writers(&file.dir).map_err(fail)?;
+    let old = read_existing(&file).map_err(fail)?;
+    let edit = edit(
+        old.as_deref().unwrap_or_default(),
+        variable,
+        secret.expose_secret(),
+    )
+    .map_err(fail)?;
+
+    // `fresh`: this call wrote the backup (so it may remove it again if the file write fails).
+    let (backup, fresh) = match (&old, backup_suffix) {
+        (None, _) => (None, false),
+        (Some(old), None) => (
+            Some(write_backup(&file.real, old, BackupName::Timestamped).map_err(fail)?),
+            true,
+        ),
+        (Some(old), Some(suffix)) => {
+            let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+            if planned.exists() {
+                // An earlier, interrupted attempt backed the file up before writing it: that backup
+                // holds the value from before, the file may already hold the new secret.
+                (Some(planned), false)
+            } else if edit.content == *old {
+                // Already holds the secret and was never backed up under the planned name: an
+                // earlier attempt created the variable (or the file). A backup now would only
+                // keep the new secret and make a rollback "restore" it.
+                (None, false)
+            } else {
+                let written =
+                    write_backup(&file.real, old, BackupName::Planned(suffix)).map_err(fail)?;
+                (Some(written), true)
+            }
+        }
+    };
+    if let Err(why) = write_atomically(&file.real, &edit.content, file.permissions.as_ref()) {
+        // The file is untouched; a backup of it is useless and holds a secret.
+        if fresh
+            && let Some(backup) = &backup
+            && let Err(err) = fs::remove_file(backup)
+        {
+            tracing::warn!(backup = %backup.display(), %err, "could not remove an unneeded backup");
+        }
+        return Err(fail(why));
+    }
+
+    let what = match (&old, edit.replaced) {
+        (None, _) => "created the file",
+        (Some(_), true) => "replaced its line",
+        (Some(_), false) => "added a line",
+    };
+    // The target already names the variable and the file, and `backup_path` where the previous
+    // file is kept (the window shows both beside this): say what happened, and where a link led.
+    let message = if file.real == path {
+        what.to_owned()
+    } else {
+        format!("{what} in {}, which {shown} links to", file.real.display())
+    };
+    let backup_shown = backup.as_ref().map(|b| b.display().to_string());
+    Ok(Deployed {
+        message,
+        backup_path: backup_shown.clone(),
+        undo: Some(DeployUndo::RestoreEnvVariable {
+            path: path.display().to_string(),
+            variable: variable.to_owned(),
+            backup_path: backup_shown,
+        }),
+    })
+}
+
+pub(super) async fn undo(
+    path: &str,
+    variable: &str,
+    backup_path: Option<&str>,
+) -> Result<String, Error> {
+    let path = PathBuf::from(path);
+    let variable = variable.to_owned();
+    let backup_path = backup_path.map(PathBuf::from);
+    tokio::task::spawn_blocking(move || undo_blocking(&path, &variable, backup_path.as_deref()))
+        .await
+        .map_err(|join| Error::Internal {
+            message: format!("restoring the .env file did not finish ({join})"),
+        })?
+        .map_err(|why| Error::invalid("path", why))
+}
+
+fn undo_blocking(
+    path: &Path,
+    variable: &str,
+    backup_path: Option<&Path>,
+) -> Result<String, String> {
+    let shown = path.display().to_string();
+    let fail = |why: String| format!("could not restore {variable} in {shown}: {why}");
+    let file = resolve(path).map_err(fail)?;
+    let _guard = lock_writers(&file.dir).map_err(fail)?;
+    let Some(current) = read_existing(&file).map_err(fail)? else {
+        return match backup_path {
+            None => Ok(format!("{shown} is already gone; nothing to restore")),
+            Some(backup) => Err(fail(format!(
+                "the file is gone; its previous content is in {}",
+                backup.display()
+            ))),
+        };
+    };
+    let backup = match backup_path {
+        Some(backup) => Some(fs::read(backup).map_err(|err| {
+            fail(format!(
+                "its backup {} can't be read: {err}",
+                backup.display()
+            ))
+        })?),
+        None => None,
+    };
+    let restored = restore_variable(&current, backup.as_deref(), variable).map_err(fail)?;
+    if backup.is_none() && restored.iter().all(u8::is_ascii_whitespace) {
+        fs::remove_file(&file.real).map_err(|err| fail(err.to_string()))?;
+        sync_dir(&file.dir);
+        return Ok(format!(
+            "Removed {shown}, which the deploy had created for {variable}"
+        ));
+    }
+    write_atomically(&file.real, &restored, file.permissions.as_ref()).map_err(fail)?;
+    Ok(match backup_path {
+        Some(backup) => format!(
+            "{variable} in {shown} is as it was before the deploy (from {})",
+            backup.display()
+        ),
+        None => format!("Removed {variable} from {shown}, where the deploy had added it"),
+    })
+}
+
+pub(super) async fn undo_interrupted(
+    path: &str,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+    since: SystemTime,
+) -> Result<Option<String>, Error> {
+    let path = PathBuf::from(path);
+    let variable = variable.to_owned();
+    let secret = secret.clone();
+    let backup_suffix = backup_suffix.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let Some(backup) =
+            interrupted_backup(&path, &variable, &secret, backup_suffix.as_deref(), since)?
+        else {
+            return Ok(None);
+        };
+        undo_blocking(&path, &variable, backup.as_deref()).map(Some)
+    })
+    .await
+    .map_err(|join| Error::Internal {
+        message: format!("restoring the .env file did not finish ({join})"),
+    })?
+    .map_err(|why| Error::invalid("path", why))
+}
+
+/// For a deploy that may have been interrupted: `None` when the file does not hold `secret` in
+/// `variable` (the write never happened), otherwise the backup to restore from (`Some(None)`: there
+/// is none, so the variable was not there before).
+fn interrupted_backup(
+    path: &Path,
+    variable: &str,
+    secret: &SecretString,
+    backup_suffix: Option<&str>,
+    since: SystemTime,
+) -> Result<Option<Option<PathBuf>>, String> {
+    let shown = path.display().to_string();
+    let fail = |why: String| format!("could not restore {variable} in {shown}: {why}");
+    let file = resolve(path).map_err(fail)?;
+    let _guard = lock_writers(&file.dir).map_err(fail)?;
+    let Some(current) = read_existing(&file).map_err(fail)? else {
+        return Ok(None);
+    };
+    if !holds(&current, variable, secret) {
+        return Ok(None);
+    }
+    if let Some(suffix) = backup_suffix {
+        let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+        if planned.exists() {
+            return Ok(Some(Some(planned)));
+        }
+    }
+    Ok(Some(earliest_backup_since(&file, variable, secret, since)))
+}
+
+/// The first backup of `file` written since `since` that does not hold the new secret: a deploy
+/// that was not given a planned name backs up under a timestamped one, and the first backup made
+/// after the deploy began has the value from before it.
+fn earliest_backup_since(
+    file: &ResolvedFile,
+    variable: &str,
+    secret: &SecretString,
+    since: SystemTime,
+) -> Option<PathBuf> {
+    let prefix = format!(
+        "{}{BACKUP_MARKER}",
+        file.real.file_name()?.to_string_lossy()
+    );
+    // Coarse file-system clocks may stamp a backup slightly before the recorded start.
+    let since = since.checked_sub(Duration::from_secs(2)).unwrap_or(since);
+    let entries = fs::read_dir(&file.dir).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            (modified >= since).then_some((modified, entry.path()))
+        })
+        .filter(|(_, backup)| {
+            fs::read(backup).is_ok_and(|content| !holds(&content, variable, secret))
+        })
+        .min_by_key(|(modified, _)| *modified)
+        .map(|(_, backup)| backup)
+}
+
+/// Whether `content` already sets `variable` to `secret` (setting it would change nothing).
+fn holds(content: &[u8], variable: &str, secret: &SecretString) -> bool {
+    edit(content, variable, secret.expose_secret()).is_ok_and(|edit| edit.content == content)
+}
+
+pub(super) async fn discard_backup(backup: &str) -> Result<(), Error> {
+    let backup = PathBuf::from(backup);
+    let is_ours = backup
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.contains(BACKUP_MARKER));
+    if !is_ours {
+        return Err(Error::invalid(
+            "backup_path",
+            format!(
+                "{} is not a backup Keyward made; not removing it",
+                backup.display()
+            ),
+        ));
+    }
+    tokio::task::spawn_blocking(move || match fs::remove_file(&backup) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(Error::invalid(
+            "backup_path",
+            format!("could not remove {}: {err}", backup.display()),
+        )),
+    })
+    .await
+    .map_err(|join| Error::Internal {
+        message: format!("removing the backup did not finish ({join})"),
+    })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_must_be_absolute_and_plain() {
+        assert!(validate_path("/home/me/app/.env").is_ok());
+        for bad in ["", " ", ".env", "app/.env", "/x/sk-or-v1-abc/.env", "/a\0b"] {
+            let err = validate_path(bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidInput { field: Some(f), .. } if f == "path"),
+                "{bad:?}: {err:?}"
+            );
+        }
+    }
+}
