@@ -117,9 +117,9 @@ impl Rotations {
         self.advance(&id).await
     }
 
-    /// Like [`start`](Self::start), but answers as soon as the rotation is
-    /// recorded and runs it on a tokio task: for a window that follows each step live through
-    /// `EventSink::rotation_changed` instead of waiting for the whole rotation.
+    /// Like [`start`](Self::start), but answers as soon as the rotation is recorded and runs it on a
+    /// tokio task: for a window that follows each step live through `EventSink::rotation_changed`
+    /// instead of waiting for the whole rotation.
     pub(crate) async fn start_detached(
         self: &Arc<Self>,
         args: RotationStartArgs,

@@ -204,8 +204,8 @@ impl Rotations {
         views
     }
 
-    /// Starts (or restarts) the task that calls `rotation_tick` every `tick_interval`; it ends with
-    /// the service.
+    /// Starts (or restarts) the task that calls [`tick`](Self::tick) every `tick_interval`; it ends
+    /// with the service.
     pub(crate) fn start_ticker(self: &Arc<Self>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("no async runtime; rotations only advance when asked");
