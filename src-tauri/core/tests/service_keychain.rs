@@ -1,13 +1,8 @@
-//! The service's operations that keep secrets in a REAL OS keychain (gnome-keyring under
-//! `dbus-run-session`): profiles with their management keys, created keys' secrets held as pending
-//! before anything else, kept / forgotten secrets, and the offline fallback of a real profile when its
-//! server goes away. Each test uses its own keychain service name.
-//!
-//! Run by `cargo xtask test`; by hand:
-//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
-//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
-//!   cargo test -p keyward-core --test service_keychain -- --include-ignored'`
-#![cfg(target_os = "linux")]
+//! The service's operations that keep secrets in the keychain (in memory here, faults injected where
+//! a test needs the keychain to fail): profiles with their management keys, created keys' secrets
+//! held as pending before anything else, kept / forgotten secrets, and the offline fallback of a real
+//! profile when its server goes away. That the same secrets land in the real Secret Service is
+//! `keychain.rs`'s test.
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -48,7 +43,6 @@ async fn add_profile(t: &TestService, emulator: &Emulator, name: &str) -> String
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn profiles_keep_their_key_in_the_keychain() {
     let t = start("profiles");
     let emulator = Emulator::start(EmulatorConfig::default().seed_demo(5).seed(1))
@@ -154,7 +148,6 @@ async fn profiles_keep_their_key_in_the_keychain() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn stopped_server_answers_the_cache_as_offline_and_401_is_an_error() {
     let t = start("offline-real");
     let emulator = Emulator::start(EmulatorConfig::default().seed_demo(3).seed(2))
@@ -201,7 +194,6 @@ fn restart(t: &TestService) -> keyward_core::Keyward {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten() {
     let t = start("pending");
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
