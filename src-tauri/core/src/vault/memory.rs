@@ -2,6 +2,12 @@
 //! over a clone of the same vault reads back what the first one saved), and faults a test switches on
 //! to make the keychain answer as a locked, missing or refusing one would, with the same errors.
 //! The app and the CLI never use it.
+//!
+//! Not keyring 3's own mock (`keyring::mock`, installed with the process-global
+//! `set_default_credential_builder`): each mock `Entry` keeps its secret and its injected error to
+//! itself, and the vault opens a new `Entry` for every call, so nothing saved could be read back (nor
+//! a restarted service find it) and no fault would ever be seen; and the global builder would switch
+//! every test of the process at once.
 
 use std::collections::HashMap;
 use std::fmt;

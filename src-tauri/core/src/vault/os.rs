@@ -1,11 +1,5 @@
 //! The OS keychain behind the vault (macOS Keychain, Windows Credential Manager, the Secret Service
 //! on Linux) through the `keyring` crate, and the mapping of its errors to ones a person can act on.
-//!
-//! keyring 3's own mock (`keyring::mock`, installed with the process-global
-//! `set_default_credential_builder`) is not the test seam: each mock `Entry` keeps its secret and its
-//! injected error to itself, and the vault opens a new `Entry` for every call, so nothing saved could
-//! be read back (nor a restarted service find it) and no fault would ever be seen; and the global
-//! builder would switch every test of the process at once. [`super::MemoryKeychain`] is the seam.
 
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretString};
