@@ -11,6 +11,7 @@ mod service_support;
 use std::sync::{Arc, Mutex};
 
 use keyward_core::store::{SecretState, Store};
+use keyward_core::vault::{Fault, KeychainFailure};
 use keyward_core::views::{
     Connectivity, CreateKeyArgs, ErrorKind, KeysListArgs, PendingAction, PendingResolveArgs,
     PendingSecretState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
@@ -313,4 +314,36 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
         .profile_remove(ProfileIdArgs { id })
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_locked_keychain_keeps_no_half_added_profile_and_reads_say_locked() {
+    let t = start("locked-profile");
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let id = add_profile(&t, &emulator, "Work").await;
+    t.keychain.inject(Fault::new(KeychainFailure::Locked));
+
+    // Adding a profile whose key can't be saved leaves no profile behind.
+    let other = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let refused = t
+        .service
+        .profile_add(ProfileAddArgs {
+            name: "Personal".into(),
+            base_url: Some(other.base_url().to_owned()),
+            workspace_id: None,
+            management_key: SecretString::from(other.management_key().to_owned()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), "keychain_locked", "{refused}");
+    assert!(refused.to_string().contains("unlock"), "{refused}");
+    let state = t.service.app_state().unwrap();
+    assert_eq!(state.profiles.len(), 1);
+    assert_eq!(state.active_profile_id.as_deref(), Some(id.as_str()));
+
+    // A profile whose client is not built yet can't be listed while locked; once unlocked it can.
+    let err = t.service.keys_list(list(&id, true)).await.unwrap_err();
+    assert_eq!(err.kind(), "keychain_locked");
+    t.keychain.clear_faults();
+    assert!(t.service.keys_list(list(&id, true)).await.is_ok());
 }
