@@ -39,17 +39,6 @@ pub const WATCH_INTERVAL_ENV: &str = "KEYWARD_WATCH_INTERVAL_SECS";
 /// The main window's label (tauri.conf.json).
 pub const MAIN_WINDOW: &str = "main";
 
-/// What closing the main window does: hide it to the tray, so the watcher goes on. Without a tray
-/// (no tray library on this system) closing quits, or nothing could bring the window back but a
-/// second launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseBehavior {
-    Quit,
-    HideToTray,
-}
-
-pub const CLOSE_BEHAVIOR: CloseBehavior = CloseBehavior::HideToTray;
-
 /// Command-line options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -147,9 +136,11 @@ pub fn run() {
     }
 }
 
-/// Whether closing the window leaves the app running in the tray.
+/// Whether closing the window leaves the app running in the tray (so the watcher goes on). Without a
+/// tray (no tray library on this system) closing quits, or nothing could bring the window back but a
+/// second launch.
 fn stays_in_tray(app: &tauri::AppHandle) -> bool {
-    CLOSE_BEHAVIOR == CloseBehavior::HideToTray && app.try_state::<tray::Tray>().is_some()
+    app.try_state::<tray::Tray>().is_some()
 }
 
 /// Shows, unminimizes and focuses the main window, building it again from its configuration when
@@ -298,7 +289,7 @@ fn start_service(
     if let Some(secs) = interval_override {
         let interval = Duration::from_secs(u64::from(secs));
         config.watcher.min_interval = interval;
-        config.watcher.backoff_initial = config.watcher.backoff_initial.min(interval);
+        config.watcher.backoff.initial = config.watcher.backoff.initial.min(interval);
     }
     config.events = Arc::new(events::WindowEvents::new(app.clone()));
     config.rotation.clipboard = Some(Arc::new(clipboard::ShellClipboard::new(app.clone())));

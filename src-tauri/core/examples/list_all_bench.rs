@@ -5,45 +5,30 @@
 //! is JSON: `{"runs_ms":[…],"keys":N}`; `--hashes-out` writes the last run's hashes, one a line.
 
 use std::error::Error;
+use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use keyward_core::api::{ClientConfig, ListKeysQuery, OpenRouterClient};
 use secrecy::SecretString;
 
+#[derive(Parser)]
+#[command(about = "Times OpenRouterClient::list_all over every key of an account")]
 struct Args {
+    /// The API base URL (e.g. the emulator's).
+    #[arg(long, env = "KEYWARD_BENCH_BASE_URL")]
     base_url: String,
+    /// How many times to list every key.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
-    hashes_out: Option<String>,
-}
-
-fn parse_args() -> Result<Args, Box<dyn Error>> {
-    let mut base_url = std::env::var("KEYWARD_BENCH_BASE_URL").ok();
-    let mut runs = 3;
-    let mut hashes_out = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--base-url" => base_url = Some(value()?),
-            "--runs" => runs = value()?.parse()?,
-            "--hashes-out" => hashes_out = Some(value()?),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    let base_url = base_url.ok_or("--base-url (or KEYWARD_BENCH_BASE_URL) is required")?;
-    if runs == 0 {
-        return Err("--runs must be at least 1".into());
-    }
-    Ok(Args {
-        base_url,
-        runs,
-        hashes_out,
-    })
+    /// Writes the last run's key hashes there, one a line.
+    #[arg(long)]
+    hashes_out: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let key = std::env::var("KEYWARD_BENCH_KEY").map_err(|_| "KEYWARD_BENCH_KEY is not set")?;
     let client = OpenRouterClient::new(ClientConfig::new(args.base_url, SecretString::from(key)))?;
     let query = ListKeysQuery {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod backoff;
 pub mod deploy;
 pub mod error;
 pub mod rotation;

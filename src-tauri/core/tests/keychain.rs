@@ -414,6 +414,75 @@ fn profiles_and_created_secrets_live_in_the_keychain_and_never_in_the_store() {
     assert_eq!(secret_tool_search(vault.service()), "");
 }
 
+/// Through the service, as the app does it: a profile's management key and a created key's pending
+/// secret land in the real Secret Service, and leave it when resolved and removed. (The service's
+/// logic around them is tested over the in-memory keychain in `service_keychain.rs`.)
+#[tokio::test]
+#[ignore = "needs a Secret Service session; run by cargo xtask test"]
+async fn the_service_keeps_management_keys_and_pending_secrets_in_the_secret_service() {
+    use keyward_core::views::{
+        CreateKeyArgs, PendingAction, PendingResolveArgs, ProfileAddArgs, ProfileIdArgs,
+    };
+    use keyward_core::{Keyward, ServiceConfig};
+    use openrouter_emulator::{Emulator, EmulatorConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::with_service(unique_service("service"));
+    let mut config = ServiceConfig::new(vault.clone());
+    config.recovery = None;
+    let service = Keyward::new(Store::open_in_dir(dir.path()).unwrap(), config);
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let profile = service
+        .profile_add(ProfileAddArgs {
+            name: "Work".into(),
+            base_url: Some(emulator.base_url().to_owned()),
+            workspace_id: None,
+            management_key: secret(emulator.management_key()),
+        })
+        .await
+        .unwrap();
+    let mgmt_entry = vault.management_key_entry(&profile.id).unwrap();
+    assert_eq!(
+        secret_tool_lookup(&mgmt_entry).as_deref(),
+        Some(emulator.management_key())
+    );
+
+    let created = service
+        .key_create(CreateKeyArgs {
+            profile_id: profile.id.clone(),
+            name: "ci".into(),
+            limit: None,
+            limit_reset: None,
+            include_byok_in_limit: false,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(created.pending_saved, "{:?}", created.keychain_error);
+    let hash = created.key.key.hash.clone();
+    let pending_entry = vault.pending_secret_entry(&profile.id, &hash).unwrap();
+    assert_eq!(
+        secret_tool_lookup(&pending_entry).as_deref(),
+        Some(created.secret.as_str())
+    );
+
+    service
+        .pending_resolve(PendingResolveArgs {
+            profile_id: profile.id.clone(),
+            key_hash: hash,
+            action: PendingAction::Forget,
+        })
+        .await
+        .unwrap();
+    assert_eq!(secret_tool_lookup(&pending_entry), None);
+    service
+        .profile_remove(ProfileIdArgs { id: profile.id })
+        .await
+        .unwrap();
+    assert_eq!(secret_tool_lookup(&mgmt_entry), None);
+    assert_eq!(secret_tool_search(vault.service()), "");
+}
+
 // --- Failure modes, each in a child process with its own environment ------------------------------
 
 /// Runs this test binary again for the single test `name` in child `mode`, after `configure` has

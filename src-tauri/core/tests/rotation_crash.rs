@@ -4,8 +4,7 @@
 //! finishes rolling back), the journal is consistent, the emulator holds no key nobody accounts for,
 //! and the `.env` file holds a working new secret. The out-of-process SIGKILL harness drives the same
 //! boundaries with `KEYWARD_ROTATION_PAUSE_AT`.
-//!
-//! Needs a Secret Service (gnome-keyring under `dbus-run-session`); see `rotation_flows.rs`.
+//! The "same keychain" is a clone of the in-memory vault, which shares its entries.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -125,7 +124,6 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_crash_at_every_step_boundary_resumes_without_loss() {
     let points: Vec<HookPoint> = HookPoint::all()
         .into_iter()
@@ -138,7 +136,6 @@ async fn a_crash_at_every_step_boundary_resumes_without_loss() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_crash_during_a_rollback_finishes_it_at_start_up() {
     crash_and_resume(HookPoint::roll_back(Boundary::Before), true).await;
 }
@@ -224,7 +221,6 @@ async fn rolled_back(rig: &Rig, service: &Keyward, id: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_rollback_restores_an_env_file_written_by_an_interrupted_deploy() {
     for how in [
         Interrupted::Written,
@@ -238,7 +234,6 @@ async fn a_rollback_restores_an_env_file_written_by_an_interrupted_deploy() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_resumed_deploy_keeps_the_first_backup_so_a_rollback_restores_the_old_key() {
     let (rig, restarted, id, planned) =
         interrupted_deploy("rot-resumed-deploy-backup", Interrupted::Written).await;

@@ -1,14 +1,10 @@
-//! Rotation against the emulator over HTTP, with the new secret held in a REAL keychain: the happy
-//! path with an `.env` target (the file ends up with the new secret; the old key is disabled, then
+//! Rotation against the emulator over HTTP, with the new secret held in the keychain: the happy path
+//! with an `.env` target (the file ends up with the new secret; the old key is disabled, then
 //! deleted after the grace period), draining on real usage, faults injected at every step (429, 5xx,
 //! timeout, a dropped connection, a deploy target failing, verification failing), rollbacks, a batch
 //! by name pattern and automatic rotation when due.
 //!
-//! Needs a Secret Service (gnome-keyring under `dbus-run-session`), like `service_keychain.rs`; run by
-//! `cargo xtask test`, by hand:
-//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
-//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
-//!   cargo test -p keyward-core --test rotation_flows -- --include-ignored'`
+//! The vault is in memory (`service_support`): no Secret Service needed.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,7 +42,6 @@ async fn held(rig: &Rig, hash: &str) -> Option<String> {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn happy_path_with_an_env_target() {
     let rig = rig("rot-happy", None).await;
     let view = rig
@@ -165,7 +160,6 @@ async fn happy_path_with_an_env_target() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn drain_waits_until_the_old_key_is_still() {
     let rig = rig("rot-drain", None).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 600);
@@ -220,7 +214,6 @@ async fn drain_waits_until_the_old_key_is_still() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn confirm_drained_and_delete_at_once() {
     let rig = rig("rot-confirm", None).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 3600);
@@ -247,7 +240,6 @@ async fn confirm_drained_and_delete_at_once() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_detached_start_answers_at_once_and_runs_on_by_itself() {
     let rig = rig("rot-detached", None).await;
     let mut args = start_args(&rig);
@@ -324,7 +316,6 @@ fn step_of(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_create() {
     fault_at(
         "rot-create-429",
@@ -357,7 +348,6 @@ async fn faults_at_create() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_verify() {
     // GET /key is retried once: two faults make it fail.
     fault_at(
@@ -384,7 +374,6 @@ async fn faults_at_verify() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn faults_at_disable_and_delete() {
     fault_at(
         "rot-disable-429",
@@ -417,7 +406,6 @@ async fn faults_at_disable_and_delete() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_failing_drain_check_keeps_waiting() {
     let hook = FaultAt::new(
         HookPoint::new(RotationStepName::Drain, Boundary::Before),
@@ -453,7 +441,6 @@ async fn a_failing_drain_check_keeps_waiting() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_failing_deploy_target_stops_and_retry_delivers() {
     let rig = rig("rot-deploy-fail", None).await;
     let missing_dir = rig.t.dir.path().join("not-yet");
@@ -512,7 +499,6 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_failed_deploy_rolled_back_deletes_the_new_key() {
     let rig = rig("rot-deploy-rollback", None).await;
     rig.set_policy(|policy| {
@@ -548,7 +534,6 @@ async fn a_failed_deploy_rolled_back_deletes_the_new_key() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn failing_verification_rolled_back_keeps_both_keys() {
     // The new key is disabled behind Keyward's back right before it is verified.
     struct DisableNew {
@@ -663,7 +648,6 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn without_targets_the_rotation_waits_for_the_person() {
     let rig = rig("rot-no-targets", None).await;
     rig.set_policy(|policy| policy.targets.clear());
@@ -705,7 +689,6 @@ async fn without_targets_the_rotation_waits_for_the_person() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_second_rotation_of_the_same_key_is_refused() {
     let rig = rig("rot-conflict", None).await;
     rig.set_policy(|policy| policy.targets.clear());
@@ -735,7 +718,6 @@ async fn a_second_rotation_of_the_same_key_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn batch_rotates_the_keys_matching_a_pattern() {
     let rig = rig("rot-batch", None).await;
     let (b_hash, _) = create_key(&rig.t, &rig.profile_id, "prod-worker").await;
@@ -791,7 +773,6 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_due_automatic_rotation_starts_by_itself() {
     let rig = rig("rot-auto", None).await;
     rig.set_policy(|policy| {

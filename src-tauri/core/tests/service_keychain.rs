@@ -1,13 +1,8 @@
-//! The service's operations that keep secrets in a REAL OS keychain (gnome-keyring under
-//! `dbus-run-session`): profiles with their management keys, created keys' secrets held as pending
-//! before anything else, kept / forgotten secrets, and the offline fallback of a real profile when its
-//! server goes away. Each test uses its own keychain service name.
-//!
-//! Run by `cargo xtask test`; by hand:
-//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
-//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
-//!   cargo test -p keyward-core --test service_keychain -- --include-ignored'`
-#![cfg(target_os = "linux")]
+//! The service's operations that keep secrets in the keychain (in memory here, faults injected where
+//! a test needs the keychain to fail): profiles with their management keys, created keys' secrets
+//! held as pending before anything else, kept / forgotten secrets, and the offline fallback of a real
+//! profile when its server goes away. That the same secrets land in the real Secret Service is
+//! `keychain.rs`'s test.
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +11,7 @@ mod service_support;
 use std::sync::{Arc, Mutex};
 
 use keyward_core::store::{SecretState, Store};
+use keyward_core::vault::{Fault, KeychainFailure};
 use keyward_core::views::{
     Connectivity, CreateKeyArgs, ErrorKind, KeysListArgs, PendingAction, PendingResolveArgs,
     PendingSecretState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
@@ -48,7 +44,6 @@ async fn add_profile(t: &TestService, emulator: &Emulator, name: &str) -> String
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn profiles_keep_their_key_in_the_keychain() {
     let t = start("profiles");
     let emulator = Emulator::start(EmulatorConfig::default().seed_demo(5).seed(1))
@@ -154,7 +149,6 @@ async fn profiles_keep_their_key_in_the_keychain() {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn stopped_server_answers_the_cache_as_offline_and_401_is_an_error() {
     let t = start("offline-real");
     let emulator = Emulator::start(EmulatorConfig::default().seed_demo(3).seed(2))
@@ -201,7 +195,6 @@ fn restart(t: &TestService) -> keyward_core::Keyward {
 }
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten() {
     let t = start("pending");
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -321,4 +314,36 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
         .profile_remove(ProfileIdArgs { id })
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_locked_keychain_keeps_no_half_added_profile_and_reads_say_locked() {
+    let t = start("locked-profile");
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let id = add_profile(&t, &emulator, "Work").await;
+    t.keychain.inject(Fault::new(KeychainFailure::Locked));
+
+    // Adding a profile whose key can't be saved leaves no profile behind.
+    let other = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let refused = t
+        .service
+        .profile_add(ProfileAddArgs {
+            name: "Personal".into(),
+            base_url: Some(other.base_url().to_owned()),
+            workspace_id: None,
+            management_key: SecretString::from(other.management_key().to_owned()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), "keychain_locked", "{refused}");
+    assert!(refused.to_string().contains("unlock"), "{refused}");
+    let state = t.service.app_state().unwrap();
+    assert_eq!(state.profiles.len(), 1);
+    assert_eq!(state.active_profile_id.as_deref(), Some(id.as_str()));
+
+    // A profile whose client is not built yet can't be listed while locked; once unlocked it can.
+    let err = t.service.keys_list(list(&id, true)).await.unwrap_err();
+    assert_eq!(err.kind(), "keychain_locked");
+    t.keychain.clear_faults();
+    assert!(t.service.keys_list(list(&id, true)).await.is_ok());
 }

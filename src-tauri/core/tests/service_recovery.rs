@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use keyward_core::service::RecoveryPolicy;
+use keyward_core::backoff::Backoff;
 use keyward_core::views::{Connectivity, ErrorKind, KeysListArgs, ProfileIdArgs};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
@@ -30,16 +30,15 @@ fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
     }
 }
 
-fn policy(initial_ms: u64, multiplier: f64, max_ms: u64) -> RecoveryPolicy {
-    RecoveryPolicy {
-        initial_delay: Duration::from_millis(initial_ms),
-        max_delay: Duration::from_millis(max_ms),
-        multiplier,
-        jitter: 0.0,
-    }
+fn policy(initial_ms: u64, multiplier: f64, max_ms: u64) -> Backoff {
+    Backoff::new(
+        Duration::from_millis(initial_ms),
+        Duration::from_millis(max_ms),
+    )
+    .with_multiplier(multiplier)
 }
 
-fn start_recovering(test: &str, recovery: RecoveryPolicy) -> TestService {
+fn start_recovering(test: &str, recovery: Backoff) -> TestService {
     start_with(test, |config, _| config.recovery = Some(recovery))
 }
 

@@ -1,12 +1,5 @@
 //! The watcher and rotation together: the old key a rotation disables is not reported as
 //! "disabled outside Keyward", while a key disabled on OpenRouter directly still is.
-//!
-//! Needs a Secret Service (the rotation holds the new secret in the keychain), like
-//! `rotation_flows.rs`; run by hand:
-//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
-//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
-//!   cargo test -p keyward-core --test watch_rotation -- --include-ignored'`
-#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rotation_support;
@@ -18,7 +11,6 @@ use rotation_support::{create_key, rig};
 use serde_json::json;
 
 #[tokio::test]
-#[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn a_key_disabled_by_a_rotation_raises_no_disabled_alert() {
     let rig = rig("watch-rotation", None).await;
     let (bystander, _) = create_key(&rig.t, &rig.profile_id, "bystander").await;

@@ -130,8 +130,8 @@ async fn refresh_now_and_a_new_interval_take_effect_at_once() {
 #[tokio::test]
 async fn offline_it_backs_off_exponentially_and_recovers_by_itself() {
     let w = watched_with("watcher-offline", |config| {
-        config.backoff_initial = Duration::from_millis(150);
-        config.backoff_max = Duration::from_millis(1200);
+        config.backoff.initial = Duration::from_millis(150);
+        config.backoff.max = Duration::from_millis(1200);
     })
     .await;
     every(&w, 1);

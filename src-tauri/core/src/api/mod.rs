@@ -18,5 +18,5 @@ pub use models::{
 };
 pub use paging::PAGE_SIZE;
 pub use requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, Patch, UpdateKeyRequest};
-pub use retry::{Jitter, RetryPolicy};
+pub use retry::RetryPolicy;
 pub use validation::{format_expiry, parse_expiry, validate_hash};

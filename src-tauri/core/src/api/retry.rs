@@ -6,27 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-/// How much of each backoff step is randomised, so many clients don't retry in lockstep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Jitter {
-    /// Exactly the exponential step (tests).
-    None,
-    /// Anywhere in `[0, step]` (AWS "full jitter"): best spread, but may retry almost at once.
-    Full,
-    /// In `[step/2, step]`: spread out, yet never sooner than half the step.
-    Equal,
-}
+use crate::backoff::Backoff;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included; 1 disables retries.
     pub max_attempts: u32,
-    /// The step before the first retry.
-    pub initial_backoff: Duration,
-    /// No single backoff step is longer than this (a server's Retry-After may be).
-    pub max_backoff: Duration,
-    pub multiplier: f64,
-    pub jitter: Jitter,
+    /// The wait before each retry (a server's Retry-After may be longer than its cap).
+    pub backoff: Backoff,
     /// No retry is started once waiting for it would pass this much time since the first attempt.
     /// A 429 asking for longer fails at once as `RateLimited` carrying the wait.
     pub max_elapsed: Duration,
@@ -38,10 +25,9 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 6,
-            initial_backoff: Duration::from_millis(300),
-            max_backoff: Duration::from_secs(8),
-            multiplier: 2.0,
-            jitter: Jitter::Equal,
+            // Jitter 0.5: spread out, yet never sooner than half the step.
+            backoff: Backoff::new(Duration::from_millis(300), Duration::from_secs(8))
+                .with_jitter(0.5),
             max_elapsed: Duration::from_secs(30),
             retry_rate_limited: true,
         }
@@ -55,22 +41,6 @@ impl RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
         }
-    }
-
-    /// The backoff before retry number `retry` (0 = the first retry); `unit_random` is in `[0, 1)`.
-    pub fn backoff(&self, retry: u32, unit_random: f64) -> Duration {
-        let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
-        let cap = self.max_backoff.as_secs_f64();
-        let step =
-            (self.initial_backoff.as_secs_f64() * self.multiplier.max(1.0).powi(exponent)).min(cap);
-        let step = if step.is_finite() { step } else { cap };
-        let random = unit_random.clamp(0.0, 1.0);
-        let seconds = match self.jitter {
-            Jitter::None => step,
-            Jitter::Full => step * random,
-            Jitter::Equal => step / 2.0 + step / 2.0 * random,
-        };
-        Duration::from_secs_f64(seconds.max(0.0))
     }
 }
 
@@ -122,7 +92,9 @@ pub fn plan(
     elapsed: Duration,
     unit_random: f64,
 ) -> Plan {
-    let backoff = policy.backoff(attempts_made.saturating_sub(1), unit_random);
+    let backoff = policy
+        .backoff
+        .delay(attempts_made.saturating_sub(1), unit_random);
     let wait = match failure {
         Failure::RateLimited { hint } | Failure::Server { hint } => hint.unwrap_or(backoff),
         Failure::ConnectFailed | Failure::NoAnswer => backoff,
@@ -176,37 +148,33 @@ mod tests {
     fn policy() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(1),
-            multiplier: 2.0,
-            jitter: Jitter::None,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(1)),
             max_elapsed: Duration::from_secs(10),
             retry_rate_limited: true,
         }
     }
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        let p = policy();
-        let steps: Vec<u128> = (0..6).map(|n| p.backoff(n, 0.5).as_millis()).collect();
-        assert_eq!(steps, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(p.backoff(u32::MAX, 0.5), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn jitter_bounds() {
-        let full = RetryPolicy {
-            jitter: Jitter::Full,
-            ..policy()
+    fn the_default_waits_half_to_all_of_a_doubling_step() {
+        let p = RetryPolicy::default();
+        let retry = |n, random| {
+            plan(
+                &p,
+                Replay::Idempotent,
+                Failure::ConnectFailed,
+                n,
+                Duration::ZERO,
+                random,
+            )
         };
-        assert_eq!(full.backoff(2, 0.0), Duration::ZERO);
-        assert_eq!(full.backoff(2, 0.25).as_millis(), 100);
-        let equal = RetryPolicy {
-            jitter: Jitter::Equal,
-            ..policy()
+        assert_eq!(retry(1, 0.0), Plan::RetryAfter(Duration::from_millis(300)));
+        assert_eq!(retry(3, 0.0), Plan::RetryAfter(Duration::from_millis(1200)));
+        let Plan::RetryAfter(shortest) = retry(3, 0.999_999) else {
+            panic!("no retry");
         };
-        assert_eq!(equal.backoff(2, 0.0).as_millis(), 200);
-        assert_eq!(equal.backoff(2, 0.999_999).as_millis(), 399);
+        assert!(shortest >= Duration::from_millis(600), "{shortest:?}");
+        assert_eq!(retry(5, 0.0), Plan::RetryAfter(Duration::from_millis(4800)));
+        assert!(matches!(retry(6, 0.0), Plan::GiveUp { .. }));
     }
 
     #[test]

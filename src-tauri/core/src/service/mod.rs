@@ -20,6 +20,7 @@ use secrecy::SecretString;
 
 use crate::Error;
 use crate::api::{ClientConfig, Clock, OpenRouterClient};
+use crate::backoff::Backoff;
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 use crate::views::{
@@ -27,7 +28,7 @@ use crate::views::{
     PendingSecret,
 };
 
-pub use recovery::RecoveryPolicy;
+pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::RotationConfig;
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 
@@ -64,7 +65,7 @@ pub struct ServiceConfig {
     pub sandbox: SandboxConfig,
     /// How a profile left offline or rate limited by a refresh is retried in the background;
     /// `None`: only explicit refreshes (nothing runs in the background).
-    pub recovery: Option<RecoveryPolicy>,
+    pub recovery: Option<Backoff>,
     /// How the background watcher paces itself (its interval comes from the watch settings).
     pub watcher: crate::watch::WatcherConfig,
     /// Rotation: deploy context (clipboard), drain polling, test hooks.
@@ -79,7 +80,7 @@ impl ServiceConfig {
             events: Arc::new(NoEvents),
             client_tuning: Arc::new(|_| {}),
             sandbox: SandboxConfig::default(),
-            recovery: Some(RecoveryPolicy::default()),
+            recovery: Some(DEFAULT_RECOVERY),
             watcher: crate::watch::WatcherConfig::default(),
             rotation: RotationConfig::default(),
         }
@@ -105,7 +106,7 @@ struct Inner {
     connectivity: Mutex<HashMap<String, Connectivity>>,
     sandbox: tokio::sync::Mutex<Option<sandbox::RunningSandbox>>,
     sandbox_config: SandboxConfig,
-    recovery: Option<RecoveryPolicy>,
+    recovery: Option<Backoff>,
     /// The background retries; dropped (and so aborted) with the service.
     recoveries: recovery::Recoveries,
     /// What the service shares with its background watcher.

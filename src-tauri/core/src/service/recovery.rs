@@ -8,45 +8,18 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use super::{Inner, Keyward};
+use crate::backoff::Backoff;
 use crate::views::Connectivity;
 
-/// How long the service waits before each background retry of an unreachable profile.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecoveryPolicy {
-    /// The wait before the first retry.
-    pub initial_delay: Duration,
-    /// No wait is longer than this.
-    pub max_delay: Duration,
-    /// Each failed retry multiplies the wait by this.
-    pub multiplier: f64,
-    /// Up to this share of each wait is taken off at random (0.2 = 80–100 % of the step), so many
-    /// running apps don't all come back in lockstep after an outage. 0 = exact steps.
-    pub jitter: f64,
-}
-
-impl Default for RecoveryPolicy {
-    fn default() -> Self {
-        RecoveryPolicy {
-            initial_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(60),
-            multiplier: 2.0,
-            jitter: 0.2,
-        }
-    }
-}
-
-impl RecoveryPolicy {
-    /// The wait before retry number `attempt` (0 = the first); `unit_random` is in `[0, 1)`.
-    pub fn delay(&self, attempt: u32, unit_random: f64) -> Duration {
-        let exponent = i32::try_from(attempt).unwrap_or(i32::MAX);
-        let cap = self.max_delay.as_secs_f64();
-        let step =
-            (self.initial_delay.as_secs_f64() * self.multiplier.max(1.0).powi(exponent)).min(cap);
-        let step = if step.is_finite() { step } else { cap };
-        let cut = self.jitter.clamp(0.0, 1.0) * unit_random.clamp(0.0, 1.0);
-        Duration::from_secs_f64((step * (1.0 - cut)).max(0.0))
-    }
-}
+/// The pacing of the background retries of an unreachable profile: 2 s, doubling up to a minute,
+/// each wait 80–100 % of its step so many running apps don't all come back in lockstep after an
+/// outage.
+pub const DEFAULT_RECOVERY: Backoff = Backoff {
+    initial: Duration::from_secs(2),
+    max: Duration::from_secs(60),
+    multiplier: 2.0,
+    jitter: 0.2,
+};
 
 /// The pending retry tasks, at most one per profile. Dropping it (with the service) aborts them.
 #[derive(Default)]
@@ -228,19 +201,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delay_grows_is_capped_and_jitter_only_shortens() {
-        let policy = RecoveryPolicy::default();
-        let exact = RecoveryPolicy {
-            jitter: 0.0,
-            ..policy.clone()
-        };
+    fn the_default_grows_to_a_minute_and_jitter_only_shortens() {
+        let exact = DEFAULT_RECOVERY.with_jitter(0.0);
         let steps: Vec<u64> = (0..8).map(|n| exact.delay(n, 0.7).as_secs()).collect();
         assert_eq!(steps, vec![2, 4, 8, 16, 32, 60, 60, 60]);
         assert_eq!(exact.delay(u32::MAX, 0.5), Duration::from_secs(60));
         for attempt in 0..10 {
             let step = exact.delay(attempt, 0.0);
-            let low = policy.delay(attempt, 0.999_999);
-            let high = policy.delay(attempt, 0.0);
+            let low = DEFAULT_RECOVERY.delay(attempt, 0.999_999);
+            let high = DEFAULT_RECOVERY.delay(attempt, 0.0);
             assert_eq!(high, step);
             assert!(
                 low >= step.mul_f64(0.79) && low <= step,

@@ -3,9 +3,13 @@
 //! start, so its key lives only in memory (never in the keychain) and the profile's base URL is
 //! rewritten at each start. A sandbox client is only ever built for the emulator this process runs on
 //! the loopback interface, with that emulator's key: it can't reach a real account.
+//!
+//! The emulator is embedded only with the `sandbox` cargo feature (on by default; the desktop app
+//! needs it, the CLI does not); without it the sandbox profile answers that this build has none.
 
 use std::path::PathBuf;
 
+#[cfg(feature = "sandbox")]
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 
@@ -107,40 +111,7 @@ impl Keyward {
         if let Some(running) = guard.as_ref() {
             return Ok(running.profile_id.clone());
         }
-        let config = &self.inner.sandbox_config;
-        let mut emulator_config = EmulatorConfig::default()
-            .seed_demo(config.demo_keys)
-            .traffic(config.traffic);
-        if let Some(seed) = config.seed {
-            emulator_config = emulator_config.seed(seed);
-        }
-        if let Some(path) = &config.state_file {
-            emulator_config = emulator_config.state_file(path.clone());
-        }
-        let emulator = match Emulator::start(emulator_config.clone()).await {
-            Ok(emulator) => emulator,
-            // Every start adds a management key to the state file; once it is full (or unreadable),
-            // set it aside and start with fresh demo data rather than never starting again.
-            Err(err) if config.state_file.is_some() => {
-                tracing::warn!(error = %err, "the sandbox's state could not be used; starting afresh");
-                if let Some(path) = &config.state_file {
-                    let aside = path.with_extension("old.json");
-                    if let Err(rename) = std::fs::rename(path, &aside) {
-                        tracing::warn!(error = %rename, "could not set the sandbox's state aside");
-                    }
-                }
-                Emulator::start(emulator_config)
-                    .await
-                    .map_err(|err| Error::Internal {
-                        message: format!("the sandbox could not start: {err}"),
-                    })?
-            }
-            Err(err) => {
-                return Err(Error::Internal {
-                    message: format!("the sandbox could not start: {err}"),
-                });
-            }
-        };
+        let emulator = start_emulator(&self.inner.sandbox_config).await?;
         if !emulator.address().ip().is_loopback() {
             return Err(Error::Internal {
                 message:
@@ -157,6 +128,75 @@ impl Keyward {
             profile_id: profile_id.clone(),
         });
         Ok(profile_id)
+    }
+}
+
+/// Starts the sandbox's emulator; with a state file that can't be used, set it aside and start with
+/// fresh demo data rather than never starting again.
+#[cfg(feature = "sandbox")]
+async fn start_emulator(config: &SandboxConfig) -> Result<Emulator, Error> {
+    let mut emulator_config = EmulatorConfig::default()
+        .seed_demo(config.demo_keys)
+        .traffic(config.traffic);
+    if let Some(seed) = config.seed {
+        emulator_config = emulator_config.seed(seed);
+    }
+    if let Some(path) = &config.state_file {
+        emulator_config = emulator_config.state_file(path.clone());
+    }
+    let could_not_start = |err: openrouter_emulator::EmulatorError| Error::Internal {
+        message: format!("the sandbox could not start: {err}"),
+    };
+    match Emulator::start(emulator_config.clone()).await {
+        Ok(emulator) => Ok(emulator),
+        // Every start adds a management key to the state file; once it is full (or unreadable),
+        // set it aside.
+        Err(err) if config.state_file.is_some() => {
+            tracing::warn!(error = %err, "the sandbox's state could not be used; starting afresh");
+            if let Some(path) = &config.state_file {
+                let aside = path.with_extension("old.json");
+                if let Err(rename) = std::fs::rename(path, &aside) {
+                    tracing::warn!(error = %rename, "could not set the sandbox's state aside");
+                }
+            }
+            Emulator::start(emulator_config)
+                .await
+                .map_err(could_not_start)
+        }
+        Err(err) => Err(could_not_start(err)),
+    }
+}
+
+/// Without the `sandbox` feature there is no emulator to start.
+#[cfg(not(feature = "sandbox"))]
+async fn start_emulator(_config: &SandboxConfig) -> Result<Emulator, Error> {
+    Err(Error::invalid(
+        "profile",
+        "is the sandbox, which this build of Keyward does not include (only the desktop app runs \
+         it); choose another profile",
+    ))
+}
+
+/// Without the `sandbox` feature no emulator can exist: an empty stand-in with the methods used here.
+#[cfg(not(feature = "sandbox"))]
+enum Emulator {}
+
+#[cfg(not(feature = "sandbox"))]
+impl Emulator {
+    fn address(&self) -> std::net::SocketAddr {
+        match *self {}
+    }
+    fn base_url(&self) -> &str {
+        match *self {}
+    }
+    fn control_url(&self) -> &str {
+        match *self {}
+    }
+    fn management_key(&self) -> &str {
+        match *self {}
+    }
+    async fn shutdown(self) {
+        match self {}
     }
 }
 

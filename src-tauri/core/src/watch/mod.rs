@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::backoff::Backoff;
 use crate::service::Keyward;
 use crate::views::{AppError, Connectivity};
 
@@ -49,22 +50,19 @@ pub fn paced_interval(
 pub struct WatcherConfig {
     /// The shortest interval honoured, whatever the settings say (tests go far below the UI's 10 s).
     pub min_interval: Duration,
-    /// The wait after the first cycle that found OpenRouter unreachable; doubles with each one after.
-    pub backoff_initial: Duration,
-    /// No backoff wait is longer than this.
-    pub backoff_max: Duration,
-    /// Each wait is shortened by up to this share at random (0.1 = 90–100 %), so many running apps
-    /// don't hit OpenRouter in lockstep.
-    pub jitter: f64,
+    /// The waits after cycles that found OpenRouter unreachable (the first after the first such
+    /// cycle). Its jitter shortens every wait, the healthy interval too, so many running apps don't
+    /// hit OpenRouter in lockstep.
+    pub backoff: Backoff,
 }
 
 impl Default for WatcherConfig {
     fn default() -> Self {
         WatcherConfig {
             min_interval: Duration::from_secs(10),
-            backoff_initial: Duration::from_secs(15),
-            backoff_max: Duration::from_secs(15 * 60),
-            jitter: 0.1,
+            // 90–100 % of each wait.
+            backoff: Backoff::new(Duration::from_secs(15), Duration::from_secs(15 * 60))
+                .with_jitter(0.1),
         }
     }
 }
@@ -155,20 +153,14 @@ pub(crate) fn next_wait(
     unit_random: f64,
 ) -> Duration {
     let interval = interval.max(config.min_interval);
-    let backoff = || {
-        let exponent = i32::try_from(failures.saturating_sub(1)).unwrap_or(i32::MAX);
-        let cap = config.backoff_max.as_secs_f64();
-        let step = (config.backoff_initial.as_secs_f64() * 2f64.powi(exponent)).min(cap);
-        Duration::from_secs_f64(if step.is_finite() { step.max(0.0) } else { cap })
-    };
+    let backoff = || config.backoff.step(failures.saturating_sub(1));
     let step = match health {
         CycleHealth::Healthy => interval,
         CycleHealth::Unreachable => backoff(),
         // At least what OpenRouter asked for, and never a tight loop of 429s.
         CycleHealth::RateLimited(wait) => wait.max(backoff()),
     };
-    let cut = config.jitter.clamp(0.0, 0.5) * unit_random.clamp(0.0, 1.0);
-    let jittered = step.mul_f64(1.0 - cut);
+    let jittered = config.backoff.jittered(step, unit_random);
     match health {
         // Jitter never brings a retry before the server's Retry-After.
         CycleHealth::RateLimited(wait) => jittered.max(wait),
@@ -406,9 +398,8 @@ mod tests {
     fn config() -> WatcherConfig {
         WatcherConfig {
             min_interval: Duration::from_secs(10),
-            backoff_initial: Duration::from_secs(15),
-            backoff_max: Duration::from_secs(900),
-            jitter: 0.1,
+            backoff: Backoff::new(Duration::from_secs(15), Duration::from_secs(900))
+                .with_jitter(0.1),
         }
     }
 

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use keyward_core::api::{ClientConfig, Jitter, OpenRouterClient, RetryPolicy};
+use keyward_core::api::{ClientConfig, OpenRouterClient, RetryPolicy};
+use keyward_core::backoff::Backoff;
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -21,10 +22,7 @@ pub struct TestEnv {
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        multiplier: 2.0,
-        jitter: Jitter::None,
+        backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(50)),
         max_elapsed: Duration::from_secs(10),
         retry_rate_limited: true,
     }

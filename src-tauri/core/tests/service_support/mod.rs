@@ -1,5 +1,5 @@
 //! Shared set-up of the `service_*` integration tests: a `Keyward` over a temporary on-disk store, a
-//! vault under a unique keychain service name, a movable clock, an event recorder, fast retries, and
+//! vault over an in-memory keychain (faults injectable) under a unique service name, a movable clock, an event recorder, fast retries, and
 //! helpers for the emulator's `/_emulator` control API.
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use keyward_core::Keyward;
-use keyward_core::api::{ClientConfig, Jitter, RetryPolicy};
+use keyward_core::api::{ClientConfig, RetryPolicy};
+use keyward_core::backoff::Backoff;
 use keyward_core::service::{EventSink, SandboxConfig, ServiceConfig};
 use keyward_core::store::Store;
-use keyward_core::vault::Vault;
+use keyward_core::vault::{MemoryKeychain, Vault};
 use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
 use serde_json::Value;
 
@@ -100,6 +101,8 @@ impl EventSink for Sink {
 pub struct TestService {
     pub service: Keyward,
     pub vault: Vault,
+    /// The vault's in-memory keychain: inject faults, look at the entries.
+    pub keychain: MemoryKeychain,
     pub events: Arc<Recorder>,
     /// Seconds added to the real time: the service's "now".
     pub clock_offset: Arc<AtomicI64>,
@@ -111,10 +114,7 @@ pub struct TestService {
 pub fn fast_client(config: &mut ClientConfig) {
     config.retry = RetryPolicy {
         max_attempts: 2,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        multiplier: 2.0,
-        jitter: Jitter::None,
+        backoff: Backoff::new(Duration::from_millis(5), Duration::from_millis(20)),
         max_elapsed: Duration::from_secs(2),
         retry_rate_limited: false,
     };
@@ -132,7 +132,8 @@ pub fn start_with(
     adjust: impl FnOnce(&mut ServiceConfig, &std::path::Path),
 ) -> TestService {
     let dir = tempfile::tempdir().unwrap();
-    let vault = Vault::with_service(unique_service(test));
+    let keychain = MemoryKeychain::new();
+    let vault = Vault::with_backend(unique_service(test), keychain.clone());
     let events = Arc::new(Recorder::default());
     let clock_offset = Arc::new(AtomicI64::new(0));
     let offset = Arc::clone(&clock_offset);
@@ -152,6 +153,7 @@ pub fn start_with(
     TestService {
         service: Keyward::new(store, config),
         vault,
+        keychain,
         events,
         clock_offset,
         dir,

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use keyward_core::backoff::Backoff;
 use keyward_core::service::SandboxConfig;
 use keyward_core::watch::{
     AlertNotifier, AlertsSnapshot, Notification, WatchReport, WatcherConfig,
@@ -48,9 +49,7 @@ pub async fn watched_with(test: &str, adjust: impl FnOnce(&mut WatcherConfig)) -
         };
         config.watcher = WatcherConfig {
             min_interval: Duration::from_millis(100),
-            backoff_initial: Duration::from_millis(100),
-            backoff_max: Duration::from_millis(400),
-            jitter: 0.0,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_millis(400)),
         };
         adjust(&mut config.watcher);
         config.client_tuning = Arc::new(move |client| {
