@@ -1,17 +1,12 @@
 // Rotation state for the whole UI: the rotation commands (through the typed `call`) and the live
-// `rotation-changed` feed (typed by the generated Events.ts). Components share one store; it listens
-// only while something uses it. The words live in rotation.ts.
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Events } from "./bindings/Events";
-import { call, toAppError } from "./ipc";
+// `rotation-changed` feed (through the typed `on`). One instance per window (src/lib/state.ts); it
+// listens only while something uses it. The words live in rotation.ts.
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { call, on, toAppError } from "./ipc";
 import { isFinished } from "./rotation";
 import type { RotationAction, RotationPolicy, RotationView } from "./rotation-types";
 
-export function onRotationChanged(handler: (view: RotationView) => void): Promise<UnlistenFn> {
-  return listen<Events["rotation-changed"]>("rotation-changed", (e) => handler(e.payload));
-}
-
-class RotationStore {
+export class Rotations {
   /** Every rotation seen this session (listed, started or pushed by an event), by id. */
   byId = $state<Record<string, RotationView>>({});
   profileId = $state<string | null>(null);
@@ -43,7 +38,7 @@ class RotationStore {
   use(): () => void {
     this.#users += 1;
     if (this.#users === 1) {
-      this.#listening = onRotationChanged((view) => this.upsert(view)).then(
+      this.#listening = on("rotation-changed", (view) => this.upsert(view)).then(
         (unlisten) => {
           if (this.#users === 0) unlisten();
           else this.#unlisten = unlisten;
@@ -140,4 +135,3 @@ class RotationStore {
   }
 }
 
-export const rotations = new RotationStore();
