@@ -4,7 +4,8 @@
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { call, on, toAppError } from "./ipc";
 import { isFinished } from "./rotation";
-import type { RotationAction, RotationPolicy, RotationView } from "./rotation-types";
+import type { AppError } from "./bindings/AppError";
+import type { PlannedRotation, RotationAction, RotationPlan, RotationPolicy, RotationView } from "./rotation-types";
 
 export class Rotations {
   /** Every rotation seen this session (listed, started or pushed by an event), by id. */
@@ -124,6 +125,21 @@ export class Rotations {
 
   policy(profileId: string, keyHash: string): Promise<RotationPolicy> {
     return call("rotation_policy_get", { profile_id: profileId, key_hash: keyHash });
+  }
+
+  /** The core's verdict on a policy, one error per broken rule (empty: valid); nothing is stored. */
+  validatePolicy(policy: RotationPolicy): Promise<AppError[]> {
+    return call("rotation_policy_validate", policy);
+  }
+
+  /** What rotating a key would do: its policy and the new key's name. */
+  plan(profileId: string, keyHash: string): Promise<RotationPlan> {
+    return call("rotation_plan", { profile_id: profileId, key_hash: keyHash });
+  }
+
+  /** The listed keys a batch pattern selects, with their new names (blank pattern: none). */
+  batchPlan(profileId: string, pattern: string): Promise<PlannedRotation[]> {
+    return call("rotation_batch_plan", { profile_id: profileId, name_pattern: pattern });
   }
 
   setPolicy(policy: RotationPolicy): Promise<RotationPolicy> {
