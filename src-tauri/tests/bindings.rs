@@ -66,6 +66,9 @@ fn generated_shapes_match_the_contract() {
             "usage_overview",
             "rotation_policy_get",
             "rotation_policy_set",
+            "rotation_policy_validate",
+            "rotation_plan",
+            "rotation_batch_plan",
             "rotation_start",
             "rotation_action",
             "rotations_list",
@@ -86,6 +89,9 @@ fn generated_shapes_match_the_contract() {
         "usage_overview: { args: ProfileScopedArgs; result: UsageOverview };",
         "rotation_action: { args: RotationActionArgs; result: RotationView };",
         "rotations_list: { args: RotationsListArgs; result: Array<RotationView> };",
+        "rotation_policy_validate: { args: RotationPolicy; result: Array<AppError> };",
+        "rotation_plan: { args: RotationKeyArgs; result: RotationPlan };",
+        "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }

@@ -1,7 +1,9 @@
 import { mount } from "svelte";
 import "./app.css";
 import App from "./App.svelte";
+import { appContext, createAppState } from "./lib/state";
 
 const target = document.getElementById("app");
 if (!target) throw new Error("#app is missing from index.html");
-export default mount(App, { target });
+// The state objects are made once, here, and reach every component as context (src/lib/state.ts).
+export default mount(App, { target, context: appContext(createAppState()) });

@@ -93,6 +93,9 @@ keyward_commands! {
     watch::usage_overview;
     rotation::rotation_policy_get;
     rotation::rotation_policy_set;
+    rotation::rotation_policy_validate;
+    rotation::rotation_plan;
+    rotation::rotation_batch_plan;
     rotation::rotation_start;
     rotation::rotation_action;
     rotation::rotations_list;

@@ -2,8 +2,8 @@
 //! running rotation, and the lists. Progress arrives as `rotation-changed` events.
 
 use keyward_core::rotation::{
-    RotationActionArgs, RotationBatchArgs, RotationKeyArgs, RotationPolicy, RotationStartArgs,
-    RotationView, RotationsListArgs,
+    PlannedRotation, RotationActionArgs, RotationBatchArgs, RotationKeyArgs, RotationPlan,
+    RotationPolicy, RotationStartArgs, RotationView, RotationsListArgs,
 };
 use keyward_core::views::AppError;
 use tauri::AppHandle;
@@ -24,6 +24,33 @@ pub async fn rotation_policy_set(
     args: RotationPolicy,
 ) -> Result<RotationPolicy, AppError> {
     Ok(service(&app).set_rotation_policy(args)?)
+}
+
+/// Every problem of a policy (`field` set); nothing is stored. Empty = valid.
+#[tauri::command]
+pub async fn rotation_policy_validate(
+    app: AppHandle,
+    args: RotationPolicy,
+) -> Result<Vec<AppError>, AppError> {
+    Ok(service(&app).validate_rotation_policy(&args))
+}
+
+/// What rotating one key would do: its policy and the new key's name.
+#[tauri::command]
+pub async fn rotation_plan(
+    app: AppHandle,
+    args: RotationKeyArgs,
+) -> Result<RotationPlan, AppError> {
+    Ok(service(&app).rotation_plan(&args)?)
+}
+
+/// The cached keys a batch pattern selects, with their new names.
+#[tauri::command]
+pub async fn rotation_batch_plan(
+    app: AppHandle,
+    args: RotationBatchArgs,
+) -> Result<Vec<PlannedRotation>, AppError> {
+    Ok(service(&app).rotation_batch_plan(&args)?)
 }
 
 #[tauri::command]

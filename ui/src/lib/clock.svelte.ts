@@ -1,5 +1,5 @@
 // One shared ticking "now" for relative times and countdowns, so rows don't each run a timer.
-class Clock {
+export class Clock {
   now = $state(Date.now());
   #timer: ReturnType<typeof setInterval> | null = null;
   #users = 0;
@@ -21,4 +21,3 @@ class Clock {
   }
 }
 
-export const clock = new Clock();

@@ -1,6 +1,8 @@
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it } from "vitest";
-import { call, toAppError } from "./ipc";
+import type { OpenKeyEvent } from "./bindings/OpenKeyEvent";
+import { call, on, toAppError } from "./ipc";
 
 describe("ipc", () => {
   it("invokes the command with one argument object named args", async () => {
@@ -29,5 +31,16 @@ describe("ipc", () => {
     expect(toAppError(new Error("boom")).message).toBe("boom");
     expect(toAppError({ kind: "made_up", message: "x" }).kind).toBe("internal");
     expect(toAppError(undefined).message).toBe("Something went wrong inside Keyward.");
+  });
+
+  it("delivers an event's payload to its handler until unlistened", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const seen: OpenKeyEvent[] = [];
+    const unlisten = await on("open-key", (event) => seen.push(event));
+    await emit("open-key", { profile_id: "p1", key_hash: "h1" });
+    await emit("keys-changed", { profile_id: "p1" });
+    unlisten();
+    await emit("open-key", { profile_id: "p1", key_hash: "h2" });
+    expect(seen).toEqual([{ profile_id: "p1", key_hash: "h1" }]);
   });
 });

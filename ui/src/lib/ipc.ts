@@ -1,15 +1,12 @@
-// The only door to the Rust shell: every command goes through `call`, every event through the
-// `on…` wrappers, so the contract (the generated src/lib/bindings/Commands.ts and Events.ts) is typed in one place.
+// The only door to the Rust shell: every command goes through `call`, every event through `on`, so
+// the contract (the generated src/lib/bindings/Commands.ts and Events.ts) is typed in one place.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { openUrl } from "@tauri-apps/plugin-opener";
-import type { AlertsSnapshot } from "./bindings/AlertsSnapshot";
 import type { AppError } from "./bindings/AppError";
 import type { Commands } from "./bindings/Commands";
-import type { ConnectivityEvent } from "./bindings/ConnectivityEvent";
 import type { ErrorKind } from "./bindings/ErrorKind";
-import type { KeysChangedEvent } from "./bindings/KeysChangedEvent";
-import type { OpenKeyEvent } from "./bindings/OpenKeyEvent";
+import type { Events } from "./bindings/Events";
 
 // A Record over the generated ErrorKind: a kind added in Rust fails `npm run check` until it is listed.
 const KIND_TABLE: Record<ErrorKind, true> = {
@@ -57,21 +54,9 @@ export async function call<K extends keyof Commands>(
   }
 }
 
-export function onKeysChanged(handler: (event: KeysChangedEvent) => void): Promise<UnlistenFn> {
-  return listen<KeysChangedEvent>("keys-changed", (e) => handler(e.payload));
-}
-
-export function onConnectivity(handler: (event: ConnectivityEvent) => void): Promise<UnlistenFn> {
-  return listen<ConnectivityEvent>("connectivity", (e) => handler(e.payload));
-}
-
-export function onAlertsChanged(handler: (event: AlertsSnapshot) => void): Promise<UnlistenFn> {
-  return listen<AlertsSnapshot>("alerts-changed", (e) => handler(e.payload));
-}
-
-/** A notification or the tray asks the window to show a key. */
-export function onOpenKey(handler: (event: OpenKeyEvent) => void): Promise<UnlistenFn> {
-  return listen<OpenKeyEvent>("open-key", (e) => handler(e.payload));
+/** Listens to one of the shell's events (the generated `Events` map names them and types each payload). */
+export function on<E extends keyof Events>(event: E, handler: (payload: Events[E]) => void): Promise<UnlistenFn> {
+  return listen<Events[E]>(event, (e) => handler(e.payload));
 }
 
 /**

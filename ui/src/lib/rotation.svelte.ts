@@ -1,17 +1,13 @@
 // Rotation state for the whole UI: the rotation commands (through the typed `call`) and the live
-// `rotation-changed` feed (typed by the generated Events.ts). Components share one store; it listens
-// only while something uses it. The words live in rotation.ts.
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Events } from "./bindings/Events";
-import { call, toAppError } from "./ipc";
+// `rotation-changed` feed (through the typed `on`). One instance per window (src/lib/state.ts); it
+// listens only while something uses it. The words live in rotation.ts.
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { call, on, toAppError } from "./ipc";
 import { isFinished } from "./rotation";
-import type { RotationAction, RotationPolicy, RotationView } from "./rotation-types";
+import type { AppError } from "./bindings/AppError";
+import type { PlannedRotation, RotationAction, RotationPlan, RotationPolicy, RotationView } from "./rotation-types";
 
-export function onRotationChanged(handler: (view: RotationView) => void): Promise<UnlistenFn> {
-  return listen<Events["rotation-changed"]>("rotation-changed", (e) => handler(e.payload));
-}
-
-class RotationStore {
+export class Rotations {
   /** Every rotation seen this session (listed, started or pushed by an event), by id. */
   byId = $state<Record<string, RotationView>>({});
   profileId = $state<string | null>(null);
@@ -43,7 +39,7 @@ class RotationStore {
   use(): () => void {
     this.#users += 1;
     if (this.#users === 1) {
-      this.#listening = onRotationChanged((view) => this.upsert(view)).then(
+      this.#listening = on("rotation-changed", (view) => this.upsert(view)).then(
         (unlisten) => {
           if (this.#users === 0) unlisten();
           else this.#unlisten = unlisten;
@@ -131,6 +127,21 @@ class RotationStore {
     return call("rotation_policy_get", { profile_id: profileId, key_hash: keyHash });
   }
 
+  /** The core's verdict on a policy, one error per broken rule (empty: valid); nothing is stored. */
+  validatePolicy(policy: RotationPolicy): Promise<AppError[]> {
+    return call("rotation_policy_validate", policy);
+  }
+
+  /** What rotating a key would do: its policy and the new key's name. */
+  plan(profileId: string, keyHash: string): Promise<RotationPlan> {
+    return call("rotation_plan", { profile_id: profileId, key_hash: keyHash });
+  }
+
+  /** The listed keys a batch pattern selects, with their new names (blank pattern: none). */
+  batchPlan(profileId: string, pattern: string): Promise<PlannedRotation[]> {
+    return call("rotation_batch_plan", { profile_id: profileId, name_pattern: pattern });
+  }
+
   setPolicy(policy: RotationPolicy): Promise<RotationPolicy> {
     return call("rotation_policy_set", policy);
   }
@@ -140,4 +151,3 @@ class RotationStore {
   }
 }
 
-export const rotations = new RotationStore();

@@ -1,6 +1,6 @@
-// Pure rotation helpers: the words for steps, actions, targets and policies, the name glob the core
-// matches with, and the contract's default policy. Plain TypeScript (no runes), so the fake shell can use it.
-import type { KeyRow } from "./bindings/KeyRow";
+// Pure rotation helpers: the words for steps, actions, targets and policies. Presentation only — the
+// rules (policy defaults and validation, the new key's name, the name glob) are the core's, asked through
+// rotation_policy_get/_validate, rotation_plan and rotation_batch_plan. Plain TypeScript (no runes).
 import { clockTime } from "./watch-format";
 import type {
   DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
@@ -89,34 +89,6 @@ export function scheduleWords(p: RotationPolicy): string {
   if (p.every_days !== null) parts.push(`every ${p.every_days} ${p.every_days === 1 ? "day" : "days"}`);
   if (p.before_expiry_days !== null) parts.push(`${p.before_expiry_days} ${p.before_expiry_days === 1 ? "day" : "days"} before expiry`);
   return parts.length === 0 ? "no schedule (by hand only)" : parts.join(" and ");
-}
-
-/** The name the new key gets, as the core names it ("prod-api · rotated 2026-11-23"). */
-export function rotatedName(oldName: string, now: number = Date.now()): string {
-  const base = oldName.replace(/ · rotated \d{4}-\d{2}-\d{2}$/, "");
-  return `${base} · rotated ${new Date(now).toISOString().slice(0, 10)}`;
-}
-
-/** Glob as the core matches names: `*` any run, `?` one character, everything else literal, whole name. */
-export function globToRegExp(pattern: string): RegExp {
-  const body = Array.from(pattern)
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${body}$`);
-}
-
-export function matchingKeys(keys: KeyRow[], pattern: string): KeyRow[] {
-  const p = pattern.trim();
-  if (p === "") return [];
-  const re = globToRegExp(p);
-  return keys.filter((k) => re.test(k.name));
-}
-
-export function defaultPolicy(profileId: string, keyHash: string): RotationPolicy {
-  return {
-    profile_id: profileId, key_hash: keyHash, every_days: null, before_expiry_days: null, auto_rotate: false,
-    targets: [], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
-  };
 }
 
 /** A step's time, "12:03" today and with the day otherwise; "—" when there is none. */

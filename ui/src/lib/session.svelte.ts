@@ -16,7 +16,7 @@ import type { ProfileAddArgs } from "./bindings/ProfileAddArgs";
 import type { SecretCopied } from "./bindings/SecretCopied";
 import type { UpdateKeyArgs } from "./bindings/UpdateKeyArgs";
 import { describe, isConnectivityError } from "./errors";
-import { call, onConnectivity, onKeysChanged } from "./ipc";
+import { call, on } from "./ipc";
 
 export type Notice = { id: number; text: string; tone: "info" | "success" | "error" };
 
@@ -54,8 +54,8 @@ export class Session {
 
   async start(): Promise<void> {
     try {
-      this.#unlisten.push(await onKeysChanged((e) => this.#keysChanged(e.profile_id)));
-      this.#unlisten.push(await onConnectivity((e) => this.#connectivityChanged(e.profile_id, e.connectivity)));
+      this.#unlisten.push(await on("keys-changed", (e) => this.#keysChanged(e.profile_id)));
+      this.#unlisten.push(await on("connectivity", (e) => this.#connectivityChanged(e.profile_id, e.connectivity)));
     } catch {
       // Events only make the UI livelier; without them the Refresh button still works.
     }

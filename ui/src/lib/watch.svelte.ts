@@ -1,10 +1,10 @@
 // Watching keys, as the window sees it: the open alerts (live through `alerts-changed`), the watch
 // settings, pausing and snoozing, and usage history for the charts. Never holds a secret.
 import type { AppError } from "./bindings/AppError";
-import { clock } from "./clock.svelte";
+import type { Clock } from "./clock.svelte";
 import { parseTime } from "./format";
 import type { Session } from "./session.svelte";
-import { call, onAlertsChanged, onOpenKey } from "./ipc";
+import { call, on } from "./ipc";
 import type { AlertSeverity } from "./bindings/AlertSeverity";
 import type { AlertView } from "./bindings/AlertView";
 import type { AlertsSnapshot } from "./bindings/AlertsSnapshot";
@@ -51,14 +51,16 @@ export class Watch {
   alertsError = $state<AppError | null>(null);
   refreshing = $state(false);
   #session: Session;
+  #clock: Clock;
   #unlisten: Array<() => void> = [];
 
-  constructor(session: Session) {
+  constructor(session: Session, clock: Clock) {
     this.#session = session;
+    this.#clock = clock;
   }
 
   // Snoozes and pauses end on their own; a per-minute "now" is precise enough and cheap to follow.
-  #minute = $derived(Math.floor(clock.now / 60_000) * 60_000);
+  #minute = $derived.by(() => Math.floor(this.#clock.now / 60_000) * 60_000);
 
   /** Every alert not snoozed right now, superseded ones folded, most severe first. */
   open = $derived.by(() => {
@@ -106,11 +108,11 @@ export class Watch {
 
   async start(openKey: (event: OpenKeyEvent) => void): Promise<void> {
     try {
-      this.#unlisten.push(await onAlertsChanged((s) => {
+      this.#unlisten.push(await on("alerts-changed", (s) => {
         this.snapshot = s;
         this.#cycleReported();
       }));
-      this.#unlisten.push(await onOpenKey(openKey));
+      this.#unlisten.push(await on("open-key", openKey));
     } catch {
       // Without events the panel still loads on open and after every action.
     }

@@ -358,6 +358,7 @@ export class FakeBackend {
       }
       case "rotation_policy_get": case "rotation_policy_set": case "rotation_start": case "rotation_action":
       case "rotations_list": case "rotation_history": case "rotation_start_batch":
+      case "rotation_policy_validate": case "rotation_plan": case "rotation_batch_plan":
         return this.rotation.run(cmd, a);
       case "open_key_take":
         return null as never;

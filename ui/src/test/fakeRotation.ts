@@ -2,13 +2,17 @@
 // state machine (create → store secret → deploy → verify → drain → disable old → delete old), batch
 // starts, and `rotation-changed` events. Steps advance when a test calls `advance`, or on a timer
 // (`autoMs`) in the browser test; failures are scripted with `failDeploy` / `failVerify`.
+//
+// The rules it answers with (default policy, validation by field, the new key's name, the name glob)
+// stand in for the core's; fakeRotation.test.ts holds them to the answers the core recorded in
+// fixtures/rotation-rules.json (written by `cargo test -p keyward-core --test ui_fixtures`).
 import { emit } from "@tauri-apps/api/event";
 import type { AppError } from "../lib/bindings/AppError";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type {
   DeployOutcome, DeployTarget, RotationAction, RotationPolicy, RotationStepName, RotationStepView, RotationView,
 } from "../lib/rotation-types";
-import { STEP_ORDER, defaultPolicy, globToRegExp, rotatedName } from "../lib/rotation";
+import { STEP_ORDER } from "../lib/rotation";
 
 type Host = {
   keys: Record<string, KeyRow[]>;
@@ -19,6 +23,31 @@ const iso = (ms: number = Date.now()) => new Date(ms).toISOString().replace(/\.\
 const err = (kind: AppError["kind"], message: string, field: string | null = null): AppError =>
   ({ kind, message, field, retry_after_ms: null });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const badVariable = (name: string) =>
+  `"${name}" is not a valid variable name: use a letter or '_' followed by letters, digits or '_' (at most 256), e.g. OPENROUTER_API_KEY`;
+
+/** The core's default policy (RotationPolicy::default_for). */
+export function defaultPolicy(profileId: string, keyHash: string): RotationPolicy {
+  return {
+    profile_id: profileId, key_hash: keyHash, every_days: null, before_expiry_days: null, auto_rotate: false,
+    targets: [], quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
+  };
+}
+
+/** The core's new_key_name: "prod-api · rotated 2026-11-23" (an earlier rotation's suffix replaced). */
+export function rotatedName(oldName: string, now: number = Date.now()): string {
+  const base = oldName.split(" · rotated ")[0].trim() || "key";
+  return `${base} · rotated ${new Date(now).toISOString().slice(0, 10)}`;
+}
+
+/** The core's name_matches: `*` any run, `?` one character, everything else literal, whole name. */
+export function nameMatches(pattern: string, name: string): boolean {
+  const body = Array.from(pattern)
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${body}$`, "su").test(name);
+}
 
 export function makeSteps(): RotationStepView[] {
   return STEP_ORDER.map((step) => ({ step, status: "pending", detail: null, started_at: null, finished_at: null, deploy: [], attempts: 0 }));
@@ -85,26 +114,33 @@ export class FakeRotation {
     this.policies.set(this.policyKey(p.profile_id, p.key_hash), structuredClone(p));
   }
 
-  validate(p: RotationPolicy): AppError | null {
-    if (p.every_days !== null && (!Number.isInteger(p.every_days) || p.every_days < 1)) return err("invalid_input", "must be at least 1 day", "every_days");
-    if (p.before_expiry_days !== null && (!Number.isInteger(p.before_expiry_days) || p.before_expiry_days < 1)) return err("invalid_input", "must be at least 1 day", "before_expiry_days");
-    if (p.auto_rotate && p.targets.length === 0) return err("invalid_input", "needs at least one deploy target", "auto_rotate");
-    if (p.auto_rotate && p.every_days === null && p.before_expiry_days === null) return err("invalid_input", "needs a schedule: set every_days or before_expiry_days", "auto_rotate");
-    if (typeof p.new_expiry === "object" && (!Number.isInteger(p.new_expiry.days) || p.new_expiry.days < 1)) return err("invalid_input", "must be at least 1 day", "new_expiry");
+  /** Every problem of a policy, by field, in the core's order (RotationPolicy::problems). */
+  problems(p: RotationPolicy): AppError[] {
+    const out: AppError[] = [];
+    const bad = (field: string, message: string) => out.push(err("invalid_input", message, field));
+    if (p.every_days !== null && (!Number.isInteger(p.every_days) || p.every_days < 1)) bad("every_days", "must be at least 1 day");
+    if (p.before_expiry_days !== null && (!Number.isInteger(p.before_expiry_days) || p.before_expiry_days < 1)) bad("before_expiry_days", "must be at least 1 day");
+    if (typeof p.new_expiry === "object" && (!Number.isInteger(p.new_expiry.days) || p.new_expiry.days < 1)) bad("new_expiry", "must be at least 1 day");
+    for (const field of ["quiet_period_secs", "grace_period_secs"] as const) {
+      if (p[field] > 30 * 86400) bad(field, "must be at most 2592000 s (30 days)");
+    }
+    if (p.auto_rotate && p.targets.length === 0) bad("auto_rotate", "needs at least one deploy target: a rotation nobody watches must put the new secret somewhere by itself");
+    else if (p.auto_rotate && p.every_days === null && p.before_expiry_days === null) bad("auto_rotate", "needs a schedule: set every_days or before_expiry_days");
     for (const [i, t] of p.targets.entries()) {
       const f = (name: string) => `targets[${i}].${name}`;
       if (t.kind === "env_file") {
-        if (!t.path.startsWith("/") && !/^[A-Za-z]:\\/.test(t.path)) return err("invalid_input", "must be an absolute path", f("path"));
-        if (!ENV_NAME.test(t.variable)) return err("invalid_input", "must be letters, digits and _ (not starting with a digit)", f("variable"));
+        if (t.path.trim() === "") bad(f("path"), "must name the .env file, e.g. /home/me/app/.env");
+        else if (!t.path.startsWith("/")) bad(f("path"), `"${t.path}" is relative; give the full path (Keyward's working directory is not your project's)`);
+        else if (!ENV_NAME.test(t.variable)) bad(f("variable"), badVariable(t.variable));
       } else if (t.kind === "keychain") {
-        if (t.service.trim() === "") return err("invalid_input", "must not be empty", f("service"));
-        if (t.account.trim() === "") return err("invalid_input", "must not be empty", f("account"));
+        if (t.service.trim() === "") bad(f("service"), "must not be empty");
+        else if (t.account.trim() === "") bad(f("account"), "must not be empty");
       } else if (t.kind === "command") {
-        if (t.program.trim() === "") return err("invalid_input", "must not be empty", f("program"));
-        if (!ENV_NAME.test(t.env_var)) return err("invalid_input", "must be letters, digits and _ (not starting with a digit)", f("env_var"));
+        if (t.program.trim() === "") bad(f("program"), "must name the program to run, e.g. /usr/local/bin/update-key");
+        else if (!ENV_NAME.test(t.env_var)) bad(f("env_var"), badVariable(t.env_var));
       }
     }
-    return null;
+    return out;
   }
 
   private findKey(profileId: string, hash: string): KeyRow {
@@ -143,11 +179,11 @@ export class FakeRotation {
 
   startBatch(profileId: string, pattern: string): RotationView[] {
     if (pattern.trim() === "") throw err("invalid_input", "must not be empty", "name_pattern");
-    const re = globToRegExp(pattern.trim());
+    const glob = pattern.trim();
     // Keys already in a rotation (as the old key or the new one) are left out.
     const busy = new Set([...this.rotations.values()].filter((r) => !["completed", "rolled_back", "abandoned"].includes(r.view.status))
       .flatMap((r) => [r.view.old_key_hash, r.view.new_key_hash ?? ""]));
-    const keys = (this.host.keys[profileId] ?? []).filter((k) => re.test(k.name) && !k.disabled && !busy.has(k.hash));
+    const keys = (this.host.keys[profileId] ?? []).filter((k) => nameMatches(glob, k.name) && !k.disabled && !busy.has(k.hash));
     if (keys.length === 0) throw err("invalid_input", `no key matches ${pattern}`, "name_pattern");
     return keys.map((k) => this.start(profileId, k.hash, false));
   }
@@ -408,9 +444,21 @@ export class FakeRotation {
       case "rotation_policy_get":
         this.findKey(String(a.profile_id), String(a.key_hash));
         return this.policy(String(a.profile_id), String(a.key_hash));
+      case "rotation_policy_validate":
+        return this.problems(a as unknown as RotationPolicy);
+      case "rotation_plan": {
+        const key = this.findKey(String(a.profile_id), String(a.key_hash));
+        return { policy: this.policy(String(a.profile_id), String(a.key_hash)), new_key_name: rotatedName(key.name) };
+      }
+      case "rotation_batch_plan": {
+        const glob = String(a.name_pattern).trim();
+        if (glob === "") return [];
+        return (this.host.keys[String(a.profile_id)] ?? []).filter((k) => nameMatches(glob, k.name))
+          .map((k) => ({ key_hash: k.hash, old_key_name: k.name, new_key_name: rotatedName(k.name) }));
+      }
       case "rotation_policy_set": {
         const p = a as unknown as RotationPolicy;
-        const problem = this.validate(p);
+        const problem = this.problems(p)[0];
         if (problem) throw problem;
         this.setPolicy(p);
         return this.policy(p.profile_id, p.key_hash);

@@ -4,14 +4,16 @@ import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import App from "../App.svelte";
+import { appContext, createAppState } from "../lib/state";
 import type { FakeBackend } from "./fakeBackend";
 
 export function renderApp(fake: FakeBackend) {
   mockWindows("main");
   mockIPC(fake.handle, { shouldMockEvents: true });
   const user = userEvent.setup();
-  const result = render(App);
-  return { ...result, user, fake, emit };
+  const state = createAppState();
+  const result = render(App, { context: appContext(state) });
+  return { ...result, user, fake, emit, state };
 }
 
 import type { KeyRow } from "../lib/bindings/KeyRow";

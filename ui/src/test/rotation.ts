@@ -3,7 +3,7 @@ import { render } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Component } from "svelte";
-import { rotations } from "../lib/rotation.svelte";
+import { appContext, createAppState } from "../lib/state";
 import { FakeBackend, makeKey, makeProfile } from "./fakeBackend";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 
@@ -17,7 +17,10 @@ export async function renderOver<P extends Record<string, unknown>>(fake: FakeBa
   mockIPC(fake.handle, { shouldMockEvents: true });
   // No pause between keystrokes: the long forms here type a lot, and the machine may be busy.
   const user = userEvent.setup({ delay: null });
-  const result = render(component, props);
-  await rotations.ready();
-  return { ...result, user, fake };
+  const state = createAppState();
+  // The generic `P` can't be matched to mount's conditional options type; the props are checked above.
+  const options = { props, context: appContext(state) } as Parameters<typeof render<Component<P>>>[1];
+  const result = render(component, options);
+  await state.rotations.ready();
+  return { ...result, user, fake, state };
 }

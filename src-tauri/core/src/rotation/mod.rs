@@ -6,6 +6,7 @@
 mod hooks;
 mod journal;
 mod machine;
+mod plan;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use ts_rs::TS;
 
 use crate::Error;
 use crate::api::ApiKey;
-use crate::deploy::{DeployOutcome, DeployTarget, validate_target};
+use crate::deploy::{DeployOutcome, DeployTarget};
 use crate::views::AppError;
 
 pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSED_MARKER, RotationHooks};
@@ -23,6 +24,7 @@ pub use machine::{
     ActionEffect, CreateReconcile, DrainState, NewKey, Next, OldKey, RollbackState, Rotation,
     RotationSettings, StepOutcome, StepRecord, drain_observation, new_key_name,
 };
+pub use plan::{PlannedRotation, RotationPlan, batch_plan};
 
 /// Default quiet period of the drain step: the old key's usage must not move for this long.
 pub const DEFAULT_QUIET_PERIOD_SECS: u32 = 900;
@@ -326,57 +328,13 @@ impl RotationPolicy {
         }
     }
 
-    /// `InvalidInput` naming the field at fault (`targets[1].path`, `every_days`, …).
+    /// `InvalidInput` naming the field at fault (`targets[1].path`, `every_days`, …): the first of
+    /// [`RotationPolicy::problems`].
     pub fn validate(&self) -> Result<(), Error> {
-        if self.every_days == Some(0) {
-            return Err(Error::invalid("every_days", "must be at least 1 day"));
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
         }
-        if self.before_expiry_days == Some(0) {
-            return Err(Error::invalid(
-                "before_expiry_days",
-                "must be at least 1 day",
-            ));
-        }
-        if self.new_expiry == NewExpiry::Days(0) {
-            return Err(Error::invalid("new_expiry", "must be at least 1 day"));
-        }
-        for (field, value) in [
-            ("quiet_period_secs", self.quiet_period_secs),
-            ("grace_period_secs", self.grace_period_secs),
-        ] {
-            if value > MAX_PERIOD_SECS {
-                return Err(Error::invalid(
-                    field,
-                    format!("must be at most {MAX_PERIOD_SECS} s (30 days)"),
-                ));
-            }
-        }
-        if self.auto_rotate && self.targets.is_empty() {
-            return Err(Error::invalid(
-                "auto_rotate",
-                "needs at least one deploy target: a rotation nobody watches must put the new \
-                 secret somewhere by itself",
-            ));
-        }
-        if self.auto_rotate && self.every_days.is_none() && self.before_expiry_days.is_none() {
-            return Err(Error::invalid(
-                "auto_rotate",
-                "needs a schedule: set every_days or before_expiry_days",
-            ));
-        }
-        for (index, target) in self.targets.iter().enumerate() {
-            validate_target(target).map_err(|error| match error {
-                Error::InvalidInput { field, message } => Error::InvalidInput {
-                    field: Some(match field {
-                        Some(field) => format!("targets[{index}].{field}"),
-                        None => format!("targets[{index}]"),
-                    }),
-                    message,
-                },
-                other => other,
-            })?;
-        }
-        Ok(())
     }
 }
 

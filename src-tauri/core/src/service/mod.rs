@@ -10,6 +10,7 @@ mod keys;
 mod profiles;
 mod recovery;
 mod rotation;
+mod rotation_rules;
 mod sandbox;
 mod watch;
 

@@ -29,7 +29,9 @@ describe("batch rotation", () => {
     const d = within(dialog);
     expect(d.getByLabelText("Key names matching")).toHaveFocus();
     await user.type(d.getByLabelText("Key names matching"), "prod-*");
-    expect(d.getByRole("status")).toHaveTextContent("2 of 3 matching keys will be rotated");
+    // The core says which keys match (rotation_batch_plan); disabled ones are shown as left out.
+    await waitFor(() => expect(d.getByRole("status")).toHaveTextContent("2 of 3 matching keys will be rotated"));
+    expect(fake.calls.filter((c) => c.cmd === "rotation_batch_plan").at(-1)?.args).toEqual({ profile_id: "p1", name_pattern: "prod-*" });
     const preview = within(d.getByRole("list", { name: "Matching keys" })).getAllByRole("listitem");
     expect(preview.map((li) => li.querySelector(".name")?.textContent)).toEqual(["prod-api", "prod-worker", "prod-old"]);
     expect(preview[2]).toHaveTextContent("(disabled — not rotated)");
@@ -66,12 +68,12 @@ describe("batch rotation", () => {
     const { user } = await open();
     const d = within(screen.getByRole("dialog", { name: "Rotate several keys" }));
     await user.type(d.getByLabelText("Key names matching"), "qa-*");
-    expect(d.getByRole("status")).toHaveTextContent("No key matches.");
+    await waitFor(() => expect(d.getByRole("status")).toHaveTextContent("No key matches."));
     await user.click(d.getByRole("button", { name: /Review/ }));
     expect(d.getByText("No key to rotate matches this pattern")).toBeInTheDocument();
     await user.clear(d.getByLabelText("Key names matching"));
     await user.type(d.getByLabelText("Key names matching"), "*-api");
-    expect(d.getByRole("status")).toHaveTextContent("3 of 3 matching keys will be rotated");
+    await waitFor(() => expect(d.getByRole("status")).toHaveTextContent("3 of 3 matching keys will be rotated"));
     await user.click(d.getByRole("button", { name: "Review 3 keys…" }));
     await user.click(screen.getByRole("button", { name: "Back" }));
     expect(screen.getByLabelText("Key names matching")).toHaveValue("*-api");

@@ -87,9 +87,10 @@ describe("rotation policy editor", () => {
     expect(sets(fake)[0]).toMatchObject({ grace_period_secs: 0, targets: [{ kind: "clipboard" }], new_expiry: "none", before_expiry_days: 7, keep_new_secret: true });
   });
 
-  it("shows every local mistake under its field at once, focuses the first, and sends nothing", async () => {
+  it("shows every mistake under its field at once (the core's rules, and text that is no number), focuses the first, and sends nothing", async () => {
     const { user, d, fake } = await open();
     await user.click(d.getByRole("button", { name: "+ .env file" }));
+    await user.type(d.getByLabelText(".env file path"), "/srv/app/.env");
     await user.clear(d.getByLabelText("Variable"));
     await user.type(d.getByLabelText("Variable"), "1BAD-NAME");
     await user.click(d.getByRole("button", { name: "+ OS keychain entry" }));
@@ -99,23 +100,33 @@ describe("rotation policy editor", () => {
     await user.clear(d.getByLabelText("Disable it once its usage has stayed still for"));
     await user.type(d.getByLabelText("Disable it once its usage has stayed still for"), "soon");
     await user.click(d.getByRole("button", { name: "Save policy" }));
-    expect(d.getByText("Path must not be empty")).toBeInTheDocument();
-    expect(d.getByText("Variable must be letters, digits and _, not starting with a digit")).toBeInTheDocument();
+    // Text that is no number is caught here; nothing is judged or sent until every number parses.
+    expect(await d.findByText("Quiet period must be a whole number of minutes")).toBeInTheDocument();
+    expect(fake.calls.filter((c) => c.cmd === "rotation_policy_validate")).toEqual([]);
+    await user.clear(d.getByLabelText("Disable it once its usage has stayed still for"));
+    await user.type(d.getByLabelText("Disable it once its usage has stayed still for"), "15");
+    await user.click(d.getByRole("button", { name: "Save policy" }));
+    // The core's verdict, every field at once, each under its field.
+    expect(await d.findByText(/^Variable "1BAD-NAME" is not a valid variable name/)).toBeInTheDocument();
     expect(d.getByText("Service must not be empty")).toBeInTheDocument();
-    expect(d.getByText("Account must not be empty")).toBeInTheDocument();
-    expect(d.getByText("Days must be a whole number of days, at least 1")).toBeInTheDocument();
-    expect(d.getByText("Quiet period must be a whole number of minutes")).toBeInTheDocument();
-    expect(d.getByLabelText(".env file path")).toHaveAttribute("aria-invalid", "true");
-    await waitFor(() => expect(d.getByLabelText(".env file path")).toHaveFocus());
+    expect(d.getByText("Days must be at least 1 day")).toBeInTheDocument();
+    expect(d.queryByText(/^Quiet period/)).not.toBeInTheDocument();
+    expect(d.getByLabelText("Variable")).toHaveAttribute("aria-invalid", "true");
+    await waitFor(() => expect(d.getByLabelText("Variable")).toHaveFocus());
     expect(sets(fake)).toEqual([]);
+    // The keychain target's account is judged once its service is set (the core names one field per target).
+    await user.type(d.getByLabelText("Service"), "my-app");
+    expect(await d.findByText("Account must not be empty")).toBeInTheDocument();
   });
 
-  it("auto-rotate needs a schedule and a target", async () => {
+  it("auto-rotate needs a target, then a schedule", async () => {
     const { user, d, fake } = await open();
     await user.click(d.getByLabelText(/Rotate by itself when due/));
     await user.click(d.getByRole("button", { name: "Save policy" }));
-    expect(d.getByText("Auto-rotate needs a schedule: every N days, or N days before expiry")).toBeInTheDocument();
-    expect(d.getByRole("alert")).toHaveTextContent("auto-rotate needs at least one deploy target");
+    expect(await d.findByText(/^Auto-rotate needs at least one deploy target/)).toBeInTheDocument();
+    await waitFor(() => expect(d.getByLabelText(/Rotate by itself when due/)).toHaveFocus());
+    await user.click(d.getByRole("button", { name: "+ Clipboard" }));
+    expect(await d.findByText("Auto-rotate needs a schedule: set every_days or before_expiry_days")).toBeInTheDocument();
     expect(sets(fake)).toEqual([]);
   });
 
@@ -125,8 +136,8 @@ describe("rotation policy editor", () => {
     await user.click(d.getByRole("button", { name: "+ .env file" }));
     await user.type(d.getByLabelText(".env file path"), "relative/.env");
     await user.click(d.getByRole("button", { name: "Save policy" }));
-    // The fake shell answers like the core: targets[1].path must be absolute.
-    expect(await d.findByText("Path must be an absolute path")).toBeInTheDocument();
+    // The core's verdict: targets[1].path must be absolute.
+    expect(await d.findByText(/^Path "relative\/\.env" is relative; give the full path/)).toBeInTheDocument();
     expect(d.getByLabelText(".env file path")).toHaveAttribute("aria-invalid", "true");
     await waitFor(() => expect(d.getByLabelText(".env file path")).toHaveFocus());
     expect(onclose).not.toHaveBeenCalled();
@@ -134,7 +145,7 @@ describe("rotation policy editor", () => {
     fake.failures.set("rotation_policy_set", [{ kind: "invalid_input", message: "is not writable", field: "targets.1.path", retry_after_ms: null }]);
     await user.clear(d.getByLabelText(".env file path"));
     await user.type(d.getByLabelText(".env file path"), "/etc/.env");
-    expect(d.queryByText("Path must be an absolute path")).not.toBeInTheDocument();
+    await waitFor(() => expect(d.queryByText(/is relative/)).not.toBeInTheDocument());
     await user.keyboard("{Enter}");
     expect(await d.findByText("Path is not writable")).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Save policy" }));
