@@ -5,13 +5,20 @@ pub mod alerts;
 pub mod api;
 pub mod deploy;
 pub mod error;
+pub mod ipc;
 pub mod rotation;
 pub mod service;
 pub mod store;
 pub mod usage;
 pub mod vault;
-pub mod views;
 pub mod watch;
 
-pub use error::Error;
+pub use error::{AppError, Error, ErrorKind};
 pub use service::{Keyward, ServiceConfig};
+
+/// Transitional: the old path of `AppError`/`ErrorKind`, for code split in parallel with the move
+/// to `ipc` and `error` (service/rotation, rotation). Remove once nothing names `views`.
+#[doc(hidden)]
+pub mod views {
+    pub use crate::error::{AppError, ErrorKind};
+}

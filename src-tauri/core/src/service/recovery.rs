@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use super::{Inner, Keyward};
-use crate::views::Connectivity;
+use crate::ipc::Connectivity;
 
 /// How long the service waits before each background retry of an unreachable profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,7 +207,7 @@ async fn recovery_loop(
             Err(error) => {
                 // Not an outage (e.g. the key was revoked): retrying won't help; the next explicit
                 // refresh shows the error.
-                tracing::warn!(profile = %profile_id, kind = error.kind(), "background retry stopped");
+                tracing::warn!(profile = %profile_id, kind = %error.kind(), "background retry stopped");
                 recoveries.finish(&profile_id, generation);
                 service.no_retry_pending(&profile_id);
                 return;

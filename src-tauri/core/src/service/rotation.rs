@@ -835,7 +835,7 @@ impl Keyward {
                 "its secret is held in the keychain as pending".to_owned()
             }
             Err(error) => {
-                tracing::error!(rotation = %rotation.id, kind = error.kind(), "the keychain refused the new secret; holding it in memory");
+                tracing::error!(rotation = %rotation.id, kind = %error.kind(), "the keychain refused the new secret; holding it in memory");
                 self.inner
                     .rotations
                     .unsaved()

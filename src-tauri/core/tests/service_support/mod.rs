@@ -11,10 +11,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use keyward_core::Keyward;
 use keyward_core::api::{ClientConfig, Jitter, RetryPolicy};
+use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent};
 use keyward_core::service::{EventSink, SandboxConfig, ServiceConfig};
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
-use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
 use serde_json::Value;
 
 /// A keychain service name no other test (nor the person's real entries) uses.
