@@ -1,6 +1,7 @@
-//! Generates the UI's TypeScript types (`ui/src/lib/bindings/`): one file per Rust view type (ts-rs),
-//! plus `Commands.ts` (command → {args, result}) and `Events.ts` (event name → payload), both from
-//! the Rust lists in `commands` and `events`. A test fails when the committed files are stale;
+//! Generates the UI's TypeScript types (`ui/src/lib/bindings/`): one file per Rust type (ts-rs), plus
+//! `Commands.ts` (command → {args, result}) and `Events.ts` (event name → payload), both from the
+//! Rust lists in `commands` and `events`, and `ErrorKinds.ts` (every `ErrorKind` as a value). A test
+//! fails when the committed files are stale;
 //! `cargo test -p keyward -- --ignored regenerate_bindings` rewrites them.
 
 use std::any::TypeId;
@@ -10,6 +11,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use keyward_core::ErrorKind;
+use strum::VariantArray;
 use ts_rs::{TS, TypeVisitor};
 
 use crate::commands;
@@ -132,7 +135,23 @@ pub fn generate(dir: &Path) -> io::Result<BTreeSet<String>> {
     body.push_str("};\n");
     fs::write(dir.join("Events.ts"), with_imports(&imports, &body))?;
 
+    fs::write(dir.join("ErrorKinds.ts"), error_kinds())?;
+
     list_ts_files(dir)
+}
+
+/// `ERROR_KINDS`: every `ErrorKind` as a value, so the UI can check a rejection at run time against
+/// the same list the type comes from.
+fn error_kinds() -> String {
+    let names: Vec<String> = ErrorKind::VARIANTS
+        .iter()
+        .map(|kind| format!("\"{kind}\""))
+        .collect();
+    let body = format!(
+        "/** Every `ErrorKind`, as values (e.g. to check a rejection at run time). */\nexport const ERROR_KINDS: readonly ErrorKind[] = [{}];\n",
+        names.join(", ")
+    );
+    with_imports(&BTreeSet::from(["ErrorKind".to_owned()]), &body)
 }
 
 fn with_imports(imports: &BTreeSet<String>, body: &str) -> String {

@@ -1,13 +1,12 @@
 //! The events the shell emits to the window, listed once: [`keyward_events!`] makes the names, the
 //! typed emitters and the generator's list (`Events.ts`) from the same lines.
 
+use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent, OpenKeyEvent};
 use keyward_core::rotation::RotationView;
 use keyward_core::service::EventSink;
-use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
 use keyward_core::watch::AlertsSnapshot;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::{AppHandle, Emitter};
-use ts_rs::TS;
 
 use crate::bindings::TsType;
 
@@ -28,13 +27,6 @@ keyward_events! {
     ALERTS_CHANGED = "alerts-changed": AlertsSnapshot;
     ROTATION_CHANGED = "rotation-changed": RotationView;
     OPEN_KEY = "open-key": OpenKeyEvent;
-}
-
-/// `open-key`: a notification (or the tray) asks the window to select this key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct OpenKeyEvent {
-    pub profile_id: String,
-    pub key_hash: String,
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

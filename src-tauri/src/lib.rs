@@ -182,17 +182,17 @@ pub fn show_main_window(app: &tauri::AppHandle) -> bool {
 /// A key to open once the window's page asks (`open_key_take`): set when a notification click
 /// had to build the window first.
 #[derive(Default)]
-pub struct PendingOpenKey(Mutex<Option<events::OpenKeyEvent>>);
+pub struct PendingOpenKey(Mutex<Option<keyward_core::ipc::OpenKeyEvent>>);
 
 impl PendingOpenKey {
-    pub fn take(&self) -> Option<events::OpenKeyEvent> {
+    pub fn take(&self) -> Option<keyward_core::ipc::OpenKeyEvent> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
 /// Shows the window and selects `key` in it: by event when the page is running, or through
 /// [`PendingOpenKey`] when the window had to be built.
-pub fn open_key(app: &tauri::AppHandle, key: events::OpenKeyEvent) {
+pub fn open_key(app: &tauri::AppHandle, key: keyward_core::ipc::OpenKeyEvent) {
     if show_main_window(app) {
         if let Some(pending) = app.try_state::<PendingOpenKey>() {
             *pending.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(key);

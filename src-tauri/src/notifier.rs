@@ -5,11 +5,12 @@
 //! screen, macOS. Servers without actions (e.g. xfce4-notifyd without them, notify-osd) only show it.
 
 use keyward_core::Keyward;
+use keyward_core::ipc::OpenKeyEvent;
 use keyward_core::watch::{AlertNotifier, AlertsSnapshot, Notification};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::{ActionPerformed, NotificationExt};
 
-use crate::events::{self, OpenKeyEvent};
+use crate::events;
 use crate::tray::Tray;
 
 /// The extras a notification carries so a click can tell which key it is about.

@@ -97,7 +97,7 @@ fn generated_shapes_match_the_contract() {
     }
     for file in files
         .iter()
-        .filter(|f| f.as_str() != "Commands.ts" && f.as_str() != "Events.ts")
+        .filter(|f| !["Commands.ts", "Events.ts", "ErrorKinds.ts"].contains(&f.as_str()))
     {
         let ty = file.trim_end_matches(".ts");
         let text = read(file);
@@ -128,6 +128,12 @@ fn generated_shapes_match_the_contract() {
     let pause = read("AlertsPauseArgs.ts");
     assert!(pause.contains("minutes: number | null"), "{pause}");
 
+    let kinds = read("ErrorKinds.ts");
+    assert!(
+        kinds.contains("export const ERROR_KINDS: readonly ErrorKind[] = [\"unauthorized\", "),
+        "{kinds}"
+    );
+    assert!(kinds.contains("\"internal\"]"), "{kinds}");
     let app_error = read("AppError.ts");
     assert!(
         app_error.contains("retry_after_ms: number | null"),

@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use keyward_core::ipc::{KeysListArgs, ProfileAddArgs};
 use keyward_core::rotation::{EnvPauseHook, RotationAction, RotationStartArgs, RotationView};
 use keyward_core::service::NoEvents;
+use keyward_core::store::Profile;
 use keyward_core::store::{Store, default_data_dir};
 use keyward_core::vault::Vault;
-use keyward_core::views::{KeysListArgs, Profile, ProfileAddArgs};
 use keyward_core::{Keyward, ServiceConfig};
 use secrecy::SecretString;
 use strum::VariantNames;

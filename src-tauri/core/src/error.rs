@@ -1,14 +1,35 @@
-//! The one error type of keyward-core. Every variant's Display is a sentence a person can act on, and
-//! `kind()` is a stable snake_case tag the desktop UI and the CLI switch on.
+//! The one error type of keyward-core, and its shape for front ends. Every variant's Display is the
+//! sentence a person reads (front ends add hints, never a second headline); `kind()` is its
+//! `ErrorKind`, derived from the variants themselves so the list of kinds is written once.
 
 use std::time::Duration;
 
 use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize};
 
 /// Where management keys are created; shown when a call needs one and got something else.
 pub const MANAGEMENT_KEYS_URL: &str = "https://openrouter.ai/settings/management-keys";
 
-#[derive(Debug, thiserror::Error)]
+/// `ErrorKind` is the variant without its data: a closed set, serialized (serde, TypeScript via ts-rs)
+/// and named (strum) in snake_case, that front ends switch on. A new variant is a new kind; a tag
+/// once shipped is never reused.
+#[derive(Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(ErrorKind),
+    derive(
+        Hash,
+        Serialize,
+        Deserialize,
+        ts_rs::TS,
+        strum::Display,
+        strum::AsRefStr,
+        strum::IntoStaticStr,
+        strum::EnumString,
+        strum::VariantArray
+    ),
+    serde(rename_all = "snake_case"),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Error {
     /// 401: no key, or a key OpenRouter does not know (revoked, mistyped).
     #[error(
@@ -129,32 +150,10 @@ fn format_seconds(duration: Duration) -> String {
 }
 
 impl Error {
-    /// A stable snake_case tag for front ends (`unauthorized` → ask for the key again, `rate_limited`
-    /// → count down, `network` → offline banner). New variants must get a new, never reused, tag.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Unauthorized { .. } => "unauthorized",
-            Error::Forbidden { .. } => "forbidden",
-            Error::NotFound { .. } => "not_found",
-            Error::Conflict { .. } => "conflict",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Server { .. } => "server",
-            Error::Network { .. } => "network",
-            Error::Timeout { .. } => "timeout",
-            Error::Decode { .. } => "decode",
-            Error::InvalidInput { .. } => "invalid_input",
-            Error::KeychainUnavailable { .. } => "keychain_unavailable",
-            Error::KeychainLocked { .. } => "keychain_locked",
-            Error::KeychainDenied { .. } => "keychain_denied",
-            Error::SecretNotFound { .. } => "secret_not_found",
-            Error::Keychain { .. } => "keychain",
-            Error::Store { .. } => "store",
-            Error::ProfileNameTaken { .. } => "profile_name_taken",
-            Error::ProfileNotFound { .. } => "profile_not_found",
-            Error::ProfileHoldsSecrets { .. } => "profile_holds_secrets",
-            Error::NotManagementKey { .. } => "not_management_key",
-            Error::Internal { .. } => "internal",
-        }
+    /// What kind of failure this is (`unauthorized` → ask for the key again, `rate_limited` → count
+    /// down, `network` → offline banner).
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::from(self)
     }
 
     /// How long to wait before trying again, when the error says so.
@@ -193,7 +192,7 @@ impl serde::Serialize for Error {
             + usize::from(status.is_some())
             + usize::from(field.is_some());
         let mut out = serializer.serialize_struct("Error", len)?;
-        out.serialize_field("kind", self.kind())?;
+        out.serialize_field("kind", &self.kind())?;
         out.serialize_field("message", &self.to_string())?;
         if let Some(ms) = retry_after_ms {
             out.serialize_field("retry_after_ms", &ms)?;
@@ -214,9 +213,54 @@ impl serde::Serialize for Error {
     }
 }
 
+/// Lets tests and callers compare a kind with its wire name: `assert_eq!(err.kind(), "store")`.
+impl PartialEq<&str> for ErrorKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_ref() == *other
+    }
+}
+
+/// An error as the UI receives it: `kind` to react on, `message` (the error's Display) to show as is,
+/// `field` naming the input at fault (argument names: `name`, `limit`, `expires_at`, `base_url`,
+/// `management_key`, …), and `retry_after_ms` when waiting helps. Kept in rotation journals and watch
+/// state, so it is plain data (Clone, Deserialize), unlike `Error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after_ms: Option<u64>,
+}
+
+impl From<&Error> for AppError {
+    fn from(error: &Error) -> Self {
+        let field = match error {
+            Error::InvalidInput { field, .. } => field.clone(),
+            // Shown beside the name input of the profile form.
+            Error::ProfileNameTaken { .. } => Some("name".to_owned()),
+            _ => None,
+        };
+        AppError {
+            kind: error.kind(),
+            message: error.to_string(),
+            field,
+            retry_after_ms: error
+                .retry_after()
+                .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        AppError::from(&error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn rate_limited_display_and_json_carry_the_wait() {
@@ -286,5 +330,96 @@ mod tests {
             "OpenRouter at openrouter.ai did not answer within 0.25 s"
         );
         assert_eq!(serde_json::to_value(&err).unwrap()["kind"], "timeout");
+    }
+
+    /// One sample of every variant; `VariantArray` makes forgetting a new one fail the test below.
+    fn one_of_each() -> Vec<Error> {
+        let text = String::new;
+        vec![
+            Error::Unauthorized { message: text() },
+            Error::Forbidden { message: text() },
+            Error::NotFound { message: text() },
+            Error::Conflict { message: text() },
+            Error::RateLimited {
+                retry_after: Some(Duration::from_millis(1500)),
+                message: text(),
+            },
+            Error::Server {
+                status: 500,
+                message: text(),
+            },
+            Error::Network {
+                host: text(),
+                message: text(),
+            },
+            Error::Timeout {
+                host: text(),
+                after: Duration::from_secs(1),
+            },
+            Error::Decode { message: text() },
+            Error::invalid("limit", "bad"),
+            Error::KeychainUnavailable { message: text() },
+            Error::KeychainLocked { message: text() },
+            Error::KeychainDenied { message: text() },
+            Error::SecretNotFound { what: text() },
+            Error::Keychain { message: text() },
+            Error::Store { message: text() },
+            Error::ProfileNameTaken { name: text() },
+            Error::ProfileNotFound { id: text() },
+            Error::ProfileHoldsSecrets {
+                name: text(),
+                pending: 1,
+                kept: 0,
+            },
+            Error::NotManagementKey {
+                label: "sk-or-v1-abc...def".into(),
+            },
+            Error::Internal { message: text() },
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_one_name_in_serde_strum_and_json() {
+        let samples = one_of_each();
+        let kinds: Vec<ErrorKind> = samples.iter().map(Error::kind).collect();
+        assert_eq!(
+            kinds,
+            ErrorKind::VARIANTS,
+            "one sample per variant, in order"
+        );
+        for (error, kind) in samples.iter().zip(kinds) {
+            let name: &'static str = kind.into();
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(name.parse::<ErrorKind>().unwrap(), kind);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(serde_json::to_value(error).unwrap()["kind"], name);
+            assert_eq!(AppError::from(error).kind, kind);
+        }
+        assert_eq!(ErrorKind::NotManagementKey, "not_management_key");
+    }
+
+    #[test]
+    fn app_error_carries_field_and_wait() {
+        let samples = one_of_each();
+        let limited = AppError::from(&samples[4]);
+        assert_eq!(limited.retry_after_ms, Some(1500));
+        let invalid = AppError::from(&samples[9]);
+        assert_eq!(invalid.field.as_deref(), Some("limit"));
+        let taken = AppError::from(&samples[16]);
+        assert_eq!(taken.field.as_deref(), Some("name"));
+
+        let json = serde_json::to_value(AppError::from(&Error::Unauthorized {
+            message: "Invalid API key".into(),
+        }))
+        .unwrap();
+        assert_eq!(json["kind"], "unauthorized");
+        assert!(json["field"].is_null());
+        assert!(json["retry_after_ms"].is_null());
+        assert_eq!(
+            json["message"],
+            "OpenRouter rejected the key (Invalid API key). Check the key Keyward uses, or paste a new one."
+        );
+        let back: AppError = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kind, ErrorKind::Unauthorized);
     }
 }

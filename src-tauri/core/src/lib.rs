@@ -6,13 +6,13 @@ pub mod api;
 pub mod backoff;
 pub mod deploy;
 pub mod error;
+pub mod ipc;
 pub mod rotation;
 pub mod service;
 pub mod store;
 pub mod usage;
 pub mod vault;
-pub mod views;
 pub mod watch;
 
-pub use error::Error;
+pub use error::{AppError, Error, ErrorKind};
 pub use service::{Keyward, ServiceConfig};

@@ -137,9 +137,9 @@ async fn user_text_parsers() {
         parse_expiry("2030-01-01T02:00:00+02:00", now).unwrap(),
         Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
     );
-    assert_eq!(field("biweekly".parse::<LimitReset>()), "limit_reset");
+    assert_eq!(field(LimitReset::from_input("biweekly")), "limit_reset");
     assert_eq!(
-        "MONTHLY".parse::<LimitReset>().unwrap(),
+        LimitReset::from_input(" MONTHLY ").unwrap(),
         LimitReset::Monthly
     );
 }

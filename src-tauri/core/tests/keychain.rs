@@ -420,7 +420,7 @@ fn profiles_and_created_secrets_live_in_the_keychain_and_never_in_the_store() {
 #[tokio::test]
 #[ignore = "needs a Secret Service session; run by cargo xtask test"]
 async fn the_service_keeps_management_keys_and_pending_secrets_in_the_secret_service() {
-    use keyward_core::views::{
+    use keyward_core::ipc::{
         CreateKeyArgs, PendingAction, PendingResolveArgs, ProfileAddArgs, ProfileIdArgs,
     };
     use keyward_core::{Keyward, ServiceConfig};

@@ -11,11 +11,12 @@
 mod rotation_support;
 mod service_support;
 
+use keyward_core::ErrorKind;
+use keyward_core::ipc::KeysListArgs;
 use keyward_core::rotation::{
     Boundary, HookPoint, RotationAction, RotationBatchArgs, RotationStartArgs, RotationStatus,
     RotationStepName, RotationStepStatus, RotationView,
 };
-use keyward_core::views::{ErrorKind, KeysListArgs};
 use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig};
 use serde_json::json;
 
@@ -586,7 +587,7 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
     });
     let profile_id = t
         .service
-        .profile_add(keyward_core::views::ProfileAddArgs {
+        .profile_add(keyward_core::ipc::ProfileAddArgs {
             name: "Work".into(),
             base_url: Some(emulator.base_url().to_owned()),
             workspace_id: None,

@@ -7,9 +7,9 @@
 mod rotation_support;
 mod service_support;
 
+use keyward_core::ErrorKind;
 use keyward_core::rotation::{RotationAction, RotationStartArgs, RotationStatus, RotationStepName};
 use keyward_core::vault::{Fault, KeychainFailure, KeychainOp};
-use keyward_core::views::ErrorKind;
 use rotation_support::rig;
 
 #[tokio::test]

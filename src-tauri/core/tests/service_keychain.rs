@@ -10,12 +10,13 @@ mod service_support;
 
 use std::sync::{Arc, Mutex};
 
+use keyward_core::ErrorKind;
+use keyward_core::ipc::{
+    Connectivity, CreateKeyArgs, KeysListArgs, PendingAction, PendingResolveArgs, ProfileAddArgs,
+    ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
+};
 use keyward_core::store::{SecretState, Store};
 use keyward_core::vault::{Fault, KeychainFailure};
-use keyward_core::views::{
-    Connectivity, CreateKeyArgs, ErrorKind, KeysListArgs, PendingAction, PendingResolveArgs,
-    PendingSecretState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
-};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -245,8 +246,11 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
     let state = t.service.app_state().unwrap();
     assert_eq!(state.pending_secrets.len(), 1);
     assert_eq!(state.pending_secrets[0].key_hash, hash);
-    assert_eq!(state.pending_secrets[0].state, PendingSecretState::Pending);
-    assert_eq!(state.pending_secrets[0].label, created.key.key.label);
+    assert_eq!(state.pending_secrets[0].state, SecretState::Pending);
+    assert_eq!(
+        state.pending_secrets[0].label.as_deref(),
+        Some(created.key.key.label.as_str())
+    );
     assert_eq!(
         t.service
             .held_secret(&id, &hash)
@@ -274,7 +278,7 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
         })
         .await
         .unwrap();
-    assert_eq!(state.pending_secrets[0].state, PendingSecretState::Kept);
+    assert_eq!(state.pending_secrets[0].state, SecretState::Kept);
     assert!(t.vault.pending_secret(&id, &hash).is_err());
     assert_eq!(
         t.service

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use keyward_core::ErrorKind;
 use keyward_core::backoff::Backoff;
-use keyward_core::views::{Connectivity, ErrorKind, KeysListArgs, ProfileIdArgs};
+use keyward_core::ipc::{Connectivity, KeysListArgs, ProfileIdArgs};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::json;

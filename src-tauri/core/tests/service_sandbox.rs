@@ -8,11 +8,13 @@
 mod service_support;
 
 use keyward_core::Error;
-use keyward_core::vault::{Fault, KeychainFailure};
-use keyward_core::views::{
-    Connectivity, CreateKeyArgs, ErrorKind, KeyCheckArgs, KeyDeleteArgs, KeyStatus, KeysListArgs,
-    LimitReset, ProfileAddArgs, ProfileIdArgs, ProfileScopedArgs, UpdateKeyArgs,
+use keyward_core::ErrorKind;
+use keyward_core::api::LimitReset;
+use keyward_core::ipc::{
+    Connectivity, CreateKeyArgs, KeyCheckArgs, KeyDeleteArgs, KeyStatus, KeysListArgs,
+    ProfileAddArgs, ProfileIdArgs, ProfileScopedArgs, UpdateKeyArgs,
 };
+use keyward_core::vault::{Fault, KeychainFailure};
 use secrecy::SecretString;
 use serde_json::json;
 use service_support::{Event, start, start_with};
@@ -120,10 +122,10 @@ async fn keys_list_answers_from_the_cache_then_refreshes() {
     assert_eq!(
         t.events.take(),
         vec![
-            Event::KeysChanged(keyward_core::views::KeysChangedEvent {
+            Event::KeysChanged(keyward_core::ipc::KeysChangedEvent {
                 profile_id: profile.id.clone()
             }),
-            Event::Connectivity(keyward_core::views::ConnectivityEvent {
+            Event::Connectivity(keyward_core::ipc::ConnectivityEvent {
                 profile_id: profile.id.clone(),
                 connectivity: Connectivity::Online
             }),
@@ -367,7 +369,7 @@ async fn create_update_delete_round_trip() {
     assert!(created.secret.starts_with("sk-or-v1-"));
     assert_eq!(created.key.key.name, "service-a");
     assert_eq!(created.key.key.limit, Some(20.0));
-    assert_eq!(created.key.key.limit_reset.as_deref(), Some("daily"));
+    assert_eq!(created.key.key.limit_reset, Some(LimitReset::Daily));
     assert!(created.key.key.include_byok_in_limit);
     assert_eq!(
         created.key.key.expires_at.map(|at| at.to_rfc3339()),
@@ -382,7 +384,7 @@ async fn create_update_delete_round_trip() {
     assert!(
         t.events
             .take()
-            .contains(&Event::KeysChanged(keyward_core::views::KeysChangedEvent {
+            .contains(&Event::KeysChanged(keyward_core::ipc::KeysChangedEvent {
                 profile_id: profile.id.clone()
             }))
     );
@@ -420,7 +422,7 @@ async fn create_update_delete_round_trip() {
         .await
         .unwrap();
     assert_eq!(row.key.limit, Some(5.5));
-    assert_eq!(row.key.limit_reset.as_deref(), Some("weekly"));
+    assert_eq!(row.key.limit_reset, Some(LimitReset::Weekly));
     assert_eq!(row.key.name, "svc-b");
 
     // null clears the limit; an absent limit_reset stays.
@@ -430,7 +432,7 @@ async fn create_update_delete_round_trip() {
         .await
         .unwrap();
     assert_eq!(row.key.limit, None);
-    assert_eq!(row.key.limit_reset.as_deref(), Some("weekly"));
+    assert_eq!(row.key.limit_reset, Some(LimitReset::Weekly));
     let row = t
         .service
         .key_update(update(json!({"limit_reset": null, "disabled": true})))

@@ -11,9 +11,11 @@ mod service_support;
 mod watch_support;
 
 use chrono::{DateTime, Utc};
+use keyward_core::ErrorKind;
 use keyward_core::Keyward;
+use keyward_core::api::Patch;
+use keyward_core::ipc::UpdateKeyArgs;
 use keyward_core::store::Store;
-use keyward_core::views::{ErrorKind, UpdateKeyArgs};
 use keyward_core::watch::{AlertKind, WatchReport, WatchSettings};
 use serde_json::json;
 use watch_support::{PINNED_AT, watched};
@@ -109,8 +111,8 @@ async fn raising_the_limit_clears_the_alert_and_re_arms_it() {
             hash: hash.clone(),
             name: None,
             disabled: None,
-            limit: Some(Some(20.0)),
-            limit_reset: None,
+            limit: Patch::Set(20.0),
+            limit_reset: Patch::Keep,
             include_byok_in_limit: None,
         })
         .await
@@ -192,8 +194,8 @@ async fn a_key_disabled_outside_keyward_is_told_from_one_keyward_disabled() {
             hash: inside.clone(),
             name: None,
             disabled: Some(true),
-            limit: None,
-            limit_reset: None,
+            limit: Patch::Keep,
+            limit_reset: Patch::Keep,
             include_byok_in_limit: None,
         })
         .await
@@ -329,11 +331,11 @@ async fn watch_settings_round_trip_and_are_validated() {
             .unwrap_err();
     assert_eq!(err.kind(), "invalid_input");
     assert_eq!(
-        keyward_core::views::AppError::from(&err).field.as_deref(),
+        keyward_core::AppError::from(&err).field.as_deref(),
         Some("interval_secs")
     );
     assert_eq!(
-        keyward_core::views::AppError::from(&err).kind,
+        keyward_core::AppError::from(&err).kind,
         ErrorKind::InvalidInput
     );
     assert_eq!(w.t.service.watch_settings(), changed);

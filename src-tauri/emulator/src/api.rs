@@ -151,7 +151,7 @@ fn valid_limit_reset(value: &Value) -> Result<Option<LimitReset>, ApiError> {
     };
     match value {
         Value::Null => Ok(None),
-        Value::String(text) => LimitReset::parse(text).map(Some).ok_or_else(invalid),
+        Value::String(text) => text.parse::<LimitReset>().map(Some).map_err(|_| invalid()),
         _ => Err(invalid()),
     }
 }

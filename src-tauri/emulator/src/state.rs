@@ -23,9 +23,21 @@ pub const MAX_KEYS: usize = 200_000;
 /// The most management keys it holds.
 pub const MAX_MANAGEMENT_KEYS: usize = 1_000;
 
-/// `limit_reset` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `limit_reset` values, named in lowercase on the wire (serde) and in text (strum) alike.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum LimitReset {
     Daily,
     Weekly,
@@ -33,23 +45,6 @@ pub enum LimitReset {
 }
 
 impl LimitReset {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "daily" => Some(Self::Daily),
-            "weekly" => Some(Self::Weekly),
-            "monthly" => Some(Self::Monthly),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
-        }
-    }
-
     /// First UTC day of the window containing `today`.
     pub fn window_start(self, today: NaiveDate) -> NaiveDate {
         match self {
@@ -372,7 +367,7 @@ impl KeyRecord {
         map.insert("limit_remaining".into(), json!(self.limit_remaining(now)));
         map.insert(
             "limit_reset".into(),
-            json!(self.limit_reset.map(LimitReset::as_str)),
+            json!(self.limit_reset.map(<&str>::from)),
         );
         map.insert(
             "include_byok_in_limit".into(),
@@ -403,7 +398,7 @@ impl KeyRecord {
             disabled: self.disabled,
             limit: self.limit.map(money),
             limit_remaining: self.limit_remaining(now),
-            limit_reset: self.limit_reset.map(LimitReset::as_str),
+            limit_reset: self.limit_reset.map(<&str>::from),
             include_byok_in_limit: self.include_byok_in_limit,
             usage: money(lifetime.usage),
             usage_daily: money(daily.usage),
@@ -446,7 +441,7 @@ impl KeyRecord {
                 "limit_usd": money(limit),
                 "spend_usd": money(spend),
                 "remaining_usd": money((limit - spend).max(0.0)),
-                "reset_interval": self.limit_reset.map(LimitReset::as_str),
+                "reset_interval": self.limit_reset.map(<&str>::from),
                 "resets_at": wire_time_opt(self.limit_reset.and_then(|reset| reset.next_reset(today))),
             })
         });
@@ -839,6 +834,17 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
+
+    #[test]
+    fn limit_reset_names_agree_in_serde_and_strum() {
+        for &reset in LimitReset::VARIANTS {
+            let name: &'static str = reset.into();
+            assert_eq!(serde_json::to_value(reset).unwrap(), name);
+            assert_eq!(name.parse::<LimitReset>().unwrap(), reset);
+        }
+        assert!("Daily".parse::<LimitReset>().is_err());
+    }
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()

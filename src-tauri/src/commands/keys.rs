@@ -1,8 +1,10 @@
 //! Commands about a profile's keys and credits.
 
-use keyward_core::views::{
-    AppError, CheckedKey, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs, KeyDeleteArgs, KeyRow,
-    KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
+use keyward_core::AppError;
+use keyward_core::api::Credits;
+use keyward_core::ipc::{
+    CheckedKey, CreateKeyArgs, CreatedKey, KeyCheckArgs, KeyDeleteArgs, KeyRow, KeysListArgs,
+    KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
 };
 use tauri::AppHandle;
 

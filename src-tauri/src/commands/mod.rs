@@ -15,14 +15,13 @@ mod window;
 
 use std::future::Future;
 
+use keyward_core::AppError;
 use keyward_core::Keyward;
-use keyward_core::views::AppError;
 use tauri::{AppHandle, Manager};
 
 use crate::bindings::TsType;
 
 pub use crate::clipboard::CLIPBOARD_CLEAR_AFTER;
-pub use watch::{AlertsListArgs, AlertsPauseArgs, AlertsSnoozeArgs, UsageHistoryArgs};
 
 /// The service, managed by the app since set-up.
 fn service(app: &AppHandle) -> Keyward {

@@ -1,9 +1,10 @@
 //! Commands about the app as a whole and its profiles.
 
-use keyward_core::views::{
-    AppError, AppState, EmptyArgs, Profile, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs,
-    ProfileReplaceKeyArgs,
+use keyward_core::AppError;
+use keyward_core::ipc::{
+    AppState, EmptyArgs, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
+use keyward_core::store::Profile;
 use tauri::AppHandle;
 
 use super::service;

@@ -1,11 +1,11 @@
 //! Commands about key rotation: policies, starting one key or a batch, the person's actions on a
 //! running rotation, and the lists. Progress arrives as `rotation-changed` events.
 
+use keyward_core::AppError;
 use keyward_core::rotation::{
     PlannedRotation, RotationActionArgs, RotationBatchArgs, RotationKeyArgs, RotationPlan,
     RotationPolicy, RotationStartArgs, RotationView, RotationsListArgs,
 };
-use keyward_core::views::AppError;
 use tauri::AppHandle;
 
 use super::service;

@@ -1,6 +1,8 @@
 //! The sandbox: an embedded emulator with demo keys, never a real account.
 
-use keyward_core::views::{AppError, EmptyArgs, Profile};
+use keyward_core::AppError;
+use keyward_core::ipc::EmptyArgs;
+use keyward_core::store::Profile;
 use tauri::AppHandle;
 
 use super::service;

@@ -1,7 +1,8 @@
 //! Held secrets of created keys: copying one to the clipboard from Rust (the UI never needs a secret
 //! it no longer displays) and resolving pending ones.
 
-use keyward_core::views::{AppError, AppState, PendingResolveArgs, SecretCopied, SecretCopyArgs};
+use keyward_core::AppError;
+use keyward_core::ipc::{AppState, PendingResolveArgs, SecretCopied, SecretCopyArgs};
 use tauri::AppHandle;
 
 use super::service;

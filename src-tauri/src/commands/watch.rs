@@ -1,42 +1,17 @@
 //! Commands about watching keys: the watch settings (with start at login), alerts (list, snooze,
 //! pause), an immediate refresh, and usage history.
 
-use chrono::{DateTime, Utc};
+use keyward_core::AppError;
 use keyward_core::Error;
-use keyward_core::views::{AppError, EmptyArgs, ProfileScopedArgs};
+use keyward_core::ipc::{
+    AlertsListArgs, AlertsPauseArgs, AlertsSnoozeArgs, EmptyArgs, ProfileScopedArgs,
+    UsageHistoryArgs,
+};
 use keyward_core::watch::{AlertsSnapshot, UsageHistory, UsageOverview, WatchSettings};
-use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager};
-use ts_rs::TS;
 
 use super::service;
 use crate::{Background, autostart};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct AlertsListArgs {
-    /// `null`: every profile.
-    pub profile_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct AlertsSnoozeArgs {
-    pub profile_id: String,
-    pub key_hash: String,
-    /// Notifications about the key wait until then; `null` lifts the snooze.
-    pub until: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct AlertsPauseArgs {
-    /// Pause every notification this many minutes from now; `null` resumes them.
-    pub minutes: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct UsageHistoryArgs {
-    pub profile_id: String,
-    pub key_hash: String,
-}
 
 #[tauri::command]
 pub async fn watch_settings_get(
@@ -93,7 +68,7 @@ pub async fn alerts_pause(
     let until = match args.minutes {
         None => None,
         Some(0) => return Err(Error::invalid("minutes", "must be at least 1").into()),
-        Some(minutes) => Some(Utc::now() + chrono::Duration::minutes(i64::from(minutes))),
+        Some(minutes) => Some(chrono::Utc::now() + chrono::Duration::minutes(i64::from(minutes))),
     };
     Ok(service(&app).pause_alerts(until)?)
 }

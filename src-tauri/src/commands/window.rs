@@ -1,10 +1,10 @@
 //! What the window asks the shell about itself.
 
-use keyward_core::views::{AppError, EmptyArgs};
+use keyward_core::AppError;
+use keyward_core::ipc::{EmptyArgs, OpenKeyEvent};
 use tauri::{AppHandle, Manager};
 
 use crate::PendingOpenKey;
-use crate::events::OpenKeyEvent;
 
 /// The key a notification click asked to open while the window was closed (the page was not
 /// running to receive `open-key`); `null` when there is none. Taking it clears it.

@@ -74,10 +74,10 @@ describe("create a key", () => {
 
   it("shows a failed create as words, keeping the form", async () => {
     const fake = oneProfile([makeKey({ name: "alpha" })]);
-    fake.failNext("key_create", appError("server", "502 Bad Gateway"));
+    fake.failNext("key_create", appError("server", "OpenRouter answered with HTTP 502: Bad Gateway"));
     const { user, dialog } = await openCreate(fake);
     await user.type(within(dialog).getByLabelText("Name"), "x{Enter}");
-    expect(await within(dialog).findByRole("alert")).toHaveTextContent("OpenRouter had a server error");
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("OpenRouter answered with HTTP 502: Bad Gateway");
     expect(within(dialog).getByLabelText("Name")).toHaveValue("x");
   });
 

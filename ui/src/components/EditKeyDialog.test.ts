@@ -60,12 +60,12 @@ describe("edit a key", () => {
 
   it("a key deleted elsewhere: says it is gone and refreshes the list", async () => {
     const fake = oneProfile([key]);
-    fake.failNext("key_update", appError("not_found", "Key not found"));
+    fake.failNext("key_update", appError("not_found", "Not found on OpenRouter: Key not found. The key may have been deleted; refresh the list."));
     const { user, dialog } = await openEdit(fake);
     await user.click(within(dialog).getByLabelText("No limit"));
     const before = fake.callsOf("keys_list").length;
     await user.click(within(dialog).getByRole("button", { name: "Save changes" }));
-    expect(await within(dialog).findByRole("alert")).toHaveTextContent("That key no longer exists on OpenRouter");
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("Not found on OpenRouter: Key not found.");
     await waitFor(() => expect(fake.callsOf("keys_list").length).toBe(before + 1));
   });
 

@@ -220,9 +220,9 @@ describe("key details", () => {
 
   it("usage history failing shows the error, the rest still works", async () => {
     const fake = oneProfile([key]);
-    fake.failNext("usage_history", { kind: "network", message: "connection refused", field: null, retry_after_ms: null });
+    fake.failNext("usage_history", { kind: "network", message: "Can't reach OpenRouter at openrouter.ai: connection refused", field: null, retry_after_ms: null });
     const { details } = await openDetails(fake);
-    expect(await within(details).findByText("OpenRouter is unreachable")).toBeInTheDocument();
+    expect(await within(details).findByText("Can't reach OpenRouter at openrouter.ai: connection refused")).toBeInTheDocument();
     expect(within(details).getByText("$420.00")).toBeInTheDocument();
   });
 });

@@ -162,9 +162,9 @@ describe("key list", () => {
 
   it("unauthorized: names the profile and replaces the key", async () => {
     const fake = oneProfile([makeKey({ name: "alpha" })]);
-    fake.failNext("keys_list", appError("unauthorized", "401 from OpenRouter"), 2);
+    fake.failNext("keys_list", appError("unauthorized", "OpenRouter rejected the key (Invalid API key). Check the key Keyward uses, or paste a new one."), 2);
     const { user } = renderApp(fake);
-    expect(await screen.findByText("The management key for acme-prod was rejected")).toBeInTheDocument();
+    expect(await screen.findByText(/The management key of acme-prod may have been deleted or revoked/)).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Replace key" }));
     const dialog = screen.getByRole("dialog", { name: "Replace the management key for acme-prod" });
     await user.type(within(dialog).getByLabelText("Management key"), "sk-or-mgmt-new");
@@ -176,11 +176,10 @@ describe("key list", () => {
 
   it("other errors read as words, not a dump", async () => {
     const fake = oneProfile([]);
-    fake.failNext("keys_list", appError("store", "database is locked"), 2);
+    fake.failNext("keys_list", appError("store", "Keyward's local data failed: database is locked"), 2);
     renderApp(fake);
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("Keyward could not read or write its local data");
-    expect(alert).toHaveTextContent("database is locked");
+    expect(alert).toHaveTextContent("Keyward's local data failed: database is locked");
     expect(alert.textContent).not.toContain("{");
   });
 

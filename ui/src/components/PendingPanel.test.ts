@@ -1,9 +1,9 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import type { PendingSecret } from "../lib/bindings/PendingSecret";
+import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import { oneProfile, pageContains, renderApp } from "../test/render";
 
-const pending = (name: string, state: PendingSecret["state"], hash: string): PendingSecret => ({
+const pending = (name: string, state: SecretIndexEntry["state"], hash: string): SecretIndexEntry => ({
   profile_id: "p1", key_hash: hash, key_name: name, label: `sk-or-v1-${name.slice(0, 3)}...`, created_at: new Date().toISOString(), state,
 });
 

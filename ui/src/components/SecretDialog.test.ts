@@ -50,11 +50,13 @@ describe("created-secret dialog", () => {
 
   it("when the keychain refused it: a prominent warning to copy it now, and no keychain choices", async () => {
     const fake = oneProfile([makeKey({ name: "alpha" })]);
-    fake.keychainBroken = appError("keychain_locked", "The login keyring is locked.");
+    fake.keychainBroken = appError("keychain_locked", "The system keychain is locked: unlock it (e.g. with Seahorse or by logging in again) and try again");
     const { dialog, user, secret } = await createOne(fake);
     const alert = within(dialog).getByRole("alert");
     expect(alert).toHaveTextContent("could not be saved in the OS keychain — copy it now");
-    expect(alert).toHaveTextContent("The OS keychain is locked: The login keyring is locked.");
+    // The core's sentence as it is, without a headline repeating it ("… is locked: … is locked").
+    expect(alert).toHaveTextContent("The system keychain is locked: unlock it (e.g. with Seahorse or by logging in again) and try again");
+    expect(alert.textContent?.match(/locked/g)).toHaveLength(1);
     expect(within(dialog).queryByRole("button", { name: /forget it/ })).not.toBeInTheDocument();
     await user.click(within(dialog).getByRole("button", { name: "I have copied it — close" }));
     expect(pageContains(secret)).toBe(false);

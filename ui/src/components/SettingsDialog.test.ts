@@ -114,9 +114,9 @@ describe("settings", () => {
     expect(await d.findByText("Start at login could not be changed: no autostart entry")).toBeInTheDocument();
     expect(d.getByLabelText(/Start Keyward at login/)).toHaveAttribute("aria-invalid", "true");
 
-    fake.failNext("watch_settings_set", appError("store", "disk full"));
+    fake.failNext("watch_settings_set", appError("store", "Keyward's local data failed: disk full"));
     await user.click(d.getByRole("button", { name: "Save" }));
-    expect(await d.findByText(/could not read or write its local data/)).toBeInTheDocument();
+    expect(await d.findByText("Keyward's local data failed: disk full")).toBeInTheDocument();
   });
 
   it("the fake shell's own validation: interval under 10 s is refused with its field", async () => {

@@ -23,11 +23,10 @@ describe("welcome (nothing stored)", () => {
 
   it("says when the sandbox cannot start", async () => {
     const fake = new FakeBackend();
-    fake.failNext("sandbox_open", appError("internal", "port in use"));
+    fake.failNext("sandbox_open", appError("internal", "Keyward failed internally: the sandbox could not start: port in use"));
     const { user } = renderApp(fake);
     await user.click(await screen.findByRole("button", { name: /Try the sandbox/ }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("Something went wrong inside Keyward");
-    expect(screen.getByRole("alert")).toHaveTextContent("port in use");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Keyward failed internally: the sandbox could not start: port in use");
   });
 });
 
@@ -53,10 +52,9 @@ describe("adding a profile", () => {
     await user.type(screen.getByLabelText("Management key"), "sk-or-v1-abc123");
     await user.click(screen.getByRole("button", { name: "Check and save" }));
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("That is an inference key, not a management key");
-    expect(alert).toHaveTextContent("An inference key calls models");
-    // One explanation, the UI's own: the shell's message would only say the same again.
-    expect(alert).not.toHaveTextContent("it can call models but cannot manage keys");
+    // The explanation is the core's sentence; the UI adds only the link.
+    expect(alert).toHaveTextContent("sk-or-v1-abc... is an inference key: it can call models but cannot manage keys.");
+    expect(alert).toHaveTextContent("Create a management key at");
     expect(alert.querySelector("a")).toHaveAttribute("href", "https://openrouter.ai/settings/management-keys");
     // Opened in the browser through the opener plugin, not followed inside the webview.
     await user.click(within(alert).getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }));
@@ -71,30 +69,30 @@ describe("adding a profile", () => {
     const { user } = await openForm(new FakeBackend());
     await user.type(screen.getByLabelText("Management key"), "nonsense");
     await user.click(screen.getByRole("button", { name: "Check and save" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("The key was rejected by OpenRouter");
+    expect(await screen.findByRole("alert")).toHaveTextContent("OpenRouter rejected the key (Invalid API key).");
     expect(screen.getByLabelText("Management key")).toHaveValue("");
   });
 
   it("says the keychain is locked and how to fix it", async () => {
     const fake = new FakeBackend();
-    fake.keychainBroken = appError("keychain_locked", "The collection is locked.");
+    fake.keychainBroken = appError("keychain_locked", "The system keychain is locked: unlock it (e.g. with Seahorse or by logging in again) and try again");
     const { user } = await openForm(fake);
     await user.type(screen.getByLabelText("Management key"), "sk-or-mgmt-good");
     await user.keyboard("{Enter}");
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("The OS keychain is locked");
-    expect(alert).toHaveTextContent("Unlock your keychain");
+    // The core's sentence says what is wrong and how to fix it, once: no second headline before it.
+    expect(alert.querySelector("strong")).toHaveTextContent(/^The system keychain is locked: unlock it/);
+    expect(alert.textContent?.match(/locked/g)).toHaveLength(1);
   });
 
   it("says the keychain is unavailable and how to fix it", async () => {
     const fake = new FakeBackend();
-    fake.keychainBroken = appError("keychain_unavailable", "No Secret Service on the session bus.");
+    fake.keychainBroken = appError("keychain_unavailable", "The system keychain is unavailable: no Secret Service is running: install and start gnome-keyring or KeePassXC's Secret Service integration, then try again");
     const { user } = await openForm(fake);
     await user.type(screen.getByLabelText("Management key"), "sk-or-mgmt-good");
     await user.keyboard("{Enter}");
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("The OS keychain is not available");
-    expect(alert).toHaveTextContent("Secret Service");
+    expect(alert).toHaveTextContent("The system keychain is unavailable: no Secret Service is running");
   });
 
   it("saves a management key with name, base URL and workspace, then shows the empty list", async () => {
@@ -120,10 +118,9 @@ describe("adding a profile", () => {
 describe("start-up failure", () => {
   it("says what went wrong when the shell cannot load its state", async () => {
     const fake = new FakeBackend();
-    fake.failNext("app_state", appError("store", "unable to open database file"));
+    fake.failNext("app_state", appError("store", "Keyward's local data failed: unable to open database file"));
     renderApp(fake);
     const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("Keyward could not read or write its local data");
-    expect(alert).toHaveTextContent("unable to open database file");
+    expect(alert).toHaveTextContent("Keyward's local data failed: unable to open database file");
   });
 });

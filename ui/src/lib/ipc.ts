@@ -5,18 +5,11 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { openUrl } from "@tauri-apps/plugin-opener";
 import type { AppError } from "./bindings/AppError";
 import type { Commands } from "./bindings/Commands";
-import type { ErrorKind } from "./bindings/ErrorKind";
+import { ERROR_KINDS } from "./bindings/ErrorKinds";
 import type { Events } from "./bindings/Events";
 
-// A Record over the generated ErrorKind: a kind added in Rust fails `npm run check` until it is listed.
-const KIND_TABLE: Record<ErrorKind, true> = {
-  invalid_input: true, unauthorized: true, forbidden: true, not_management_key: true, not_found: true,
-  conflict: true, rate_limited: true, server: true, network: true, timeout: true, decode: true,
-  keychain_unavailable: true, keychain_locked: true, keychain_denied: true, secret_not_found: true,
-  keychain: true, store: true, profile_name_taken: true, profile_not_found: true,
-  profile_holds_secrets: true, internal: true,
-};
-const KINDS: ReadonlySet<string> = new Set(Object.keys(KIND_TABLE));
+// Generated from the Rust ErrorKind, like the type itself.
+const KINDS: ReadonlySet<string> = new Set(ERROR_KINDS);
 
 export function isAppError(value: unknown): value is AppError {
   return (

@@ -10,7 +10,7 @@ import type { Credits } from "./bindings/Credits";
 import type { KeyRow } from "./bindings/KeyRow";
 import type { KeysSnapshot } from "./bindings/KeysSnapshot";
 import type { PendingAction } from "./bindings/PendingAction";
-import type { PendingSecret } from "./bindings/PendingSecret";
+import type { SecretIndexEntry } from "./bindings/SecretIndexEntry";
 import type { Profile } from "./bindings/Profile";
 import type { ProfileAddArgs } from "./bindings/ProfileAddArgs";
 import type { SecretCopied } from "./bindings/SecretCopied";
@@ -27,7 +27,7 @@ export class Session {
   startError = $state<AppError | null>(null);
   profiles = $state<Profile[]>([]);
   activeId = $state<string | null>(null);
-  pending = $state<PendingSecret[]>([]);
+  pending = $state<SecretIndexEntry[]>([]);
   /** Raw (not deeply reactive): 10,000 rows must not become 10,000 proxies. Replaced, never mutated. */
   snapshot = $state.raw<KeysSnapshot | null>(null);
   connectivity = $state.raw<Connectivity>(ONLINE);
@@ -271,7 +271,7 @@ export class Session {
       await this.updateKey({ profile_id: this.activeId, hash: key.hash, disabled });
       this.notify(`${key.name} ${disabled ? "disabled" : "enabled"}`, "success");
     } catch (e) {
-      this.notify(describe(e as AppError, this.active?.name), "error");
+      this.notify(describe(e as AppError), "error");
     }
   }
 

@@ -8,7 +8,7 @@ import type { Connectivity } from "../lib/bindings/Connectivity";
 import type { CreateKeyArgs } from "../lib/bindings/CreateKeyArgs";
 import type { ErrorKind } from "../lib/bindings/ErrorKind";
 import type { KeyRow } from "../lib/bindings/KeyRow";
-import type { PendingSecret } from "../lib/bindings/PendingSecret";
+import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
@@ -118,7 +118,7 @@ export type FakeOptions = {
   profiles?: Profile[];
   activeId?: string | null;
   keys?: Record<string, KeyRow[]>;
-  pending?: PendingSecret[];
+  pending?: SecretIndexEntry[];
   /** How many demo keys `sandbox_open` seeds. */
   sandboxKeys?: number;
 };
@@ -126,7 +126,7 @@ export type FakeOptions = {
 export function makeProfile(id: string, name: string, extra: Partial<Profile> = {}): Profile {
   return {
     id, name, base_url: "https://openrouter.ai/api/v1", workspace_id: null, is_sandbox: false,
-    created_at: iso(Date.now() - 90 * DAY), last_used_at: null, ...extra,
+    created_at: iso(Date.now() - 90 * DAY), updated_at: iso(Date.now() - 90 * DAY), last_used_at: null, ...extra,
   };
 }
 
@@ -134,7 +134,7 @@ export class FakeBackend {
   profiles: Profile[];
   activeId: string | null;
   keys: Record<string, KeyRow[]>;
-  pending: PendingSecret[];
+  pending: SecretIndexEntry[];
   connectivity: Record<string, Connectivity> = {};
   /** URLs opened in the browser through the opener plugin. */
   openedUrls: string[] = [];
@@ -199,7 +199,7 @@ export class FakeBackend {
 
   private findKey(profileId: unknown, hash: unknown): KeyRow {
     const k = (this.keys[String(profileId)] ?? []).find((x) => x.hash === hash);
-    if (!k) throw appError("not_found", "Key not found");
+    if (!k) throw appError("not_found", "Not found on OpenRouter: Key not found. The key may have been deleted; refresh the list.");
     return k;
   }
 
@@ -218,9 +218,9 @@ export class FakeBackend {
   private checkManagementKey(key: string): void {
     if (this.keychainBroken) throw this.keychainBroken;
     if (key.startsWith("sk-or-v1-")) {
-      throw appError("not_management_key", "This is an inference key: it can call models but cannot manage keys.");
+      throw appError("not_management_key", `${key.slice(0, 12)}... is an inference key: it can call models but cannot manage keys. Keyward needs a management key, which manages keys but cannot call models. Create one at https://openrouter.ai/settings/management-keys`);
     }
-    if (!key.startsWith("sk-or-mgmt-")) throw appError("unauthorized", "OpenRouter rejected this key (401).");
+    if (!key.startsWith("sk-or-mgmt-")) throw appError("unauthorized", "OpenRouter rejected the key (Invalid API key). Check the key Keyward uses, or paste a new one.");
   }
 
   private run(cmd: string, a: Record<string, unknown>): unknown {
@@ -339,11 +339,11 @@ export class FakeBackend {
           return { ...this.checked(makeKey({ name: "mgmt" })), is_management_key: true };
         }
         const k = this.secrets.get(secret);
-        if (!k) throw appError("unauthorized", "User not found.");
+        if (!k) throw appError("unauthorized", "OpenRouter rejected the key (User not found). Check the key Keyward uses, or paste a new one.");
         return this.checked(k);
       }
       case "secret_copy": {
-        if (!this.keychain.has(String(a.key_hash))) throw appError("secret_not_found", "No secret stored for this key.");
+        if (!this.keychain.has(String(a.key_hash))) throw appError("secret_not_found", "The secret of this key is not in the system keychain");
         return { clears_at: iso(Date.now() + 30_000) };
       }
       case "pending_resolve": {

@@ -116,7 +116,7 @@ for (const scheme of ["light", "dark"]) {
     await field.fill("sk-or-v1-0123456789abcdef");
     assert(await field.getAttribute("type") === "password", "key field is masked");
     await page.keyboard.press("Enter");
-    await page.getByText("That is an inference key, not a management key").waitFor();
+    await page.getByText(/is an inference key: it can call models but cannot manage keys/).waitFor();
     await page.getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }).waitFor();
     assert(await field.inputValue() === "", "field cleared after use");
     await shot(page, `${scheme}-01b-inference-key-refused`);

@@ -13,14 +13,9 @@ mod rules;
 mod settings;
 mod text;
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-
-use crate::Error;
 
 pub use notify::{
     GROUP_ABOVE, KeyLimits, Ledger, LedgerEntry, Notification, NotificationPlan, NotifyContext,
@@ -32,8 +27,26 @@ pub use settings::{
     parse_hhmm,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+/// Named in snake_case (`"rotation_due"`) in JSON, alert ids and the store; serde and strum agree.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    TS,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertKind {
     Expiry,
     Limit,
@@ -41,46 +54,6 @@ pub enum AlertKind {
     Anomaly,
     Disabled,
     RotationDue,
-}
-
-impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
-        AlertKind::Expiry,
-        AlertKind::Limit,
-        AlertKind::Forecast,
-        AlertKind::Anomaly,
-        AlertKind::Disabled,
-        AlertKind::RotationDue,
-    ];
-
-    /// The wire tag (`"rotation_due"`), as in alert ids and the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::Expiry => "expiry",
-            AlertKind::Limit => "limit",
-            AlertKind::Forecast => "forecast",
-            AlertKind::Anomaly => "anomaly",
-            AlertKind::Disabled => "disabled",
-            AlertKind::RotationDue => "rotation_due",
-        }
-    }
-}
-
-impl fmt::Display for AlertKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AlertKind {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        AlertKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| Error::invalid("kind", format!("\"{text}\" is not an alert kind")))
-    }
 }
 
 /// Ordered: `Info < Warning < Critical`.
@@ -149,13 +122,19 @@ pub fn alert_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn kinds_round_trip_as_snake_case() {
-        for kind in AlertKind::ALL {
-            let json = serde_json::to_value(kind).unwrap();
-            assert_eq!(json, kind.as_str());
-            assert_eq!(kind.as_str().parse::<AlertKind>().unwrap(), kind);
+        for &kind in AlertKind::VARIANTS {
+            let name: &'static str = kind.into();
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(name.parse::<AlertKind>().unwrap(), kind);
+            assert_eq!(
+                serde_json::from_value::<AlertKind>(name.into()).unwrap(),
+                kind
+            );
         }
         assert!("expiry ".parse::<AlertKind>().is_err());
         assert!(AlertSeverity::Info < AlertSeverity::Warning);

@@ -237,6 +237,7 @@ fn check_thresholds(
 mod tests {
     use super::*;
     use crate::usage::test_support::at;
+    use strum::VariantArray;
 
     fn field_of(error: Error) -> String {
         match error {
@@ -256,7 +257,7 @@ mod tests {
         assert!(settings.notifications_enabled);
         assert!(!settings.start_at_login);
         assert_eq!(settings.quiet_hours, None);
-        for kind in AlertKind::ALL {
+        for &kind in AlertKind::VARIANTS {
             assert!(settings.notify.allows(kind), "{kind:?}");
         }
         settings.validate().unwrap();

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use super::models::{
-    ActivityItem, ApiKey, CreateKeyResponse, CreatedKey, Credits, CurrentKey, DataEnvelope,
-    DeleteResponse,
+    ActivityItem, ApiKey, CreateKeyResponse, Credits, CurrentKey, DataEnvelope, DeleteResponse,
+    NewKey,
 };
 use super::requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, UpdateKeyRequest};
 use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
@@ -240,7 +240,7 @@ impl OpenRouterClient {
     /// Not retried once the request may have reached the server (a second copy would create a
     /// second key). If this fails with `Server`, `Timeout` or `Network`, the key may exist anyway:
     /// refresh the list before trying again.
-    pub async fn create_key(&self, request: &CreateKeyRequest) -> Result<CreatedKey, Error> {
+    pub async fn create_key(&self, request: &CreateKeyRequest) -> Result<NewKey, Error> {
         request.validate(self.now())?;
         let body = serde_json::to_vec(request).map_err(|err| Error::Decode {
             message: format!("could not encode the request: {err}"),
@@ -260,7 +260,7 @@ impl OpenRouterClient {
             }
         })?;
         let created: CreateKeyResponse = decode(&call, &bytes).map_err(note_possible_creation)?;
-        Ok(CreatedKey {
+        Ok(NewKey {
             secret: created.key,
             key: created.data,
         })
@@ -392,14 +392,14 @@ impl OpenRouterClient {
                         tracing::info!(
                             attempt,
                             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            kind = error.kind(),
+                            kind = %error.kind(),
                             "retrying OpenRouter request"
                         );
                         earlier_attempt_may_have_landed |= may_have_landed;
                         tokio::time::sleep(wait).await;
                     }
                     Plan::GiveUp { wait } => {
-                        tracing::debug!(attempt, kind = error.kind(), "giving up");
+                        tracing::debug!(attempt, kind = %error.kind(), "giving up");
                         let error = match error {
                             Error::RateLimited { message, .. } => Error::RateLimited {
                                 retry_after: wait,
@@ -502,7 +502,7 @@ impl OpenRouterClient {
         };
         tracing::debug!(
             attempt,
-            kind = error.kind(),
+            kind = %error.kind(),
             connect = err.is_connect(),
             "no answer from OpenRouter"
         );

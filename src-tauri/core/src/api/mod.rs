@@ -13,8 +13,8 @@ mod validation;
 
 pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
 pub use models::{
-    ActivityItem, ApiKey, CreatedKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget,
-    LimitReset, RateLimitInfo, parse_server_datetime,
+    ActivityItem, ApiKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget, LimitReset,
+    NewKey, RateLimitInfo, parse_server_datetime,
 };
 pub use paging::PAGE_SIZE;
 pub use requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, Patch, UpdateKeyRequest};

@@ -1,85 +1,49 @@
 //! Typed answers of the keys API (reference §3, §4.6–4.8). Every model ignores unknown fields and
 //! defaults the fields one of the two SDKs lacks, so a newer or older server still parses.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use ts_rs::TS;
 
 use crate::Error;
 
 /// When a key's spending limit starts over (UTC midnight; weeks run Monday–Sunday).
 ///
 /// The server types this as a plain string, so a value Keyward does not know is kept as `Other`
-/// instead of failing the whole list; requests refuse `Other` in validation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// (serialized back as the server's word) instead of failing the whole list; requests refuse `Other`
+/// in validation. serde and strum both name the known values in snake_case.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS, strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case", ascii_case_insensitive)]
 pub enum LimitReset {
     Daily,
     Weekly,
     Monthly,
+    #[serde(untagged)]
+    #[strum(default)]
     Other(String),
 }
 
 impl LimitReset {
-    pub fn as_str(&self) -> &str {
-        match self {
-            LimitReset::Daily => "daily",
-            LimitReset::Weekly => "weekly",
-            LimitReset::Monthly => "monthly",
-            LimitReset::Other(other) => other,
-        }
-    }
-
-    fn from_wire(value: String) -> Self {
-        match value.as_str() {
-            "daily" => LimitReset::Daily,
-            "weekly" => LimitReset::Weekly,
-            "monthly" => LimitReset::Monthly,
-            _ => LimitReset::Other(value),
-        }
-    }
-}
-
-impl fmt::Display for LimitReset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses user input (CLI flag, UI field): case and surrounding blanks don't matter, anything but
-/// daily/weekly/monthly is an `InvalidInput` naming `limit_reset`.
-impl FromStr for LimitReset {
-    type Err = Error;
-
-    fn from_str(input: &str) -> Result<Self, Error> {
-        match input.trim().to_ascii_lowercase().as_str() {
-            "daily" => Ok(LimitReset::Daily),
-            "weekly" => Ok(LimitReset::Weekly),
-            "monthly" => Ok(LimitReset::Monthly),
-            _ => Err(Error::invalid(
+    /// Parses what a person typed (CLI flag, UI field): case and surrounding blanks don't matter;
+    /// anything but daily/weekly/monthly is an `InvalidInput` naming `limit_reset`.
+    pub fn from_input(input: &str) -> Result<Self, Error> {
+        match input.trim().parse() {
+            Ok(LimitReset::Other(_)) | Err(_) => Err(Error::invalid(
                 "limit_reset",
                 format!("\"{}\" is not one of daily, weekly, monthly", input.trim()),
             )),
+            Ok(known) => Ok(known),
         }
     }
 }
 
-impl Serialize for LimitReset {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for LimitReset {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(LimitReset::from_wire)
-    }
-}
-
-/// One API key as the management endpoints describe it (reference §3). Never holds the secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One API key as the management endpoints describe it (reference §3), and as the UI lists it (see
+/// `ipc::KeyRow`). Never holds the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ApiKey {
     pub hash: String,
     pub name: String,
@@ -128,14 +92,15 @@ impl ApiKey {
 }
 
 /// The answer to `POST /keys`: the plaintext key (shown once, only ever as a `SecretString`) and the
-/// new key's metadata. Debug prints `[REDACTED]` for the secret.
+/// new key's metadata. Debug prints `[REDACTED]` for the secret. (`ipc::CreatedKey` is what the UI
+/// receives after Keyward has held the secret.)
 #[derive(Debug)]
-pub struct CreatedKey {
+pub struct NewKey {
     pub secret: SecretString,
     pub key: ApiKey,
 }
 
-/// The wire shape of `POST /keys`; converted into `CreatedKey` right after parsing.
+/// The wire shape of `POST /keys`; converted into `NewKey` right after parsing.
 #[derive(Deserialize)]
 pub(crate) struct CreateKeyResponse {
     pub key: SecretString,
@@ -234,7 +199,7 @@ pub struct KeyBudget {
 }
 
 /// `GET /credits`, both in USD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 pub struct Credits {
     pub total_credits: f64,
     pub total_usage: f64,
@@ -519,19 +484,37 @@ mod tests {
     #[test]
     fn limit_reset_from_user_text() {
         assert_eq!(
-            " Weekly ".parse::<LimitReset>().unwrap(),
+            LimitReset::from_input(" Weekly ").unwrap(),
             LimitReset::Weekly
         );
-        let err = "hourly".parse::<LimitReset>().unwrap_err();
+        let err = LimitReset::from_input("hourly").unwrap_err();
         assert_eq!(err.kind(), "invalid_input");
         assert!(err.to_string().contains("limit_reset"));
+    }
+
+    #[test]
+    fn limit_reset_names_agree_in_serde_and_strum() {
+        for (reset, name) in [
+            (LimitReset::Daily, "daily"),
+            (LimitReset::Weekly, "weekly"),
+            (LimitReset::Monthly, "monthly"),
+            (LimitReset::Other("quarterly".into()), "quarterly"),
+        ] {
+            assert_eq!(serde_json::to_value(&reset).unwrap(), name);
+            assert_eq!(reset.to_string(), name);
+            assert_eq!(name.parse::<LimitReset>().unwrap(), reset);
+            assert_eq!(
+                serde_json::from_value::<LimitReset>(name.into()).unwrap(),
+                reset
+            );
+        }
     }
 
     #[test]
     fn created_key_debug_hides_the_secret() {
         let created: CreateKeyResponse = serde_json::from_value(example("create.json")).unwrap();
         let plaintext = created.key.expose_secret().to_owned();
-        let created = CreatedKey {
+        let created = NewKey {
             secret: created.key,
             key: created.data,
         };

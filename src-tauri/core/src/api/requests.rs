@@ -13,8 +13,9 @@ use crate::Error;
 
 /// A field of a partial update: leave it as it is (not sent), clear it (sent as `null`), or set it.
 ///
-/// Deserializes the same way (absent → `Keep` with `#[serde(default)]`, `null` → `Clear`), so a UI
-/// form can express all three.
+/// Deserializes the same way (absent → `Keep` with `#[serde(default)]`, `null` → `Clear`), so the
+/// UI's `key_update` arguments and the PATCH body are the same type end to end. In TypeScript a
+/// `Patch<T>` field is `field?: T | null` (`#[ts(as = "Option<Option<T>>", optional)]`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Patch<T> {
     #[default]
@@ -26,13 +27,6 @@ pub enum Patch<T> {
 impl<T> Patch<T> {
     pub fn is_keep(&self) -> bool {
         matches!(self, Patch::Keep)
-    }
-
-    pub fn as_set(&self) -> Option<&T> {
-        match self {
-            Patch::Set(value) => Some(value),
-            _ => None,
-        }
     }
 }
 

@@ -10,10 +10,10 @@ use super::{
     DrainView, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName,
     RotationStepStatus, RotationStepView, RotationView,
 };
+use crate::AppError;
 use crate::Error;
 use crate::api::{ApiKey, CreateKeyRequest, LimitReset};
 use crate::deploy::{DeployOutcome, DeployTarget};
-use crate::views::AppError;
 
 /// The old key's settings, as read when the rotation started; the new key copies them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

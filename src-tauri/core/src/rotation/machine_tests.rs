@@ -2,8 +2,8 @@
 //! actions each state allows, rollback, the drain rule and the journal check.
 
 use super::*;
+use crate::ErrorKind;
 use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
-use crate::views::ErrorKind;
 
 const STEPS: [RotationStepName; 7] = RotationStepName::ALL;
 

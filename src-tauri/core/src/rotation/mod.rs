@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantNames};
 use ts_rs::TS;
 
+use crate::AppError;
 use crate::Error;
 use crate::api::ApiKey;
 use crate::deploy::{DeployOutcome, DeployTarget};
-use crate::views::AppError;
 
 pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSED_MARKER, RotationHooks};
 pub use journal::{JournalEntry, JournalOutcome, JournalPhase, JournalStep, check_journal};

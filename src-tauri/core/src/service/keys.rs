@@ -8,16 +8,16 @@ use secrecy::ExposeSecret;
 
 use super::recovery::PlannedRetry;
 use super::{Keyward, rename_field};
-use crate::Error;
 use crate::api::{
-    ApiKey, CreateKeyRequest, DEFAULT_BASE_URL, ListKeysQuery, Patch, UpdateKeyRequest,
+    ApiKey, CreateKeyRequest, Credits, DEFAULT_BASE_URL, ListKeysQuery, NewKey, UpdateKeyRequest,
     parse_expiry,
 };
-use crate::store::{NewSecretIndexEntry, ProfileManager, SecretIndexEntry};
-use crate::views::{
-    AppError, CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, Credits, KeyCheckArgs,
-    KeyDeleteArgs, KeyRow, KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
+use crate::ipc::{
+    CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, KeyCheckArgs, KeyDeleteArgs, KeyRow,
+    KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
 };
+use crate::store::{NewSecretIndexEntry, ProfileManager, SecretIndexEntry};
+use crate::{AppError, Error};
 
 /// When a 429 names no wait, the UI counts down from this.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
@@ -124,7 +124,7 @@ impl Keyward {
     /// The connectivity a failed refresh leads to; the failure is recorded beside the cache.
     fn refresh_failed(&self, profile_id: &str, error: &Error) -> Connectivity {
         let now = self.now();
-        tracing::warn!(profile = %profile_id, kind = error.kind(), "refresh failed; answering from the cache");
+        tracing::warn!(profile = %profile_id, kind = %error.kind(), "refresh failed; answering from the cache");
         if let Err(record) =
             self.inner
                 .store()
@@ -220,7 +220,7 @@ impl Keyward {
     pub async fn credits(&self, args: ProfileScopedArgs) -> Result<Credits, Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let client = self.client_for(&profile).await?;
-        Ok(client.credits().await?.into())
+        client.credits().await
     }
 
     /// The core's validation of a create form, one error per bad field (`field` set); nothing is
@@ -247,6 +247,15 @@ impl Keyward {
                 errors.push(error);
             }
         }
+        if args.limit_reset.is_some() {
+            let request = CreateKeyRequest {
+                limit_reset: args.limit_reset.clone(),
+                ..CreateKeyRequest::new("limit_reset check")
+            };
+            if let Err(error) = request.validate(now) {
+                errors.push(error);
+            }
+        }
         if let Some(expires_at) = &args.expires_at
             && let Err(error) = parse_expiry(expires_at, now)
         {
@@ -260,7 +269,7 @@ impl Keyward {
     pub(super) async fn hold_created_secret(
         &self,
         profile_id: &str,
-        created: &crate::api::CreatedKey,
+        created: &NewKey,
     ) -> Result<SecretIndexEntry, Error> {
         let entry = NewSecretIndexEntry {
             profile_id: profile_id.to_owned(),
@@ -288,7 +297,7 @@ impl Keyward {
         let request = CreateKeyRequest {
             name: args.name.trim().to_owned(),
             limit: args.limit,
-            limit_reset: args.limit_reset.map(Into::into),
+            limit_reset: args.limit_reset.clone(),
             include_byok_in_limit: Some(args.include_byok_in_limit),
             expires_at: args
                 .expires_at
@@ -308,7 +317,7 @@ impl Keyward {
                 tracing::error!(
                     profile = %profile.id,
                     key = %created.key.hash,
-                    kind = error.kind(),
+                    kind = %error.kind(),
                     "could not hold the new key's secret; the person must copy it now"
                 );
                 Some(AppError::from(&error))
@@ -342,8 +351,8 @@ impl Keyward {
         let request = UpdateKeyRequest {
             name: args.name.map(|name| name.trim().to_owned()),
             disabled: args.disabled,
-            limit: patch(args.limit),
-            limit_reset: patch(args.limit_reset.map(|reset| reset.map(Into::into))),
+            limit: args.limit,
+            limit_reset: args.limit_reset,
             include_byok_in_limit: args.include_byok_in_limit,
             workspace_id: None,
         };
@@ -403,14 +412,5 @@ impl Keyward {
             .map_err(|err| rename_field(err, &renames))?;
         let current = client.current_key().await?;
         Ok(CheckedKey::from(&current))
-    }
-}
-
-/// `None` = leave alone, `Some(None)` = clear, `Some(Some(v))` = set.
-fn patch<T>(value: Option<Option<T>>) -> Patch<T> {
-    match value {
-        None => Patch::Keep,
-        Some(None) => Patch::Clear,
-        Some(Some(value)) => Patch::Set(value),
     }
 }

@@ -22,12 +22,11 @@ use secrecy::SecretString;
 use crate::Error;
 use crate::api::{ClientConfig, Clock, OpenRouterClient};
 use crate::backoff::Backoff;
+use crate::ipc::{
+    AppState, Connectivity, ConnectivityEvent, KeysChangedEvent, PendingAction, PendingResolveArgs,
+};
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
-use crate::views::{
-    AppState, Connectivity, ConnectivityEvent, KeysChangedEvent, PendingAction, PendingResolveArgs,
-    PendingSecret,
-};
 
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::RotationConfig;
@@ -248,13 +247,9 @@ impl Keyward {
     pub fn app_state(&self) -> Result<AppState, Error> {
         let store = self.inner.store();
         Ok(AppState {
-            profiles: store.profiles()?.into_iter().map(Into::into).collect(),
+            profiles: store.profiles()?,
             active_profile_id: store.active_profile_id()?,
-            pending_secrets: store
-                .secret_index(None, None)?
-                .into_iter()
-                .map(PendingSecret::from)
-                .collect(),
+            pending_secrets: store.secret_index(None, None)?,
         })
     }
 

@@ -6,10 +6,10 @@ use secrecy::SecretString;
 use super::{Keyward, rename_field};
 use crate::Error;
 use crate::api::DEFAULT_BASE_URL;
-use crate::store::{NewProfile, ProfileManager, SecretState};
-use crate::views::{
-    AppState, Profile, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
+use crate::ipc::{
+    AppState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
+use crate::store::{NewProfile, Profile, ProfileManager, SecretState};
 
 /// The store and client name fields in prose; the UI needs the arguments' names.
 const PROFILE_FIELDS: &[(&str, &str)] = &[
@@ -70,7 +70,7 @@ impl Keyward {
             .await
             .map_err(|err| rename_field(err, PROFILE_FIELDS))?;
         tracing::info!(profile = %profile.id, "added profile");
-        Ok(profile.into())
+        Ok(profile)
     }
 
     /// Replaces a profile's management key (e.g. after `unauthorized`), with the same checks.
@@ -92,7 +92,7 @@ impl Keyward {
         .await?;
         self.forget_client(&profile.id);
         tracing::info!(profile = %profile.id, "replaced the management key");
-        Ok(profile.into())
+        Ok(profile)
     }
 
     pub async fn profile_rename(&self, args: ProfileRenameArgs) -> Result<Profile, Error> {
@@ -101,7 +101,7 @@ impl Keyward {
             .store()
             .rename_profile(&args.id, &args.name)
             .map_err(|err| rename_field(err, PROFILE_FIELDS))?;
-        Ok(profile.into())
+        Ok(profile)
     }
 
     /// Removes a profile, its keychain entry, cache and state. Refused while it holds secrets of

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{Inner, Keyward};
 use crate::backoff::Backoff;
-use crate::views::Connectivity;
+use crate::ipc::Connectivity;
 
 /// The pacing of the background retries of an unreachable profile: 2 s, doubling up to a minute,
 /// each wait 80–100 % of its step so many running apps don't all come back in lockstep after an
@@ -180,7 +180,7 @@ async fn recovery_loop(
             Err(error) => {
                 // Not an outage (e.g. the key was revoked): retrying won't help; the next explicit
                 // refresh shows the error.
-                tracing::warn!(profile = %profile_id, kind = error.kind(), "background retry stopped");
+                tracing::warn!(profile = %profile_id, kind = %error.kind(), "background retry stopped");
                 recoveries.finish(&profile_id, generation);
                 service.no_retry_pending(&profile_id);
                 return;

@@ -2,13 +2,13 @@
 //! rotation of one key or of a batch pattern would do, from the stored policy and the cached key
 //! list. The UI shows these instead of applying the rules itself.
 
+use crate::AppError;
 use crate::Error;
 use crate::api::ApiKey;
 use crate::rotation::{
     PlannedRotation, RotationBatchArgs, RotationKeyArgs, RotationPlan, RotationPolicy, batch_plan,
     new_key_name,
 };
-use crate::views::AppError;
 
 use super::Keyward;
 

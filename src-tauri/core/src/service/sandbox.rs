@@ -15,8 +15,7 @@ use secrecy::SecretString;
 
 use super::Keyward;
 use crate::Error;
-use crate::store::{NewProfile, ProfileChanges, Store};
-use crate::views::Profile;
+use crate::store::{NewProfile, Profile, ProfileChanges, Store};
 
 /// The sandbox profile's name (another is chosen if a real profile already has it).
 pub const SANDBOX_PROFILE_NAME: &str = "Sandbox";
@@ -57,7 +56,7 @@ impl Keyward {
         let profile_id = self.sandbox_running().await?;
         let store = self.inner.store();
         store.set_active_profile(Some(&profile_id))?;
-        Ok(store.require_profile(&profile_id)?.into())
+        store.require_profile(&profile_id)
     }
 
     /// Whether any profile other than the sandbox exists, i.e. a management key is stored: the

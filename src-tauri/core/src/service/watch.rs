@@ -9,15 +9,16 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use super::Keyward;
+use crate::AppError;
 use crate::Error;
 use crate::alerts::{
     self, AlertKind, AlertView, AlertsSnapshot, KeyContext, KeyLimits, Ledger, NotifyContext,
     WatchSettings,
 };
 use crate::api::{ActivityQuery, ApiKey};
+use crate::ipc::{Connectivity, KeysListArgs};
 use crate::store::{Profile, UsageSnapshot};
 use crate::usage::{self, ActivityDays, KeySeries, UsageHistory, UsageOverview, UsagePoint};
-use crate::views::{AppError, Connectivity, KeysListArgs};
 use crate::watch::{ProfileCheck, WatchReport, WatchShared};
 
 /// The settings key of [`WatchSettings`].
@@ -62,10 +63,7 @@ fn snapshot_of(key: &ApiKey, taken_at: DateTime<Utc>) -> UsageSnapshot {
         byok_usage: key.byok_usage,
         limit: key.limit,
         limit_remaining: key.limit_remaining,
-        limit_reset: key
-            .limit_reset
-            .as_ref()
-            .map(|reset| reset.as_str().to_owned()),
+        limit_reset: key.limit_reset.as_ref().map(ToString::to_string),
         disabled: key.disabled,
         expires_at: key.expires_at,
     }
@@ -272,7 +270,7 @@ impl Keyward {
             match self.check_profile(profile).await {
                 Ok(done) => checked.push(done),
                 Err(error) => {
-                    tracing::warn!(profile = %profile.id, kind = error.kind(), "could not check the profile");
+                    tracing::warn!(profile = %profile.id, kind = %error.kind(), "could not check the profile");
                 }
             }
         }
@@ -453,7 +451,7 @@ impl Keyward {
         let (connectivity, fresh, error) = match listed {
             Ok(snapshot) => (snapshot.connectivity, !snapshot.from_cache, None),
             Err(error) => {
-                tracing::warn!(profile = %profile.id, kind = error.kind(), "refresh failed; alerts come from the cached list");
+                tracing::warn!(profile = %profile.id, kind = %error.kind(), "refresh failed; alerts come from the cached list");
                 (Connectivity::Online, false, Some(AppError::from(&error)))
             }
         };
@@ -607,7 +605,7 @@ impl Keyward {
                 Some(activity)
             }
             Err(error) => {
-                tracing::warn!(profile = %profile.id, kind = error.kind(), "could not fetch activity; using what is stored");
+                tracing::warn!(profile = %profile.id, kind = %error.kind(), "could not fetch activity; using what is stored");
                 stored
             }
         }

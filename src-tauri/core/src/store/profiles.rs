@@ -14,7 +14,7 @@ pub use crate::api::DEFAULT_BASE_URL;
 const MAX_NAME_CHARS: usize = 64;
 
 /// A profile: one management key's account on one OpenRouter-compatible server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Profile {
     pub id: String,
     pub name: String,

@@ -10,8 +10,22 @@ use serde::{Deserialize, Serialize};
 use super::{Store, refuse_secrets, store_error};
 use crate::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Stored as its snake_case name; serde (the UI) and strum (the database column) agree.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SecretState {
     /// Shown once, not yet confirmed as stored elsewhere: list it until resolved.
     Pending,
@@ -20,23 +34,14 @@ pub enum SecretState {
 }
 
 impl SecretState {
-    fn as_str(self) -> &'static str {
-        match self {
-            SecretState::Pending => "pending",
-            SecretState::Kept => "kept",
-        }
-    }
-
     fn parse(text: &str) -> rusqlite::Result<Self> {
-        match text {
-            "pending" => Ok(SecretState::Pending),
-            "kept" => Ok(SecretState::Kept),
-            other => Err(rusqlite::Error::FromSqlConversionFailure(
+        text.parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
                 5,
                 rusqlite::types::Type::Text,
-                format!("unknown secret state {other:?}").into(),
-            )),
-        }
+                format!("unknown secret state {text:?}").into(),
+            )
+        })
     }
 }
 
@@ -50,7 +55,9 @@ pub struct NewSecretIndexEntry {
     pub label: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A created key whose secret Keyward holds in the keychain (listed in the UI's pending secrets).
+/// Never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SecretIndexEntry {
     pub profile_id: String,
     pub key_hash: String,
@@ -105,7 +112,7 @@ impl Store {
                     entry.key_name,
                     entry.label,
                     entry.created_at,
-                    entry.state.as_str()
+                    <&str>::from(entry.state)
                 ],
             )
             .map_err(store_error)?;
@@ -127,10 +134,7 @@ impl Store {
             ))
             .map_err(store_error)?;
         statement
-            .query_map(
-                params![profile_id, state.map(SecretState::as_str)],
-                entry_from_row,
-            )
+            .query_map(params![profile_id, state.map(<&str>::from)], entry_from_row)
             .and_then(Iterator::collect)
             .map_err(store_error)
     }
@@ -181,5 +185,23 @@ impl Store {
             )
             .map(|removed| removed > 0)
             .map_err(store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_agree_in_serde_and_the_database() {
+        for (state, name) in [
+            (SecretState::Pending, "pending"),
+            (SecretState::Kept, "kept"),
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), name);
+            assert_eq!(<&str>::from(state), name);
+            assert_eq!(SecretState::parse(name).unwrap(), state);
+        }
+        assert!(SecretState::parse("lost").is_err());
     }
 }

@@ -281,7 +281,7 @@ impl Store {
                         entry.alert_id,
                         entry.profile_id,
                         entry.key_hash,
-                        entry.kind.as_str(),
+                        <&str>::from(entry.kind),
                         entry.threshold,
                         entry.period,
                         entry.limit_at_notice,

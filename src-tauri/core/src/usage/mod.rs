@@ -10,8 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::api::{self, ApiKey};
-use crate::views::LimitReset;
+use crate::api::{ApiKey, LimitReset};
 
 pub use daily::{ActivityDays, HISTORY_DAYS, UsagePoint, daily_spend, first_day, total_by_day};
 pub use forecast::{
@@ -111,7 +110,11 @@ pub fn usage_history(
         key_hash: key.hash.clone(),
         key_name: key.name.clone(),
         limit: key.limit,
-        limit_reset: key.limit_reset.as_ref().and_then(view_reset),
+        // A reset Keyward does not know has no period to chart.
+        limit_reset: key
+            .limit_reset
+            .clone()
+            .filter(|reset| !matches!(reset, LimitReset::Other(_))),
         period_spend,
         forecast,
         days,
@@ -152,16 +155,6 @@ pub fn usage_overview(
         profile_id: profile_id.to_owned(),
         days: total_by_day(&series, now),
         top_keys,
-    }
-}
-
-/// The view's reset for a wire reset; `None` for one Keyward does not know.
-pub fn view_reset(reset: &api::LimitReset) -> Option<LimitReset> {
-    match reset {
-        api::LimitReset::Daily => Some(LimitReset::Daily),
-        api::LimitReset::Weekly => Some(LimitReset::Weekly),
-        api::LimitReset::Monthly => Some(LimitReset::Monthly),
-        api::LimitReset::Other(_) => None,
     }
 }
 
@@ -244,7 +237,7 @@ mod tests {
         let mut k = key("prod");
         k.limit = Some(50.0);
         k.limit_remaining = Some(20.0);
-        k.limit_reset = Some(api::LimitReset::Monthly);
+        k.limit_reset = Some(LimitReset::Monthly);
         let mut days = series(now, &[5.0; 30]);
         days.last_mut().unwrap().spend = 0.0;
         let history = usage_history("p1", &k, days.clone(), None, now);
@@ -265,7 +258,7 @@ mod tests {
     fn history_of_a_key_with_an_unknown_reset_and_no_data() {
         let now = at("2026-11-23T00:00:00Z");
         let mut k = key("odd");
-        k.limit_reset = Some(api::LimitReset::Other("quarterly".into()));
+        k.limit_reset = Some(LimitReset::Other("quarterly".into()));
         let history = usage_history("p1", &k, series(now, &[]), Some(now), now);
         assert_eq!(history.limit_reset, None);
         assert_eq!(history.period_spend, 0.0);

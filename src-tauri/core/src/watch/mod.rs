@@ -13,9 +13,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::AppError;
 use crate::backoff::Backoff;
+use crate::ipc::Connectivity;
 use crate::service::Keyward;
-use crate::views::{AppError, Connectivity};
 
 pub use crate::alerts::{
     AlertKind, AlertSeverity, AlertView, AlertsSnapshot, Notification, NotifyKinds, QuietHours,
@@ -344,7 +345,7 @@ async fn watch_loop(service: Keyward, notifier: Arc<dyn AlertNotifier>, wake: Ar
                 (report.health(), wake_after)
             }
             Err(error) => {
-                tracing::warn!(kind = error.kind(), error = %error, "watch cycle failed");
+                tracing::warn!(kind = %error.kind(), error = %error, "watch cycle failed");
                 (CycleHealth::Unreachable, None)
             }
         };

@@ -11,12 +11,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use keyward_core::api::{ClientConfig, OpenRouterClient};
 use keyward_core::deploy::DeployTarget;
-use keyward_core::rotation::{HookPoint, RotationHooks, RotationPolicy, RotationView};
-use keyward_core::service::{EventSink, ServiceConfig};
-use keyward_core::views::{
+use keyward_core::ipc::{
     ConnectivityEvent, CreateKeyArgs, KeysChangedEvent, PendingAction, PendingResolveArgs,
     ProfileAddArgs,
 };
+use keyward_core::rotation::{HookPoint, RotationHooks, RotationPolicy, RotationView};
+use keyward_core::service::{EventSink, ServiceConfig};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ pub async fn create_key(t: &TestService, profile_id: &str, name: &str) -> (Strin
             profile_id: profile_id.to_owned(),
             name: name.into(),
             limit: Some(10.0),
-            limit_reset: Some(keyward_core::views::LimitReset::Monthly),
+            limit_reset: Some(keyward_core::api::LimitReset::Monthly),
             include_byok_in_limit: true,
             expires_at: None,
         })
@@ -190,7 +190,7 @@ impl Rig {
             .current_key()
             .await
             .map(|key| key.label)
-            .map_err(|error| error.kind().to_owned())
+            .map_err(|error| error.kind().to_string())
     }
 
     pub async fn record_usage(&self, hash: &str, usage: f64) {

@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use keyward_core::Keyward;
 use keyward_core::api::{ClientConfig, RetryPolicy};
 use keyward_core::backoff::Backoff;
+use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent};
 use keyward_core::service::{EventSink, SandboxConfig, ServiceConfig};
 use keyward_core::store::Store;
 use keyward_core::vault::{MemoryKeychain, Vault};
-use keyward_core::views::{ConnectivityEvent, KeysChangedEvent};
 use serde_json::Value;
 
 /// A keychain service name no other test (nor the person's real entries) uses.

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use keyward_core::Keyward;
+use keyward_core::ipc::ProfileAddArgs;
 use keyward_core::service::ServiceConfig;
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
-use keyward_core::views::ProfileAddArgs;
 use secrecy::SecretString;
 
 const DATA_DIR_ENV: &str = "KEYWARD_DATA_DIR";

@@ -82,11 +82,11 @@ describe("batch rotation", () => {
 
   it("shows a refused batch in words and stays on the confirmation", async () => {
     const fake = fleet();
-    fake.failures.set("rotation_start_batch", [{ kind: "rate_limited", message: "Rate limit exceeded", field: null, retry_after_ms: 30000 }]);
+    fake.failures.set("rotation_start_batch", [{ kind: "rate_limited", message: "Rate limited — retry after 30 s (Rate limit exceeded)", field: null, retry_after_ms: 30000 }]);
     const { user } = await open(fake);
     await user.type(screen.getByLabelText("Key names matching"), "prod-api{Enter}");
     await user.click(screen.getByRole("button", { name: "Rotate 1 key" }));
-    expect(await screen.findByRole("alert")).toHaveTextContent("OpenRouter is rate limiting Keyward");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Rate limited — retry after 30 s (Rate limit exceeded)");
     expect(screen.getByRole("dialog", { name: "Rotate 1 key?" })).toBeInTheDocument();
   });
 });

@@ -154,10 +154,10 @@ describe("rotation policy editor", () => {
 
   it("an error without a field shows as a callout; Esc cancels", async () => {
     const fake = rotationFake();
-    fake.failures.set("rotation_policy_set", [{ kind: "store", message: "disk full", field: null, retry_after_ms: null }]);
+    fake.failures.set("rotation_policy_set", [{ kind: "store", message: "Keyward's local data failed: disk full", field: null, retry_after_ms: null }]);
     const { user, d, onclose } = await open(fake);
     await user.click(d.getByRole("button", { name: "Save policy" }));
-    expect(await d.findByRole("alert")).toHaveTextContent("Keyward could not read or write its local data");
+    expect(await d.findByRole("alert")).toHaveTextContent("Keyward's local data failed: disk full");
     await user.keyboard("{Escape}");
     expect(onclose).toHaveBeenCalled();
   });

@@ -156,13 +156,13 @@ describe("rotation wizard", () => {
 
   it("a failed verify says so in words; after the person's fix, Retry goes on to the drain", async () => {
     const fake = withPolicy();
-    fake.rotation.failVerify = { kind: "unauthorized", message: "User not found.", field: null, retry_after_ms: null };
+    fake.rotation.failVerify = { kind: "unauthorized", message: "OpenRouter rejected the key (User not found). Check the key Keyward uses, or paste a new one.", field: null, retry_after_ms: null };
     const view = fake.rotation.start("p1", "old-hash", false);
     for (let i = 0; i < 4; i++) fake.rotation.advance(view.id);
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
     expect(await d.findByRole("alert")).toHaveTextContent("The new key did not pass its check");
-    expect(d.getByRole("alert")).toHaveTextContent("The key was rejected by OpenRouter: User not found.");
+    expect(d.getByRole("alert")).toHaveTextContent("OpenRouter rejected the key (User not found).");
     expect(d.getByText(/OpenRouter did not accept the new key yet/)).toBeInTheDocument();
     fake.rotation.failVerify = null;
     await user.click(d.getByRole("button", { name: "Retry" }));

@@ -2,8 +2,9 @@
 import type { ErrorKind } from "./ErrorKind";
 
 /**
- * An error as the UI receives it: `kind` to react on, `message` to show, `field` naming the input
- * at fault (argument names: `name`, `limit`, `expires_at`, `base_url`, `management_key`, …), and
- * `retry_after_ms` when waiting helps.
+ * An error as the UI receives it: `kind` to react on, `message` (the error's Display) to show as is,
+ * `field` naming the input at fault (argument names: `name`, `limit`, `expires_at`, `base_url`,
+ * `management_key`, …), and `retry_after_ms` when waiting helps. Kept in rotation journals and watch
+ * state, so it is plain data (Clone, Deserialize), unlike `Error`.
  */
 export type AppError = { kind: ErrorKind, message: string, field: string | null, retry_after_ms: number | null, };

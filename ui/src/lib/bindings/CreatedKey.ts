@@ -3,7 +3,8 @@ import type { AppError } from "./AppError";
 import type { KeyRow } from "./KeyRow";
 
 /**
- * The result of a create: the only value that ever carries a created key's secret to the UI, once.
+ * The result of `key_create` (after Keyward has held the secret; `api::NewKey` is OpenRouter's
+ * answer): the only value that ever carries a created key's secret to the UI, once.
  */
 export type CreatedKey = { key: KeyRow, secret: string, 
 /**

@@ -2,6 +2,7 @@
 import type { LimitReset } from "./LimitReset";
 
 /**
- * A field left out = unchanged; `null` = clear (`limit`, `limit_reset`).
+ * A field left out = unchanged; `null` = clear (`limit`, `limit_reset`): the same `Patch` the PATCH
+ * body carries.
  */
 export type UpdateKeyArgs = { profile_id: string, hash: string, name?: string, disabled?: boolean, limit?: number | null, limit_reset?: LimitReset | null, include_byok_in_limit?: boolean, };

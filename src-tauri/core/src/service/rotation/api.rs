@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Rotations;
+use crate::AppError;
 use crate::Error;
 use crate::api::{ApiKey, ListKeysQuery};
 use crate::deploy::ClipboardSink;
@@ -15,7 +16,6 @@ use crate::rotation::{
     RotationPolicy, RotationSettings, RotationStartArgs, RotationStatus, RotationView,
     check_journal, rotation_due_at,
 };
-use crate::views::AppError;
 
 impl Rotations {
     // --- Policies -----------------------------------------------------------------------------------

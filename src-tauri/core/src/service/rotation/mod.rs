@@ -26,16 +26,17 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 
 use super::{EventSink, Inner, Keyward};
+use crate::AppError;
 use crate::Error;
-use crate::api::{ApiKey, Clock, CreatedKey, OpenRouterClient};
+use crate::api::{ApiKey, Clock, NewKey, OpenRouterClient};
 use crate::deploy::{self, ClipboardSink, DeployContext};
+use crate::ipc::KeysChangedEvent;
 use crate::rotation::{
     HookPoint, JournalEntry, Rotation, RotationAction, RotationBatchArgs, RotationHooks,
     RotationPolicy, RotationStartArgs, RotationView, StepOutcome,
 };
 use crate::store::{self, NewSecretIndexEntry, ProfileManager, SecretIndexEntry, Store};
 use crate::vault::Vault;
-use crate::views::{AppError, KeysChangedEvent};
 
 /// How the service runs rotations. `Default` is the real app's.
 #[derive(Clone)]
@@ -246,7 +247,7 @@ impl Rotations {
     async fn hold_created_secret(
         &self,
         profile_id: &str,
-        created: &CreatedKey,
+        created: &NewKey,
     ) -> Result<SecretIndexEntry, Error> {
         let entry = NewSecretIndexEntry {
             profile_id: profile_id.to_owned(),

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::Rotations;
+use crate::AppError;
 use crate::Error;
 use crate::api::UpdateKeyRequest;
 use crate::deploy::{self, DeployContext, DeployTarget};
@@ -12,7 +13,6 @@ use crate::rotation::{
     Boundary, HookPoint, JournalEntry, JournalOutcome, JournalPhase, JournalStep, Rotation,
     RotationStepName, RotationStepStatus,
 };
-use crate::views::AppError;
 
 impl Rotations {
     // --- Rollback -----------------------------------------------------------------------------------

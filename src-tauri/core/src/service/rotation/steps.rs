@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::{Rotations, failed, is_transient, proves_nothing_created};
+use crate::AppError;
 use crate::Error;
 use crate::api::UpdateKeyRequest;
 use crate::deploy::{self, DeployTarget};
@@ -11,7 +12,6 @@ use crate::rotation::{
     Boundary, HookPoint, NewKey, Rotation, RotationStepName, StepOutcome, drain_observation,
 };
 use crate::store::{NewSecretIndexEntry, ProfileManager, SecretState};
-use crate::views::AppError;
 
 impl Rotations {
     // --- Steps --------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ impl Rotations {
                 "its secret is held in the keychain as pending".to_owned()
             }
             Err(error) => {
-                tracing::error!(rotation = %rotation.id, kind = error.kind(), "the keychain refused the new secret; holding it in memory");
+                tracing::error!(rotation = %rotation.id, kind = %error.kind(), "the keychain refused the new secret; holding it in memory");
                 self.unsaved().insert(rotation.id.clone(), created.secret);
                 format!(
                     "the keychain refused its secret ({error}); it is held in memory until stored"
