@@ -1,20 +1,19 @@
-//! `cargo xtask bench [list]`: Keyward's `list_all` against the official Python SDK paging the way a
-//! script would, over the same seeded emulator with the same injected latency, in the same run.
-//! `cargo xtask bench idle` (bench_idle.rs) measures the app at rest instead.
+//! `cargo xtask bench [list]`: Keyward's `list_all` (core/examples/list_all_bench.rs) against the
+//! official Python SDK paging the way a script would (tests/bench/sdk_list_all.py), over the same
+//! seeded emulator with the same injected latency, in the same run. `cargo xtask bench idle` builds
+//! and runs tests/bench/idle (the app at rest beside a minimal Tauri app) in tests/session.sh.
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail, ensure};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::emulator::EmulatorProcess;
-use crate::process::{run_checked, run_streamed};
-use crate::setup;
-use crate::workspace::{Workspace, cargo};
+use crate::{Workspace, run_checked, setup};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -32,7 +31,7 @@ enum Which {
     List(ListArgs),
     /// Keyward's idle CPU and memory with 1,000 keys and its window closed, beside a minimal Tauri
     /// app built in the same run (printed, not asserted).
-    Idle(crate::bench_idle::IdleArgs),
+    Idle(IdleArgs),
 }
 
 #[derive(clap::Args)]
@@ -54,6 +53,23 @@ pub struct ListArgs {
     no_setup: bool,
 }
 
+#[derive(clap::Args)]
+pub struct IdleArgs {
+    /// Use the binaries already built (no UI or cargo build).
+    #[arg(long)]
+    no_build: bool,
+    /// Debug binaries instead of release ones: only to try the harness out, the figures mean little.
+    #[arg(long)]
+    debug: bool,
+    /// Do not run `setup` first.
+    #[arg(long)]
+    no_setup: bool,
+    /// The bench's own options, after these (`--keys`, `--measure-secs`, `--close unmap`, …; see
+    /// `idle-bench --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    options: Vec<String>,
+}
+
 /// What both timing programs print as their last stdout line.
 #[derive(Deserialize)]
 struct Timings {
@@ -61,128 +77,117 @@ struct Timings {
     keys: u64,
 }
 
-const BENCH_MANAGEMENT_KEY: &str = "sk-or-v1-keyward-bench-management";
-const KEY_ENV: &str = "KEYWARD_BENCH_KEY";
-
-pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
     match &args.which {
-        None => run_list(&args.list),
-        Some(Which::List(list)) => run_list(list),
-        Some(Which::Idle(idle)) => crate::bench_idle::run(idle),
+        None => run_list(workspace, &args.list),
+        Some(Which::List(list)) => run_list(workspace, list),
+        Some(Which::Idle(idle)) => run_idle(workspace, idle),
     }
 }
 
-fn run_list(args: &ListArgs) -> anyhow::Result<()> {
-    ensure!(args.runs > 0, "--runs must be at least 1");
-    let workspace = Workspace::locate()?;
+fn run_idle(workspace: &Workspace, args: &IdleArgs) -> anyhow::Result<()> {
     if !args.no_setup {
-        setup::run(&workspace)?;
+        setup::run(workspace)?;
+    }
+    let profile = if args.debug { "debug" } else { "release" };
+    if !args.no_build {
+        println!("==> building the UI, Keyward, the minimal Tauri app, the profile helper, the emulator and the bench ({profile})");
+        run_checked(Command::new("npm").args(["run", "build"]).current_dir(workspace.path("ui")))?;
+        let mut build = workspace.command("cargo");
+        build.arg("build");
+        for package in ["keyward", "minimal-app", "idle-bench-profile", "openrouter-emulator", "idle-bench"] {
+            build.args(["-p", package]);
+        }
+        run_checked(if args.debug { &mut build } else { build.arg("--release") })?;
+    }
+    let bin_dir = workspace.target_dir.join(profile);
+    let artifacts = workspace.path("tests/artifacts/bench");
+    fs::create_dir_all(&artifacts).with_context(|| format!("creating {}", artifacts.display()))?;
+    let emulator = Emulator::start(&bin_dir.join("openrouter-emulator"), &artifacts.join("idle-emulator.log"))?;
+    let mut bench = workspace.command(workspace.path("tests/session.sh"));
+    bench
+        .args(["--x11", "--"])
+        .arg(bin_dir.join("idle-bench"))
+        .args(["--base-url", &emulator.endpoints.base_url, "--control-url", &emulator.endpoints.control_url])
+        .arg("--bin-dir")
+        .arg(&bin_dir)
+        .arg("--artifacts")
+        .arg(&artifacts)
+        .args(args.debug.then_some("--debug"))
+        .args(&args.options)
+        .env("KEYWARD_BENCH_KEY", &emulator.endpoints.management_key);
+    run_checked(&mut bench)
+}
+
+fn run_list(workspace: &Workspace, args: &ListArgs) -> anyhow::Result<()> {
+    ensure!(args.runs > 0, "--runs must be at least 1");
+    if !args.no_setup {
+        setup::run(workspace)?;
     }
     println!("==> building the emulator and the list_all bench (release)");
-    run_checked(
-        Command::new(cargo())
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "openrouter-emulator",
-                "--bin",
-                "openrouter-emulator",
-            ])
-            .current_dir(&workspace.root),
-    )?;
-    run_checked(
-        Command::new(cargo())
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "keyward-core",
-                "--example",
-                "list_all_bench",
-            ])
-            .current_dir(&workspace.root),
-    )?;
-    let emulator_bin = workspace.binary("release", "openrouter-emulator");
-    let keyward_bin = workspace.target_dir.join("release/examples/list_all_bench");
-
-    let artifacts = workspace.root.join("tests/artifacts/bench");
+    run_checked(workspace.command("cargo").args(["build", "--release", "-p", "openrouter-emulator"]))?;
+    run_checked(workspace.command("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "keyward-core",
+        "--example",
+        "list_all_bench",
+    ]))?;
+    let artifacts = workspace.path("tests/artifacts/bench");
     fs::create_dir_all(&artifacts).with_context(|| format!("creating {}", artifacts.display()))?;
-    let emulator = EmulatorProcess::start(
-        &emulator_bin,
-        BENCH_MANAGEMENT_KEY,
+    let emulator = Emulator::start(
+        &workspace.binary("release", "openrouter-emulator"),
         &artifacts.join("emulator.log"),
     )?;
     let endpoints = &emulator.endpoints;
     println!("emulator at {}", endpoints.base_url);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting a tokio runtime")?;
-    let control = Control::new(&endpoints.control_url)?;
-    let all_hashes = runtime.block_on(async {
-        control.post("reset", json!({})).await?;
-        let seeded = control
-            .post("seed", json!({ "count": args.keys, "seed": 20_261_123u64 }))
-            .await?;
-        let created = seeded.get("created").and_then(serde_json::Value::as_u64);
-        ensure!(
-            created == Some(args.keys),
-            "seeding answered {seeded} instead of created: {}",
-            args.keys
-        );
-        control
-            .post("faults", json!({ "latency_ms": args.latency_ms }))
-            .await?;
-        control.every_hash().await
-    })?;
-    ensure!(
-        all_hashes.len() as u64 == args.keys,
-        "the emulator holds {} keys after seeding {}",
-        all_hashes.len(),
-        args.keys
-    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let http = reqwest::Client::new();
+    let control = |path: &str, body: Option<Value>| -> anyhow::Result<Value> {
+        let url = format!("{}/{path}", endpoints.control_url.trim_end_matches('/'));
+        runtime.block_on(async {
+            let request = match body {
+                Some(body) => http.post(&url).json(&body),
+                None => http.get(&url),
+            };
+            let response = request.send().await.with_context(|| url.clone())?;
+            ensure!(response.status().is_success(), "{url} answered {}", response.status());
+            let text = response.text().await?;
+            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    };
+    control("reset", Some(json!({})))?;
+    let seeded = control("seed", Some(json!({ "count": args.keys, "seed": 20_261_123u64 })))?;
+    ensure!(seeded["created"] == args.keys, "seeding answered {seeded}, not created: {}", args.keys);
+    control("faults", Some(json!({ "latency_ms": args.latency_ms })))?;
+    let all_hashes: BTreeSet<String> = control("keys", None)?["data"]
+        .as_array()
+        .context("/_emulator/keys has no data array")?
+        .iter()
+        .map(|key| key["hash"].as_str().map(str::to_owned).context("a key without a hash"))
+        .collect::<anyhow::Result<_>>()?;
+    ensure!(all_hashes.len() as u64 == args.keys, "the emulator holds {} keys", all_hashes.len());
 
-    let keyward_hashes = artifacts.join("keyward-hashes.txt");
-    println!();
-    println!("==> (a) Keyward list_all, {} runs", args.runs);
-    let keyward = time_program(
-        Command::new(&keyward_bin)
-            .args([
-                "--base-url",
-                &endpoints.base_url,
-                "--runs",
-                &args.runs.to_string(),
-            ])
-            .arg("--hashes-out")
-            .arg(&keyward_hashes)
-            .env(KEY_ENV, &endpoints.management_key),
-    )?;
-
-    let sdk_hashes = artifacts.join("sdk-hashes.txt");
-    println!();
-    println!(
-        "==> (b) official Python SDK 1.3.84, sequential paging, {} runs",
-        args.runs
-    );
-    let sdk = time_program(
-        Command::new(workspace.venv_python())
-            .arg(workspace.root.join("tests/bench/sdk_list_all.py"))
-            .args([
-                "--base-url",
-                &endpoints.base_url,
-                "--runs",
-                &args.runs.to_string(),
-            ])
-            .arg("--hashes-out")
-            .arg(&sdk_hashes)
-            .env(KEY_ENV, &endpoints.management_key),
-    )?;
+    let runs = args.runs.to_string();
+    let timed = |program: &mut Command, hashes: &Path| -> anyhow::Result<(Timings, BTreeSet<String>)> {
+        program
+            .args(["--base-url", &endpoints.base_url, "--runs", &runs, "--hashes-out"])
+            .arg(hashes)
+            .env("KEYWARD_BENCH_KEY", &endpoints.management_key);
+        let timings = time_program(program)?;
+        Ok((timings, read_unique_hashes(hashes)?))
+    };
+    println!("\n==> (a) Keyward list_all, {} runs", args.runs);
+    let keyward_bin = workspace.target_dir.join("release/examples/list_all_bench");
+    let (keyward, keyward_set) = timed(&mut Command::new(keyward_bin), &artifacts.join("keyward-hashes.txt"))?;
+    println!("\n==> (b) official Python SDK 1.3.84, sequential paging, {} runs", args.runs);
+    let mut sdk_command = Command::new(workspace.path("tests/.venv/bin/python"));
+    sdk_command.arg(workspace.path("tests/bench/sdk_list_all.py"));
+    let (sdk, sdk_set) = timed(&mut sdk_command, &artifacts.join("sdk-hashes.txt"))?;
     drop(emulator);
 
-    let keyward_set = read_unique_hashes(&keyward_hashes, "Keyward")?;
-    let sdk_set = read_unique_hashes(&sdk_hashes, "the SDK")?;
     ensure!(
         keyward.keys == args.keys && sdk.keys == args.keys,
         "keys listed: Keyward {}, SDK {}, expected {}",
@@ -190,86 +195,49 @@ fn run_list(args: &ListArgs) -> anyhow::Result<()> {
         sdk.keys,
         args.keys
     );
-    ensure!(
-        keyward_set == all_hashes,
-        "Keyward's hashes differ from the emulator's keys"
-    );
-    ensure!(
-        sdk_set == all_hashes,
-        "the SDK's hashes differ from the emulator's keys"
-    );
+    ensure!(keyward_set == all_hashes, "Keyward's hashes differ from the emulator's keys");
+    ensure!(sdk_set == all_hashes, "the SDK's hashes differ from the emulator's keys");
 
-    let keyward_median = median(&keyward.runs_ms);
-    let sdk_median = median(&sdk.runs_ms);
+    let (keyward_median, sdk_median) = (median(&keyward.runs_ms), median(&sdk.runs_ms));
     let ratio = sdk_median / keyward_median;
     let met = ratio >= args.target_ratio;
-    println!();
-    println!(
-        "==> benchmark: list every key ({} keys, {} ms latency per request)",
-        args.keys, args.latency_ms
-    );
-    println!(
-        "| task | keys listed (Keyward / SDK) | Keyward median ms | SDK median ms | ratio | target |"
-    );
+    println!("\n==> benchmark: list every key ({} keys, {} ms latency per request)", args.keys, args.latency_ms);
+    println!("| task | keys listed (Keyward / SDK) | Keyward median ms | SDK median ms | ratio | target |");
     println!("|---|---:|---:|---:|---:|---|");
     println!(
-        "| list all keys | {} / {} | {:.0} | {:.0} | {:.1}× | ≥ {}× {} |",
+        "| list all keys | {} / {} | {keyward_median:.0} | {sdk_median:.0} | {ratio:.1}× | ≥ {}× {} |",
         keyward.keys,
         sdk.keys,
-        keyward_median,
-        sdk_median,
-        ratio,
         args.target_ratio,
         if met { "met" } else { "MISSED" }
     );
-    println!();
-    println!("per-run ms, Keyward: {}", format_runs(&keyward.runs_ms));
+    let format_runs = |runs: &[f64]| runs.iter().map(|ms| format!("{ms:.0}")).collect::<Vec<_>>().join(", ");
+    println!("\nper-run ms, Keyward: {}", format_runs(&keyward.runs_ms));
     println!("per-run ms, SDK:     {}", format_runs(&sdk.runs_ms));
-    println!(
-        "both listed the same {} unique hashes, equal to the emulator's keys",
-        keyward_set.len()
-    );
+    println!("both listed the same {} unique hashes, equal to the emulator's keys", keyward_set.len());
     if !met {
-        bail!(
-            "Keyward was {ratio:.1}× the SDK, below the {}× target",
-            args.target_ratio
-        );
+        bail!("Keyward was {ratio:.1}× the SDK, below the {}× target", args.target_ratio);
     }
     Ok(())
 }
 
+/// Runs a timing program (its output shown) and reads the JSON timings of its last stdout line.
 fn time_program(command: &mut Command) -> anyhow::Result<Timings> {
-    let captured = run_streamed(command)?;
-    ensure!(
-        captured.status.success(),
-        "the timing program failed ({})",
-        captured.status
-    );
-    let last = captured
-        .lines
-        .iter()
-        .rev()
-        .find(|line| line.trim_start().starts_with('{'))
-        .context("the timing program printed no JSON line")?;
-    let timings: Timings =
-        serde_json::from_str(last).with_context(|| format!("parsing timings from {last:?}"))?;
-    ensure!(
-        !timings.runs_ms.is_empty(),
-        "the timing program reported no run"
-    );
+    let output = command.stderr(Stdio::inherit()).output().context("starting a timing program")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    ensure!(output.status.success(), "the timing program failed ({})", output.status);
+    let last = stdout.lines().rev().find(|line| line.starts_with('{')).context("no JSON line")?;
+    let timings: Timings = serde_json::from_str(last).with_context(|| format!("parsing {last:?}"))?;
+    ensure!(!timings.runs_ms.is_empty(), "the timing program reported no run");
     Ok(timings)
 }
 
-fn read_unique_hashes(path: &Path, who: &str) -> anyhow::Result<BTreeSet<String>> {
+fn read_unique_hashes(path: &Path) -> anyhow::Result<BTreeSet<String>> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let hashes: Vec<&str> = text.lines().filter(|line| !line.is_empty()).collect();
     let unique: BTreeSet<String> = hashes.iter().map(|hash| (*hash).to_owned()).collect();
-    ensure!(
-        unique.len() == hashes.len(),
-        "{who} listed {} keys but only {} distinct hashes",
-        hashes.len(),
-        unique.len()
-    );
+    ensure!(unique.len() == hashes.len(), "{} lists {} keys but {} distinct hashes", path.display(), hashes.len(), unique.len());
     Ok(unique)
 }
 
@@ -277,117 +245,54 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[middle]
-    } else {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
-    }
+    if sorted.len() % 2 == 1 { sorted[middle] } else { (sorted[middle - 1] + sorted[middle]) / 2.0 }
 }
 
-fn format_runs(runs: &[f64]) -> String {
-    runs.iter()
-        .map(|ms| format!("{ms:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+#[derive(Deserialize)]
+struct Endpoints {
+    base_url: String,
+    control_url: String,
+    management_key: String,
 }
 
-/// The emulator's `/_emulator` control API.
-pub(crate) struct Control {
-    http: reqwest::Client,
-    base: String,
+/// The emulator on a free port; its first stdout line is its JSON endpoints. Killed when dropped.
+struct Emulator {
+    child: Child,
+    endpoints: Endpoints,
 }
 
-impl Control {
-    pub(crate) fn new(control_url: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .context("building an HTTP client")?;
-        Ok(Self {
-            http,
-            base: control_url.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
-    }
-
-    pub(crate) async fn post(
-        &self,
-        path: &str,
-        body: serde_json::Value,
-    ) -> anyhow::Result<serde_json::Value> {
-        let response = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("POST {}", self.url(path)))?;
-        let status = response.status();
-        let text = response.text().await.context("reading a control answer")?;
-        ensure!(
-            status.is_success(),
-            "POST {} answered {status}: {text}",
-            self.url(path)
-        );
-        if text.trim().is_empty() {
-            return Ok(serde_json::Value::Null);
+impl Emulator {
+    fn start(binary: &Path, log: &Path) -> anyhow::Result<Self> {
+        let mut child = Command::new(binary)
+            .args(["--port", "0", "--management-key", "sk-or-v1-keyward-bench-management"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(log).with_context(|| format!("creating {}", log.display()))?)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut reader = BufReader::new(child.stdout.take().context("the emulator's stdout")?);
+        let mut line = String::new();
+        let endpoints = reader.read_line(&mut line).map_err(anyhow::Error::from).and_then(|_| {
+            serde_json::from_str(&line).with_context(|| format!("the emulator's first line: {line:?}"))
+        });
+        // Keep draining stdout so the emulator never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        match endpoints {
+            Ok(endpoints) => Ok(Self { child, endpoints }),
+            Err(error) => {
+                // Best effort: the error above is what matters.
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(error)
+            }
         }
-        serde_json::from_str(&text)
-            .with_context(|| format!("POST {} answered {text:?}", self.url(path)))
     }
+}
 
-    /// GET or DELETE of a control path; the answer as JSON (`null` when empty).
-    pub(crate) async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-    ) -> anyhow::Result<serde_json::Value> {
-        let url = self.url(path);
-        let response = self
-            .http
-            .request(method.clone(), &url)
-            .send()
-            .await
-            .with_context(|| format!("{method} {url}"))?;
-        let status = response.status();
-        let text = response.text().await.context("reading a control answer")?;
-        ensure!(
-            status.is_success(),
-            "{method} {url} answered {status}: {text}"
-        );
-        if text.trim().is_empty() {
-            return Ok(serde_json::Value::Null);
-        }
-        serde_json::from_str(&text).with_context(|| format!("{method} {url} answered {text:?}"))
-    }
-
-    async fn every_hash(&self) -> anyhow::Result<BTreeSet<String>> {
-        let response = self
-            .http
-            .get(self.url("keys"))
-            .send()
-            .await
-            .context("GET /_emulator/keys")?;
-        ensure!(
-            response.status().is_success(),
-            "GET /_emulator/keys answered {}",
-            response.status()
-        );
-        let body: serde_json::Value = response.json().await.context("parsing /_emulator/keys")?;
-        let keys = body
-            .get("data")
-            .and_then(serde_json::Value::as_array)
-            .context("/_emulator/keys has no data array")?;
-        keys.iter()
-            .map(|key| {
-                key.get("hash")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned)
-                    .context("a key without a hash")
-            })
-            .collect()
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // It may have exited already; there is nothing more to do then.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

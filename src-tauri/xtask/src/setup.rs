@@ -1,99 +1,65 @@
 //! `cargo xtask setup`: installs what the tests need on a fresh Debian/Ubuntu machine, and does
-//! nothing when it is all there already (apt packages, the Python venv, the npm packages).
+//! nothing when it is all there already (apt packages, cargo tools, the Python venv, npm packages).
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use crate::process::{run_checked, succeeds};
-use crate::workspace::Workspace;
+use crate::{Workspace, run_checked};
 
-/// Every Debian package the suites need, with the reason. A new suite adds its packages here.
-const APT_PACKAGES: &[(&str, &str)] = &[
-    ("dbus", "a private session bus for the keychain tests"),
-    ("dbus-x11", "dbus-launch for desktop sessions"),
-    (
-        "gnome-keyring",
-        "a real Secret Service for the keychain tests",
-    ),
-    (
-        "libsecret-tools",
-        "secret-tool, to read keychain entries back",
-    ),
-    ("libdbus-1-dev", "the keyring crate links libdbus"),
-    ("pkg-config", "finds libdbus when building"),
-    ("build-essential", "the desktop shell's C dependencies"),
-    (
-        "libwebkit2gtk-4.1-dev",
-        "the desktop shell (Tauri 2 on WebKitGTK)",
-    ),
-    (
-        "libxdo-dev",
-        "the desktop shell (Tauri's menu accelerators)",
-    ),
-    (
-        "libssl-dev",
-        "the desktop shell (Tauri's build dependencies)",
-    ),
-    (
-        "libayatana-appindicator3-dev",
-        "the desktop shell's tray icon",
-    ),
-    ("librsvg2-dev", "the desktop shell's icons"),
-    (
-        "chromium",
-        "the UI's browser test (driven by playwright-core)",
-    ),
-    ("xvfb", "the end-to-end tests' X display (xvfb-run)"),
-    (
-        "webkit2gtk-driver",
-        "WebKitWebDriver, which tauri-driver drives the app window through",
-    ),
-    (
-        "dunst",
-        "a real notification daemon in the end-to-end session",
-    ),
-    (
-        "imagemagick",
-        "`import`, the end-to-end tests' screenshots of the X screen",
-    ),
-    (
-        "xdotool",
-        "the idle benchmark closes the app window; the end-to-end tray scenario clicks the tray icon",
-    ),
-    (
-        "trayer",
-        "a real system tray (XEmbed) in the end-to-end session, for the tray scenario",
-    ),
-    (
-        "x11-utils",
-        "xwininfo, which finds the tray icon, its menu and the window in the end-to-end session",
-    ),
+/// Every Debian package the suites need. A new suite adds its packages here.
+const APT_PACKAGES: &[&str] = &[
+    // The private desktop session (tests/session.sh): D-Bus, a real Secret Service, secret-tool.
+    "dbus",
+    "dbus-x11",
+    "gnome-keyring",
+    "libsecret-tools",
+    // Building: the keyring crate links libdbus; the desktop shell is Tauri 2 on WebKitGTK, with
+    // menu accelerators (xdo), a tray icon (appindicator) and icons (rsvg).
+    "libdbus-1-dev",
+    "pkg-config",
+    "build-essential",
+    "libwebkit2gtk-4.1-dev",
+    "libxdo-dev",
+    "libssl-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    // The UI's browser test (driven by playwright-core).
+    "chromium",
+    // The end-to-end session and the idle bench: an X display, WebKitWebDriver for tauri-driver, a
+    // notification daemon, screenshots (import), window control (xdotool, xwininfo), a real tray.
+    "xvfb",
+    "webkit2gtk-driver",
+    "dunst",
+    "imagemagick",
+    "xdotool",
+    "x11-utils",
+    "trayer",
 ];
 
-/// tauri-driver, the WebDriver bridge for Tauri apps, from crates.io (pinned by its Cargo.lock).
-const TAURI_DRIVER_CRATE: &str = "tauri-driver";
-
-/// Installed only when the machine's python3 cannot make a venv (Debian splits venv out).
-const PYTHON_VENV_PACKAGES: &[&str] = &["python3", "python3-venv"];
-/// Installed only when there is no npm on PATH.
-const NODE_PACKAGES: &[&str] = &["nodejs", "npm"];
+/// Cargo tools, each installed (`cargo install --locked`) only when `<tool> --help` fails:
+/// tauri-driver drives the e2e app window; cargo-nextest runs the Rust tests with a JUnit report.
+const CARGO_TOOLS: &[(&str, &[&str])] = &[
+    ("tauri-driver", &["tauri-driver", "--help"]),
+    ("cargo-nextest", &["cargo", "nextest", "--version"]),
+];
 
 pub fn run(workspace: &Workspace) -> anyhow::Result<()> {
     println!("==> setup: apt packages");
     install_apt_packages()?;
     println!("==> setup: Python venv (tests/.venv)");
     install_python_venv(workspace)?;
-    println!("==> setup: tauri-driver");
-    install_tauri_driver()?;
-    for directory in npm_projects(workspace) {
-        println!(
-            "==> setup: npm packages ({})",
-            relative(workspace, &directory)
-        );
-        install_npm_packages(&directory)?;
+    for (name, probe) in CARGO_TOOLS {
+        if !succeeds(Command::new(probe[0]).args(&probe[1..])) {
+            println!("==> setup: {name}");
+            run_checked(Command::new("cargo").args(["install", "--locked", name]))?;
+        }
+    }
+    for project in ["ui", "tests/conformance/ts", "tests/e2e"] {
+        println!("==> setup: npm packages ({project})");
+        install_npm_packages(&workspace.path(project))?;
     }
     println!("==> setup: done");
     Ok(())
@@ -101,163 +67,95 @@ pub fn run(workspace: &Workspace) -> anyhow::Result<()> {
 
 /// What `cargo xtask app` needs: the system packages and the UI's npm packages, not the test tools.
 pub fn run_for_app(workspace: &Workspace) -> anyhow::Result<()> {
-    println!("==> setup: apt packages");
     install_apt_packages()?;
-    println!("==> setup: npm packages (ui)");
-    install_npm_packages(&workspace.ui_dir())
+    install_npm_packages(&workspace.path("ui"))
 }
 
 fn install_apt_packages() -> anyhow::Result<()> {
-    let mut wanted: Vec<&str> = APT_PACKAGES.iter().map(|(name, _)| *name).collect();
-    if !python_can_make_venv("python3") {
-        wanted.extend_from_slice(PYTHON_VENV_PACKAGES);
+    let mut wanted = APT_PACKAGES.to_vec();
+    // Debian splits venv out of python3; nodejs and npm only when there is no npm on PATH.
+    if !succeeds(Command::new("python3").args(["-c", "import venv, ensurepip"])) {
+        wanted.extend(["python3", "python3-venv"]);
     }
     if !succeeds(Command::new("npm").arg("--version")) {
-        wanted.extend_from_slice(NODE_PACKAGES);
+        wanted.extend(["nodejs", "npm"]);
     }
-    let missing: Vec<&str> = wanted
-        .into_iter()
-        .filter(|package| !dpkg_installed(package))
-        .collect();
+    let missing: Vec<&str> = wanted.into_iter().filter(|package| !dpkg_installed(package)).collect();
     if missing.is_empty() {
         println!("all apt packages are installed");
         return Ok(());
     }
     println!("missing apt packages: {}", missing.join(" "));
-    run_checked(privileged("apt-get").arg("update"))?;
-    run_checked(
-        privileged("apt-get")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["install", "-y"])
-            .args(&missing),
-    )
+    // As root directly, else through sudo (which must keep DEBIAN_FRONTEND).
+    let root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    let apt = || {
+        let mut command = Command::new(if root { "apt-get" } else { "sudo" });
+        if !root {
+            command.args(["--preserve-env=DEBIAN_FRONTEND", "apt-get"]);
+        }
+        command.env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run_checked(apt().arg("update"))?;
+    run_checked(apt().args(["install", "-y"]).args(&missing))
 }
 
 fn dpkg_installed(package: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", package])
         .output()
-        .is_ok_and(|output| {
-            output.status.success()
-                && String::from_utf8_lossy(&output.stdout).trim() == "install ok installed"
-        })
+        .is_ok_and(|output| output.stdout == b"install ok installed")
 }
 
-/// `apt-get` as root: directly when we are root, through sudo otherwise.
-fn privileged(program: &str) -> Command {
-    if is_root() {
-        Command::new(program)
-    } else {
-        let mut command = Command::new("sudo");
-        // sudo drops the environment; DEBIAN_FRONTEND must survive it.
-        command.args(["--preserve-env=DEBIAN_FRONTEND", program]);
-        command
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
-fn python_can_make_venv(python: &str) -> bool {
-    succeeds(Command::new(python).args(["-c", "import venv, ensurepip"]))
+fn succeeds(command: &mut Command) -> bool {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 fn install_python_venv(workspace: &Workspace) -> anyhow::Result<()> {
-    let python = workspace.venv_python();
-    if !python.is_file() {
+    let venv = workspace.path("tests/.venv");
+    if !venv.join("bin/python").is_file() {
         // After installing python3-venv the system interpreter can make one even if PATH's cannot.
-        let interpreter = if python_can_make_venv("python3") {
+        let python = if succeeds(Command::new("python3").args(["-c", "import venv, ensurepip"])) {
             "python3"
         } else {
             "/usr/bin/python3"
         };
+        run_checked(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
+    }
+    let requirements = workspace.path("tests/conformance/python/requirements.txt");
+    install_once(&requirements, &venv.join("keyward-requirements.txt"), || {
         run_checked(
-            Command::new(interpreter)
-                .args(["-m", "venv"])
-                .arg(workspace.root.join("tests/.venv")),
-        )?;
-    }
-    let requirements_path = workspace.python_requirements();
-    let requirements = fs::read_to_string(&requirements_path)
-        .with_context(|| format!("reading {}", requirements_path.display()))?;
-    let stamp = workspace.root.join("tests/.venv/keyward-requirements.txt");
-    if stamp_matches(&stamp, &requirements) {
-        println!("the venv already has {}", requirements_path.display());
-        return Ok(());
-    }
-    run_checked(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-r",
-            ])
-            .arg(&requirements_path),
-    )?;
-    fs::write(&stamp, requirements).with_context(|| format!("writing {}", stamp.display()))
-}
-
-/// Every npm project the tests use: the UI (when it exists), the TypeScript SDK suite and the
-/// end-to-end harness.
-fn npm_projects(workspace: &Workspace) -> Vec<PathBuf> {
-    let mut projects = Vec::new();
-    if workspace.ui_dir().join("package-lock.json").is_file() {
-        projects.push(workspace.ui_dir());
-    }
-    projects.push(workspace.conformance_ts_dir());
-    projects.push(workspace.root.join("tests/e2e"));
-    projects
-}
-
-/// `cargo install tauri-driver --locked`, only when there is no tauri-driver on PATH (2.1.0 has no
-/// `--version`; `--help` answers).
-fn install_tauri_driver() -> anyhow::Result<()> {
-    if succeeds(Command::new("tauri-driver").arg("--help")) {
-        println!("tauri-driver is installed");
-        return Ok(());
-    }
-    run_checked(Command::new(crate::workspace::cargo()).args([
-        "install",
-        TAURI_DRIVER_CRATE,
-        "--locked",
-    ]))
-}
-
-fn relative(workspace: &Workspace, path: &Path) -> String {
-    path.strip_prefix(&workspace.root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+            Command::new(venv.join("bin/python"))
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"])
+                .arg(&requirements),
+        )
+    })
 }
 
 fn install_npm_packages(directory: &Path) -> anyhow::Result<()> {
-    let lock_path = directory.join("package-lock.json");
-    let lock = fs::read_to_string(&lock_path)
-        .with_context(|| format!("reading {}", lock_path.display()))?;
     let stamp = directory.join("node_modules/.keyward-package-lock.json");
-    if stamp_matches(&stamp, &lock) {
-        println!("node_modules already matches {}", lock_path.display());
-        return Ok(());
-    }
-    run_checked(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(directory),
-    )?;
-    if !directory.join("node_modules").is_dir() {
-        bail!("`npm ci` left no node_modules in {}", directory.display());
-    }
-    fs::write(&stamp, lock).with_context(|| format!("writing {}", stamp.display()))
+    install_once(&directory.join("package-lock.json"), &stamp, || {
+        run_checked(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(directory))
+    })
 }
 
-/// A stamp holds a copy of the file an install was made from; a different copy means reinstall.
-fn stamp_matches(stamp: &Path, expected: &str) -> bool {
-    fs::read_to_string(stamp).is_ok_and(|content| content == expected)
+/// Runs `install` unless `stamp` holds a copy of `source` (what the last install was made from);
+/// then stores the copy.
+fn install_once(
+    source: &Path,
+    stamp: &Path,
+    install: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let wanted = fs::read_to_string(source).with_context(|| format!("reading {}", source.display()))?;
+    if fs::read_to_string(stamp).is_ok_and(|installed| installed == wanted) {
+        println!("already installed from {}", source.display());
+        return Ok(());
+    }
+    install()?;
+    fs::write(stamp, wanted).with_context(|| format!("writing {}", stamp.display()))
 }
