@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::{Workspace, run_checked, setup};
+use crate::{Workspace, run_checked};
 
 #[derive(clap::Args)]
 pub struct AppArgs {
@@ -19,9 +19,13 @@ pub struct AppArgs {
 }
 
 pub fn run(workspace: &Workspace, args: &AppArgs) -> anyhow::Result<()> {
-    setup::run_for_app(workspace)?;
+    crate::setup(workspace, true)?;
     println!("==> building the UI");
-    run_checked(Command::new("npm").args(["run", "build"]).current_dir(workspace.path("ui")))?;
+    run_checked(
+        Command::new("npm")
+            .args(["run", "build"])
+            .current_dir(workspace.path("ui")),
+    )?;
     println!("==> building the desktop app (a first release build takes about 10 minutes)");
     let mut build = workspace.command("cargo");
     build.args(["build", "-p", "keyward"]);
@@ -35,6 +39,10 @@ pub fn run(workspace: &Workspace, args: &AppArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("==> starting {}", binary.display());
-    let mode = if args.sandbox { "--sandbox" } else { "--sandbox-if-no-key" };
+    let mode = if args.sandbox {
+        "--sandbox"
+    } else {
+        "--sandbox-if-no-key"
+    };
     run_checked(Command::new(&binary).arg(mode))
 }

@@ -13,10 +13,14 @@ pub struct Counts {
     pub failed: u64,
 }
 
-impl std::ops::Add for Counts {
-    type Output = Self;
-    fn add(self, other: Self) -> Self {
-        Self { passed: self.passed + other.passed, failed: self.failed + other.failed }
+impl Counts {
+    pub fn new(passed: u64, failed: u64) -> Self {
+        Self { passed, failed }
+    }
+
+    pub fn add(self, other: Self) -> Self {
+        let (passed, failed) = (self.passed + other.passed, self.failed + other.failed);
+        Self { passed, failed }
     }
 }
 
@@ -31,7 +35,10 @@ pub fn read(report: &Path) -> anyhow::Result<Counts> {
 fn parse(text: &str) -> anyhow::Result<Counts> {
     let document = roxmltree::Document::parse(text)?;
     let mut counts = Counts::default();
-    for case in document.descendants().filter(|node| node.has_tag_name("testcase")) {
+    for case in document
+        .descendants()
+        .filter(|node| node.has_tag_name("testcase"))
+    {
         let has = |tag: &str| case.children().any(|child| child.has_tag_name(tag));
         if has("failure") || has("error") {
             counts.failed += 1;
@@ -53,6 +60,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    pub fn new(name: &'static str, result: Result<Counts, String>, seconds: f64) -> Self {
+        Self {
+            name,
+            result,
+            seconds,
+        }
+    }
+
     pub fn word(&self) -> &'static str {
         match &self.result {
             Ok(counts) if counts.failed == 0 => "ok",
@@ -63,34 +78,42 @@ impl Outcome {
 
     /// A suite that did not run to a verdict adds one failure, so the closing line is never green.
     pub fn counts(&self) -> Counts {
-        self.result.clone().unwrap_or(Counts { passed: 0, failed: 1 })
+        self.result.clone().unwrap_or(Counts::new(0, 1))
     }
 }
 
 /// Prints the table, the wall time and the closing line; says whether everything passed.
 pub fn print_summary(outcomes: &[Outcome], wall: Duration) -> bool {
-    let width = outcomes.iter().map(|outcome| outcome.name.len()).chain([5]).max().unwrap_or(5);
-    println!();
-    println!("==> summary");
-    println!("| {:<width$} | result | passed | failed | time (s) |", "suite");
-    println!("|{}|--------|-------:|-------:|---------:|", "-".repeat(width + 2));
+    let width = outcomes
+        .iter()
+        .map(|outcome| outcome.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    println!("\n==> summary");
+    println!(
+        "| {:<width$} | result | passed | failed | time (s) |",
+        "suite"
+    );
+    println!(
+        "|{:-<1$}|--------|-------:|-------:|---------:|",
+        "",
+        width + 2
+    );
     for outcome in outcomes {
-        let counts = outcome.counts();
-        println!(
-            "| {:<width$} | {:<6} | {:>6} | {:>6} | {:>8.1} |",
-            outcome.name,
-            outcome.word(),
-            counts.passed,
-            counts.failed,
-            outcome.seconds
-        );
+        let (name, word, seconds) = (outcome.name, outcome.word(), outcome.seconds);
+        let Counts { passed, failed } = outcome.counts();
+        println!("| {name:<width$} | {word:<6} | {passed:>6} | {failed:>6} | {seconds:>8.1} |");
     }
     for outcome in outcomes {
         if let Err(reason) = &outcome.result {
             println!("{}: could not run to a verdict: {reason}", outcome.name);
         }
     }
-    let total = outcomes.iter().map(Outcome::counts).fold(Counts::default(), |a, b| a + b);
+    let total = outcomes
+        .iter()
+        .map(Outcome::counts)
+        .fold(Counts::default(), Counts::add);
     println!("total wall time: {:.1} s", wall.as_secs_f64());
     println!("{} passed, {} failed", total.passed, total.failed);
     total.failed == 0
@@ -108,20 +131,28 @@ mod tests {
             <testcase name="broken"><error message="e"/></testcase>
             <testcase name="later"><skipped/></testcase></testsuite>
             <testsuite name="b"><testcase name="flaky"><flakyFailure/></testcase></testsuite></testsuites>"#;
-        assert_eq!(parse(report).unwrap(), Counts { passed: 3, failed: 2 });
+        assert_eq!(parse(report).unwrap(), Counts::new(3, 2));
     }
 
     #[test]
     fn a_report_without_a_test_that_ran_is_an_error() {
-        assert!(parse(r#"<testsuites><testsuite name="a"/></testsuites>"#).is_err());
-        assert!(parse(r#"<testsuite><testcase name="s"><skipped/></testcase></testsuite>"#).is_err());
-        assert!(parse("not xml").is_err());
+        let skipped = r#"<testsuite><testcase name="s"><skipped/></testcase></testsuite>"#;
+        for report in [
+            r#"<testsuites><testsuite name="a"/></testsuites>"#,
+            skipped,
+            "not xml",
+        ] {
+            assert!(parse(report).is_err(), "{report}");
+        }
     }
 
     #[test]
     fn a_suite_without_a_verdict_counts_as_one_failure() {
-        let outcome = Outcome { name: "x", result: Err("no report".into()), seconds: 0.0 };
-        assert_eq!((outcome.word(), outcome.counts()), ("ERROR", Counts { passed: 0, failed: 1 }));
+        let outcome = Outcome::new("x", Err("no report".into()), 0.0);
+        assert_eq!(
+            (outcome.word(), outcome.counts()),
+            ("ERROR", Counts::new(0, 1))
+        );
         assert!(!print_summary(&[outcome], Duration::ZERO));
     }
 }

@@ -11,27 +11,21 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 
 use crate::Workspace;
 use crate::junit::Counts;
 
-/// clippy-driver of the toolchain running this cargo (the sibling of `$CARGO`), else rustup's.
+/// clippy-driver of the toolchain running `cargo xtask`: cargo names itself in $CARGO.
 fn clippy_driver() -> anyhow::Result<PathBuf> {
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let sibling = PathBuf::from(cargo).with_file_name("clippy-driver");
-        if sibling.is_file() {
-            return Ok(sibling);
-        }
-    }
-    let output = Command::new("rustup")
-        .args(["which", "clippy-driver"])
-        .output()
-        .context("looking for clippy-driver with `rustup which clippy-driver`")?;
-    if !output.status.success() {
-        bail!("no clippy-driver (rustup component add clippy): {}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().into())
+    let cargo = std::env::var_os("CARGO").context("no $CARGO: run this as `cargo xtask`")?;
+    let driver = PathBuf::from(cargo).with_file_name("clippy-driver");
+    ensure!(
+        driver.is_file(),
+        "no {} (rustup component add clippy)",
+        driver.display()
+    );
+    Ok(driver)
 }
 
 /// Makes `command` (a cargo build or test run, or a script that runs one) compile the workspace's
@@ -50,11 +44,10 @@ pub fn with_clippy(command: &mut Command) -> anyhow::Result<&mut Command> {
 /// one failure per diagnostic.
 pub fn suite(workspace: &Workspace) -> anyhow::Result<Counts> {
     let mut command = workspace.command("cargo");
-    with_clippy(&mut command)?
-        .args(["build", "--workspace", "--all-targets", "--message-format=json-diagnostic-rendered-ansi"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    println!("$ cargo build --workspace --all-targets --message-format=json-diagnostic-rendered-ansi");
+    let args = "build --workspace --all-targets --message-format=json-diagnostic-rendered-ansi";
+    println!("$ cargo {args}");
+    with_clippy(&mut command)?.args(args.split(' '));
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
     let mut child = command.spawn().context("starting cargo build")?;
     let stdout = child.stdout.take().context("cargo's stdout")?;
     let mut diagnostics = BTreeSet::new();
@@ -71,7 +64,7 @@ pub fn suite(workspace: &Workspace) -> anyhow::Result<Counts> {
         bail!("cargo build failed ({status})");
     }
     println!("{found} warnings or errors in the workspace's crates");
-    Ok(if found == 0 { Counts { passed: 1, failed: 0 } } else { Counts { passed: 0, failed: found } })
+    Ok(Counts::new(u64::from(found == 0), found))
 }
 
 /// The rendered text of a warning or error about one of the workspace's crates (a path package;
@@ -96,8 +89,12 @@ mod tests {
         let ours = r#"{"reason":"compiler-message","package_id":"path+file:///w/src-tauri/core#keyward-core@0.1.0","message":{"level":"warning","rendered":"warning: used `unwrap()`\n"}}"#;
         let theirs = r#"{"reason":"compiler-message","package_id":"registry+https://github.com/rust-lang/crates.io-index#serde@1.0.0","message":{"level":"warning","rendered":"warning: x\n"}}"#;
         let note = r#"{"reason":"compiler-message","package_id":"path+file:///w#keyward@0.1.0","message":{"level":"note","rendered":"note: y\n"}}"#;
-        let artifact = r#"{"reason":"compiler-artifact","package_id":"path+file:///w#keyward@0.1.0"}"#;
-        assert_eq!(own_diagnostic(ours).as_deref(), Some("warning: used `unwrap()`\n"));
+        let artifact =
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w#keyward@0.1.0"}"#;
+        assert_eq!(
+            own_diagnostic(ours).as_deref(),
+            Some("warning: used `unwrap()`\n")
+        );
         for other in [theirs, note, artifact, "not json", "   Compiling x"] {
             assert_eq!(own_diagnostic(other), None, "{other}");
         }

@@ -2,20 +2,21 @@
 //! tests need, running every test suite with one summary, and the benchmarks.
 //!
 //! Where to look: `suites.rs` (the suite table and how each runs), `junit.rs` (the reports read and
-//! the summary), `lints.rs` (clippy from the one build), `setup.rs`, `app.rs`, `bench.rs`. The
-//! private desktop session the keychain tests and e2e run in is `tests/session.sh`.
+//! the summary), `lints.rs` (clippy from the one build), `app.rs`, `bench.rs`. Two scripts do the
+//! shell work: `tests/setup.sh` installs what is missing, `tests/session.sh` is the private desktop
+//! session (D-Bus, gnome-keyring, Xvfb) the keychain tests, e2e and the idle bench run in.
 
 mod app;
 mod bench;
 mod junit;
 mod lints;
-mod setup;
 mod suites;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, ensure};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -42,7 +43,7 @@ enum Task {
 fn main() -> ExitCode {
     let outcome = Workspace::locate().and_then(|workspace| match Cli::parse().task {
         Task::App(args) => app::run(&workspace, &args).map(|()| true),
-        Task::Setup => setup::run(&workspace).map(|()| true),
+        Task::Setup => setup(&workspace, false).map(|()| true),
         // The summary's closing line must stay the last line printed, so no message follows it.
         Task::Test(args) => suites::run(&workspace, &args),
         Task::Bench(args) => bench::run(&workspace, &args).map(|()| true),
@@ -65,27 +66,20 @@ pub struct Workspace {
 
 impl Workspace {
     fn locate() -> anyhow::Result<Self> {
-        // xtask lives at src-tauri/xtask; the repository root is two levels up.
+        // xtask lives at src-tauri/xtask, and `cargo xtask` runs it as <target dir>/debug/xtask
+        // (wherever CARGO_TARGET_DIR or a cargo config put the target directory).
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()?;
+        let exe = std::env::current_exe().context("locating the xtask binary")?;
+        let target_dir = exe
             .ancestors()
             .nth(2)
-            .context("xtask's manifest directory has no grandparent")?
-            .to_path_buf();
-        // Asked of cargo, so CARGO_TARGET_DIR and `build.target-dir` are both respected.
-        let output = Command::new("cargo")
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .current_dir(&root)
-            .output()
-            .context("running `cargo metadata`")?;
-        if !output.status.success() {
-            bail!("`cargo metadata` failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-        let target_dir = metadata["target_directory"]
-            .as_str()
-            .context("`cargo metadata` has no target_directory")?
-            .into();
-        Ok(Self { root, target_dir })
+            .context("xtask runs outside a target dir")?;
+        Ok(Self {
+            root,
+            target_dir: target_dir.to_path_buf(),
+        })
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -98,29 +92,48 @@ impl Workspace {
     }
 
     /// A command run from the repository root.
-    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);
         command.current_dir(&self.root);
+        command
+    }
+
+    /// `cargo args…` from the repository root.
+    pub fn cargo(&self, args: &[&str]) -> Command {
+        let mut cargo = self.command("cargo");
+        cargo.args(args);
+        cargo
+    }
+
+    /// A command that finds the debug emulator binary in KEYWARD_EMULATOR_BIN.
+    pub fn with_emulator(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = self.command(program);
+        let emulator = self.binary("debug", "openrouter-emulator");
+        command.env("KEYWARD_EMULATOR_BIN", emulator);
         command
     }
 }
 
 /// Runs `command` with its output on the console (echoed first, for the CI log); its exit status.
 pub fn run(command: &mut Command) -> anyhow::Result<ExitStatus> {
-    let shown = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|word| word.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ");
-    println!("$ {shown}");
-    command.status().with_context(|| format!("starting `{shown}`"))
+    let words = std::iter::once(command.get_program()).chain(command.get_args());
+    let shown: Vec<_> = words.map(OsStr::to_string_lossy).collect();
+    println!("$ {}", shown.join(" "));
+    command
+        .status()
+        .with_context(|| format!("starting {}", shown[0]))
 }
 
 /// Like [`run`], failing unless the command exits 0.
 pub fn run_checked(command: &mut Command) -> anyhow::Result<()> {
     let status = run(command)?;
-    if !status.success() {
-        bail!("`{}` failed ({status})", command.get_program().to_string_lossy());
-    }
+    let program = command.get_program().to_string_lossy();
+    ensure!(status.success(), "`{program}` failed ({status})");
     Ok(())
+}
+
+/// `tests/setup.sh [--app]`: installs what is missing (apt packages, cargo tools, venv, npm).
+pub fn setup(workspace: &Workspace, app_only: bool) -> anyhow::Result<()> {
+    let mut script = workspace.command(workspace.path("tests/setup.sh"));
+    run_checked(script.args(app_only.then_some("--app")))
 }

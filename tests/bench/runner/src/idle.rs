@@ -1,11 +1,9 @@
-//! `cargo xtask bench idle`: Keyward at rest in the tray — a real profile holding 1,000 keys on the
+//! `idle`: Keyward at rest in the tray — a real profile holding 1,000 keys on the
 //! emulator, its window closed — beside a minimal Tauri app (tests/bench/minimal-app), one after the
 //! other in the private desktop session this runs in (`tests/session.sh --x11`: Xvfb, D-Bus, an
 //! unlocked gnome-keyring, scratch HOME; it also ends every process left at the end). Figures: CPU
 //! time of the app and every descendant over 60 s (utime + stime from /proc/<pid>/stat) and PSS
 //! summed over the same processes (/proc/<pid>/smaps_rollup). Printed, not asserted.
-
-mod procs;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -15,29 +13,18 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use clap::Parser;
-use serde_json::{Value, json};
 
-use procs::{App, process_tree, pss_kb};
+use crate::Emulator;
+use crate::procs::{self, App, process_tree, pss_kb};
 
-#[derive(Parser)]
-#[command(name = "idle-bench", about = "Keyward's idle footprint beside a minimal Tauri app")]
-struct Args {
-    /// Where the built binaries are (keyward, minimal-app, idle-bench-profile).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where the built binaries are (keyward, minimal-app, idle-bench-profile, openrouter-emulator).
     #[arg(long)]
     bin_dir: PathBuf,
     /// Where the logs go.
     #[arg(long)]
     artifacts: PathBuf,
-    /// The emulator Keyward talks to (started by `cargo xtask bench idle`).
-    #[arg(long)]
-    base_url: String,
-    /// The emulator's control API.
-    #[arg(long)]
-    control_url: String,
-    /// The emulator's management key.
-    #[arg(long, env = "KEYWARD_BENCH_KEY")]
-    management_key: String,
     /// How many keys the emulator holds, all in the profile Keyward watches.
     #[arg(long, default_value_t = 1_000)]
     keys: u64,
@@ -128,58 +115,24 @@ struct Measured {
     api_requests: usize,
 }
 
-/// The emulator's `/_emulator` control API.
-struct Control {
-    base: String,
-    http: reqwest::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Control {
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}/{path}", self.base.trim_end_matches('/'));
-        self.runtime.block_on(async {
-            let mut request = self.http.request(method.clone(), &url);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.with_context(|| format!("{method} {url}"))?;
-            let status = response.status();
-            let text = response.text().await?;
-            ensure!(status.is_success(), "{method} {url} answered {status}: {text}");
-            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-        })
-    }
-
-    /// (method, path) of every API request since the log was last cleared.
-    fn api_requests(&self) -> anyhow::Result<Vec<(String, String)>> {
-        let log = self.call(reqwest::Method::GET, "requests", None)?;
-        let requests = log["requests"].as_array().context("the request log has no requests array")?;
-        let field = |request: &Value, name: &str| request[name].as_str().unwrap_or_default().to_owned();
-        Ok(requests.iter().map(|request| (field(request, "method"), field(request, "path"))).collect())
-    }
-
-    fn clear_requests(&self) -> anyhow::Result<()> {
-        self.call(reqwest::Method::DELETE, "requests", None).map(drop)
-    }
-}
-
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    ensure!(args.measure_secs > 0 && args.keys > 0, "--measure-secs and --keys must be at least 1");
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.measure_secs > 0 && args.keys > 0,
+        "--measure-secs and --keys must be at least 1"
+    );
     // tests/session.sh's scratch directory: our HOME, data and private copies of the binaries.
-    let scratch = PathBuf::from(std::env::var_os("KEYWARD_SESSION_DIR").context(
-        "run inside tests/session.sh --x11 (cargo xtask bench idle does)",
-    )?);
+    let scratch = PathBuf::from(
+        std::env::var_os("KEYWARD_SESSION_DIR")
+            .context("run inside tests/session.sh --x11 (cargo xtask bench idle does)")?,
+    );
     let tools = ["xdotool", "getconf", "python3"];
     let missing: Vec<&str> = tools.into_iter().filter(|tool| !on_path(tool)).collect();
-    ensure!(missing.is_empty(), "missing on PATH: {} (cargo xtask setup)", missing.join(", "));
+    ensure!(
+        missing.is_empty(),
+        "missing on PATH: {} (cargo xtask setup)",
+        missing.join(", ")
+    );
     fs::create_dir_all(&args.artifacts)?;
-    let control = Control {
-        base: args.control_url.clone(),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?,
-        runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-    };
     let log = |name: &str| {
         let path = args.artifacts.join(name);
         File::create(&path).with_context(|| format!("creating {}", path.display()))
@@ -191,21 +144,35 @@ fn main() -> anyhow::Result<()> {
         Ok(copy)
     };
     let clock_ticks = procs::clock_ticks_per_second()?;
+    let emulator = Emulator::start(
+        &args.bin_dir.join("openrouter-emulator"),
+        &args.artifacts.join("idle-emulator.log"),
+    )?;
+    let control = &emulator;
+    control.seed(args.keys)?;
 
-    control.call(reqwest::Method::POST, "reset", Some(json!({})))?;
-    let seeded = control.call(reqwest::Method::POST, "seed", Some(json!({ "count": args.keys, "seed": 20_261_123u64 })))?;
-    ensure!(seeded["created"] == args.keys, "seeding answered {seeded} instead of created: {}", args.keys);
-
-    println!("==> adding a Keyward profile on the emulator ({} keys)", args.keys);
+    println!(
+        "==> adding a Keyward profile on the emulator ({} keys)",
+        args.keys
+    );
     let data_dir = scratch.join("keyward-data");
     let added = Command::new(copy("idle-bench-profile")?)
-        .args(["--base-url", &args.base_url, "--name", "Idle bench"])
+        .args([
+            "--base-url",
+            &emulator.endpoints.base_url,
+            "--name",
+            "Idle bench",
+        ])
         .env("KEYWARD_DATA_DIR", &data_dir)
         .env("KEYWARD_KEYCHAIN_SERVICE", KEYCHAIN_SERVICE)
-        .env("KEYWARD_BENCH_KEY", &args.management_key)
+        .env("KEYWARD_BENCH_KEY", &emulator.endpoints.management_key)
         .output()
         .context("running idle-bench-profile")?;
-    ensure!(added.status.success(), "idle-bench-profile failed: {}", String::from_utf8_lossy(&added.stderr));
+    ensure!(
+        added.status.success(),
+        "idle-bench-profile failed: {}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     print!("{}", String::from_utf8_lossy(&added.stdout));
 
     println!("==> Keyward: start, list the keys, close the window");
@@ -220,13 +187,20 @@ fn main() -> anyhow::Result<()> {
             .stderr(keyward_log),
     )?;
     let window = keyward.wait_for_window(KEYWARD_TITLE, WINDOW_TIMEOUT)?;
-    let list_requests = wait_for_key_list(&control)?;
+    let list_requests = wait_for_key_list(control)?;
     println!("Keyward listed the keys in {list_requests} GET /keys requests; closing its window");
     let closed = match args.close {
-        CloseMethod::Request => Command::new("python3").args(["-c", CLOSE_WINDOW_PY, &window.to_string()]).status(),
-        CloseMethod::Unmap => Command::new("xdotool").args(["windowunmap", &window.to_string()]).status(),
+        CloseMethod::Request => Command::new("python3")
+            .args(["-c", CLOSE_WINDOW_PY, &window.to_string()])
+            .status(),
+        CloseMethod::Unmap => Command::new("xdotool")
+            .args(["windowunmap", &window.to_string()])
+            .status(),
     };
-    ensure!(closed.context("closing the window")?.success(), "closing the window failed");
+    ensure!(
+        closed.context("closing the window")?.success(),
+        "closing the window failed"
+    );
     thread::sleep(Duration::from_secs(2));
     if keyward.exited()? {
         bail!(
@@ -234,42 +208,60 @@ fn main() -> anyhow::Result<()> {
              `--close unmap` hides the window without asking the app"
         );
     }
-    ensure!(keyward.visible_windows(KEYWARD_TITLE)?.is_empty(), "Keyward's window is still visible after the close");
-    let keyward_figures = measure_idle(&args, &control, &mut keyward, clock_ticks)?;
+    ensure!(
+        keyward.visible_windows(KEYWARD_TITLE)?.is_empty(),
+        "Keyward's window is still visible after the close"
+    );
+    let keyward_figures = measure_idle(args, control, &mut keyward, clock_ticks)?;
     keyward.stop()?;
 
     println!("==> minimal Tauri app: start with its window hidden after load");
     let minimal_log = log("idle-minimal.log")?;
     let mut minimal = App::start(
         "minimal app",
-        Command::new(copy("minimal-app")?).arg("--hidden").stdout(minimal_log.try_clone()?).stderr(minimal_log),
+        Command::new(copy("minimal-app")?)
+            .arg("--hidden")
+            .stdout(minimal_log.try_clone()?)
+            .stderr(minimal_log),
     )?;
     thread::sleep(MINIMAL_LOAD);
-    ensure!(!minimal.exited()?, "the minimal app exited (see idle-minimal.log)");
     ensure!(
-        process_tree(minimal.pid()).iter().any(|process| process.name.starts_with("WebKitWebProces")),
+        !minimal.exited()?,
+        "the minimal app exited (see idle-minimal.log)"
+    );
+    ensure!(
+        process_tree(minimal.pid())
+            .iter()
+            .any(|process| process.name.starts_with("WebKitWebProces")),
         "the minimal app has no WebKit web process after {} s",
         MINIMAL_LOAD.as_secs()
     );
-    ensure!(minimal.visible_windows(MINIMAL_TITLE)?.is_empty(), "the minimal app's window is still visible");
-    let minimal_figures = measure_idle(&args, &control, &mut minimal, clock_ticks)?;
+    ensure!(
+        minimal.visible_windows(MINIMAL_TITLE)?.is_empty(),
+        "the minimal app's window is still visible"
+    );
+    let minimal_figures = measure_idle(args, control, &mut minimal, clock_ticks)?;
     minimal.stop()?;
-    print_report(&args, &keyward_figures, &minimal_figures);
+    print_report(args, &keyward_figures, &minimal_figures);
     Ok(())
 }
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// Waits until the app has sent at least one GET /keys and then nothing for `LIST_QUIET`: the list
 /// the window shows is loaded. Answers how many GET /keys it took.
-fn wait_for_key_list(control: &Control) -> anyhow::Result<usize> {
+fn wait_for_key_list(control: &Emulator) -> anyhow::Result<usize> {
     let started = Instant::now();
     let (mut last_count, mut quiet_since) = (0, Instant::now());
     loop {
         let requests = control.api_requests()?;
-        let lists = requests.iter().filter(|(method, path)| method == "GET" && path.starts_with("/api/v1/keys")).count();
+        let lists = requests
+            .iter()
+            .filter(|(method, path)| method == "GET" && path.starts_with("/api/v1/keys"))
+            .count();
         if requests.len() != last_count {
             last_count = requests.len();
             quiet_since = Instant::now();
@@ -286,11 +278,22 @@ fn wait_for_key_list(control: &Control) -> anyhow::Result<usize> {
 }
 
 /// Warm-up, then CPU over the measurement and PSS at its end, of the app and every descendant.
-fn measure_idle(args: &Args, control: &Control, app: &mut App, clock_ticks: f64) -> anyhow::Result<Measured> {
-    println!("warming up {} s, then measuring {} s", args.warmup_secs, args.measure_secs);
+fn measure_idle(
+    args: &Args,
+    control: &Emulator,
+    app: &mut App,
+    clock_ticks: f64,
+) -> anyhow::Result<Measured> {
+    println!(
+        "warming up {} s, then measuring {} s",
+        args.warmup_secs, args.measure_secs
+    );
     thread::sleep(Duration::from_secs(args.warmup_secs));
     control.clear_requests()?;
-    let before: HashMap<u32, u64> = process_tree(app.pid()).into_iter().map(|p| (p.pid, p.ticks)).collect();
+    let before: HashMap<u32, u64> = process_tree(app.pid())
+        .into_iter()
+        .map(|p| (p.pid, p.ticks))
+        .collect();
     let started = Instant::now();
     thread::sleep(Duration::from_secs(args.measure_secs));
     let after = process_tree(app.pid());
@@ -299,7 +302,9 @@ fn measure_idle(args: &Args, control: &Control, app: &mut App, clock_ticks: f64)
     let processes: Vec<(String, u32, f64, u64)> = after
         .into_iter()
         .map(|p| {
-            let used = p.ticks.saturating_sub(before.get(&p.pid).copied().unwrap_or(0));
+            let used = p
+                .ticks
+                .saturating_sub(before.get(&p.pid).copied().unwrap_or(0));
             let pss = pss_kb(p.pid).unwrap_or(0);
             (p.name, p.pid, used as f64 / clock_ticks, pss)
         })
@@ -326,12 +331,19 @@ fn print_report(args: &Args, keyward: &Measured, minimal: &Measured) {
         CloseMethod::Request => "window closed to the tray",
         CloseMethod::Unmap => "window unmapped",
     };
-    let builds = if args.debug { "; DEBUG BUILDS, not the figures to report" } else { ", release builds" };
+    let builds = if args.debug {
+        "; DEBUG BUILDS, not the figures to report"
+    } else {
+        ", release builds"
+    };
     println!(
         "\n==> benchmark: idle footprint ({} keys, {} s measured after a {} s warm-up, Xvfb{builds})",
         args.keys, args.measure_secs, args.warmup_secs
     );
-    println!("| app | CPU s over {} s | CPU % | PSS MB (app + web processes) | target | met? |", args.measure_secs);
+    println!(
+        "| app | CPU s over {} s | CPU % | PSS MB (app + web processes) | target | met? |",
+        args.measure_secs
+    );
     println!("|---|---:|---:|---:|---|---|");
     println!(
         "| Keyward ({} keys, {closed}) | {:.2} | {:.3} % | {keyward_mb:.1} | CPU ≤ {} %; PSS ≤ minimal + {} MB = {memory_limit:.1} | CPU {}, memory {} |",
@@ -348,12 +360,20 @@ fn print_report(args: &Args, keyward: &Measured, minimal: &Measured) {
         minimal.cpu_seconds,
         cpu_percent(minimal)
     );
-    println!("\nKeyward uses {:+.1} MB beside the minimal app.", keyward_mb - minimal_mb);
+    println!(
+        "\nKeyward uses {:+.1} MB beside the minimal app.",
+        keyward_mb - minimal_mb
+    );
     for (name, measured) in [("Keyward", keyward), ("minimal app", minimal)] {
         let parts: Vec<String> = measured
             .processes
             .iter()
-            .map(|(process, pid, cpu, pss)| format!("{process} (pid {pid}) {cpu:.2} s, {:.1} MB", megabytes(*pss)))
+            .map(|(process, pid, cpu, pss)| {
+                format!(
+                    "{process} (pid {pid}) {cpu:.2} s, {:.1} MB",
+                    megabytes(*pss)
+                )
+            })
             .collect();
         println!("{name} processes: {}", parts.join("; "));
     }
@@ -361,7 +381,11 @@ fn print_report(args: &Args, keyward: &Measured, minimal: &Measured) {
         "API requests during Keyward's measurement: {} — its watcher refreshes on its interval (default {DEFAULT_WATCH_INTERVAL_SECS} s), so a {} s window usually holds no refresh{}.",
         keyward.api_requests,
         args.measure_secs,
-        if keyward.api_requests == 0 { " (none fell inside this one)" } else { " (this one held one)" }
+        if keyward.api_requests == 0 {
+            " (none fell inside this one)"
+        } else {
+            " (this one held one)"
+        }
     );
     println!(
         "CPU: utime + stime (and reaped children's) of the app and every descendant, /proc/<pid>/stat; \

@@ -18,7 +18,10 @@ pub struct App {
 
 impl App {
     pub fn start(name: &'static str, command: &mut Command) -> anyhow::Result<Self> {
-        let child = command.stdin(Stdio::null()).spawn().with_context(|| format!("starting {name}"))?;
+        let child = command
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
         println!("{name} runs as pid {}", child.id());
         Ok(Self { name, child })
     }
@@ -28,43 +31,72 @@ impl App {
     }
 
     pub fn exited(&mut self) -> anyhow::Result<bool> {
-        Ok(self.child.try_wait().with_context(|| format!("checking on {}", self.name))?.is_some())
+        Ok(self
+            .child
+            .try_wait()
+            .with_context(|| format!("checking on {}", self.name))?
+            .is_some())
     }
 
     /// The app's mapped windows with this exact title (xdotool matches the pid by _NET_WM_PID).
     pub fn visible_windows(&self, title: &str) -> anyhow::Result<Vec<u64>> {
         let output = Command::new("xdotool")
-            .args(["search", "--all", "--onlyvisible", "--pid", &self.pid().to_string()])
+            .args([
+                "search",
+                "--all",
+                "--onlyvisible",
+                "--pid",
+                &self.pid().to_string(),
+            ])
             .args(["--name", &format!("^{title}$")])
             .output()
             .context("running xdotool search")?;
         // xdotool exits 1 when nothing matches.
-        Ok(String::from_utf8_lossy(&output.stdout).lines().filter_map(|line| line.trim().parse().ok()).collect())
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect())
     }
 
     pub fn wait_for_window(&mut self, title: &str, timeout: Duration) -> anyhow::Result<u64> {
         let started = Instant::now();
         loop {
             if let Some(window) = self.visible_windows(title)?.first() {
-                println!("window {window} mapped after {:.1} s", started.elapsed().as_secs_f64());
+                println!(
+                    "window {window} mapped after {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
                 return Ok(*window);
             }
-            ensure!(!self.exited()?, "{} exited before showing a window", self.name);
-            ensure!(started.elapsed() < timeout, "no window within {} s", timeout.as_secs());
+            ensure!(
+                !self.exited()?,
+                "{} exited before showing a window",
+                self.name
+            );
+            ensure!(
+                started.elapsed() < timeout,
+                "no window within {} s",
+                timeout.as_secs()
+            );
             thread::sleep(Duration::from_millis(200));
         }
     }
 
     /// Ends the app and its descendants: TERM, then KILL after 5 s.
     pub fn stop(mut self) -> anyhow::Result<()> {
-        let pids: Vec<u32> = process_tree(self.pid()).into_iter().map(|process| process.pid).collect();
+        let pids: Vec<u32> = process_tree(self.pid())
+            .into_iter()
+            .map(|process| process.pid)
+            .collect();
         signal("TERM", &pids);
         let started = Instant::now();
         while !self.exited()? && started.elapsed() < Duration::from_secs(5) {
             thread::sleep(Duration::from_millis(100));
         }
         signal("KILL", &pids);
-        self.child.wait().with_context(|| format!("waiting for {}", self.name))?;
+        self.child
+            .wait()
+            .with_context(|| format!("waiting for {}", self.name))?;
         Ok(())
     }
 }
@@ -105,11 +137,14 @@ fn read_stat(pid: u32) -> Option<ProcessStat> {
 
 /// argv[0]'s file name (comm is cut at 15 characters), else comm.
 fn process_name(pid: u32, stat: &str) -> String {
-    let argv0 = fs::read(format!("/proc/{pid}/cmdline")).ok().and_then(|cmdline| {
-        let first = String::from_utf8(cmdline.split(|&byte| byte == 0).next()?.to_vec()).ok()?;
-        let name = Path::new(&first).file_name()?.to_str()?.to_owned();
-        (!name.is_empty()).then_some(name)
-    });
+    let argv0 = fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .and_then(|cmdline| {
+            let first =
+                String::from_utf8(cmdline.split(|&byte| byte == 0).next()?.to_vec()).ok()?;
+            let name = Path::new(&first).file_name()?.to_str()?.to_owned();
+            (!name.is_empty()).then_some(name)
+        });
     argv0.unwrap_or_else(|| {
         let open = stat.find('(').map_or(0, |index| index + 1);
         let close = stat.rfind(')').unwrap_or(stat.len());
@@ -142,13 +177,26 @@ pub fn process_tree(root: u32) -> Vec<ProcessStat> {
 /// Proportional set size in kB (`Pss:` of /proc/<pid>/smaps_rollup).
 pub fn pss_kb(pid: u32) -> Option<u64> {
     let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    rollup.lines().find_map(|line| line.strip_prefix("Pss:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+    rollup.lines().find_map(|line| {
+        line.strip_prefix("Pss:")?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 pub fn clock_ticks_per_second() -> anyhow::Result<f64> {
-    let output = Command::new("getconf").arg("CLK_TCK").output().context("running getconf CLK_TCK")?;
+    let output = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .context("running getconf CLK_TCK")?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let ticks: f64 = text.trim().parse().with_context(|| format!("getconf CLK_TCK answered {text:?}"))?;
+    let ticks: f64 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("getconf CLK_TCK answered {text:?}"))?;
     ensure!(ticks > 0.0, "getconf CLK_TCK answered {ticks}");
     Ok(ticks)
 }
