@@ -115,18 +115,20 @@ impl Workspace {
 }
 
 /// Runs `command` with its output on the console (echoed first, for the CI log); its exit status.
-pub fn run(command: &mut Command) -> anyhow::Result<ExitStatus> {
+pub fn run_status(command: &mut Command) -> anyhow::Result<ExitStatus> {
     let words = std::iter::once(command.get_program()).chain(command.get_args());
-    let shown: Vec<_> = words.map(OsStr::to_string_lossy).collect();
+    let shown: Vec<_> = words
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect();
     println!("$ {}", shown.join(" "));
     command
         .status()
         .with_context(|| format!("starting {}", shown[0]))
 }
 
-/// Like [`run`], failing unless the command exits 0.
+/// Like [`run_status`], failing unless the command exits 0.
 pub fn run_checked(command: &mut Command) -> anyhow::Result<()> {
-    let status = run(command)?;
+    let status = run_status(command)?;
     let program = command.get_program().to_string_lossy();
     ensure!(status.success(), "`{program}` failed ({status})");
     Ok(())

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 
 use crate::junit::{self, Counts, Outcome};
 use crate::lints::{self, with_clippy};
-use crate::{Workspace, run, run_checked};
+use crate::{Workspace, run_checked, run_status};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -241,7 +241,7 @@ fn prepare(ws: &Workspace, needs: &[Need]) -> Vec<(Need, String)> {
     } else {
         return unmet;
     };
-    if let Err(error) = with_clippy(&mut cargo).and_then(|cargo| run_checked(cargo)) {
+    if let Err(error) = with_clippy(&mut cargo).and_then(run_checked) {
         unmet.push((Need::Workspace, format!("{error:#}")));
         unmet.push((Need::Emulator, format!("{error:#}")));
     }
@@ -251,7 +251,7 @@ fn prepare(ws: &Workspace, needs: &[Need]) -> Vec<(Need, String)> {
 fn run_suite(ws: &Workspace, suite: &Suite) -> anyhow::Result<Counts> {
     match suite.run {
         Run::Check(command) => {
-            let passed = run(&mut command(ws))?.success();
+            let passed = run_status(&mut command(ws))?.success();
             Ok(Counts::new(u64::from(passed), u64::from(!passed)))
         }
         Run::Junit(command) => {
@@ -271,7 +271,7 @@ fn junit_run(command: &mut Command, report: &Path) -> anyhow::Result<Counts> {
     if report.exists() {
         std::fs::remove_file(report).with_context(|| format!("removing {}", report.display()))?;
     }
-    let status = run(command)?;
+    let status = run_status(command)?;
     let counts = junit::read(report)?;
     if !status.success() && counts.failed == 0 {
         bail!("exited with {status} although no test failed");
