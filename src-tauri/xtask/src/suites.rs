@@ -6,7 +6,7 @@
 //! three nextest runs). What the suites share — the UI build, one workspace build, the emulator —
 //! is built once before them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -301,7 +301,8 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
                 .args(["--run-ignored", "only"]);
             session
         };
-        let report: PathBuf = ws.target_dir.join(format!("nextest/{profile}/junit.xml"));
+        // nextest's store is <workspace root>/target/nextest, whatever the target directory.
+        let report = ws.path(&format!("target/nextest/{profile}/junit.xml"));
         match junit_run(with_clippy(&mut command)?, &report) {
             Ok(counts) => total = total.add(counts),
             Err(error) => errors.push(format!("{profile}: {error:#}")),
