@@ -5,27 +5,29 @@
 # command in it, then ends every process the session started, and fails when the keyring daemon died
 # while the command ran (instead of a dozen "keychain locked" failures).
 #
-# Usage: tests/session.sh [--x11] [--no-keyring] [--password PW] -- COMMAND [ARGS...]
+# Usage: tests/session.sh [--x11] [--no-keyring] [--bus-config FILE] [--password PW] -- COMMAND [ARGS...]
 #   --x11         also Xvfb (DISPLAY) and dunst, for apps with windows and notifications
 #   --no-keyring  start no keyring daemon: the first Secret Service call activates one over D-Bus,
 #                 which in the fresh HOME has no keyring at all (for "no default keyring" tests)
+#   --bus-config  the session bus's configuration (e.g. one that can activate nothing)
 #   --password    the login keyring's password (default: keyward)
 # Inside: HOME, XDG_*, DBUS_SESSION_BUS_ADDRESS, DISPLAY (with --x11) and KEYWARD_SESSION_DIR (the
 # scratch dir, removed afterwards unless KEYWARD_SESSION_KEEP=1). Exit status: the command's.
 set -uo pipefail
 
-x11=no keyring=yes password=keyward
+x11=no keyring=yes password=keyward bus_config=(--session)
 while [ $# -gt 0 ]; do
   case "$1" in
     --x11) x11=yes ;;
     --no-keyring) keyring=no ;;
+    --bus-config) bus_config=("--config-file=$2"); shift ;;
     --password) password=$2; shift ;;
     --) shift; break ;;
     *) echo "session.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
-[ $# -gt 0 ] || { echo "usage: session.sh [--x11] [--no-keyring] [--password PW] -- COMMAND..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: session.sh [--x11] [--no-keyring] [--bus-config FILE] [--password PW] -- COMMAND..." >&2; exit 2; }
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/keyward-session.XXXXXX")
 mkdir -p "$scratch/home/.config" "$scratch/home/.local/share" "$scratch/home/.cache"
@@ -81,7 +83,7 @@ if [ $x11 = yes ]; then
   export DISPLAY=":$(cat "$scratch/display")"
 fi
 
-dbus-daemon --session --nofork --nopidfile --print-address=3 3>"$scratch/bus" >"$scratch/dbus.log" 2>&1 &
+dbus-daemon "${bus_config[@]}" --nofork --nopidfile --print-address=3 3>"$scratch/bus" >"$scratch/dbus.log" 2>&1 &
 wait_for dbus-daemon "$scratch/dbus.log" test -s "$scratch/bus"
 export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$scratch/bus")
 

@@ -534,18 +534,9 @@ fn no_secret_service_on_the_bus_is_reported_as_unavailable() {
         "no_secret_service_on_the_bus_is_reported_as_unavailable",
         "no-secret-service",
         |command| {
-            // Wrap the child in a bus of its own on which nothing provides org.freedesktop.secrets.
-            let mut wrapped = Command::new("timeout");
-            wrapped
-                .args(["60", "dbus-run-session"])
-                .arg(format!("--config-file={}", config.display()))
-                .arg("--")
-                .arg(command.get_program())
-                .args(command.get_args())
-                .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-                .env_remove("DISPLAY")
-                .env_remove("WAYLAND_DISPLAY");
-            *command = wrapped;
+            // A bus of its own on which nothing provides (or can activate) org.freedesktop.secrets.
+            let config = config.to_str().unwrap();
+            in_private_session(command, &["--no-keyring", "--bus-config", config]);
         },
     );
     assert_child_passed(&output);
@@ -555,17 +546,15 @@ fn no_secret_service_on_the_bus_is_reported_as_unavailable() {
 /// The private desktop session script (scratch HOME, D-Bus session, unlocked gnome-keyring).
 const SESSION_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/session.sh");
 
-/// Wraps the child `command` in a private desktop session of its own (tests/session.sh), so what it
-/// does to its keyring (lock it, or never create one) cannot disturb the other tests' keyring. With
-/// `keyring` false no daemon is started: the first Secret Service call activates gnome-keyring,
-/// which in the fresh HOME has no keyring at all (none was ever unlocked).
-fn in_private_session(command: &mut Command, keyring: bool) {
+/// Wraps the child `command` in a private desktop session of its own (tests/session.sh with these
+/// options), so what it does to its keyring (lock it, or never create one) cannot disturb the other
+/// tests' keyring. With `--no-keyring` no daemon is started: the first Secret Service call
+/// activates gnome-keyring, which in the fresh HOME has no keyring at all (none was ever unlocked).
+fn in_private_session(command: &mut Command, options: &[&str]) {
     let mut wrapped = Command::new("timeout");
-    wrapped.args(["90", SESSION_SCRIPT]);
-    if !keyring {
-        wrapped.arg("--no-keyring");
-    }
     wrapped
+        .args(["90", SESSION_SCRIPT])
+        .args(options)
         .arg("--")
         .arg(command.get_program())
         .args(command.get_args())
@@ -610,7 +599,7 @@ fn a_locked_keyring_is_reported_as_locked_without_hanging() {
     let (output, took) = run_child(
         "a_locked_keyring_is_reported_as_locked_without_hanging",
         "locked",
-        |command| in_private_session(command, true),
+        |command| in_private_session(command, &[]),
     );
     assert_child_passed(&output);
     assert!(took < Duration::from_secs(30), "took {took:?}");
@@ -643,7 +632,7 @@ fn no_default_keyring_is_reported_with_how_to_create_one() {
     let (output, took) = run_child(
         "no_default_keyring_is_reported_with_how_to_create_one",
         "no-keyring",
-        |command| in_private_session(command, false),
+        |command| in_private_session(command, &["--no-keyring"]),
     );
     assert_child_passed(&output);
     assert!(took < Duration::from_secs(30), "took {took:?}");
