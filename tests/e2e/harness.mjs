@@ -4,7 +4,7 @@
 //
 // Env: KEYWARD_APP_BIN, KEYWARD_EMULATOR_BIN, E2E_SCRATCH (scratch dir for data dirs and state),
 // E2E_ARTIFACTS (screenshots, and on failure the app log and the emulator's request log),
-// E2E_ONLY (optional: comma-separated scenario numbers).
+// E2E_ONLY (optional: comma-separated scenario numbers), E2E_JUNIT (optional: the JUnit report's path).
 
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -14,6 +14,7 @@ import {
   App, Emulator, NotificationSpy, Tray, alert, banner, bodyText, button, check, checkbox, dialog, field, killAll, listCount, mapped,
   processRunning, rowNamed, rows, screenshot, secretToolSearch, type, unmapWindow, waitFor, windows,
 } from "./lib.mjs";
+import { writeJunit } from "../junit.mjs";
 
 const APP_BIN = required("KEYWARD_APP_BIN");
 const EMULATOR_BIN = required("KEYWARD_EMULATOR_BIN");
@@ -770,6 +771,7 @@ async function main() {
   await emulator.start();
   let passed = 0;
   let failed = 0;
+  const cases = [];
   for (const s of scenarios) {
     if (ONLY.length > 0 && !ONLY.includes(String(Math.floor(s.number)))) continue;
     const tag = `${String(Math.floor(s.number)).padStart(2, "0")}-${s.name}`;
@@ -779,9 +781,11 @@ async function main() {
       if (!emulator.running) await emulator.start();
       await s.body();
       passed += 1;
+      cases.push({ name: tag, seconds: (Date.now() - started) / 1000 });
       console.log(`PASS ${tag} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (err) {
       failed += 1;
+      cases.push({ name: tag, seconds: (Date.now() - started) / 1000, failure: err?.stack ?? String(err) });
       console.log(`FAIL ${tag} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err?.stack ?? err}`);
       await saveFailureArtifacts(tag);
       // A failed scenario may leave the app up (e.g. a stuck session); nothing later may share it.
@@ -790,6 +794,7 @@ async function main() {
     current = null;
   }
   await emulator.stop();
+  writeJunit(process.env.E2E_JUNIT, "e2e", cases);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }

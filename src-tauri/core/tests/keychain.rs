@@ -3,10 +3,8 @@
 //! D-Bus session, no Secret Service, a locked keyring. Each test uses its own service name, so tests
 //! never collide with each other or with real entries.
 //!
-//! Run by `cargo xtask test`; by hand:
-//! `S=$(mktemp -d); mkdir -m 700 $S/run; HOME=$S XDG_RUNTIME_DIR=$S/run dbus-run-session -- bash -c
-//!  'eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets)";
-//!   cargo test -p keyward-core --test keychain -- --include-ignored'`
+//! Run by `cargo xtask test`; by hand, in the private desktop session script:
+//! `tests/session.sh -- cargo test -p keyward-core --test keychain -- --include-ignored`
 //!
 //! The failure modes run in child processes: each such test re-executes this binary filtered to itself,
 //! with a marker variable and a different environment (changing the environment in-process is unsafe);
@@ -605,59 +603,31 @@ fn no_secret_service_on_the_bus_is_reported_as_unavailable() {
         "no_secret_service_on_the_bus_is_reported_as_unavailable",
         "no-secret-service",
         |command| {
-            // Wrap the child in a bus of its own on which nothing provides org.freedesktop.secrets.
-            let mut wrapped = Command::new("timeout");
-            wrapped
-                .args(["60", "dbus-run-session"])
-                .arg(format!("--config-file={}", config.display()))
-                .arg("--")
-                .arg(command.get_program())
-                .args(command.get_args())
-                .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-                .env_remove("DISPLAY")
-                .env_remove("WAYLAND_DISPLAY");
-            *command = wrapped;
+            // A bus of its own on which nothing provides (or can activate) org.freedesktop.secrets.
+            let config = config.to_str().unwrap();
+            in_private_session(command, &["--no-keyring", "--bus-config", config]);
         },
     );
     assert_child_passed(&output);
     assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
-/// Inside a private D-Bus session: start gnome-keyring with a login keyring unlocked by a known
-/// password (as a desktop login does), then run the child.
-const UNLOCKED_KEYRING_SESSION: &str = r#"
-set -e
-eval "$(printf keyward-test | gnome-keyring-daemon --unlock --components=secrets)"
-exec "$@"
-"#;
+/// The private desktop session script (scratch HOME, D-Bus session, unlocked gnome-keyring).
+const SESSION_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/session.sh");
 
-/// Inside a private D-Bus session: run the child straight away; the first Secret Service call
-/// activates gnome-keyring, which in a fresh HOME has no keyring at all (none was ever unlocked).
-const FRESH_KEYRING_SESSION: &str = r#"exec "$@""#;
-
-/// Wraps the child `command` in a private D-Bus session and scratch HOME of its own, so what it does
-/// to its keyring (lock it, or never create one) cannot disturb the other tests' keyring.
-fn in_private_session(command: &mut Command, home: &Path, script: &str) {
-    let runtime = home.join("run");
-    std::fs::create_dir_all(&runtime).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
+/// Wraps the child `command` in a private desktop session of its own (tests/session.sh with these
+/// options), so what it does to its keyring (lock it, or never create one) cannot disturb the other
+/// tests' keyring. With `--no-keyring` no daemon is started: the first Secret Service call
+/// activates gnome-keyring, which in the fresh HOME has no keyring at all (none was ever unlocked).
+fn in_private_session(command: &mut Command, options: &[&str]) {
     let mut wrapped = Command::new("timeout");
     wrapped
-        .args(["90", "dbus-run-session", "--", "bash", "-c", script, "bash"])
+        .args(["90", SESSION_SCRIPT])
+        .args(options)
+        .arg("--")
         .arg(command.get_program())
         .args(command.get_args())
-        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .env("HOME", home)
-        .env("XDG_RUNTIME_DIR", &runtime)
-        // gnome-keyring-daemon looks for a running daemon through these before starting its own; the
-        // child must only ever find the one in its own session.
-        .env_remove("GNOME_KEYRING_CONTROL")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY");
+        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
     *command = wrapped;
 }
 
@@ -695,11 +665,10 @@ fn a_locked_keyring_is_reported_as_locked_without_hanging() {
         println!("{CHILD_PASSED}");
         return;
     }
-    let home = tempfile::tempdir().unwrap();
     let (output, took) = run_child(
         "a_locked_keyring_is_reported_as_locked_without_hanging",
         "locked",
-        |command| in_private_session(command, home.path(), UNLOCKED_KEYRING_SESSION),
+        |command| in_private_session(command, &[]),
     );
     assert_child_passed(&output);
     assert!(took < Duration::from_secs(30), "took {took:?}");
@@ -729,11 +698,10 @@ fn no_default_keyring_is_reported_with_how_to_create_one() {
         println!("{CHILD_PASSED}");
         return;
     }
-    let home = tempfile::tempdir().unwrap();
     let (output, took) = run_child(
         "no_default_keyring_is_reported_with_how_to_create_one",
         "no-keyring",
-        |command| in_private_session(command, home.path(), FRESH_KEYRING_SESSION),
+        |command| in_private_session(command, &["--no-keyring"]),
     );
     assert_child_passed(&output);
     assert!(took < Duration::from_secs(30), "took {took:?}");

@@ -1,23 +1,19 @@
 #!/bin/bash
 # Builds the debug app with this page as its frontend and drives every command through the real IPC in
-# a real window (Xvfb, private D-Bus session and keyring, scratch HOME). The page names a profile after
-# its verdict; this prints it (exit 0 only on PASS) and saves a screenshot. Usage: src-tauri/tests/ipc-smoke/run.sh [screenshot.png]
+# a real window, in the private desktop session (tests/session.sh --x11: Xvfb, D-Bus, an unlocked
+# keyring, scratch HOME). The page names a profile after its verdict; this prints it (exit 0 only on
+# PASS) and saves a screenshot. Usage: src-tauri/tests/ipc-smoke/run.sh [screenshot.png]
 # Afterwards rebuild without TAURI_CONFIG to embed the real UI again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 shot=${1:-$root/tests/artifacts/ipc-smoke.png}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
 TAURI_CONFIG="{\"build\":{\"frontendDist\":\"$here\"}}" cargo build -p keyward --manifest-path "$root/Cargo.toml"
-scratch=$(mktemp -d)
-mkdir -m 700 "$scratch/run"
 mkdir -p "$(dirname "$shot")"
-HOME=$scratch XDG_RUNTIME_DIR=$scratch/run KEYWARD_DATA_DIR=$scratch/data \
 KEYWARD_KEYCHAIN_SERVICE=keyward-ipc-smoke APP="$CARGO_TARGET_DIR/debug/keyward" SHOT="$shot" \
-  xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c '
-    eval "$(printf pass | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
-    export GNOME_KEYRING_CONTROL
+  "$root/tests/session.sh" --x11 -- bash -c '
+    export KEYWARD_DATA_DIR=$KEYWARD_SESSION_DIR/data
     "$APP" > "$HOME/app.log" 2>&1 &
     app=$!
     verdict=""
@@ -28,5 +24,5 @@ KEYWARD_KEYCHAIN_SERVICE=keyward-ipc-smoke APP="$CARGO_TARGET_DIR/debug/keyward"
     done
     import -window root "$SHOT"
     kill $app; wait $app 2>/dev/null || true
-    echo "${verdict:-smoke: no verdict (see $HOME/app.log)}"
+    echo "${verdict:-smoke: no verdict (see the app log, kept with KEYWARD_SESSION_KEEP=1)}"
     case "$verdict" in "smoke: PASS"*) exit 0;; *) exit 1;; esac' 2>/dev/null

@@ -3,11 +3,7 @@
 
 use std::process::Command;
 
-use anyhow::bail;
-
-use crate::process::run_checked;
-use crate::setup;
-use crate::workspace::{Workspace, cargo};
+use crate::{Workspace, run_checked};
 
 #[derive(clap::Args)]
 pub struct AppArgs {
@@ -22,39 +18,31 @@ pub struct AppArgs {
     no_run: bool,
 }
 
-pub fn run(args: &AppArgs) -> anyhow::Result<()> {
-    let workspace = Workspace::locate()?;
-    setup::run_for_app(&workspace)?;
-
+pub fn run(workspace: &Workspace, args: &AppArgs) -> anyhow::Result<()> {
+    crate::setup(workspace, true)?;
     println!("==> building the UI");
     run_checked(
         Command::new("npm")
             .args(["run", "build"])
-            .current_dir(workspace.ui_dir()),
+            .current_dir(workspace.path("ui")),
     )?;
-
     println!("==> building the desktop app (a first release build takes about 10 minutes)");
-    let mut build = Command::new(cargo());
-    build
-        .args(["build", "-p", "keyward"])
-        .current_dir(&workspace.root);
+    let mut build = workspace.command("cargo");
+    build.args(["build", "-p", "keyward"]);
     if !args.debug {
         build.arg("--release");
     }
     run_checked(&mut build)?;
     let binary = workspace.binary(if args.debug { "debug" } else { "release" }, "keyward");
-    if !binary.is_file() {
-        bail!("the build left no app at {}", binary.display());
-    }
     if args.no_run {
         println!("built {}", binary.display());
         return Ok(());
     }
-
     println!("==> starting {}", binary.display());
-    run_checked(Command::new(&binary).arg(if args.sandbox {
+    let mode = if args.sandbox {
         "--sandbox"
     } else {
         "--sandbox-if-no-key"
-    }))
+    };
+    run_checked(Command::new(&binary).arg(mode))
 }

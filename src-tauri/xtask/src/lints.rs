@@ -1,46 +1,36 @@
 //! Clippy without a second compile. `cargo clippy` checks every dependency again in its own mode
 //! (about 6 of a cold CI run's minutes); instead every cargo build and test run by `cargo xtask
 //! test` compiles the workspace's own crates through clippy-driver (`RUSTC_WORKSPACE_WRAPPER`), so
-//! the lints come out of the one build, and the `clippy` suite (`cargo xtask lints`) asks cargo to
-//! replay them: the same build, fresh, with its diagnostics as JSON. Dependencies are compiled by
-//! plain rustc either way, and cargo keeps the wrapped and plain builds of our crates apart, so a
-//! hand-run `cargo build` never hides a lint from the next `cargo xtask test`.
+//! the lints come out of the one build, and the `clippy` suite asks cargo to replay them: the same
+//! build, fresh, with its diagnostics as JSON. Dependencies are compiled by plain rustc either way,
+//! and cargo keeps the wrapped and plain builds of our crates apart, so a hand-run `cargo build`
+//! never hides a lint from the next `cargo xtask test`.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 
-use crate::process::describe;
-use crate::workspace::{Workspace, cargo};
+use crate::Workspace;
+use crate::junit::Counts;
 
-/// clippy-driver of the toolchain running this cargo (the sibling of `$CARGO`), else rustup's.
+/// clippy-driver of the toolchain running `cargo xtask`: cargo names itself in $CARGO.
 fn clippy_driver() -> anyhow::Result<PathBuf> {
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let sibling = PathBuf::from(cargo).with_file_name("clippy-driver");
-        if sibling.is_file() {
-            return Ok(sibling);
-        }
-    }
-    let output = Command::new("rustup")
-        .args(["which", "clippy-driver"])
-        .output()
-        .context("looking for clippy-driver with `rustup which clippy-driver`")?;
-    if !output.status.success() {
-        bail!(
-            "no clippy-driver (rustup component add clippy): {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-    ))
+    let cargo = std::env::var_os("CARGO").context("no $CARGO: run this as `cargo xtask`")?;
+    let driver = PathBuf::from(cargo).with_file_name("clippy-driver");
+    ensure!(
+        driver.is_file(),
+        "no {} (rustup component add clippy)",
+        driver.display()
+    );
+    Ok(driver)
 }
 
-/// Makes `command` (a cargo build or test) compile the workspace's crates through clippy-driver.
-/// Every cargo run of one `cargo xtask test` must get this, or cargo compiles our crates twice.
+/// Makes `command` (a cargo build or test run, or a script that runs one) compile the workspace's
+/// crates through clippy-driver. Every cargo run of one `cargo xtask test` must get this, or our
+/// crates compile twice.
 pub fn with_clippy(command: &mut Command) -> anyhow::Result<&mut Command> {
     Ok(command
         .env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?)
@@ -49,69 +39,43 @@ pub fn with_clippy(command: &mut Command) -> anyhow::Result<&mut Command> {
         .env_remove("CLIPPY_ARGS"))
 }
 
-/// `cargo xtask lints`: replays the workspace build's diagnostics (compiling whatever is not
-/// built yet), prints each warning or error of our crates once, and closes with `N passed, M
-/// failed`: 1 passed when there are none, else one failure per diagnostic.
-pub fn run() -> anyhow::Result<bool> {
-    let workspace = Workspace::locate()?;
-    let mut command = Command::new(cargo());
-    command
-        .args([
-            "build",
-            "--workspace",
-            "--all-targets",
-            "--message-format=json-diagnostic-rendered-ansi",
-        ])
-        .current_dir(&workspace.root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    with_clippy(&mut command)?;
-    println!("$ {}", describe(&command));
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting `{}`", describe(&command)))?;
+/// The `clippy` suite: replays the workspace build's diagnostics (compiling whatever is not built
+/// yet) and prints each warning or error of our crates once: one pass when there are none, else
+/// one failure per diagnostic.
+pub fn suite(workspace: &Workspace) -> anyhow::Result<Counts> {
+    let mut command = workspace.command("cargo");
+    let args = "build --workspace --all-targets --message-format=json-diagnostic-rendered-ansi";
+    println!("$ cargo {args}");
+    with_clippy(&mut command)?.args(args.split(' '));
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
+    let mut child = command.spawn().context("starting cargo build")?;
     let stdout = child.stdout.take().context("cargo's stdout")?;
     let mut diagnostics = BTreeSet::new();
     for line in BufReader::new(stdout).lines() {
-        let line = line.context("reading cargo's output")?;
-        if let Some(rendered) = own_diagnostic(&line)
+        if let Some(rendered) = own_diagnostic(&line.context("reading cargo's output")?)
             && diagnostics.insert(rendered.clone())
         {
             print!("{rendered}");
         }
     }
     let status = child.wait().context("waiting for cargo")?;
-    let found = diagnostics.len();
+    let found = diagnostics.len() as u64;
     if !status.success() && found == 0 {
-        bail!("`{}` failed ({status})", describe(&command));
+        bail!("cargo build failed ({status})");
     }
-    if found == 0 {
-        println!("no warnings in the workspace's crates");
-        println!("1 passed, 0 failed");
-    } else {
-        println!("{found} warnings or errors in the workspace's crates");
-        println!("0 passed, {found} failed");
-    }
-    Ok(found == 0)
+    println!("{found} warnings or errors in the workspace's crates");
+    Ok(Counts::new(u64::from(found == 0), found))
 }
 
 /// The rendered text of a warning or error about one of the workspace's crates (a path package;
 /// dependencies come from the registry), from one line of cargo's JSON messages.
 fn own_diagnostic(line: &str) -> Option<String> {
     let message: serde_json::Value = serde_json::from_str(line).ok()?;
-    if message.get("reason")?.as_str()? != "compiler-message" {
-        return None;
-    }
-    if !message
-        .get("package_id")?
-        .as_str()?
-        .starts_with("path+file://")
-    {
-        return None;
-    }
-    let diagnostic = message.get("message")?;
-    match diagnostic.get("level")?.as_str()? {
-        "warning" | "error" => Some(diagnostic.get("rendered")?.as_str()?.to_owned()),
+    let ours = message["reason"] == "compiler-message"
+        && message["package_id"].as_str()?.starts_with("path+file://");
+    let diagnostic = &message["message"];
+    match diagnostic["level"].as_str()? {
+        "warning" | "error" if ours => Some(diagnostic["rendered"].as_str()?.to_owned()),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@ import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
 import { chromium } from "playwright-core";
+import { writeJunit } from "../../../tests/junit.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -53,13 +54,16 @@ function serve() {
 // ---- a minimal runner: each step passes or fails, the run goes on ----
 let passed = 0;
 let failed = 0;
+const cases = [];
 async function step(name, fn) {
   const started = Date.now();
   try {
     await fn();
+    cases.push({ name, seconds: (Date.now() - started) / 1000 });
     passed += 1;
     console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
   } catch (e) {
+    cases.push({ name, seconds: (Date.now() - started) / 1000, failure: String(e?.stack ?? e) });
     failed += 1;
     console.log(`  ✗ ${name}\n    ${String(e?.message ?? e).split("\n").slice(0, 6).join("\n    ")}`);
   }
@@ -518,5 +522,7 @@ await context.close();
 server.close();
 rmSync(profileDir, { recursive: true, force: true });
 console.log(`screenshots: ${artifacts}`);
+// JUNIT_FILE (optional): where the JUnit report goes, for cargo xtask test.
+writeJunit(process.env.JUNIT_FILE, "ui-browser", cases);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
