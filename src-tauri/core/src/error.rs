@@ -1,6 +1,7 @@
 //! The one error type of keyward-core, and its shape for front ends. Every variant's Display is the
 //! sentence a person reads (front ends add hints, never a second headline); `kind()` is its
-//! `ErrorKind`, derived from the variants themselves so the list of kinds is written once.
+//! `ErrorKind`, derived from the variants themselves so the list of kinds is written once. Variants
+//! built from another error keep it as their `source()`.
 
 use std::time::Duration;
 
@@ -9,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 /// Where management keys are created; shown when a call needs one and got something else.
 pub const MANAGEMENT_KEYS_URL: &str = "https://openrouter.ai/settings/management-keys";
+
+/// The underlying error a variant keeps as its `source()` (reqwest, serde_json, rusqlite, keyring, io,
+/// a join error), so logs and debuggers can walk the cause chain. The sentence a person reads stays
+/// the variant's Display; never a source whose text or Debug could hold a secret.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `ErrorKind` is the variant without its data: a closed set, serialized (serde, TypeScript via ts-rs)
 /// and named (strum) in snake_case, that front ends switch on. A new variant is a new kind; a tag
@@ -60,14 +66,28 @@ pub enum Error {
 
     /// The request never got an HTTP answer: DNS, refused or dropped connection, TLS.
     #[error("Can't reach OpenRouter at {host}: {message}")]
-    Network { host: String, message: String },
+    Network {
+        host: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     #[error("OpenRouter at {host} did not answer within {} s", format_seconds(*.after))]
-    Timeout { host: String, after: Duration },
+    Timeout {
+        host: String,
+        after: Duration,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// An answer arrived but is not what the API reference describes.
     #[error("Unexpected answer from OpenRouter: {message}")]
-    Decode { message: String },
+    Decode {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// Rejected before sending (client-side validation, `field` names the input), or a 400 from the
     /// server (`field` is `None`: the server names the problem only in its message).
@@ -80,14 +100,26 @@ pub enum Error {
     // --- OS keychain (vault) and local store -----------------------------------------------------
     /// No keychain to talk to: no D-Bus session, no Secret Service, no default keyring.
     #[error("The system keychain is unavailable: {message}")]
-    KeychainUnavailable { message: String },
+    KeychainUnavailable {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// The keychain is there but locked, or its unlock prompt was dismissed.
     #[error("The system keychain is locked: {message}")]
-    KeychainLocked { message: String },
+    KeychainLocked {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     #[error("The system keychain refused access: {message}")]
-    KeychainDenied { message: String },
+    KeychainDenied {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// `what` names the entry, e.g. "The management key of profile …".
     #[error("{what} is not in the system keychain")]
@@ -95,11 +127,19 @@ pub enum Error {
 
     /// Any other keychain failure.
     #[error("The system keychain failed: {message}")]
-    Keychain { message: String },
+    Keychain {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     /// Keyward's local SQLite store failed.
     #[error("Keyward's local data failed: {message}")]
-    Store { message: String },
+    Store {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     #[error("A profile named \"{name}\" already exists: choose another name")]
     ProfileNameTaken { name: String },
@@ -128,7 +168,11 @@ pub enum Error {
 
     /// A failure inside Keyward itself (a task that died, the sandbox that would not start).
     #[error("Keyward failed internally: {message}")]
-    Internal { message: String },
+    Internal {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -162,6 +206,24 @@ impl Error {
             Error::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+
+    /// Keeps `cause` as this error's `source()` on the variants built from an underlying error; the
+    /// others are returned as they are.
+    pub fn with_source(mut self, cause: impl Into<BoxError>) -> Self {
+        match &mut self {
+            Error::Network { source, .. }
+            | Error::Timeout { source, .. }
+            | Error::Decode { source, .. }
+            | Error::KeychainUnavailable { source, .. }
+            | Error::KeychainLocked { source, .. }
+            | Error::KeychainDenied { source, .. }
+            | Error::Keychain { source, .. }
+            | Error::Store { source, .. }
+            | Error::Internal { source, .. } => *source = Some(cause.into()),
+            _ => {}
+        }
+        self
     }
 
     /// Client-side validation failure for `field`.
@@ -257,6 +319,34 @@ impl From<Error> for AppError {
     }
 }
 
+/// Whether a sentence says its headline twice: its first three words come back later in it, as in
+/// "The system keychain failed: the system keychain failed: …" (a constructor's message repeating
+/// what the variant's Display already says).
+#[cfg(test)]
+pub(crate) fn repeats_its_headline(sentence: &str) -> bool {
+    let words: Vec<String> = sentence
+        .split_whitespace()
+        .map(|word| {
+            word.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|word| !word.is_empty())
+        .collect();
+    words.len() >= 6 && words.windows(3).skip(1).any(|three| three == &words[..3])
+}
+
+/// Every error below `error` in its `source()` chain, nearest first.
+#[cfg(test)]
+pub(crate) fn causes(error: &Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut found = Vec::new();
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        found.push(cause);
+        next = cause.source();
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +406,7 @@ mod tests {
         let err = Error::Network {
             host: "127.0.0.1:9".into(),
             message: "connection refused".into(),
+            source: None,
         };
         assert_eq!(
             err.to_string(),
@@ -324,6 +415,7 @@ mod tests {
         let err = Error::Timeout {
             host: "openrouter.ai".into(),
             after: Duration::from_millis(250),
+            source: None,
         };
         assert_eq!(
             err.to_string(),
@@ -351,19 +443,39 @@ mod tests {
             Error::Network {
                 host: text(),
                 message: text(),
+                source: None,
             },
             Error::Timeout {
                 host: text(),
                 after: Duration::from_secs(1),
+                source: None,
             },
-            Error::Decode { message: text() },
+            Error::Decode {
+                message: text(),
+                source: None,
+            },
             Error::invalid("limit", "bad"),
-            Error::KeychainUnavailable { message: text() },
-            Error::KeychainLocked { message: text() },
-            Error::KeychainDenied { message: text() },
+            Error::KeychainUnavailable {
+                message: text(),
+                source: None,
+            },
+            Error::KeychainLocked {
+                message: text(),
+                source: None,
+            },
+            Error::KeychainDenied {
+                message: text(),
+                source: None,
+            },
             Error::SecretNotFound { what: text() },
-            Error::Keychain { message: text() },
-            Error::Store { message: text() },
+            Error::Keychain {
+                message: text(),
+                source: None,
+            },
+            Error::Store {
+                message: text(),
+                source: None,
+            },
             Error::ProfileNameTaken { name: text() },
             Error::ProfileNotFound { id: text() },
             Error::ProfileHoldsSecrets {
@@ -374,7 +486,10 @@ mod tests {
             Error::NotManagementKey {
                 label: "sk-or-v1-abc...def".into(),
             },
-            Error::Internal { message: text() },
+            Error::Internal {
+                message: text(),
+                source: None,
+            },
         ]
     }
 
@@ -421,5 +536,119 @@ mod tests {
         );
         let back: AppError = serde_json::from_value(json).unwrap();
         assert_eq!(back.kind, ErrorKind::Unauthorized);
+    }
+
+    #[test]
+    fn the_headline_check_catches_a_repeat() {
+        assert!(repeats_its_headline(
+            "The system keychain failed: the system keychain failed: bus gone"
+        ));
+        assert!(repeats_its_headline(
+            "The system keychain is unavailable: the system keychain service is not running"
+        ));
+        assert!(!repeats_its_headline(
+            "The system keychain failed: the bus went away"
+        ));
+    }
+
+    /// Walks `source()` of a network, a store and a join error built by the code that meets them, and
+    /// checks that none of them says its headline twice or shows the management key.
+    #[tokio::test]
+    async fn errors_keep_their_sources() {
+        use crate::api::{ClientConfig, OpenRouterClient, RetryPolicy};
+        use secrecy::SecretString;
+
+        // Network: a port nothing listens on.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let secret = format!("sk-or-v1-{}", "0123456789abcdef".repeat(4));
+        let config = ClientConfig {
+            retry: RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            },
+            ..ClientConfig::new(
+                format!("http://127.0.0.1:{port}/api/v1"),
+                SecretString::from(secret.clone()),
+            )
+        };
+        let network = OpenRouterClient::new(config)
+            .unwrap()
+            .current_key()
+            .await
+            .unwrap_err();
+        assert_eq!(network.kind(), ErrorKind::Network, "{network}");
+        let reqwest = causes(&network)
+            .into_iter()
+            .find_map(|cause| cause.downcast_ref::<reqwest::Error>())
+            .expect("the reqwest error is in the chain");
+        assert!(reqwest.is_connect(), "{reqwest:?}");
+
+        // Store: a data directory that can't be created (its parent is a file), and a database file
+        // that is not SQLite.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, vec![b'x'; 4096]).unwrap();
+        let no_dir = crate::store::Store::open(&file.join("keyward.db")).unwrap_err();
+        assert_eq!(no_dir.kind(), ErrorKind::Store, "{no_dir}");
+        assert!(
+            causes(&no_dir)
+                .iter()
+                .any(|cause| cause.downcast_ref::<std::io::Error>().is_some()),
+            "{no_dir:?}"
+        );
+        let not_sqlite = crate::store::Store::open(&file).unwrap_err();
+        assert_eq!(not_sqlite.kind(), ErrorKind::Store, "{not_sqlite}");
+        assert!(
+            causes(&not_sqlite)
+                .iter()
+                .any(|cause| cause.downcast_ref::<rusqlite::Error>().is_some()),
+            "{not_sqlite:?}"
+        );
+
+        // A keychain task that died: the join error is the source.
+        let vault = crate::vault::Vault::in_memory("errors-keep-their-sources");
+        let died = vault
+            .run(|_| -> Result<(), Error> { panic!("the keychain task died") })
+            .await
+            .unwrap_err();
+        assert_eq!(died.kind(), ErrorKind::Keychain, "{died}");
+        assert!(
+            causes(&died)
+                .iter()
+                .any(|cause| cause.downcast_ref::<tokio::task::JoinError>().is_some()),
+            "{died:?}"
+        );
+
+        for error in [&network, &no_dir, &not_sqlite, &died] {
+            let sentence = error.to_string();
+            assert!(!repeats_its_headline(&sentence), "{sentence}");
+            let mut everything = format!("{sentence} {error:?}");
+            for cause in causes(error) {
+                everything.push_str(&format!(" {cause} {cause:?}"));
+            }
+            assert!(!everything.contains(&secret[9..]), "{everything}");
+        }
+    }
+
+    /// The faults the in-memory keychain injects read like the real keychain's errors, once.
+    #[test]
+    fn injected_keychain_faults_say_their_headline_once() {
+        use crate::vault::{Fault, KeychainFailure, MemoryKeychain, Vault};
+        for failure in [
+            KeychainFailure::Locked,
+            KeychainFailure::Unavailable,
+            KeychainFailure::Denied,
+            KeychainFailure::Failed,
+        ] {
+            let keychain = MemoryKeychain::new();
+            keychain.inject(Fault::new(failure));
+            let vault = Vault::with_backend("headline", keychain);
+            let error = vault.management_key("p1").unwrap_err();
+            let sentence = error.to_string();
+            assert!(!repeats_its_headline(&sentence), "{sentence}");
+        }
     }
 }

@@ -410,6 +410,7 @@ mod tests {
             error: AppError::from(&Error::Network {
                 host: "openrouter.ai".into(),
                 message: "refused".into(),
+                source: None,
             }),
             since: at,
             next_retry_at: None,

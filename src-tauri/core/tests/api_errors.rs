@@ -328,7 +328,7 @@ async fn refused_connection_is_a_network_error() {
     let started = Instant::now();
     let err = client.current_key().await.unwrap_err();
     match &err {
-        Error::Network { host, message } => {
+        Error::Network { host, message, .. } => {
             assert_eq!(host, &format!("127.0.0.1:{port}"));
             assert!(message.to_lowercase().contains("refused"), "{message}");
         }

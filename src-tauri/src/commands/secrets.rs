@@ -26,5 +26,8 @@ pub async fn pending_resolve(
 }
 
 fn internal(message: String) -> AppError {
-    AppError::from(keyward_core::Error::Internal { message })
+    AppError::from(keyward_core::Error::Internal {
+        message,
+        source: None,
+    })
 }

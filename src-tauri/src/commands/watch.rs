@@ -84,6 +84,7 @@ pub async fn watch_refresh_now(app: AppHandle, args: EmptyArgs) -> Result<(), Ap
         }
         None => Err(Error::Internal {
             message: "the watcher has not started yet".to_owned(),
+            source: None,
         }
         .into()),
     }

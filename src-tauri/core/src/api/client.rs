@@ -184,6 +184,7 @@ impl OpenRouterClient {
             .map_err(|err| Error::Network {
                 host: host.clone(),
                 message: format!("could not set up the HTTP client: {}", error_chain(&err)),
+                source: Some(err.into()),
             })?;
 
         Ok(OpenRouterClient {
@@ -244,6 +245,7 @@ impl OpenRouterClient {
         request.validate(self.now())?;
         let body = serde_json::to_vec(request).map_err(|err| Error::Decode {
             message: format!("could not encode the request: {err}"),
+            source: Some(err.into()),
         })?;
         let call = Call {
             method: Method::POST,
@@ -281,6 +283,7 @@ impl OpenRouterClient {
         update.validate()?;
         let body = serde_json::to_vec(update).map_err(|err| Error::Decode {
             message: format!("could not encode the request: {err}"),
+            source: Some(err.into()),
         })?;
         let call = Call {
             method: Method::PATCH,
@@ -327,6 +330,7 @@ impl OpenRouterClient {
         } else {
             Err(Error::Decode {
                 message: format!("{} answered \"deleted\": false", call.describe()),
+                source: None,
             })
         }
     }
@@ -447,13 +451,13 @@ impl OpenRouterClient {
         let sent_at = Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
-            Err(err) => return self.transport_failure(&err, attempt),
+            Err(err) => return self.transport_failure(err, attempt),
         };
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes.to_vec(),
-            Err(err) => return self.transport_failure(&err, attempt),
+            Err(err) => return self.transport_failure(err, attempt),
         };
         tracing::debug!(
             attempt,
@@ -476,7 +480,7 @@ impl OpenRouterClient {
         Attempt::Failed { error, failure }
     }
 
-    fn transport_failure(&self, err: &reqwest::Error, attempt: u32) -> Attempt {
+    fn transport_failure(&self, err: reqwest::Error, attempt: u32) -> Attempt {
         let host = self.inner.host.clone();
         // A connect error means no byte of the request left this machine; anything later (timeout
         // while waiting, connection dropped) may have reached the server.
@@ -493,11 +497,13 @@ impl OpenRouterClient {
                 } else {
                     self.inner.request_timeout
                 },
+                source: None,
             }
         } else {
             Error::Network {
                 host,
-                message: error_chain(err),
+                message: error_chain(&err),
+                source: None,
             }
         };
         tracing::debug!(
@@ -506,6 +512,7 @@ impl OpenRouterClient {
             connect = err.is_connect(),
             "no answer from OpenRouter"
         );
+        let error = error.with_source(err);
         Attempt::Failed {
             error,
             failure: Some(failure),
@@ -531,12 +538,18 @@ fn note_possible_creation(error: Error) -> Error {
             status,
             message: format!("{message} ({NOTE})"),
         },
-        Error::Network { host, message } => Error::Network {
+        Error::Network {
+            host,
+            message,
+            source,
+        } => Error::Network {
             host,
             message: format!("{message} ({NOTE})"),
+            source,
         },
-        Error::Decode { message } => Error::Decode {
+        Error::Decode { message, source } => Error::Decode {
             message: format!("{message} ({NOTE})"),
+            source,
         },
         other => other,
     }
@@ -574,6 +587,7 @@ fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {
             "{} sent an answer Keyward can't read: {err}",
             call.describe()
         ),
+        source: Some(err.into()),
     })
 }
 

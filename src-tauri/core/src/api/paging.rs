@@ -71,6 +71,7 @@ fn too_many_keys() -> Error {
         message: format!(
             "GET /keys does not page: it ignores `offset` or sends full pages past {MAX_KEYS} keys"
         ),
+        source: None,
     }
 }
 
@@ -143,6 +144,7 @@ impl OpenRouterClient {
                 // Unreachable in practice: while pages are missing, one is always in flight.
                 return Err(Error::Decode {
                     message: "paging stopped without a last page".to_owned(),
+                    source: None,
                 });
             };
             let page = Page {

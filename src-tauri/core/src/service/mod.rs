@@ -174,6 +174,7 @@ impl Keyward {
             .await
             .map_err(|join| Error::Internal {
                 message: format!("a keychain or database task did not finish ({join})"),
+                source: Some(join.into()),
             })?
     }
 

@@ -100,6 +100,7 @@ impl Keyward {
         let guard = self.inner.sandbox.lock().await;
         let running = guard.as_ref().ok_or_else(|| Error::Internal {
             message: "the sandbox stopped while it was being opened; open it again".to_owned(),
+            source: None,
         })?;
         Ok((running.emulator.base_url().to_owned(), running.key.clone()))
     }
@@ -116,6 +117,7 @@ impl Keyward {
                 message:
                     "the sandbox's emulator is not on the loopback interface; refusing to use it"
                         .to_owned(),
+                source: None,
             });
         }
         let profile_id = sandbox_profile(&self.inner.store(), emulator.base_url())?;
@@ -145,6 +147,7 @@ async fn start_emulator(config: &SandboxConfig) -> Result<Emulator, Error> {
     }
     let could_not_start = |err: openrouter_emulator::EmulatorError| Error::Internal {
         message: format!("the sandbox could not start: {err}"),
+        source: Some(err.into()),
     };
     match Emulator::start(emulator_config.clone()).await {
         Ok(emulator) => Ok(emulator),
@@ -232,5 +235,6 @@ fn sandbox_profile(store: &Store, base_url: &str) -> Result<String, Error> {
     }
     Err(last_error.unwrap_or_else(|| Error::Internal {
         message: "no name left for the sandbox profile".to_owned(),
+        source: None,
     }))
 }

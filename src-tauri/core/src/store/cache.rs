@@ -40,6 +40,7 @@ fn cached_key_from_parts<T: DeserializeOwned>(
         message: format!(
             "the cached key {key_hash} no longer matches this version's key format ({err}); refresh the list"
         ),
+        source: Some(err.into()),
     })?;
     Ok(CachedKey {
         key_hash,

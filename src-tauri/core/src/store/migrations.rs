@@ -74,16 +74,18 @@ pub(crate) const LATEST_VERSION: usize = MIGRATIONS.len();
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), Error> {
     Migrations::from_slice(MIGRATIONS)
         .to_latest(conn)
-        .map_err(|err| match err {
-            rusqlite_migration::Error::MigrationDefinition(
-                MigrationDefinitionError::DatabaseTooFarAhead,
-            ) => Error::Store {
-                message: "the database was written by a newer Keyward: update Keyward to open it"
+        .map_err(|err| {
+            let message = match &err {
+                rusqlite_migration::Error::MigrationDefinition(
+                    MigrationDefinitionError::DatabaseTooFarAhead,
+                ) => "the database was written by a newer Keyward: update Keyward to open it"
                     .to_owned(),
-            },
-            other => Error::Store {
-                message: format!("cannot update the database schema: {other}"),
-            },
+                other => format!("cannot update the database schema: {other}"),
+            };
+            Error::Store {
+                message,
+                source: Some(err.into()),
+            }
         })
 }
 

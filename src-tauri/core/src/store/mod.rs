@@ -51,6 +51,7 @@ pub fn default_data_dir() -> Result<PathBuf, Error> {
             message: "cannot find this user's home directory to keep Keyward's data in; set HOME \
                       (or pass an explicit data directory)"
                 .to_owned(),
+            source: None,
         })
 }
 
@@ -71,10 +72,12 @@ impl Store {
                     "cannot create the data directory {}: {err}",
                     parent.display()
                 ),
+                source: Some(err.into()),
             })?;
         }
         let conn = Connection::open(path).map_err(|err| Error::Store {
             message: format!("cannot open the database {}: {err}", path.display()),
+            source: Some(err.into()),
         })?;
         restrict_to_owner(path);
         let store = Self::prepare(conn, Some(path.to_path_buf()))?;
@@ -160,12 +163,14 @@ fn restrict_to_owner(path: &Path) {
 pub(crate) fn store_error(err: rusqlite::Error) -> Error {
     Error::Store {
         message: err.to_string(),
+        source: Some(err.into()),
     }
 }
 
 pub(crate) fn json_error(err: serde_json::Error) -> Error {
     Error::Store {
         message: format!("cannot convert a stored value to or from JSON: {err}"),
+        source: Some(err.into()),
     }
 }
 
@@ -186,6 +191,7 @@ pub(crate) fn refuse_secrets(what: &str, text: &str) -> Result<(), Error> {
                 "refused to write {what}: it contains an OpenRouter secret, and secrets are kept only \
                  in the system keychain"
             ),
+            source: None,
         });
     }
     Ok(())

@@ -16,6 +16,7 @@ type JournalRow = (i64, DateTime<Utc>, String, String, Option<String>, String);
 fn parse_word<T: std::str::FromStr>(what: &str, word: &str) -> Result<T, Error> {
     word.parse().map_err(|_| Error::Store {
         message: format!("unknown journal {what} {word:?}"),
+        source: None,
     })
 }
 
@@ -30,6 +31,7 @@ fn rotation_from_json(id: &str, json: &str) -> Result<Rotation, Error> {
         message: format!(
             "rotation {id} was written by another version of Keyward and can't be read ({err})"
         ),
+        source: Some(err.into()),
     })
 }
 
@@ -385,7 +387,7 @@ mod tests {
         let store = store_with_rows(&[("create", "note", Some("exploded"))]);
         let error = store.rotation_journal("r1").unwrap_err();
         assert!(
-            matches!(&error, Error::Store { message } if message.contains("\"exploded\"")),
+            matches!(&error, Error::Store { message, .. } if message.contains("\"exploded\"")),
             "{error:?}"
         );
     }

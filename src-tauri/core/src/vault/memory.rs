@@ -36,15 +36,19 @@ impl KeychainFailure {
         match self {
             KeychainFailure::Locked => Error::KeychainLocked {
                 message: os::FIX_LOCKED.to_owned(),
+                source: None,
             },
             KeychainFailure::Unavailable => Error::KeychainUnavailable {
                 message: os::FIX_UNAVAILABLE.to_owned(),
+                source: None,
             },
             KeychainFailure::Denied => Error::KeychainDenied {
                 message: "access was refused; allow Keyward in your keychain settings".to_owned(),
+                source: None,
             },
             KeychainFailure::Failed => Error::Keychain {
                 message: format!("{what} could not be reached (an injected fault)"),
+                source: None,
             },
         }
     }

@@ -128,6 +128,7 @@ impl Vault {
             .await
             .map_err(|join| Error::Keychain {
                 message: format!("the keychain call did not finish ({join})"),
+                source: Some(join.into()),
             })?
     }
 

@@ -64,41 +64,53 @@ const FIX_PROMPT: &str = "the unlock prompt was dismissed or could not be shown:
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 pub(super) const FIX_UNAVAILABLE: &str = FIX_NO_SECRET_SERVICE;
 #[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
-pub(super) const FIX_UNAVAILABLE: &str = "the system keychain service is not running: sign in to your desktop session again and try again";
+pub(super) const FIX_UNAVAILABLE: &str =
+    "its service is not running: sign in to your desktop session again and try again";
 
-/// Maps a keyring error to one a person can act on. `what` names the entry ("The management key of
-/// profile …"); no message built here ever contains a secret.
+/// Maps a keyring error to one a person can act on, keeping it as the `source()`. `what` names the
+/// entry ("The management key of profile …"); no message built here ever contains a secret.
 fn keychain_error(err: keyring::Error, what: &str) -> Error {
-    match err {
+    let mapped = match &err {
         keyring::Error::NoEntry => Error::SecretNotFound {
             what: what.to_owned(),
         },
-        keyring::Error::BadEncoding(mut bytes) => {
-            // These bytes are the stored secret itself: wipe them, never show them.
-            bytes.zeroize();
-            Error::Keychain {
-                message: format!("{what} is not valid UTF-8 text; remove it and save it again"),
-            }
-        }
+        keyring::Error::BadEncoding(_) => Error::Keychain {
+            message: format!("{what} is not valid UTF-8 text; remove it and save it again"),
+            source: None,
+        },
         keyring::Error::Ambiguous(credentials) => Error::Keychain {
             message: format!(
                 "{what} matches {} keychain items; remove the duplicates (e.g. in Seahorse) and try again",
                 credentials.len()
             ),
+            source: None,
         },
         keyring::Error::TooLong(attribute, limit) => Error::Keychain {
             message: format!(
                 "{what}: its {attribute} is longer than this keychain's limit of {limit}"
             ),
+            source: None,
         },
         keyring::Error::Invalid(attribute, reason) => Error::Keychain {
             message: format!("{what}: invalid {attribute} ({reason})"),
+            source: None,
         },
         keyring::Error::NoStorageAccess(source) => no_storage_access(source.as_ref()),
         keyring::Error::PlatformFailure(source) => platform_failure(source.as_ref()),
         other => Error::Keychain {
             message: other.to_string(),
+            source: None,
         },
+    };
+    match err {
+        keyring::Error::BadEncoding(mut bytes) => {
+            // These bytes are the stored secret itself: wipe them, and never keep them as a source.
+            bytes.zeroize();
+            mapped
+        }
+        // Not a failure to chain: the caller reads it as "absent".
+        keyring::Error::NoEntry => mapped,
+        err => mapped.with_source(err),
     }
 }
 
@@ -109,19 +121,24 @@ fn secret_service_error(source: &(dyn std::error::Error + Send + Sync + 'static)
     let mapped = match ss {
         Ss::Locked => Error::KeychainLocked {
             message: FIX_LOCKED.to_owned(),
+            source: None,
         },
         Ss::Prompt => Error::KeychainLocked {
             message: FIX_PROMPT.to_owned(),
+            source: None,
         },
         Ss::NoResult => Error::KeychainUnavailable {
             message: FIX_NO_DEFAULT_KEYRING.to_owned(),
+            source: None,
         },
         Ss::Unavailable => Error::KeychainUnavailable {
             message: FIX_NO_SECRET_SERVICE.to_owned(),
+            source: None,
         },
         Ss::Dbus(dbus) => dbus_error(dbus.name().unwrap_or_default(), dbus.message()),
         other => Error::Keychain {
-            message: format!("the Secret Service failed: {other}"),
+            message: format!("the Secret Service reported: {other}"),
+            source: None,
         },
     };
     Some(mapped)
@@ -134,6 +151,7 @@ fn dbus_error(name: &str, message: Option<&str>) -> Error {
     if name.contains(".Spawn.") {
         return Error::KeychainUnavailable {
             message: FIX_NO_SECRET_SERVICE.to_owned(),
+            source: None,
         };
     }
     let short = name.rsplit('.').next().unwrap_or(name);
@@ -141,31 +159,37 @@ fn dbus_error(name: &str, message: Option<&str>) -> Error {
         // Nothing owns org.freedesktop.secrets and it cannot be activated.
         "ServiceUnknown" | "NameHasNoOwner" => Error::KeychainUnavailable {
             message: FIX_NO_SECRET_SERVICE.to_owned(),
+            source: None,
         },
         // The session bus itself could not be reached.
         "NoServer" | "FileNotFound" | "BadAddress" | "NotSupported" | "Disconnected"
         | "NoNetwork" | "IOError" => Error::KeychainUnavailable {
             message: FIX_NO_DBUS.to_owned(),
+            source: None,
         },
         "AccessDenied" | "AuthFailed" => Error::KeychainDenied {
             message: format!(
                 "D-Bus denied access to the Secret Service ({}); allow Keyward in your keyring or sandbox settings",
                 message.unwrap_or(name)
             ),
+            source: None,
         },
         "IsLocked" => Error::KeychainLocked {
             message: FIX_LOCKED.to_owned(),
+            source: None,
         },
         "NoReply" | "Timeout" | "TimedOut" => Error::KeychainUnavailable {
             message: "the Secret Service did not answer in time: check that gnome-keyring (or \
                       KeePassXC) is running and responsive, then try again"
                 .to_owned(),
+            source: None,
         },
         _ => Error::Keychain {
             message: format!(
-                "the Secret Service failed over D-Bus ({name}: {})",
+                "the Secret Service answered over D-Bus with {name}: {}",
                 message.unwrap_or("no details")
             ),
+            source: None,
         },
     }
 }
@@ -179,6 +203,7 @@ fn no_storage_access(source: &(dyn std::error::Error + Send + Sync + 'static)) -
     // Deny or the keychain is locked; Windows: credential access blocked).
     Error::KeychainLocked {
         message: format!("access was refused ({source}): {FIX_LOCKED}"),
+        source: None,
     }
 }
 
@@ -188,7 +213,8 @@ fn platform_failure(source: &(dyn std::error::Error + Send + Sync + 'static)) ->
         return mapped;
     }
     Error::Keychain {
-        message: format!("the system keychain failed: {source}"),
+        message: source.to_string(),
+        source: None,
     }
 }
 
@@ -204,6 +230,95 @@ mod tests {
         assert!(!text.contains("secret-bytes"), "{text}");
         assert!(!format!("{err:?}").contains("secret-bytes"));
         assert_eq!(err.kind(), "keychain");
+        // keyring's error holds the bytes, so it is not kept as the source.
+        assert!(std::error::Error::source(&err).is_none());
+        for cause in crate::error::causes(&err) {
+            let text = format!("{cause} {cause:?}");
+            assert!(!text.contains("secret-bytes"), "{text}");
+        }
+    }
+
+    #[test]
+    fn keychain_errors_keep_keyrings_error_as_their_source() {
+        let err = keychain_error(
+            keyring::Error::PlatformFailure(Box::new(std::io::Error::other("the bus went away"))),
+            "The entry",
+        );
+        assert_eq!(err.kind(), "keychain");
+        assert_eq!(
+            err.to_string(),
+            "The system keychain failed: the bus went away"
+        );
+        let causes = crate::error::causes(&err);
+        assert!(
+            matches!(
+                causes[0].downcast_ref::<keyring::Error>(),
+                Some(keyring::Error::PlatformFailure(_))
+            ),
+            "{err:?}"
+        );
+        let io = causes
+            .iter()
+            .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+            .expect("the platform's error is in the chain");
+        assert_eq!(io.to_string(), "the bus went away");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn secret_service_errors_keep_the_secret_service_error() {
+        use dbus_secret_service::Error as Ss;
+        let locked = keychain_error(
+            keyring::Error::NoStorageAccess(Box::new(Ss::Locked)),
+            "The entry",
+        );
+        assert_eq!(locked.kind(), "keychain_locked");
+        assert!(
+            crate::error::causes(&locked)
+                .iter()
+                .any(|cause| matches!(cause.downcast_ref::<Ss>(), Some(Ss::Locked))),
+            "{locked:?}"
+        );
+    }
+
+    /// Each mapped keychain error says its headline once (the variant's Display owns it).
+    #[test]
+    fn keychain_errors_say_their_headline_once() {
+        let mut errors = vec![
+            keyring::Error::PlatformFailure(Box::new(std::io::Error::other("the bus went away"))),
+            keyring::Error::NoStorageAccess(Box::new(std::io::Error::other("denied"))),
+            keyring::Error::BadEncoding(b"x".to_vec()),
+            keyring::Error::Ambiguous(Vec::new()),
+            keyring::Error::TooLong("account".to_owned(), 255),
+            keyring::Error::Invalid("service".to_owned(), "empty".to_owned()),
+            keyring::Error::NoEntry,
+        ];
+        #[cfg(target_os = "linux")]
+        {
+            use dbus_secret_service::Error as Ss;
+            errors.extend(
+                [Ss::Locked, Ss::Prompt, Ss::NoResult, Ss::Unavailable]
+                    .map(|ss| keyring::Error::NoStorageAccess(Box::new(ss))),
+            );
+            for name in [
+                "ServiceUnknown",
+                "NoServer",
+                "AccessDenied",
+                "IsLocked",
+                "NoReply",
+                "UnknownMethod",
+                "Spawn.ExecFailed",
+            ] {
+                let dbus =
+                    dbus::Error::new_custom(&format!("org.freedesktop.DBus.Error.{name}"), "no");
+                errors.push(keyring::Error::PlatformFailure(Box::new(Ss::Dbus(dbus))));
+            }
+            errors.push(keyring::Error::PlatformFailure(Box::new(Ss::Parse)));
+        }
+        for err in errors {
+            let sentence = keychain_error(err, "The management key of profile p").to_string();
+            assert!(!crate::error::repeats_its_headline(&sentence), "{sentence}");
+        }
     }
 
     #[test]

@@ -175,6 +175,7 @@ pub(super) async fn undo(
         .await
         .map_err(|join| Error::Internal {
             message: format!("restoring the .env file did not finish ({join})"),
+            source: Some(join.into()),
         })?
         .map_err(|why| Error::invalid("path", why))
 }
@@ -246,6 +247,7 @@ pub(super) async fn undo_interrupted(
     .await
     .map_err(|join| Error::Internal {
         message: format!("restoring the .env file did not finish ({join})"),
+        source: Some(join.into()),
     })?
     .map_err(|why| Error::invalid("path", why))
 }
@@ -340,6 +342,7 @@ pub(super) async fn discard_backup(backup: &str) -> Result<(), Error> {
     .await
     .map_err(|join| Error::Internal {
         message: format!("removing the backup did not finish ({join})"),
+        source: Some(join.into()),
     })?
 }
 

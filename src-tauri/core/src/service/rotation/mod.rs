@@ -110,6 +110,7 @@ impl ServiceClients {
             .map(|inner| Keyward { inner })
             .ok_or_else(|| Error::Internal {
                 message: "the service has stopped".to_owned(),
+                source: None,
             })
     }
 }
@@ -233,6 +234,7 @@ impl Rotations {
             .await
             .map_err(|join| Error::Internal {
                 message: format!("a keychain or database task did not finish ({join})"),
+                source: Some(join.into()),
             })?
     }
 
@@ -307,6 +309,7 @@ impl Rotations {
         }
         let new_key = rotation.new_key.clone().ok_or_else(|| Error::Internal {
             message: "the rotation has no new key yet".to_owned(),
+            source: None,
         })?;
         let profile_id = rotation.profile_id.clone();
         self.blocking(move |shared| {

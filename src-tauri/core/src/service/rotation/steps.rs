@@ -108,6 +108,7 @@ impl Rotations {
             return failed(
                 &Error::Internal {
                     message: "no new key is recorded".to_owned(),
+                    source: None,
                 },
                 "storing the secret",
             );
@@ -284,6 +285,7 @@ impl Rotations {
             return failed(
                 &Error::Internal {
                     message: "no new key is recorded".to_owned(),
+                    source: None,
                 },
                 "verifying",
             );
