@@ -310,7 +310,7 @@ mod tests {
                 "Spawn.ExecFailed",
             ] {
                 let dbus =
-                    dbus::Error::new_custom(&format!("org.freedesktop.DBus.Error.{name}"), "no");
+                    dbus::Error::new_custom(format!("org.freedesktop.DBus.Error.{name}"), "no");
                 errors.push(keyring::Error::PlatformFailure(Box::new(Ss::Dbus(dbus))));
             }
             errors.push(keyring::Error::PlatformFailure(Box::new(Ss::Parse)));
