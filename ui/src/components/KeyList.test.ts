@@ -67,9 +67,9 @@ describe("key list", () => {
     expect(rendered).toBeGreaterThan(5);
     expect(rendered).toBeLessThan(60);
 
-    const t0 = performance.now();
+    // No timing here: a timed test fails on a loaded machine and proves nothing about speed (the
+    // row count below is what shows the list stays virtualized after a sort).
     await user.click(screen.getByRole("button", { name: "Total" }));
-    const sortMs = performance.now() - t0;
     const header = screen.getByRole("button", { name: "Total" }).closest("[role=columnheader]");
     expect(header).toHaveAttribute("aria-sort", "descending");
     const maxUsage = Math.max(...keys.map((k) => k.usage));
@@ -83,13 +83,10 @@ describe("key list", () => {
     const minUsage = Math.min(...keys.map((k) => k.usage));
     expect(dataRows(container)[0].dataset.hash).toBe(keys.find((k) => k.usage === minUsage)!.hash);
 
-    const t1 = performance.now();
     await user.click(screen.getByLabelText(/80 % of limit/));
-    const filterMs = performance.now() - t1;
     const expected = keys.filter((k) => k.limit !== null && (k.limit - (k.limit_remaining ?? 0)) / k.limit >= 0.8).length;
     expect(screen.getByText(`${expected.toLocaleString("en-US")} of 10,000`)).toBeInTheDocument();
-    expect(sortMs).toBeLessThan(1500);
-    expect(filterMs).toBeLessThan(1500);
+    expect(dataRows(container).length).toBeLessThan(60);
   });
 
   it("counts keys in words: 1 key, 2 keys", async () => {
