@@ -20,15 +20,13 @@ describe("key list logic", () => {
     expect(isExpiringSoon(makeKey({ name: "d", expires_at: null }), now)).toBe(false);
   });
 
-  it("filters and sorts 10,000 keys correctly and fast", () => {
+  it("filters and sorts 10,000 keys correctly", () => {
     const keys = seedKeys(10_000);
     const now = Date.now();
-    const t0 = performance.now();
     const near = filterKeys(keys, { ...NO_FILTERS, nearLimit: true }, now);
     const sorted = sortKeys(keys, { column: "usage", direction: "desc" });
     const byExpiry = sortKeys(keys, { column: "expires_at", direction: "asc" });
     const searched = filterKeys(keys, { ...NO_FILTERS, query: "GLOBEX-ci" }, now);
-    const elapsed = performance.now() - t0;
 
     expect(near.length).toBe(keys.filter((k) => k.limit !== null && (k.limit - (k.limit_remaining ?? 0)) / k.limit >= 0.8).length);
     expect(near.length).toBeGreaterThan(100);
@@ -39,7 +37,6 @@ describe("key list logic", () => {
     expect(byExpiry.slice(firstNever).every((k) => k.expires_at === null)).toBe(true);
     expect(searched.length).toBeGreaterThan(0);
     expect(searched.every((k) => k.name.includes("globex-ci"))).toBe(true);
-    expect(elapsed).toBeLessThan(500);
   });
 
   it("combines status, has-limit and expiring filters", () => {
