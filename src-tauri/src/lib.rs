@@ -1,13 +1,7 @@
 //! Keyward's desktop shell (Tauri 2): windows, the tray, desktop notifications, start at login,
-//! commands, events, the clipboard and opening the one allowed web page. Everything else is in
-//! keyward-core; a command here parses its `args`, calls one service function and maps the result.
-//! The background watcher starts with the app and keeps running with the window closed (closing
-//! hides it to the tray; Quit in the tray quits).
-//!
-//! Environment: `KEYWARD_DATA_DIR` replaces the data directory (tests), `KEYWARD_KEYCHAIN_SERVICE` the
-//! keychain service name (tests), `KEYWARD_WATCH_INTERVAL_SECS` the watcher's interval (tests: cycles
-//! every few seconds), `RUST_LOG` the log filter. Command line: `--sandbox` opens the sandbox
-//! directly, `--hidden` starts in the tray without showing the window (what start at login passes).
+//! commands, events, the clipboard and opening the one allowed web page; everything else is in
+//! keyward-core. Environment: `KEYWARD_DATA_DIR`, `KEYWARD_KEYCHAIN_SERVICE`,
+//! `KEYWARD_WATCH_INTERVAL_SECS` (tests), `RUST_LOG`; flags `--sandbox`, `--hidden` (start at login).
 
 mod autostart;
 pub mod bindings;

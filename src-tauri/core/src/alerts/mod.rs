@@ -2,11 +2,6 @@
 //! forecast, anomaly, disabled outside Keyward, rotation due), and which of those alerts become
 //! desktop notifications given what was already notified, snoozes, mutes, the pause and quiet
 //! hours. No I/O and no clock (`now` is a parameter); the watcher stores and schedules.
-//!
-//! Typical cycle (the watcher): for each key build a [`KeyContext`] and call [`evaluate_key`] (or
-//! [`evaluate`]); keep `raised_at` across cycles with [`carry_over_raised_at`]; then
-//! [`plan_notifications`] with the stored [`Ledger`] gives the [`Notification`]s to show and the
-//! ledger changes to persist.
 
 mod notify;
 mod rules;

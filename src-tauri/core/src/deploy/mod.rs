@@ -1,14 +1,7 @@
-//! Where a new API key's secret goes during a rotation: a dotenv file (one variable replaced
-//! atomically, with a backup), an OS keychain entry of the person's choosing, a command that receives
-//! the secret in an environment variable, or the clipboard (through the shell's [`ClipboardSink`]).
-//!
-//! [`validate_target`] checks a target before anything runs; [`deploy`] delivers a secret to one
-//! target and always answers with a [`DeployOutcome`] (success or a clear failure, never the secret);
-//! [`undo`] puts back what a successful deploy replaced, for a rollback; [`discard_backup`] removes
-//! the backup a deploy kept once it is no longer needed (the old key is gone).
-//!
-//! Secrets are `SecretString` throughout: never logged, never in Debug output, messages or outcomes.
-//! A command's captured output is redacted before it is shown.
+//! Where a new API key's secret goes during a rotation: a dotenv file, an OS keychain entry, a
+//! command that receives it in an environment variable, or the clipboard. [`validate_target`] checks
+//! a target, [`deploy`] delivers a secret and answers with a [`DeployOutcome`] (never the secret),
+//! [`undo`] reverts a deploy, [`discard_backup`] removes the backup once the old key is gone.
 
 mod command;
 mod env_file;

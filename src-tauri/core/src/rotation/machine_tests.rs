@@ -2,8 +2,10 @@
 //! actions each state allows, rollback, the drain rule and the journal check.
 
 use super::*;
-use crate::ErrorKind;
+use crate::deploy::DeployTarget;
+use crate::rotation::RotationAction;
 use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
+use crate::{Error, ErrorKind};
 
 const STEPS: [RotationStepName; 7] = RotationStepName::ALL;
 

@@ -12,6 +12,7 @@ mod recovery;
 mod rotation;
 mod rotation_rules;
 mod sandbox;
+mod usage_history;
 mod watch;
 
 use std::collections::HashMap;

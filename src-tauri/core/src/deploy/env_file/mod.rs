@@ -1,25 +1,7 @@
-//! Env-file targets: set exactly one `VARIABLE=value` line of a dotenv file and leave every other byte
-//! as it was (comments, blank lines, order, other variables, `export ` prefixes, spacing around `=`,
-//! a trailing comment, CRLF line endings, a missing final newline, a UTF-8 BOM). The replaced value
-//! keeps its quoting style; an unquoted value that needs quotes gets single quotes.
-//!
-//! Writes are atomic: the new content goes to a temporary file in the same directory, is fsynced, and
-//! renamed over the file (then the directory is fsynced), so a crash leaves the old or the new file,
-//! never half of one. The previous content is first saved beside it as
-//! `<name>.keyward-backup-<UTC timestamp>` (mode 0600). The file keeps its permissions; a new file
-//! gets 0600. Writers of the same directory are serialised by an advisory lock on the directory (unix)
-//! and a process-wide mutex.
-//!
-//! A symlinked file is followed: the link's target is rewritten (and the backup goes beside the
-//! target), the link itself is left in place — replacing the link with a regular file would silently
-//! detach it from the file other programs read.
-//!
-//! Refused, with nothing changed: an invalid variable name, a path that is a directory or not a
-//! regular file, a missing directory, a variable assigned more than once (which one counts depends on
-//! the reader), a quote that never closes, a secret with a line break or control character.
-//!
-//! Split in two: `dotenv` edits the bytes (pure), `files` keeps the file system safe (atomic
-//! replace, modes, symlinks, backups); this module puts them together for deploy and undo.
+//! Env-file targets: set exactly one `VARIABLE=value` line of a dotenv file and leave every other
+//! byte as it was, atomically and with a backup; undo puts the backup back. `dotenv` edits the bytes
+//! (pure), `files` keeps the file system safe (atomic replace, modes, symlinks, backups); this module
+//! puts them together for deploy and undo.
 
 mod dotenv;
 mod files;

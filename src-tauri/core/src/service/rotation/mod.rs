@@ -1,14 +1,7 @@
-//! Rotation as the service runs it. [`Rotations`] holds only what a rotation needs — the store, the
-//! vault, a way to get a profile's API client, the clock, the event sink, its configuration and its
-//! in-process locks — and `Keyward`'s rotation methods delegate to it.
-//!
-//! A run loads a rotation, asks the machine what runs next, writes the step's intent to the journal,
-//! performs it and writes its result, so it can be called again at any moment (after a crash, from
-//! the ticker, twice at once: a per-rotation lock serialises runs). Waiting steps (drain, grace
-//! period) never block: the rotation is saved as `waiting` and the tick runs it again when due.
-//! Parts: `api` (policies, reading, starting), `runner` (advancing, actions, resume, tick, one step
-//! with its journal rows), `steps` (the seven step executors), `reconcile` (after an interrupted
-//! create), `rollback`.
+//! Rotation as the service runs it: [`Rotations`] holds only what a rotation needs (store, vault,
+//! clients, clock, events, locks) and `Keyward`'s rotation methods delegate to it. Parts: `api`
+//! (policies, reading, starting), `runner` (advancing, actions, resume, tick, journaled steps),
+//! `steps` (the seven step executors), `reconcile` (after an interrupted create), `rollback`.
 
 mod api;
 mod reconcile;
