@@ -2,7 +2,7 @@
 # The private desktop session every test that needs one runs in: a scratch HOME and XDG_RUNTIME_DIR,
 # a D-Bus session bus of its own and gnome-keyring as its Secret Service (a login keyring unlocked with
 # a known password), optionally an X display (Xvfb) with a notification daemon (dunst). Runs the given
-# command in it, then ends every process the session started, and fails when the keyring daemon died
+# command in it, then ends every process the session started, and fails (exit 75) when the keyring daemon died
 # while the command ran (instead of a dozen "keychain locked" failures).
 #
 # Usage: tests/session.sh [--x11] [--no-keyring] [--bus-config FILE] [--password PW] -- COMMAND [ARGS...]
@@ -109,6 +109,7 @@ if [ $keyring = yes ] && ! kill -0 "$keyring_pid" 2>/dev/null; then
   wait "$keyring_pid"
   echo "session.sh: gnome-keyring-daemon exited (status $?) while $1 ran; its log:" >&2
   cat "$scratch/keyring.log" >&2
-  status=1
+  # EX_TEMPFAIL: the runner may start a fresh session once (xtask's rust-tests does).
+  status=75
 fi
 exit $status

@@ -7,7 +7,7 @@
 //! is built once before them.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -267,17 +267,30 @@ fn run_suite(ws: &Workspace, suite: &Suite) -> anyhow::Result<Counts> {
 /// Runs `command` and reads the JUnit report it writes to `report`. A missing report, one with no
 /// test, or a failed exit without a failed test, is an error, never a pass.
 fn junit_run(command: &mut Command, report: &Path) -> anyhow::Result<Counts> {
+    junit_run_status(command, report)?.1
+}
+
+/// [`junit_run`], also returning how the command exited.
+fn junit_run_status(
+    command: &mut Command,
+    report: &Path,
+) -> anyhow::Result<(ExitStatus, anyhow::Result<Counts>)> {
     // A report left by an earlier run must not pass for this one's.
     if report.exists() {
         std::fs::remove_file(report).with_context(|| format!("removing {}", report.display()))?;
     }
     let status = run_status(command)?;
-    let counts = junit::read(report)?;
-    if !status.success() && counts.failed == 0 {
-        bail!("exited with {status} although no test failed");
-    }
-    Ok(counts)
+    let counts = junit::read(report).and_then(|counts| {
+        if !status.success() && counts.failed == 0 {
+            bail!("exited with {status} although no test failed");
+        }
+        Ok(counts)
+    });
+    Ok((status, counts))
 }
+
+/// tests/session.sh's exit status when gnome-keyring-daemon died under the tests (EX_TEMPFAIL).
+const KEYRING_DIED: i32 = 75;
 
 /// The Rust tests, in three nextest runs (profiles in .config/nextest.toml, each with its JUnit
 /// report): the plain tests outside any desktop session; then every `#[ignore]`d test (they need
@@ -303,7 +316,19 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
         };
         // nextest's store is <workspace root>/target/nextest, whatever the target directory.
         let report = ws.path(&format!("target/nextest/{profile}/junit.xml"));
-        match junit_run(with_clippy(&mut command)?, &report) {
+        let mut outcome = junit_run_status(with_clippy(&mut command)?, &report)?;
+        // Debian 12's gnome-keyring-daemon aborts now and then when a client is SIGKILLed during
+        // OpenSession (a GLib assertion in aes_negotiate), which the CLI crash harness does on
+        // purpose hundreds of times. That is the daemon's bug, not ours: the whole run is repeated
+        // once in a fresh session, and said so; a second death fails the suite.
+        if profile != "default" && outcome.0.code() == Some(KEYRING_DIED) {
+            println!(
+                "==> rust-tests: gnome-keyring-daemon died during the {profile} run (see its log \
+                 above); running that profile once more in a fresh session"
+            );
+            outcome = junit_run_status(with_clippy(&mut command)?, &report)?;
+        }
+        match outcome.1 {
             Ok(counts) => total = total.add(counts),
             Err(error) => errors.push(format!("{profile}: {error:#}")),
         }
