@@ -142,9 +142,10 @@ scenario(1, "first-run", async () => {
     const refusal = alert(browser);
     await refusal.waitForDisplayed({ timeout: 15000 });
     const said = await refusal.getText();
-    check(said.includes("That is an inference key, not a management key"), `refusal title missing: ${said}`);
-    check(said.includes("management key, which creates, edits and revokes keys"), `refusal explanation missing: ${said}`);
-    check(said.includes("https://openrouter.ai/settings/management-keys"), `refusal lacks the link: ${said}`);
+    check(said.includes("is an inference key: it can call models but cannot manage keys"), `refusal sentence missing: ${said}`);
+    check(said.includes("Keyward needs a management key, which manages keys but cannot call models"), `refusal explanation missing: ${said}`);
+    check(said.split("https://openrouter.ai/settings/management-keys").length === 2, `refusal should name the page once: ${said}`);
+    check(said.includes("Open the management keys page"), `refusal lacks the link: ${said}`);
     check((await (await field(browser, "Management key")).getValue()) === "", "the key field was not emptied after the attempt");
     check((await secretToolSearch(MAIN.service)).length === 0, "the refused key reached the keychain");
     await shot("01-inference-key-refused");
@@ -404,8 +405,8 @@ scenario(6.5, "wrong-management-key", async () => {
   await emulator.control("POST", "/seed", { count: 25, seed: 7 });
   await withApp(MAIN, async (browser) => {
     const problem = alert(browser);
-    await waitFor("the rejected-key message", async () => (await problem.isExisting()) && (await problem.getText()).includes(`The management key for ${PROFILE} was rejected`), { timeout: 30000 });
-    check((await problem.getText()).includes("Paste a current management key"), `the message says: ${await problem.getText()}`);
+    await waitFor("the rejected-key message", async () => (await problem.isExisting()) && (await problem.getText()).includes("OpenRouter rejected the key"), { timeout: 30000 });
+    check((await problem.getText()).includes(`The management key of ${PROFILE} may have been deleted or revoked: paste a current one`), `the message says: ${await problem.getText()}`);
     await shot("06-wrong-management-key");
     await button(browser, "Replace key").click();
     const replace = dialog(browser, `Replace the management key for ${PROFILE}`);

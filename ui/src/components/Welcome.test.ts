@@ -54,10 +54,11 @@ describe("adding a profile", () => {
     const alert = await screen.findByRole("alert");
     // The explanation is the core's sentence; the UI adds only the link.
     expect(alert).toHaveTextContent("sk-or-v1-abc... is an inference key: it can call models but cannot manage keys.");
-    expect(alert).toHaveTextContent("Create a management key at");
+    // The page is named once (in the sentence), not again beside the link.
+    expect(alert.textContent!.split("https://openrouter.ai/settings/management-keys").length).toBe(2);
     expect(alert.querySelector("a")).toHaveAttribute("href", "https://openrouter.ai/settings/management-keys");
     // Opened in the browser through the opener plugin, not followed inside the webview.
-    await user.click(within(alert).getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }));
+    await user.click(within(alert).getByRole("link", { name: "Open the management keys page" }));
     await waitFor(() => expect(fake.openedUrls).toEqual(["https://openrouter.ai/settings/management-keys"]));
     expect(screen.getByLabelText("Management key")).toHaveValue("");
     expect(fake.callsOf("profile_add")).toEqual([

@@ -121,7 +121,7 @@ for (const scheme of ["light", "dark"]) {
     assert(await field.getAttribute("type") === "password", "key field is masked");
     await page.keyboard.press("Enter");
     await page.getByText(/is an inference key: it can call models but cannot manage keys/).waitFor();
-    await page.getByRole("link", { name: "https://openrouter.ai/settings/management-keys" }).waitFor();
+    await page.getByRole("link", { name: "Open the management keys page" }).waitFor();
     assert(await field.inputValue() === "", "field cleared after use");
     await shot(page, `${scheme}-01b-inference-key-refused`);
     await page.getByRole("button", { name: "Cancel" }).click();
