@@ -12,24 +12,15 @@ use std::sync::{Arc, Mutex};
 
 use keyward_core::ErrorKind;
 use keyward_core::ipc::{
-    AppState, Connectivity, CreateKeyArgs, KeysListArgs, PendingAction, PendingResolveArgs,
-    ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
+    AppState, Connectivity, CreateKeyArgs, PendingAction, PendingResolveArgs, ProfileAddArgs,
+    ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
 use keyward_core::store::{SecretState, Store};
 use keyward_core::vault::{Fault, KeychainFailure};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use service_support::{TestService, start};
-
-fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
-    KeysListArgs {
-        profile_id: profile_id.to_owned(),
-        include_disabled: true,
-        include_expired: true,
-        refresh,
-    }
-}
+use service_support::{TestService, list, start};
 
 fn profile_args(emulator: &Emulator, name: &str) -> ProfileAddArgs {
     ProfileAddArgs {

@@ -17,15 +17,13 @@ use keyward_core::ipc::{
 use keyward_core::vault::{Fault, KeychainFailure};
 use secrecy::SecretString;
 use serde_json::json;
-use service_support::{Event, start, start_with};
+use service_support::{Event, TestService, list, start, start_with};
 
-fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
-    KeysListArgs {
-        profile_id: profile_id.to_owned(),
-        include_disabled: true,
-        include_expired: true,
-        refresh,
-    }
+/// Opens the sandbox profile and lists its keys once from the emulator (filling the cache).
+async fn open_listed(t: &TestService) -> keyward_core::store::Profile {
+    let profile = t.service.sandbox_open().await.unwrap();
+    t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    profile
 }
 
 fn create_args(profile_id: &str, name: &str) -> CreateKeyArgs {
@@ -142,8 +140,7 @@ async fn keys_list_answers_from_the_cache_then_refreshes() {
     assert!(cached.from_cache);
     assert_eq!(cached.keys, fresh.keys);
     assert_eq!(cached.fetched_at, fresh.fetched_at);
-    let log = t.get(&control, "/requests").await;
-    assert_eq!(log["requests"].as_array().unwrap().len(), 0);
+    assert_eq!(t.request_count(&control).await, 0);
 }
 
 #[tokio::test]
@@ -344,15 +341,13 @@ async fn credits_and_validation() {
         .unwrap();
     let refused = t.service.key_create(bad).await.unwrap_err();
     assert_eq!(refused.kind(), "invalid_input");
-    let log = t.get(&control, "/requests").await;
-    assert_eq!(log["requests"].as_array().unwrap().len(), 0);
+    assert_eq!(t.request_count(&control).await, 0);
 }
 
 #[tokio::test]
 async fn create_update_delete_round_trip() {
     let t = start("crud");
-    let profile = t.service.sandbox_open().await.unwrap();
-    t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    let profile = open_listed(&t).await;
     t.events.take();
 
     let created = t
