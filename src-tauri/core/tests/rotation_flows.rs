@@ -64,6 +64,11 @@ fn env_file(path: impl std::fmt::Display) -> DeployTarget {
     }
 }
 
+/// `view` stands at `step` (else the whole view is shown).
+fn assert_at(view: &RotationView, step: RotationStepName) {
+    assert_eq!(view.current_step, Some(step), "{view:#?}");
+}
+
 fn step_of(view: &RotationView, name: RotationStepName) -> &RotationStepView {
     view.steps.iter().find(|s| s.step == name).unwrap()
 }
@@ -83,7 +88,7 @@ async fn happy_path_with_an_env_target() {
     let rig = rig("rot-happy", None).await;
     let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::DeleteOld));
+    assert_at(&view, RotationStepName::DeleteOld);
     assert!(
         view.waiting_for
             .as_deref()
@@ -196,7 +201,7 @@ async fn drain_waits_until_the_old_key_is_still() {
     let rig = rig("rot-drain", None).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 600);
     let view = rig.start().await;
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    assert_at(&view, RotationStepName::Drain);
     assert_eq!(view.status, RotationStatus::Waiting);
     assert!(
         view.waiting_for.as_deref().unwrap().contains("10 min"),
@@ -212,17 +217,12 @@ async fn drain_waits_until_the_old_key_is_still() {
     let drain = views[0].drain.clone().unwrap();
     assert!(drain.usage >= 0.5);
     assert!(drain.quiet_since.unwrap() > first_quiet);
-    assert_eq!(views[0].current_step, Some(RotationStepName::Drain));
+    assert_at(&views[0], RotationStepName::Drain);
 
     // 10 minutes after the last use it moves on to disable, then waits for the grace period.
     rig.t.advance_clock(601);
     let views = rig.tick().await;
-    assert_eq!(
-        views[0].current_step,
-        Some(RotationStepName::DeleteOld),
-        "{:#?}",
-        views[0]
-    );
+    assert_at(&views[0], RotationStepName::DeleteOld);
     assert_eq!(
         rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
         true
@@ -242,7 +242,7 @@ async fn confirm_drained_and_delete_at_once() {
     let mut args = start_args(&rig);
     args.delete_at_once = true;
     let view = rig.t.service.rotation_start(args).await.unwrap();
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    assert_at(&view, RotationStepName::Drain);
     let done = rig.act(&view.id, RotationAction::ConfirmDrained).await;
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
@@ -291,7 +291,7 @@ async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value,
         RotationStatus::Failed,
         "{step:?} {faults}: {view:#?}"
     );
-    assert_eq!(view.current_step, Some(step));
+    assert_at(&view, step);
     assert_eq!(step_of(&view, step).status, RotationStepStatus::Failed);
     assert_eq!(
         view.error.as_ref().unwrap().kind,
@@ -375,7 +375,7 @@ async fn a_failing_drain_check_keeps_waiting() {
     hook.arm(&rig.control());
     let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    assert_at(&view, RotationStepName::Drain);
     let detail = step_of(&view, RotationStepName::Drain)
         .detail
         .clone()
@@ -383,12 +383,7 @@ async fn a_failing_drain_check_keeps_waiting() {
     assert!(detail.contains("could not check"), "{detail}");
     // The next tick checks again and moves on.
     let views = rig.tick().await;
-    assert_eq!(
-        views[0].current_step,
-        Some(RotationStepName::DeleteOld),
-        "{:#?}",
-        views[0]
-    );
+    assert_at(&views[0], RotationStepName::DeleteOld);
 }
 
 #[tokio::test]
@@ -401,7 +396,7 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
     });
     let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
+    assert_at(&view, RotationStepName::Deploy);
     let deploy = &step_of(&view, RotationStepName::Deploy).deploy;
     assert_eq!(deploy.len(), 1);
     assert!(!deploy[0].ok);
@@ -419,11 +414,7 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
 
     std::fs::create_dir_all(&missing_dir).unwrap();
     let done = rig.act(&view.id, RotationAction::Retry).await;
-    assert_eq!(
-        done.current_step,
-        Some(RotationStepName::DeleteOld),
-        "{done:#?}"
-    );
+    assert_at(&done, RotationStepName::DeleteOld);
     let secret = rotation_support::env_value(&target_path);
     assert_eq!(
         rig.check_secret(&secret).await.unwrap(),
@@ -532,7 +523,7 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
         .await
         .unwrap();
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Verify));
+    assert_at(&view, RotationStepName::Verify);
     assert_eq!(view.error.as_ref().unwrap().kind, ErrorKind::Unauthorized);
     assert!(view.secret_deployed);
     let new_hash = view.new_key_hash.clone().unwrap();
@@ -570,18 +561,14 @@ async fn without_targets_the_rotation_waits_for_the_person() {
     rig.set_policy(|policy| policy.targets.clear());
     let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting);
-    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
+    assert_at(&view, RotationStepName::Deploy);
     assert!(view.waiting_for.as_deref().unwrap().contains("Resume"));
     let new_hash = view.new_key_hash.clone().unwrap();
     let secret = held(&rig, &new_hash).await.unwrap();
     assert!(rig.check_secret(&secret).await.is_ok());
     // Confirmed by the person: on to the grace period; the secret stays pending (no durable target).
     let next = rig.act(&view.id, RotationAction::Resume).await;
-    assert_eq!(
-        next.current_step,
-        Some(RotationStepName::DeleteOld),
-        "{next:#?}"
-    );
+    assert_at(&next, RotationStepName::DeleteOld);
     let done = rig.act(&view.id, RotationAction::DeleteNow).await;
     assert_eq!(done.status, RotationStatus::Completed);
     assert_eq!(
@@ -675,7 +662,7 @@ async fn a_due_automatic_rotation_starts_by_itself() {
     let started = rig.tick().await;
     assert_eq!(started.len(), 1, "{started:#?}");
     assert_eq!(started[0].old_key_hash, rig.old_hash);
-    assert_eq!(started[0].current_step, Some(RotationStepName::DeleteOld));
+    assert_at(&started[0], RotationStepName::DeleteOld);
     // Not started twice.
     let again = rig.tick().await;
     assert!(again.iter().all(|v| v.id == started[0].id));
