@@ -15,46 +15,11 @@ use keyward_core::ErrorKind;
 use keyward_core::deploy::DeployTarget;
 use keyward_core::ipc::KeysListArgs;
 use keyward_core::rotation::{
-    Boundary, HookPoint, RotationAction, RotationBatchArgs, RotationStartArgs, RotationStatus,
-    RotationStepName, RotationStepStatus, RotationStepView, RotationView,
+    Boundary, HookPoint, RotationAction, RotationStartArgs, RotationStatus, RotationStepName,
+    RotationStepStatus, RotationStepView, RotationView,
 };
-use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig};
+use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig, start_args};
 use serde_json::json;
-
-fn start_args(rig: &Rig) -> RotationStartArgs {
-    RotationStartArgs {
-        profile_id: rig.profile_id.clone(),
-        key_hash: rig.old_hash.clone(),
-        delete_at_once: false,
-    }
-}
-
-/// The short forms of the service calls every test makes on its rig.
-impl Rig {
-    async fn start(&self) -> RotationView {
-        self.t
-            .service
-            .rotation_start(start_args(self))
-            .await
-            .unwrap()
-    }
-
-    async fn act(&self, id: &str, action: RotationAction) -> RotationView {
-        self.t.service.rotation_action(id, action).await.unwrap()
-    }
-
-    async fn batch(&self, name_pattern: &str) -> Vec<RotationView> {
-        let args = RotationBatchArgs {
-            profile_id: self.profile_id.clone(),
-            name_pattern: name_pattern.into(),
-        };
-        self.t.service.rotation_start_batch(args).await.unwrap()
-    }
-
-    async fn tick(&self) -> Vec<RotationView> {
-        self.t.service.rotation_tick().await.unwrap()
-    }
-}
 
 /// An `.env` deploy target writing [`VARIABLE`] into `path`.
 fn env_file(path: impl std::fmt::Display) -> DeployTarget {
