@@ -65,6 +65,15 @@ async fn assert_no_more_events(t: &TestService) {
     assert_eq!(t.events.history.lock().unwrap().len(), settled);
 }
 
+/// Waits until an online event was announced; the whole history.
+async fn back_online(t: &TestService) -> Vec<(DateTime<Utc>, Event)> {
+    t.events
+        .wait_for(WITHIN, |history| {
+            history.iter().any(|(_, event)| is_online(event))
+        })
+        .await
+}
+
 fn is_online(event: &Event) -> bool {
     matches!(event, Event::Connectivity(e) if e.connectivity == Connectivity::Online)
 }
@@ -117,12 +126,7 @@ async fn offline_refresh_recovers_by_itself() {
     };
     assert!(t.service.recovery_pending(&profile.id));
 
-    let history = t
-        .events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    let history = back_online(&t).await;
     let events: Vec<&Event> = history.iter().map(|(_, event)| event).collect();
     let online_at = events.iter().position(|e| is_online(e)).unwrap();
     assert!(
@@ -180,12 +184,7 @@ async fn rate_limited_refresh_retries_at_retry_at() {
     assert_eq!(error.retry_after_ms, Some(400));
     assert!(t.service.recovery_pending(&profile.id));
 
-    let history = t
-        .events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    let history = back_online(&t).await;
     let (online_at, _) = history.iter().find(|(_, event)| is_online(event)).unwrap();
     assert!(
         *online_at >= retry_at,
@@ -272,11 +271,7 @@ async fn stopped_server_is_retried_with_growing_delays_until_it_is_back() {
 
     // Back on the same port, with more keys: recovered without a refresh.
     let _emulator = emulator_on(port, &key, 8).await;
-    t.events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    back_online(&t).await;
     let cached = t.service.keys_list(list(&profile.id, false)).await.unwrap();
     assert_eq!(cached.connectivity, Connectivity::Online);
     assert_eq!(cached.keys.len(), 8);
