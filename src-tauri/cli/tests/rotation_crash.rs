@@ -769,6 +769,39 @@ impl Harness {
         ended
     }
 
+    /// Rotates `slot` without a kill; the CLI must succeed (else `what` failed). Returns its view.
+    async fn rotate_unkilled(&mut self, slot: usize, what: &str) -> Value {
+        let args = self.rotate_args(slot);
+        let ended = self.cli(&strs(&args), Kill::Never).await;
+        let Ended::Exited {
+            success: true,
+            stdout,
+            ..
+        } = &ended
+        else {
+            panic!("{what} failed: {ended:?}");
+        };
+        serde_json::from_str(stdout).unwrap()
+    }
+
+    /// Rotates `slot`, killed at `point`; returns the rotation's id.
+    async fn rotate_killed_at(&mut self, slot: usize, point: &str, context: &str) -> String {
+        let args = self.rotate_args(slot);
+        let kill = Kill::AtPoints(point.to_owned());
+        let ended = self.kill_and_check(&strs(&args), kill, context).await;
+        let Ended::KilledAtPoint { rotation_id, .. } = ended else {
+            panic!("{point} not reached: {ended:?}");
+        };
+        rotation_id
+    }
+
+    /// Rolls back rotation `id`, killed at `point`.
+    async fn roll_back_killed(&mut self, id: &str, point: &str, context: &str) -> Ended {
+        let args = ["rotation-action", id, "roll_back"];
+        let kill = Kill::AtPoints(point.to_owned());
+        self.kill_and_check(&args, kill, context).await
+    }
+
     fn rotate_args(&self, slot: usize) -> Vec<String> {
         vec![
             "rotate".to_owned(),
@@ -899,18 +932,8 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
 
     // A whole rotation without a kill: it works, and it tells how long one takes.
     let before = Instant::now();
-    let args = h.rotate_args(0);
-    let ended = h.cli(&strs(&args), Kill::Never).await;
+    let view = h.rotate_unkilled(0, "a plain rotation").await;
     let full_run = before.elapsed();
-    let Ended::Exited {
-        success: true,
-        stdout,
-        ..
-    } = &ended
-    else {
-        panic!("a plain rotation failed: {ended:?}");
-    };
-    let view: Value = serde_json::from_str(stdout).unwrap();
     assert_eq!(view["status"], "completed", "{view:#}");
     h.check("plain rotation", true).await;
     h.settle_slots();
@@ -955,44 +978,20 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         (Some("verify:after"), "roll_back:before"),
     ] {
         let slot = rng.random_range(0..h.slots.len());
-        let args = h.rotate_args(slot);
         let id = match stop_at {
             None => {
                 h.set_policy(slot, 3600);
-                let ended = h.cli(&strs(&args), Kill::Never).await;
+                let view = h.rotate_unkilled(slot, "rotation to the drain step").await;
                 h.set_policy(slot, 0);
-                let Ended::Exited {
-                    success: true,
-                    stdout,
-                    ..
-                } = &ended
-                else {
-                    panic!("rotation to the drain step failed: {ended:?}");
-                };
-                let view: Value = serde_json::from_str(stdout).unwrap();
                 assert_eq!(view["status"], "waiting", "{view:#}");
                 assert_eq!(view["current_step"], "drain", "{view:#}");
                 h.check("waiting at drain", true).await;
                 view["id"].as_str().unwrap().to_owned()
             }
-            Some(point) => {
-                let ended = h
-                    .kill_and_check(&strs(&args), Kill::AtPoints(point.to_owned()), "rollback")
-                    .await;
-                let Ended::KilledAtPoint { rotation_id, .. } = ended else {
-                    panic!("{point} not reached: {ended:?}");
-                };
-                rotation_id
-            }
+            Some(point) => h.rotate_killed_at(slot, point, "rollback").await,
         };
         let context = format!("rollback from {}", stop_at.unwrap_or("drain"));
-        let ended = h
-            .kill_and_check(
-                &["rotation-action", &id, "roll_back"],
-                Kill::AtPoints(roll_back_point.to_owned()),
-                &context,
-            )
-            .await;
+        let ended = h.roll_back_killed(&id, roll_back_point, &context).await;
         assert!(
             matches!(&ended, Ended::KilledAtPoint { point, .. } if point == roll_back_point),
             "{context}: {roll_back_point} not reached: {ended:?}"
@@ -1012,17 +1011,9 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
     // rolled back: the old key, back in the .env file, must be enabled again.
     let slot = 0;
     let old_hash = h.slots[slot].current_hash.clone();
-    let args = h.rotate_args(slot);
-    let ended = h
-        .kill_and_check(
-            &strs(&args),
-            Kill::AtPoints("disable_old:before".to_owned()),
-            "disabled behind its back",
-        )
+    let rotation_id = h
+        .rotate_killed_at(slot, "disable_old:before", "disabled behind its back")
         .await;
-    let Ended::KilledAtPoint { rotation_id, .. } = ended else {
-        panic!("disable_old:before not reached: {ended:?}");
-    };
     let patched = h
         .http
         .patch(format!("{}/keys/{old_hash}", h.emulator.base_url()))
@@ -1032,9 +1023,9 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         .await
         .unwrap();
     assert!(patched.status().is_success());
-    h.kill_and_check(
-        &["rotation-action", &rotation_id, "roll_back"],
-        Kill::AtPoints("roll_back:before".to_owned()),
+    h.roll_back_killed(
+        &rotation_id,
+        "roll_back:before",
         "disabled behind its back, rolling back",
     )
     .await;
@@ -1045,17 +1036,9 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
     // stays in use, so the file must hold it again.
     let slot = 1;
     let old_hash = h.slots[slot].current_hash.clone();
-    let args = h.rotate_args(slot);
-    let ended = h
-        .kill_and_check(
-            &strs(&args),
-            Kill::AtPoints("deploy:before".to_owned()),
-            "killed mid-deploy",
-        )
+    let rotation_id = h
+        .rotate_killed_at(slot, "deploy:before", "killed mid-deploy")
         .await;
-    let Ended::KilledAtPoint { rotation_id, .. } = ended else {
-        panic!("deploy:before not reached: {ended:?}");
-    };
     let new_hash = h
         .store
         .rotation(&rotation_id)
@@ -1076,9 +1059,9 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
     )
     .await;
     assert!(outcomes.iter().all(|outcome| outcome.ok), "{outcomes:?}");
-    h.kill_and_check(
-        &["rotation-action", &rotation_id, "roll_back"],
-        Kill::AtPoints("roll_back:before".to_owned()),
+    h.roll_back_killed(
+        &rotation_id,
+        "roll_back:before",
         "killed mid-deploy, rolling back",
     )
     .await;

@@ -17,7 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,16 @@ fn secret_tool_lookup(entry: &KeychainEntry) -> Option<String> {
         .then(|| String::from_utf8(out.stdout).unwrap())
 }
 
+/// The secret a vault call returned, in clear (for comparing).
+fn revealed(read: Result<SecretString, Error>) -> String {
+    read.unwrap().expose_secret().to_owned()
+}
+
+/// `secret-tool` finds `value` stored in `entry`.
+fn assert_stored(entry: &KeychainEntry, value: &str) {
+    assert_eq!(secret_tool_lookup(entry).as_deref(), Some(value));
+}
+
 fn secret_tool_search(service: &str) -> String {
     let out = Command::new("secret-tool")
         .args(["search", "--all", "service", service])
@@ -97,21 +107,15 @@ fn management_keys_are_set_read_overwritten_and_deleted() {
     let first = fake_key("first");
     vault.set_management_key(profile, &secret(&first)).unwrap();
     assert!(vault.has_management_key(profile).unwrap());
-    assert_eq!(
-        vault.management_key(profile).unwrap().expose_secret(),
-        first
-    );
+    assert_eq!(revealed(vault.management_key(profile)), first);
 
     let entry = vault.management_key_entry(profile).unwrap();
-    assert_eq!(secret_tool_lookup(&entry).as_deref(), Some(first.as_str()));
+    assert_stored(&entry, &first);
 
     let second = fake_key("second");
     vault.set_management_key(profile, &secret(&second)).unwrap();
-    assert_eq!(
-        vault.management_key(profile).unwrap().expose_secret(),
-        second
-    );
-    assert_eq!(secret_tool_lookup(&entry).as_deref(), Some(second.as_str()));
+    assert_eq!(revealed(vault.management_key(profile)), second);
+    assert_stored(&entry, &second);
     // Overwriting replaces the item; it does not add a second one.
     assert_eq!(
         secret_tool_search(vault.service())
@@ -123,10 +127,7 @@ fn management_keys_are_set_read_overwritten_and_deleted() {
     // Another profile's key is a separate entry.
     let other = "3f1c2a8e-0000-4000-8000-000000000002";
     vault.set_management_key(other, &secret(&first)).unwrap();
-    assert_eq!(
-        vault.management_key(profile).unwrap().expose_secret(),
-        second
-    );
+    assert_eq!(revealed(vault.management_key(profile)), second);
 
     vault.delete_management_key(profile).unwrap();
     assert!(!vault.has_management_key(profile).unwrap());
@@ -199,40 +200,25 @@ fn pending_and_kept_secrets_are_set_read_moved_and_deleted() {
     vault
         .set_pending_secret(profile, hash, &secret(&created))
         .unwrap();
-    assert_eq!(
-        vault.pending_secret(profile, hash).unwrap().expose_secret(),
-        created
-    );
+    assert_eq!(revealed(vault.pending_secret(profile, hash)), created);
     let pending_entry = vault.pending_secret_entry(profile, hash).unwrap();
-    assert_eq!(
-        secret_tool_lookup(&pending_entry).as_deref(),
-        Some(created.as_str())
-    );
+    assert_stored(&pending_entry, &created);
 
     // Overwrite (a retried creation of the same key).
     let again = fake_key("again");
     vault
         .set_pending_secret(profile, hash, &secret(&again))
         .unwrap();
-    assert_eq!(
-        vault.pending_secret(profile, hash).unwrap().expose_secret(),
-        again
-    );
+    assert_eq!(revealed(vault.pending_secret(profile, hash)), again);
 
     vault.keep_pending_secret(profile, hash).unwrap();
     assert_eq!(
         vault.pending_secret(profile, hash).unwrap_err().kind(),
         "secret_not_found"
     );
-    assert_eq!(
-        vault.kept_secret(profile, hash).unwrap().expose_secret(),
-        again
-    );
+    assert_eq!(revealed(vault.kept_secret(profile, hash)), again);
     let kept_entry = vault.kept_secret_entry(profile, hash).unwrap();
-    assert_eq!(
-        secret_tool_lookup(&kept_entry).as_deref(),
-        Some(again.as_str())
-    );
+    assert_stored(&kept_entry, &again);
     assert_eq!(secret_tool_lookup(&pending_entry), None);
 
     assert!(vault.delete_kept_secret(profile, hash).unwrap());
@@ -252,14 +238,11 @@ fn any_entry_can_be_written_for_deploy_targets() {
     let target = KeychainEntry::new(unique_service("deploy-target"), "ci/openrouter");
     let value = fake_key("deployed");
     vault.set_entry(&target, &secret(&value)).unwrap();
-    assert_eq!(vault.entry(&target).unwrap().expose_secret(), value);
-    assert_eq!(secret_tool_lookup(&target).as_deref(), Some(value.as_str()));
+    assert_eq!(revealed(vault.entry(&target)), value);
+    assert_stored(&target, &value);
     let replaced = fake_key("rotated");
     vault.set_entry(&target, &secret(&replaced)).unwrap();
-    assert_eq!(
-        secret_tool_lookup(&target).as_deref(),
-        Some(replaced.as_str())
-    );
+    assert_stored(&target, &replaced);
     assert!(vault.delete_entry(&target).unwrap());
     assert_eq!(secret_tool_lookup(&target), None);
     assert_eq!(
@@ -324,10 +307,7 @@ fn profiles_and_created_secrets_live_in_the_keychain_and_never_in_the_store() {
         management_key
     );
     let mgmt_entry = vault.management_key_entry(&profile.id).unwrap();
-    assert_eq!(
-        secret_tool_lookup(&mgmt_entry).as_deref(),
-        Some(management_key.as_str())
-    );
+    assert_stored(&mgmt_entry, &management_key);
 
     // A name clash leaves no keychain entry behind.
     let err = profiles
@@ -386,10 +366,7 @@ fn profiles_and_created_secrets_live_in_the_keychain_and_never_in_the_store() {
         created
     );
     let kept_entry = vault.kept_secret_entry(&profile.id, hash).unwrap();
-    assert_eq!(
-        secret_tool_lookup(&kept_entry).as_deref(),
-        Some(created.as_str())
-    );
+    assert_stored(&kept_entry, &created);
 
     // The store's files never saw either secret, nor their hex bodies.
     for needle in [&management_key, &created] {
@@ -484,8 +461,8 @@ async fn the_service_keeps_management_keys_and_pending_secrets_in_the_secret_ser
 // --- Failure modes, each in a child process with its own environment ------------------------------
 
 /// Runs this test binary again for the single test `name` in child `mode`, after `configure` has
-/// adjusted (or wrapped) the command; returns its output and how long it took.
-fn run_child(name: &str, mode: &str, configure: impl FnOnce(&mut Command)) -> (Output, Duration) {
+/// adjusted (or wrapped) the command, and asserts the child passed its checks within `within`.
+fn child_passes(name: &str, mode: &str, within: Duration, configure: impl FnOnce(&mut Command)) {
     let exe = std::env::current_exe().unwrap();
     let mut command = Command::new("timeout");
     command
@@ -505,10 +482,7 @@ fn run_child(name: &str, mode: &str, configure: impl FnOnce(&mut Command)) -> (O
     configure(&mut command);
     let started = Instant::now();
     let output = command.output().unwrap();
-    (output, started.elapsed())
-}
-
-fn assert_child_passed(output: &Output) {
+    let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -516,6 +490,14 @@ fn assert_child_passed(output: &Output) {
         "child failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
         output.status
     );
+    assert!(took < within, "took {took:?}");
+}
+
+/// In the child: its checks, begun at `started`, took less than `within`; tells the parent they
+/// all passed.
+fn child_passed_within(started: Instant, within: Duration) {
+    assert!(started.elapsed() < within, "{:?}", started.elapsed());
+    println!("{CHILD_PASSED}");
 }
 
 /// True in the child process started for `mode`.
@@ -539,17 +521,13 @@ fn no_dbus_session_is_reported_as_unavailable_fast() {
             assert!(err.to_string().contains("no D-Bus session bus"), "{err}");
             assert!(err.to_string().contains("dbus-run-session"), "{err}");
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
-        println!("{CHILD_PASSED}");
+        child_passed_within(started, Duration::from_secs(3));
         return;
     }
-    let (output, took) = run_child(
+    child_passes(
         "no_dbus_session_is_reported_as_unavailable_fast",
         "no-dbus",
+        Duration::from_secs(10),
         |command| {
             command.env(
                 "DBUS_SESSION_BUS_ADDRESS",
@@ -557,8 +535,6 @@ fn no_dbus_session_is_reported_as_unavailable_fast() {
             );
         },
     );
-    assert_child_passed(&output);
-    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 /// A session bus config with no service directories, so nothing can be activated on it.
@@ -599,17 +575,16 @@ fn no_secret_service_on_the_bus_is_reported_as_unavailable() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("session.conf");
     std::fs::write(&config, BARE_SESSION_BUS).unwrap();
-    let (output, took) = run_child(
+    child_passes(
         "no_secret_service_on_the_bus_is_reported_as_unavailable",
         "no-secret-service",
+        Duration::from_secs(15),
         |command| {
             // A bus of its own on which nothing provides (or can activate) org.freedesktop.secrets.
             let config = config.to_str().unwrap();
             in_private_session(command, &["--no-keyring", "--bus-config", config]);
         },
     );
-    assert_child_passed(&output);
-    assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
 /// The private desktop session script (scratch HOME, D-Bus session, unlocked gnome-keyring).
@@ -638,7 +613,7 @@ fn a_locked_keyring_is_reported_as_locked_without_hanging() {
         let vault = Vault::with_service(unique_service("locked"));
         let value = fake_key("locked");
         vault.set_management_key("p", &secret(&value)).unwrap();
-        assert_eq!(vault.management_key("p").unwrap().expose_secret(), value);
+        assert_eq!(revealed(vault.management_key("p")), value);
 
         lock_login_keyring();
         let started = Instant::now();
@@ -657,21 +632,15 @@ fn a_locked_keyring_is_reported_as_locked_without_hanging() {
             assert!(text.contains("unlock"), "{text}");
             assert!(!text.contains(&value));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?}",
-            started.elapsed()
-        );
-        println!("{CHILD_PASSED}");
+        child_passed_within(started, Duration::from_secs(10));
         return;
     }
-    let (output, took) = run_child(
+    child_passes(
         "a_locked_keyring_is_reported_as_locked_without_hanging",
         "locked",
+        Duration::from_secs(30),
         |command| in_private_session(command, &[]),
     );
-    assert_child_passed(&output);
-    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]
@@ -690,21 +659,15 @@ fn no_default_keyring_is_reported_with_how_to_create_one() {
         // Reading says the same, rather than pretending the key was never saved.
         let err = vault.management_key("p").unwrap_err();
         assert_eq!(err.kind(), "keychain_unavailable", "{err}");
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?}",
-            started.elapsed()
-        );
-        println!("{CHILD_PASSED}");
+        child_passed_within(started, Duration::from_secs(10));
         return;
     }
-    let (output, took) = run_child(
+    child_passes(
         "no_default_keyring_is_reported_with_how_to_create_one",
         "no-keyring",
+        Duration::from_secs(30),
         |command| in_private_session(command, &["--no-keyring"]),
     );
-    assert_child_passed(&output);
-    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 fn lock_login_keyring() {

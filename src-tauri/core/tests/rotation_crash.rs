@@ -18,20 +18,11 @@ use std::time::Duration;
 use keyward_core::Keyward;
 use keyward_core::deploy::{self, DeployContext};
 use keyward_core::rotation::{
-    Boundary, HookPoint, RotationAction, RotationStartArgs, RotationStatus, RotationStepName,
-    RotationStepStatus,
+    Boundary, HookPoint, RotationAction, RotationStatus, RotationStepName, RotationStepStatus,
 };
 use keyward_core::service::ServiceConfig;
 use keyward_core::store::Store;
-use rotation_support::{CrashAt, Rig, RotationEvents, configure, rig};
-
-fn start_args(rig: &Rig) -> RotationStartArgs {
-    RotationStartArgs {
-        profile_id: rig.profile_id.clone(),
-        key_hash: rig.old_hash.clone(),
-        delete_at_once: false,
-    }
-}
+use rotation_support::{CrashAt, Rig, RotationEvents, configure, rig, start_args};
 
 /// A second process, as far as the rotation can tell: a new service over the same database file and
 /// keychain service, without hooks.

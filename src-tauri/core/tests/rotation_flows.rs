@@ -12,24 +12,30 @@ mod rotation_support;
 mod service_support;
 
 use keyward_core::ErrorKind;
+use keyward_core::deploy::DeployTarget;
 use keyward_core::ipc::KeysListArgs;
 use keyward_core::rotation::{
-    Boundary, HookPoint, RotationAction, RotationBatchArgs, RotationStartArgs, RotationStatus,
-    RotationStepName, RotationStepStatus, RotationView,
+    Boundary, HookPoint, RotationAction, RotationStartArgs, RotationStatus, RotationStepName,
+    RotationStepStatus, RotationStepView, RotationView,
 };
-use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig};
+use rotation_support::{FaultAt, Rig, VARIABLE, create_key, rig, start_args};
 use serde_json::json;
 
-fn start_args(rig: &Rig) -> RotationStartArgs {
-    RotationStartArgs {
-        profile_id: rig.profile_id.clone(),
-        key_hash: rig.old_hash.clone(),
-        delete_at_once: false,
+/// An `.env` deploy target writing [`VARIABLE`] into `path`.
+fn env_file(path: impl std::fmt::Display) -> DeployTarget {
+    DeployTarget::EnvFile {
+        path: path.to_string(),
+        variable: VARIABLE.into(),
     }
 }
 
-fn step(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
-    view.steps.iter().find(|s| s.step == name).unwrap().status
+/// `view` stands at `step` (else the whole view is shown).
+fn assert_at(view: &RotationView, step: RotationStepName) {
+    assert_eq!(view.current_step, Some(step), "{view:#?}");
+}
+
+fn step_of(view: &RotationView, name: RotationStepName) -> &RotationStepView {
+    view.steps.iter().find(|s| s.step == name).unwrap()
 }
 
 async fn held(rig: &Rig, hash: &str) -> Option<String> {
@@ -45,14 +51,9 @@ async fn held(rig: &Rig, hash: &str) -> Option<String> {
 #[tokio::test]
 async fn happy_path_with_an_env_target() {
     let rig = rig("rot-happy", None).await;
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::DeleteOld));
+    assert_at(&view, RotationStepName::DeleteOld);
     assert!(
         view.waiting_for
             .as_deref()
@@ -93,9 +94,9 @@ async fn happy_path_with_an_env_target() {
     );
 
     // Nothing happens before the grace period ends; after it the old key is deleted.
-    assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
+    assert!(rig.tick().await.is_empty());
     rig.t.advance_clock(3601);
-    let ticked = rig.t.service.rotation_tick().await.unwrap();
+    let ticked = rig.tick().await;
     assert_eq!(ticked.len(), 1);
     let done = &ticked[0];
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
@@ -164,13 +165,8 @@ async fn happy_path_with_an_env_target() {
 async fn drain_waits_until_the_old_key_is_still() {
     let rig = rig("rot-drain", None).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 600);
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
+    let view = rig.start().await;
+    assert_at(&view, RotationStepName::Drain);
     assert_eq!(view.status, RotationStatus::Waiting);
     assert!(
         view.waiting_for.as_deref().unwrap().contains("10 min"),
@@ -182,33 +178,23 @@ async fn drain_waits_until_the_old_key_is_still() {
     // The old key is still used: the quiet clock restarts.
     rig.t.advance_clock(400);
     rig.record_usage(&rig.old_hash, 0.5).await;
-    let views = rig.t.service.rotation_tick().await.unwrap();
+    let views = rig.tick().await;
     let drain = views[0].drain.clone().unwrap();
     assert!(drain.usage >= 0.5);
     assert!(drain.quiet_since.unwrap() > first_quiet);
-    assert_eq!(views[0].current_step, Some(RotationStepName::Drain));
+    assert_at(&views[0], RotationStepName::Drain);
 
     // 10 minutes after the last use it moves on to disable, then waits for the grace period.
     rig.t.advance_clock(601);
-    let views = rig.t.service.rotation_tick().await.unwrap();
-    assert_eq!(
-        views[0].current_step,
-        Some(RotationStepName::DeleteOld),
-        "{:#?}",
-        views[0]
-    );
+    let views = rig.tick().await;
+    assert_at(&views[0], RotationStepName::DeleteOld);
     assert_eq!(
         rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],
         true
     );
 
     // Delete now: no waiting for the grace period.
-    let done = rig
-        .t
-        .service
-        .rotation_action(&views[0].id, RotationAction::DeleteNow)
-        .await
-        .unwrap();
+    let done = rig.act(&views[0].id, RotationAction::DeleteNow).await;
     assert_eq!(done.status, RotationStatus::Completed);
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     assert!(rig.journal_problems(&done.id).is_empty());
@@ -221,13 +207,8 @@ async fn confirm_drained_and_delete_at_once() {
     let mut args = start_args(&rig);
     args.delete_at_once = true;
     let view = rig.t.service.rotation_start(args).await.unwrap();
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
-    let done = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::ConfirmDrained)
-        .await
-        .unwrap();
+    assert_at(&view, RotationStepName::Drain);
+    let done = rig.act(&view.id, RotationAction::ConfirmDrained).await;
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     // Not a possible action any more.
@@ -269,19 +250,14 @@ async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value,
     let rig = rig(test, Some(hook.clone())).await;
     rig.set_policy(|policy| policy.grace_period_secs = 0);
     hook.arm(&rig.control());
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(
         view.status,
         RotationStatus::Failed,
         "{step:?} {faults}: {view:#?}"
     );
-    assert_eq!(view.current_step, Some(step));
-    assert_eq!(step_of(&view, step), RotationStepStatus::Failed);
+    assert_at(&view, step);
+    assert_eq!(step_of(&view, step).status, RotationStepStatus::Failed);
     assert_eq!(
         view.error.as_ref().unwrap().kind,
         kind,
@@ -290,12 +266,7 @@ async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value,
     assert!(view.actions.contains(&RotationAction::Retry));
     assert!(rig.journal_problems(&view.id).is_empty());
     rig.clear_faults().await;
-    let done = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::Retry)
-        .await
-        .unwrap();
+    let done = rig.act(&view.id, RotationAction::Retry).await;
     assert_eq!(
         done.status,
         RotationStatus::Completed,
@@ -312,98 +283,51 @@ async fn fault_at(test: &str, step: RotationStepName, faults: serde_json::Value,
     );
 }
 
-fn step_of(view: &RotationView, name: RotationStepName) -> RotationStepStatus {
-    step(view, name)
+/// [`fault_at`] for each `(test, faults, kind)` case at `step`.
+async fn faults_at(step: RotationStepName, cases: Vec<(&str, serde_json::Value, ErrorKind)>) {
+    for (test, faults, kind) in cases {
+        fault_at(test, step, faults, kind).await;
+    }
 }
 
 #[tokio::test]
 async fn faults_at_create() {
-    fault_at(
-        "rot-create-429",
-        RotationStepName::Create,
-        json!({"rate_limit": {"next": 1, "retry_after_seconds": 1}}),
-        ErrorKind::RateLimited,
-    )
-    .await;
-    fault_at(
-        "rot-create-500",
-        RotationStepName::Create,
-        json!({"server_error": {"next": 1}}),
-        ErrorKind::Server,
-    )
-    .await;
-    fault_at(
-        "rot-create-timeout",
-        RotationStepName::Create,
-        json!({"timeout": {"next": 1, "hold_seconds": 5}}),
-        ErrorKind::Timeout,
-    )
-    .await;
-    fault_at(
-        "rot-create-drop",
-        RotationStepName::Create,
-        json!({"drop": {"next": 1}}),
-        ErrorKind::Network,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        ("rot-create-429", json!({"rate_limit": {"next": 1, "retry_after_seconds": 1}}), ErrorKind::RateLimited),
+        ("rot-create-500", json!({"server_error": {"next": 1}}), ErrorKind::Server),
+        ("rot-create-timeout", json!({"timeout": {"next": 1, "hold_seconds": 5}}), ErrorKind::Timeout),
+        ("rot-create-drop", json!({"drop": {"next": 1}}), ErrorKind::Network),
+    ];
+    faults_at(RotationStepName::Create, cases).await;
 }
 
 #[tokio::test]
 async fn faults_at_verify() {
     // GET /key is retried once: two faults make it fail.
-    fault_at(
-        "rot-verify-429",
-        RotationStepName::Verify,
-        json!({"rate_limit": {"next": 1}, "path_prefix": "/api/v1/key"}),
-        ErrorKind::RateLimited,
-    )
-    .await;
-    fault_at(
-        "rot-verify-500",
-        RotationStepName::Verify,
-        json!({"server_error": {"next": 2}}),
-        ErrorKind::Server,
-    )
-    .await;
-    fault_at(
-        "rot-verify-timeout",
-        RotationStepName::Verify,
-        json!({"timeout": {"next": 2, "hold_seconds": 5}}),
-        ErrorKind::Timeout,
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = vec![
+        ("rot-verify-429", json!({"rate_limit": {"next": 1}, "path_prefix": "/api/v1/key"}), ErrorKind::RateLimited),
+        ("rot-verify-500", json!({"server_error": {"next": 2}}), ErrorKind::Server),
+        ("rot-verify-timeout", json!({"timeout": {"next": 2, "hold_seconds": 5}}), ErrorKind::Timeout),
+    ];
+    faults_at(RotationStepName::Verify, cases).await;
 }
 
 #[tokio::test]
 async fn faults_at_disable_and_delete() {
-    fault_at(
-        "rot-disable-429",
-        RotationStepName::DisableOld,
-        json!({"rate_limit": {"next": 1}}),
-        ErrorKind::RateLimited,
-    )
-    .await;
-    fault_at(
-        "rot-disable-500",
-        RotationStepName::DisableOld,
-        json!({"server_error": {"next": 2}}),
-        ErrorKind::Server,
-    )
-    .await;
-    fault_at(
-        "rot-delete-500",
-        RotationStepName::DeleteOld,
-        json!({"server_error": {"next": 2}}),
-        ErrorKind::Server,
-    )
-    .await;
-    fault_at(
-        "rot-delete-drop",
-        RotationStepName::DeleteOld,
-        json!({"drop": {"next": 2}}),
-        ErrorKind::Network,
-    )
-    .await;
+    #[rustfmt::skip]
+    let disable = vec![
+        ("rot-disable-429", json!({"rate_limit": {"next": 1}}), ErrorKind::RateLimited),
+        ("rot-disable-500", json!({"server_error": {"next": 2}}), ErrorKind::Server),
+    ];
+    faults_at(RotationStepName::DisableOld, disable).await;
+    #[rustfmt::skip]
+    let delete = vec![
+        ("rot-delete-500", json!({"server_error": {"next": 2}}), ErrorKind::Server),
+        ("rot-delete-drop", json!({"drop": {"next": 2}}), ErrorKind::Network),
+    ];
+    faults_at(RotationStepName::DeleteOld, delete).await;
 }
 
 #[tokio::test]
@@ -414,31 +338,17 @@ async fn a_failing_drain_check_keeps_waiting() {
     );
     let rig = rig("rot-drain-500", Some(hook.clone())).await;
     hook.arm(&rig.control());
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Drain));
-    let detail = view
-        .steps
-        .iter()
-        .find(|s| s.step == RotationStepName::Drain)
-        .unwrap()
+    assert_at(&view, RotationStepName::Drain);
+    let detail = step_of(&view, RotationStepName::Drain)
         .detail
         .clone()
         .unwrap();
     assert!(detail.contains("could not check"), "{detail}");
     // The next tick checks again and moves on.
-    let views = rig.t.service.rotation_tick().await.unwrap();
-    assert_eq!(
-        views[0].current_step,
-        Some(RotationStepName::DeleteOld),
-        "{:#?}",
-        views[0]
-    );
+    let views = rig.tick().await;
+    assert_at(&views[0], RotationStepName::DeleteOld);
 }
 
 #[tokio::test]
@@ -447,25 +357,12 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
     let missing_dir = rig.t.dir.path().join("not-yet");
     let target_path = missing_dir.join("app.env");
     rig.set_policy(|policy| {
-        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
-            path: target_path.display().to_string(),
-            variable: VARIABLE.into(),
-        }];
+        policy.targets = vec![env_file(target_path.display())];
     });
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
-    let deploy = &view
-        .steps
-        .iter()
-        .find(|s| s.step == RotationStepName::Deploy)
-        .unwrap()
-        .deploy;
+    assert_at(&view, RotationStepName::Deploy);
+    let deploy = &step_of(&view, RotationStepName::Deploy).deploy;
     assert_eq!(deploy.len(), 1);
     assert!(!deploy[0].ok);
     assert_eq!(
@@ -481,17 +378,8 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
     );
 
     std::fs::create_dir_all(&missing_dir).unwrap();
-    let done = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::Retry)
-        .await
-        .unwrap();
-    assert_eq!(
-        done.current_step,
-        Some(RotationStepName::DeleteOld),
-        "{done:#?}"
-    );
+    let done = rig.act(&view.id, RotationAction::Retry).await;
+    assert_at(&done, RotationStepName::DeleteOld);
     let secret = rotation_support::env_value(&target_path);
     assert_eq!(
         rig.check_secret(&secret).await.unwrap(),
@@ -503,26 +391,13 @@ async fn a_failing_deploy_target_stops_and_retry_delivers() {
 async fn a_failed_deploy_rolled_back_deletes_the_new_key() {
     let rig = rig("rot-deploy-rollback", None).await;
     rig.set_policy(|policy| {
-        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
-            path: "/nonexistent-keyward-dir/app.env".into(),
-            variable: VARIABLE.into(),
-        }];
+        policy.targets = vec![env_file("/nonexistent-keyward-dir/app.env")];
     });
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Failed);
     let new_hash = view.new_key_hash.clone().unwrap();
     assert!(held(&rig, &new_hash).await.is_some());
-    let back = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::RollBack)
-        .await
-        .unwrap();
+    let back = rig.act(&view.id, RotationAction::RollBack).await;
     assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
     assert!(
         back.detail.as_deref().unwrap().contains("never deployed"),
@@ -600,10 +475,7 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
     let env_path = t.dir.path().join("app.env");
     std::fs::write(&env_path, format!("{VARIABLE}={old_secret}\n")).unwrap();
     let mut policy = keyward_core::rotation::RotationPolicy::default_for(&profile_id, &old_hash);
-    policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
-        path: env_path.display().to_string(),
-        variable: VARIABLE.into(),
-    }];
+    policy.targets = vec![env_file(env_path.display())];
     t.service.set_rotation_policy(policy).unwrap();
 
     let view = t
@@ -616,7 +488,7 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
         .await
         .unwrap();
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
-    assert_eq!(view.current_step, Some(RotationStepName::Verify));
+    assert_at(&view, RotationStepName::Verify);
     assert_eq!(view.error.as_ref().unwrap().kind, ErrorKind::Unauthorized);
     assert!(view.secret_deployed);
     let new_hash = view.new_key_hash.clone().unwrap();
@@ -652,36 +524,17 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
 async fn without_targets_the_rotation_waits_for_the_person() {
     let rig = rig("rot-no-targets", None).await;
     rig.set_policy(|policy| policy.targets.clear());
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting);
-    assert_eq!(view.current_step, Some(RotationStepName::Deploy));
+    assert_at(&view, RotationStepName::Deploy);
     assert!(view.waiting_for.as_deref().unwrap().contains("Resume"));
     let new_hash = view.new_key_hash.clone().unwrap();
     let secret = held(&rig, &new_hash).await.unwrap();
     assert!(rig.check_secret(&secret).await.is_ok());
     // Confirmed by the person: on to the grace period; the secret stays pending (no durable target).
-    let next = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::Resume)
-        .await
-        .unwrap();
-    assert_eq!(
-        next.current_step,
-        Some(RotationStepName::DeleteOld),
-        "{next:#?}"
-    );
-    let done = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::DeleteNow)
-        .await
-        .unwrap();
+    let next = rig.act(&view.id, RotationAction::Resume).await;
+    assert_at(&next, RotationStepName::DeleteOld);
+    let done = rig.act(&view.id, RotationAction::DeleteNow).await;
     assert_eq!(done.status, RotationStatus::Completed);
     assert_eq!(
         held(&rig, &new_hash).await.as_deref(),
@@ -693,12 +546,7 @@ async fn without_targets_the_rotation_waits_for_the_person() {
 async fn a_second_rotation_of_the_same_key_is_refused() {
     let rig = rig("rot-conflict", None).await;
     rig.set_policy(|policy| policy.targets.clear());
-    let view = rig
-        .t
-        .service
-        .rotation_start(start_args(&rig))
-        .await
-        .unwrap();
+    let view = rig.start().await;
     let err = rig
         .t
         .service
@@ -706,12 +554,7 @@ async fn a_second_rotation_of_the_same_key_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "conflict");
-    let abandoned = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::Abandon)
-        .await
-        .unwrap();
+    let abandoned = rig.act(&view.id, RotationAction::Abandon).await;
     assert_eq!(abandoned.status, RotationStatus::Abandoned);
     // Abandoned keeps everything; a new rotation may start.
     assert_eq!(rig.emulator_keys().await.len(), 2);
@@ -729,23 +572,12 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
         (&s_hash, "c.env"),
     ] {
         let mut policy = keyward_core::rotation::RotationPolicy::default_for(&rig.profile_id, hash);
-        policy.targets = vec![keyward_core::deploy::DeployTarget::EnvFile {
-            path: rig.t.dir.path().join(file).display().to_string(),
-            variable: VARIABLE.into(),
-        }];
+        policy.targets = vec![env_file(rig.t.dir.path().join(file).display())];
         policy.quiet_period_secs = 0;
         policy.grace_period_secs = 0;
         rig.t.service.set_rotation_policy(policy).unwrap();
     }
-    let views = rig
-        .t
-        .service
-        .rotation_start_batch(RotationBatchArgs {
-            profile_id: rig.profile_id.clone(),
-            name_pattern: "prod-*".into(),
-        })
-        .await
-        .unwrap();
+    let views = rig.batch("prod-*").await;
     assert_eq!(views.len(), 2, "{views:#?}");
     assert!(
         views.iter().all(|v| v.status == RotationStatus::Completed),
@@ -761,15 +593,7 @@ async fn batch_rotates_the_keys_matching_a_pattern() {
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     assert!(rig.emulator_key(&b_hash).await.is_none());
     assert_eq!(rig.emulator_keys().await.len(), 3);
-    let empty = rig
-        .t
-        .service
-        .rotation_start_batch(RotationBatchArgs {
-            profile_id: rig.profile_id.clone(),
-            name_pattern: "nothing-*".into(),
-        })
-        .await
-        .unwrap();
+    let empty = rig.batch("nothing-*").await;
     assert!(empty.is_empty());
 }
 
@@ -798,13 +622,13 @@ async fn a_due_automatic_rotation_starts_by_itself() {
         .unwrap()
         .unwrap();
     assert!(due > rig.t.now() + chrono::Duration::days(29));
-    assert!(rig.t.service.rotation_tick().await.unwrap().is_empty());
+    assert!(rig.tick().await.is_empty());
     rig.t.advance_clock(31 * 86_400);
-    let started = rig.t.service.rotation_tick().await.unwrap();
+    let started = rig.tick().await;
     assert_eq!(started.len(), 1, "{started:#?}");
     assert_eq!(started[0].old_key_hash, rig.old_hash);
-    assert_eq!(started[0].current_step, Some(RotationStepName::DeleteOld));
+    assert_at(&started[0], RotationStepName::DeleteOld);
     // Not started twice.
-    let again = rig.t.service.rotation_tick().await.unwrap();
+    let again = rig.tick().await;
     assert!(again.iter().all(|v| v.id == started[0].id));
 }

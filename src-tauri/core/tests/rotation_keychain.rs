@@ -8,7 +8,7 @@ mod rotation_support;
 mod service_support;
 
 use keyward_core::ErrorKind;
-use keyward_core::rotation::{RotationAction, RotationStartArgs, RotationStatus, RotationStepName};
+use keyward_core::rotation::{RotationAction, RotationStatus, RotationStepName};
 use keyward_core::vault::{Fault, KeychainFailure, KeychainOp};
 use rotation_support::rig;
 
@@ -19,16 +19,7 @@ async fn a_locked_keychain_holds_the_new_secret_in_memory_until_a_retry_stores_i
     rig.t
         .keychain
         .inject(Fault::new(KeychainFailure::Locked).on(KeychainOp::Set));
-    let view = rig
-        .t
-        .service
-        .rotation_start(RotationStartArgs {
-            profile_id: rig.profile_id.clone(),
-            key_hash: rig.old_hash.clone(),
-            delete_at_once: false,
-        })
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Failed, "{view:#?}");
     assert_eq!(view.current_step, Some(RotationStepName::StoreSecret));
     assert_eq!(view.error.as_ref().unwrap().kind, ErrorKind::KeychainLocked);
@@ -53,12 +44,7 @@ async fn a_locked_keychain_holds_the_new_secret_in_memory_until_a_retry_stores_i
     assert_eq!(refused.kind(), "invalid_input");
 
     rig.t.keychain.clear_faults();
-    let done = rig
-        .t
-        .service
-        .rotation_action(&view.id, RotationAction::Retry)
-        .await
-        .unwrap();
+    let done = rig.act(&view.id, RotationAction::Retry).await;
     assert_eq!(done.status, RotationStatus::Completed, "{done:#?}");
     assert_eq!(done.new_key_hash.as_deref(), Some(new_hash.as_str()));
     assert!(rig.journal_problems(&done.id).is_empty());

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use keyward_core::ErrorKind;
 use keyward_core::ipc::{
-    Connectivity, CreateKeyArgs, KeysListArgs, PendingAction, PendingResolveArgs, ProfileAddArgs,
+    AppState, Connectivity, CreateKeyArgs, PendingAction, PendingResolveArgs, ProfileAddArgs,
     ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
 use keyward_core::store::{SecretState, Store};
@@ -20,28 +20,41 @@ use keyward_core::vault::{Fault, KeychainFailure};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use service_support::{TestService, start};
+use service_support::{TestService, list, start};
 
-fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
-    KeysListArgs {
-        profile_id: profile_id.to_owned(),
-        include_disabled: true,
-        include_expired: true,
-        refresh,
+fn profile_args(emulator: &Emulator, name: &str) -> ProfileAddArgs {
+    ProfileAddArgs {
+        name: name.into(),
+        base_url: Some(emulator.base_url().to_owned()),
+        workspace_id: None,
+        management_key: SecretString::from(emulator.management_key().to_owned()),
     }
 }
 
 async fn add_profile(t: &TestService, emulator: &Emulator, name: &str) -> String {
-    t.service
-        .profile_add(ProfileAddArgs {
-            name: name.into(),
-            base_url: Some(emulator.base_url().to_owned()),
-            workspace_id: None,
-            management_key: SecretString::from(emulator.management_key().to_owned()),
-        })
-        .await
-        .unwrap()
-        .id
+    let args = profile_args(emulator, name);
+    t.service.profile_add(args).await.unwrap().id
+}
+
+/// Keeps or forgets the pending secret of `hash`.
+async fn resolve(
+    t: &TestService,
+    id: &str,
+    hash: &str,
+    action: PendingAction,
+) -> Result<AppState, keyward_core::Error> {
+    let args = PendingResolveArgs {
+        profile_id: id.to_owned(),
+        key_hash: hash.to_owned(),
+        action,
+    };
+    t.service.pending_resolve(args).await
+}
+
+/// The secret the service holds for `hash`, in clear.
+async fn held(t: &TestService, id: &str, hash: &str) -> String {
+    let secret = t.service.held_secret(id, hash).await.unwrap();
+    secret.expose_secret().to_owned()
 }
 
 #[tokio::test]
@@ -251,14 +264,7 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
         state.pending_secrets[0].label.as_deref(),
         Some(created.key.key.label.as_str())
     );
-    assert_eq!(
-        t.service
-            .held_secret(&id, &hash)
-            .await
-            .unwrap()
-            .expose_secret(),
-        created.secret
-    );
+    assert_eq!(held(&t, &id, &hash).await, created.secret);
 
     // A profile holding secrets can't be removed.
     let refused = t
@@ -269,47 +275,20 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
     assert_eq!(refused.kind(), "profile_holds_secrets");
 
     // Keep: moves to the kept entry, still readable for copying.
-    let state = t
-        .service
-        .pending_resolve(PendingResolveArgs {
-            profile_id: id.clone(),
-            key_hash: hash.clone(),
-            action: PendingAction::Keep,
-        })
-        .await
-        .unwrap();
+    let state = resolve(&t, &id, &hash, PendingAction::Keep).await.unwrap();
     assert_eq!(state.pending_secrets[0].state, SecretState::Kept);
     assert!(t.vault.pending_secret(&id, &hash).is_err());
-    assert_eq!(
-        t.service
-            .held_secret(&id, &hash)
-            .await
-            .unwrap()
-            .expose_secret(),
-        created.secret
-    );
+    assert_eq!(held(&t, &id, &hash).await, created.secret);
 
     // Forget: gone from the keychain and the list.
-    let state = t
-        .service
-        .pending_resolve(PendingResolveArgs {
-            profile_id: id.clone(),
-            key_hash: hash.clone(),
-            action: PendingAction::Forget,
-        })
+    let state = resolve(&t, &id, &hash, PendingAction::Forget)
         .await
         .unwrap();
     assert!(state.pending_secrets.is_empty());
     assert!(t.vault.kept_secret(&id, &hash).is_err());
     let missing = t.service.held_secret(&id, &hash).await.unwrap_err();
     assert_eq!(missing.kind(), "secret_not_found");
-    let again = t
-        .service
-        .pending_resolve(PendingResolveArgs {
-            profile_id: id.clone(),
-            key_hash: hash,
-            action: PendingAction::Forget,
-        })
+    let again = resolve(&t, &id, &hash, PendingAction::Forget)
         .await
         .unwrap_err();
     assert_eq!(again.kind(), "secret_not_found");
@@ -331,12 +310,7 @@ async fn a_locked_keychain_keeps_no_half_added_profile_and_reads_say_locked() {
     let other = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let refused = t
         .service
-        .profile_add(ProfileAddArgs {
-            name: "Personal".into(),
-            base_url: Some(other.base_url().to_owned()),
-            workspace_id: None,
-            management_key: SecretString::from(other.management_key().to_owned()),
-        })
+        .profile_add(profile_args(&other, "Personal"))
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), "keychain_locked", "{refused}");

@@ -13,23 +13,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use keyward_core::ErrorKind;
 use keyward_core::backoff::Backoff;
-use keyward_core::ipc::{Connectivity, KeysListArgs, ProfileIdArgs};
+use keyward_core::ipc::{Connectivity, ProfileIdArgs};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::json;
-use service_support::{Event, TestService, fast_client, start_with};
+use service_support::{Event, TestService, fast_client, list, start_with};
 
 /// Long enough for a loaded 2-core machine, far shorter than a real backoff.
 const WITHIN: Duration = Duration::from_secs(10);
-
-fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
-    KeysListArgs {
-        profile_id: profile_id.to_owned(),
-        include_disabled: true,
-        include_expired: true,
-        refresh,
-    }
-}
 
 fn policy(initial_ms: u64, multiplier: f64, max_ms: u64) -> Backoff {
     Backoff::new(
@@ -41,6 +32,46 @@ fn policy(initial_ms: u64, multiplier: f64, max_ms: u64) -> Backoff {
 
 fn start_recovering(test: &str, recovery: Backoff) -> TestService {
     start_with(test, |config, _| config.recovery = Some(recovery))
+}
+
+/// A service whose sandbox profile's client goes to `port` with `key` (an emulator of the test's
+/// own, which it can stop and start), retrying with `recovery`.
+fn start_redirected(test: &str, recovery: Backoff, port: u16, key: &str) -> TestService {
+    let base_url = format!("http://127.0.0.1:{port}/api/v1");
+    let key = key.to_owned();
+    start_with(test, move |config, _| {
+        config.recovery = Some(recovery);
+        config.client_tuning = Arc::new(move |client| {
+            fast_client(client);
+            client.base_url = base_url.clone();
+            client.api_key = SecretString::from(key.clone());
+        });
+    })
+}
+
+/// Opens the sandbox profile with every connection to its emulator dropped.
+async fn sandbox_unreachable(t: &TestService) -> keyward_core::store::Profile {
+    let profile = t.service.sandbox_open().await.unwrap();
+    let control = t.sandbox_control().await;
+    t.post(&control, "/faults", json!({"drop": {"next": 1000}}))
+        .await;
+    profile
+}
+
+/// Nothing more is announced for 300 ms.
+async fn assert_no_more_events(t: &TestService) {
+    let settled = t.events.history.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.events.history.lock().unwrap().len(), settled);
+}
+
+/// Waits until an online event was announced; the whole history.
+async fn back_online(t: &TestService) -> Vec<(DateTime<Utc>, Event)> {
+    t.events
+        .wait_for(WITHIN, |history| {
+            history.iter().any(|(_, event)| is_online(event))
+        })
+        .await
 }
 
 fn is_online(event: &Event) -> bool {
@@ -58,13 +89,6 @@ fn offline_events(history: &[(DateTime<Utc>, Event)]) -> Vec<(DateTime<Utc>, Con
             _ => None,
         })
         .collect()
-}
-
-async fn api_requests(t: &TestService, control: &str) -> usize {
-    t.get(control, "/requests").await["requests"]
-        .as_array()
-        .unwrap()
-        .len()
 }
 
 #[tokio::test]
@@ -102,12 +126,7 @@ async fn offline_refresh_recovers_by_itself() {
     };
     assert!(t.service.recovery_pending(&profile.id));
 
-    let history = t
-        .events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    let history = back_online(&t).await;
     let events: Vec<&Event> = history.iter().map(|(_, event)| event).collect();
     let online_at = events.iter().position(|e| is_online(e)).unwrap();
     assert!(
@@ -165,19 +184,14 @@ async fn rate_limited_refresh_retries_at_retry_at() {
     assert_eq!(error.retry_after_ms, Some(400));
     assert!(t.service.recovery_pending(&profile.id));
 
-    let history = t
-        .events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    let history = back_online(&t).await;
     let (online_at, _) = history.iter().find(|(_, event)| is_online(event)).unwrap();
     assert!(
         *online_at >= retry_at,
         "retried at {online_at}, before {retry_at}"
     );
     // One 429, then one successful list: no retries in between.
-    assert_eq!(api_requests(&t, &control).await, 2);
+    assert_eq!(t.request_count(&control).await, 2);
     assert!(!t.service.recovery_pending(&profile.id));
 }
 
@@ -210,17 +224,8 @@ async fn emulator_on(port: u16, key: &str, keys: usize) -> Emulator {
 async fn stopped_server_is_retried_with_growing_delays_until_it_is_back() {
     let port = free_port();
     let key = format!("sk-or-v1-{}", "7".repeat(64));
-    let base_url = format!("http://127.0.0.1:{port}/api/v1");
-    let redirect_key = key.clone();
     // The sandbox profile's client goes to this test's own emulator, which it can stop and start.
-    let t = start_with("recover-restart", move |config, _| {
-        config.recovery = Some(policy(30, 2.0, 400));
-        config.client_tuning = Arc::new(move |client| {
-            fast_client(client);
-            client.base_url = base_url.clone();
-            client.api_key = SecretString::from(redirect_key.clone());
-        });
-    });
+    let t = start_redirected("recover-restart", policy(30, 2.0, 400), port, &key);
     let emulator = emulator_on(port, &key, 5).await;
     let profile = t.service.sandbox_open().await.unwrap();
     let online = t.service.keys_list(list(&profile.id, true)).await.unwrap();
@@ -266,11 +271,7 @@ async fn stopped_server_is_retried_with_growing_delays_until_it_is_back() {
 
     // Back on the same port, with more keys: recovered without a refresh.
     let _emulator = emulator_on(port, &key, 8).await;
-    t.events
-        .wait_for(WITHIN, |history| {
-            history.iter().any(|(_, event)| is_online(event))
-        })
-        .await;
+    back_online(&t).await;
     let cached = t.service.keys_list(list(&profile.id, false)).await.unwrap();
     assert_eq!(cached.connectivity, Connectivity::Online);
     assert_eq!(cached.keys.len(), 8);
@@ -292,7 +293,7 @@ async fn nothing_retries_after_success_and_failures_share_one_loop() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(api_requests(&t, &control).await, 0);
+    assert_eq!(t.request_count(&control).await, 0);
 
     // Three failing refreshes in a row: one loop (retries at +100 ms, +500 ms, +2.1 s).
     t.post(&control, "/faults", json!({"drop": {"next": 1000}}))
@@ -325,19 +326,14 @@ async fn nothing_retries_after_success_and_failures_share_one_loop() {
         .send()
         .await
         .unwrap();
-    let settled = t.events.history.lock().unwrap().len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(t.events.history.lock().unwrap().len(), settled);
-    assert_eq!(api_requests(&t, &control).await, 0);
+    assert_no_more_events(&t).await;
+    assert_eq!(t.request_count(&control).await, 0);
 }
 
 #[tokio::test]
 async fn removing_the_profile_ends_its_retries() {
     let t = start_recovering("recover-removed", policy(50, 2.0, 200));
-    let profile = t.service.sandbox_open().await.unwrap();
-    let control = t.sandbox_control().await;
-    t.post(&control, "/faults", json!({"drop": {"next": 1000}}))
-        .await;
+    let profile = sandbox_unreachable(&t).await;
     t.service.keys_list(list(&profile.id, true)).await.unwrap();
     assert!(t.service.recovery_pending(&profile.id));
 
@@ -348,18 +344,13 @@ async fn removing_the_profile_ends_its_retries() {
         .await
         .unwrap();
     assert!(!t.service.recovery_pending(&profile.id));
-    let settled = t.events.history.lock().unwrap().len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(t.events.history.lock().unwrap().len(), settled);
+    assert_no_more_events(&t).await;
 }
 
 #[tokio::test]
 async fn without_a_policy_nothing_is_scheduled() {
     let t = start_with("recover-none", |config, _| config.recovery = None);
-    let profile = t.service.sandbox_open().await.unwrap();
-    let control = t.sandbox_control().await;
-    t.post(&control, "/faults", json!({"drop": {"next": 1000}}))
-        .await;
+    let profile = sandbox_unreachable(&t).await;
     let offline = t.service.keys_list(list(&profile.id, true)).await.unwrap();
     assert!(matches!(
         offline.connectivity,
@@ -374,10 +365,7 @@ async fn without_a_policy_nothing_is_scheduled() {
 #[tokio::test]
 async fn stopping_the_sandbox_ends_its_retries_and_says_so() {
     let t = start_recovering("recover-sandbox-stop", policy(50, 2.0, 200));
-    let profile = t.service.sandbox_open().await.unwrap();
-    let control = t.sandbox_control().await;
-    t.post(&control, "/faults", json!({"drop": {"next": 1000}}))
-        .await;
+    let profile = sandbox_unreachable(&t).await;
     t.service.keys_list(list(&profile.id, true)).await.unwrap();
     assert!(t.service.recovery_pending(&profile.id));
     t.events.take();
@@ -410,16 +398,7 @@ async fn stopping_the_sandbox_ends_its_retries_and_says_so() {
 async fn a_dropped_service_leaves_no_retry_running() {
     let port = free_port();
     let key = format!("sk-or-v1-{}", "8".repeat(64));
-    let base_url = format!("http://127.0.0.1:{port}/api/v1");
-    let redirect_key = key.clone();
-    let t = start_with("recover-dropped", move |config, _| {
-        config.recovery = Some(policy(30, 1.0, 30));
-        config.client_tuning = Arc::new(move |client| {
-            fast_client(client);
-            client.base_url = base_url.clone();
-            client.api_key = SecretString::from(redirect_key.clone());
-        });
-    });
+    let t = start_redirected("recover-dropped", policy(30, 1.0, 30), port, &key);
     let emulator = emulator_on(port, &key, 2).await;
     let control = emulator.control_url().to_owned();
     let profile = t.service.sandbox_open().await.unwrap();
@@ -433,7 +412,7 @@ async fn a_dropped_service_leaves_no_retry_running() {
     assert!(t.service.recovery_pending(&profile.id));
     // Retrying every 30 ms while the service lives.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(api_requests(&t, &control).await > 2);
+    assert!(t.request_count(&control).await > 2);
 
     let control_client = t.control.clone();
     drop(t);

@@ -17,15 +17,26 @@ use keyward_core::ipc::{
 use keyward_core::vault::{Fault, KeychainFailure};
 use secrecy::SecretString;
 use serde_json::json;
-use service_support::{Event, start, start_with};
+use service_support::{Event, TestService, list, start, start_with};
 
-fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
-    KeysListArgs {
-        profile_id: profile_id.to_owned(),
-        include_disabled: true,
-        include_expired: true,
-        refresh,
-    }
+/// Opens the sandbox profile and lists its keys once from the emulator (filling the cache).
+async fn open_listed(t: &TestService) -> keyward_core::store::Profile {
+    let profile = t.service.sandbox_open().await.unwrap();
+    t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    profile
+}
+
+/// Checks `secret` against the OpenRouter of `profile`.
+async fn check(
+    t: &TestService,
+    secret: &str,
+    profile: &keyward_core::store::Profile,
+) -> Result<keyward_core::ipc::CheckedKey, keyward_core::Error> {
+    let args = KeyCheckArgs {
+        secret: SecretString::from(secret.to_owned()),
+        base_url: Some(profile.base_url.clone()),
+    };
+    t.service.key_check(args).await
 }
 
 fn create_args(profile_id: &str, name: &str) -> CreateKeyArgs {
@@ -142,8 +153,7 @@ async fn keys_list_answers_from_the_cache_then_refreshes() {
     assert!(cached.from_cache);
     assert_eq!(cached.keys, fresh.keys);
     assert_eq!(cached.fetched_at, fresh.fetched_at);
-    let log = t.get(&control, "/requests").await;
-    assert_eq!(log["requests"].as_array().unwrap().len(), 0);
+    assert_eq!(t.request_count(&control).await, 0);
 }
 
 #[tokio::test]
@@ -344,15 +354,13 @@ async fn credits_and_validation() {
         .unwrap();
     let refused = t.service.key_create(bad).await.unwrap_err();
     assert_eq!(refused.kind(), "invalid_input");
-    let log = t.get(&control, "/requests").await;
-    assert_eq!(log["requests"].as_array().unwrap().len(), 0);
+    assert_eq!(t.request_count(&control).await, 0);
 }
 
 #[tokio::test]
 async fn create_update_delete_round_trip() {
     let t = start("crud");
-    let profile = t.service.sandbox_open().await.unwrap();
-    t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    let profile = open_listed(&t).await;
     t.events.take();
 
     let created = t
@@ -394,14 +402,7 @@ async fn create_update_delete_round_trip() {
     assert_eq!(cached.keys[0].key.hash, created.key.key.hash);
 
     // The secret works: it is an inference key of this account.
-    let checked = t
-        .service
-        .key_check(KeyCheckArgs {
-            secret: SecretString::from(created.secret.clone()),
-            base_url: Some(profile.base_url.clone()),
-        })
-        .await
-        .unwrap();
+    let checked = check(&t, &created.secret, &profile).await.unwrap();
     assert!(!checked.is_management_key);
     assert_eq!(checked.label, created.key.key.label);
     assert_eq!(checked.limit, Some(20.0));
@@ -543,12 +544,7 @@ async fn inference_and_wrong_keys_are_refused_as_profiles() {
     // Nothing was stored.
     assert_eq!(t.service.app_state().unwrap().profiles.len(), 1);
 
-    let unknown = t
-        .service
-        .key_check(KeyCheckArgs {
-            secret: SecretString::from(format!("sk-or-v1-{}", "1".repeat(64))),
-            base_url: Some(sandbox.base_url.clone()),
-        })
+    let unknown = check(&t, &format!("sk-or-v1-{}", "1".repeat(64)), &sandbox)
         .await
         .unwrap_err();
     assert_eq!(unknown.kind(), "unauthorized");
@@ -615,14 +611,7 @@ async fn keychain_failure_still_returns_the_secret() {
     );
     assert!(created.secret.starts_with("sk-or-v1-"));
     // The returned secret is the real one.
-    let checked = t
-        .service
-        .key_check(KeyCheckArgs {
-            secret: SecretString::from(created.secret.clone()),
-            base_url: Some(profile.base_url.clone()),
-        })
-        .await
-        .unwrap();
+    let checked = check(&t, &created.secret, &profile).await.unwrap();
     assert_eq!(checked.label, created.key.key.label);
     // Not indexed as held (the keychain write came first and failed), but listed.
     assert!(t.service.app_state().unwrap().pending_secrets.is_empty());

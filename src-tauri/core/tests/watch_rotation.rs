@@ -5,7 +5,7 @@
 mod rotation_support;
 mod service_support;
 
-use keyward_core::rotation::{RotationStartArgs, RotationStatus};
+use keyward_core::rotation::RotationStatus;
 use keyward_core::watch::AlertKind;
 use rotation_support::{create_key, rig};
 use serde_json::json;
@@ -17,16 +17,7 @@ async fn a_key_disabled_by_a_rotation_raises_no_disabled_alert() {
     let first = rig.t.service.watch_cycle().await.unwrap();
     assert!(first.snapshot.alerts.is_empty(), "{:#?}", first.snapshot);
 
-    let view = rig
-        .t
-        .service
-        .rotation_start(RotationStartArgs {
-            profile_id: rig.profile_id.clone(),
-            key_hash: rig.old_hash.clone(),
-            delete_at_once: false,
-        })
-        .await
-        .unwrap();
+    let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
     assert_eq!(
         rig.emulator_key(&rig.old_hash).await.unwrap()["disabled"],

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use keyward_core::watch::{PowerSource, WatchSettings};
+use keyward_core::watch::{AlertsSnapshot, PowerSource, WatchSettings, WatcherHandle};
 use serde_json::json;
 use tokio::time::Instant;
 use watch_support::{Notifier, Recorded, Watched, watched, watched_with};
@@ -30,6 +30,45 @@ fn every(w: &Watched, secs: u32) {
         .unwrap();
 }
 
+/// Starts the watcher with a fresh record of what it notifies and announces.
+fn start(w: &Watched) -> (Arc<Recorded>, WatcherHandle) {
+    let recorded = Arc::new(Recorded::default());
+    let handle = watch(w, &recorded);
+    (recorded, handle)
+}
+
+fn watch(w: &Watched, recorded: &Arc<Recorded>) -> WatcherHandle {
+    w.t.service
+        .start_watcher(Arc::new(Notifier(Arc::clone(recorded))))
+}
+
+/// Waits until at least `count` cycles announced a change.
+async fn cycles(recorded: &Recorded, count: usize) {
+    recorded
+        .wait_for(WITHIN, |r| r.change_times().len() >= count)
+        .await;
+}
+
+/// Waits until exactly `count` notifications went out.
+async fn notified(recorded: &Recorded, count: usize) {
+    recorded
+        .wait_for(WITHIN, |r| r.notification_count() == count)
+        .await;
+}
+
+/// Waits until the last alert state announced satisfies `done`.
+async fn latest(recorded: &Recorded, done: impl Fn(&AlertsSnapshot) -> bool) {
+    recorded
+        .wait_for(WITHIN, |r| {
+            r.changes
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|(_, s)| done(s))
+        })
+        .await;
+}
+
 fn gaps(times: &[Instant]) -> Vec<Duration> {
     times.windows(2).map(|pair| pair[1] - pair[0]).collect()
 }
@@ -41,20 +80,13 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
     let hash = w
         .create_key(json!({"name": "prod-backend", "limit": 10.0}))
         .await;
-    let recorded = Arc::new(Recorded::default());
-    let handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| !r.change_times().is_empty())
-        .await;
+    let (recorded, handle) = start(&w);
+    cycles(&recorded, 1).await;
     assert_eq!(recorded.notification_count(), 0);
 
     w.spend(&hash, 8.5).await;
     let pushed = Instant::now();
-    recorded
-        .wait_for(WITHIN, |r| r.notification_count() == 1)
-        .await;
+    notified(&recorded, 1).await;
     let (arrived, batch) = recorded.notifications.lock().unwrap()[0].clone();
     assert!(
         arrived - pushed < Duration::from_millis(2500),
@@ -70,16 +102,12 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
 
     // Two more cycles: no duplicate.
     let seen = recorded.change_times().len();
-    recorded
-        .wait_for(WITHIN, |r| r.change_times().len() >= seen + 2)
-        .await;
+    cycles(&recorded, seen + 2).await;
     assert_eq!(recorded.notification_count(), 1);
 
     // Past 95 %: a new one.
     w.spend(&hash, 1.2).await;
-    recorded
-        .wait_for(WITHIN, |r| r.notification_count() == 2)
-        .await;
+    notified(&recorded, 2).await;
     assert!(
         recorded.all_notifications()[1]
             .title
@@ -94,10 +122,7 @@ async fn spend_past_80_percent_reaches_the_notifier_within_a_cycle_and_only_once
 async fn refresh_now_and_a_new_interval_take_effect_at_once() {
     let w = watched("watcher-wake").await;
     every(&w, 3600);
-    let recorded = Arc::new(Recorded::default());
-    let handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let (recorded, handle) = start(&w);
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() == 1)
         .await;
@@ -138,13 +163,8 @@ async fn offline_it_backs_off_exponentially_and_recovers_by_itself() {
     let hash = w.create_key(json!({"name": "edge", "limit": 10.0})).await;
     w.control("/faults", json!({"server_error": {"probability": 1.0}}))
         .await;
-    let recorded = Arc::new(Recorded::default());
-    let _handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| r.change_times().len() >= 5)
-        .await;
+    let (recorded, _handle) = start(&w);
+    cycles(&recorded, 5).await;
     let waits = gaps(&recorded.change_times());
     // 150, 300, 600, 1200 ms (give or take the cycle itself): growing, and the first ones well
     // under the 1 s interval.
@@ -159,15 +179,11 @@ async fn offline_it_backs_off_exponentially_and_recovers_by_itself() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(recorded.notification_count(), 0);
     w.t.clear_faults(w.emulator.control_url()).await;
-    recorded
-        .wait_for(WITHIN, |r| r.notification_count() == 1)
-        .await;
+    notified(&recorded, 1).await;
     assert!(recorded.all_notifications()[0].title.contains("edge"));
     // Back to the interval.
     let seen = recorded.change_times().len();
-    recorded
-        .wait_for(WITHIN, |r| r.change_times().len() >= seen + 2)
-        .await;
+    cycles(&recorded, seen + 2).await;
     let waits = gaps(&recorded.change_times());
     let last = *waits.last().unwrap();
     assert!(last >= Duration::from_millis(900), "{waits:?}");
@@ -182,13 +198,8 @@ async fn a_rate_limit_is_waited_out() {
         json!({"rate_limit": {"next": 1, "retry_after_seconds": 2}}),
     )
     .await;
-    let recorded = Arc::new(Recorded::default());
-    let _handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| r.change_times().len() >= 3)
-        .await;
+    let (recorded, _handle) = start(&w);
+    cycles(&recorded, 3).await;
     let waits = gaps(&recorded.change_times());
     // After the 429: at least the 2 s asked for (not the 100 ms backoff, not the 1 s interval).
     assert!(waits[0] >= Duration::from_millis(1950), "{waits:?}");
@@ -250,13 +261,8 @@ async fn on_battery_with_the_window_closed_it_checks_three_times_less_often() {
     let power = Arc::new(SwitchedPower(AtomicBool::new(true)));
     w.t.service
         .set_power_source(Arc::clone(&power) as Arc<dyn PowerSource>);
-    let recorded = Arc::new(Recorded::default());
-    let _handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| !r.change_times().is_empty())
-        .await;
+    let (recorded, _handle) = start(&w);
+    cycles(&recorded, 1).await;
     // No window (as at a start in the tray), on battery: 3 × 5 min.
     next_check_in(&w, Duration::from_secs(900)).await;
     // The window opens: someone is looking, the settings' interval again, planned at once.
@@ -289,22 +295,15 @@ async fn on_battery_with_the_window_closed_it_checks_three_times_less_often() {
 async fn dropping_or_stopping_the_handle_stops_the_watcher() {
     let w = watched("watcher-stop").await;
     every(&w, 1);
-    let recorded = Arc::new(Recorded::default());
-    let handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| !r.change_times().is_empty())
-        .await;
+    let (recorded, handle) = start(&w);
+    cycles(&recorded, 1).await;
     drop(handle);
     let seen = recorded.change_times().len();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(recorded.change_times().len(), seen);
     assert!(w.t.service.alerts(None).unwrap().next_check_at.is_none());
 
-    let again =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
+    let again = watch(&w, &recorded);
     recorded
         .wait_for(WITHIN, |r| r.change_times().len() > seen)
         .await;
@@ -320,36 +319,18 @@ async fn snoozing_through_the_service_updates_the_tray() {
     every(&w, 3600);
     let hash = w.create_key(json!({"name": "tray", "limit": 1.0})).await;
     w.spend(&hash, 1.0).await;
-    let recorded = Arc::new(Recorded::default());
-    let _handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| r.notification_count() == 1)
-        .await;
+    let (recorded, _handle) = start(&w);
+    notified(&recorded, 1).await;
     let until = w.t.now() + chrono::Duration::hours(1);
     w.t.service
         .snooze_alerts(&w.profile_id, &hash, Some(until))
         .unwrap();
-    recorded
-        .wait_for(WITHIN, |r| {
-            r.changes
-                .lock()
-                .unwrap()
-                .last()
-                .is_some_and(|(_, s)| s.alerts.iter().all(|a| a.snoozed_until.is_some()))
-        })
-        .await;
+    latest(&recorded, |s| {
+        s.alerts.iter().all(|a| a.snoozed_until.is_some())
+    })
+    .await;
     w.t.service.pause_alerts(Some(until)).unwrap();
-    recorded
-        .wait_for(WITHIN, |r| {
-            r.changes
-                .lock()
-                .unwrap()
-                .last()
-                .is_some_and(|(_, s)| s.paused_until.is_some())
-        })
-        .await;
+    latest(&recorded, |s| s.paused_until.is_some()).await;
 }
 
 #[tokio::test]
@@ -361,18 +342,11 @@ async fn notifications_held_by_a_pause_arrive_when_it_ends_not_an_interval_later
     w.t.service
         .pause_alerts(Some(w.t.now() + chrono::Duration::milliseconds(1500)))
         .unwrap();
-    let recorded = Arc::new(Recorded::default());
     let started = Instant::now();
-    let _handle =
-        w.t.service
-            .start_watcher(Arc::new(Notifier(Arc::clone(&recorded))));
-    recorded
-        .wait_for(WITHIN, |r| !r.change_times().is_empty())
-        .await;
+    let (recorded, _handle) = start(&w);
+    cycles(&recorded, 1).await;
     assert_eq!(recorded.notification_count(), 0);
-    recorded
-        .wait_for(WITHIN, |r| r.notification_count() == 1)
-        .await;
+    notified(&recorded, 1).await;
     let (arrived, batch) = recorded.notifications.lock().unwrap()[0].clone();
     assert!(
         arrived - started >= Duration::from_millis(900),

@@ -16,6 +16,20 @@ fn status_of(result: &Reply) -> u16 {
     result.status.as_u16()
 }
 
+/// An authorised `GET path` on the API, bypassing the harness (to see what the transport does).
+fn raw_get(harness: &Harness, path: &str, timeout: Duration) -> reqwest::RequestBuilder {
+    harness
+        .http
+        .get(format!("{}{path}", harness.emulator.base_url()))
+        .bearer_auth(MANAGEMENT_KEY)
+        .timeout(timeout)
+}
+
+/// The status of an authorised `GET path` on the API.
+async fn get_status(harness: &Harness, path: &str) -> u16 {
+    status_of(&harness.api(Method::GET, path, None).await)
+}
+
 #[tokio::test]
 async fn health_and_fault_configuration_round_trip() {
     let harness = Harness::start().await;
@@ -45,10 +59,7 @@ async fn health_and_fault_configuration_round_trip() {
     typo.assert_error(400, "rate_limt");
     let cleared = harness.control(Method::DELETE, "/faults", None).await;
     assert_eq!(cleared.body["rate_limit"], Value::Null);
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
 }
 
 #[tokio::test]
@@ -65,10 +76,7 @@ async fn rate_limit_next_sends_retry_after_headers() {
         assert_eq!(reply.headers["retry-after"], "3");
         assert_eq!(reply.headers["retry-after-ms"], "250");
     }
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
     harness.set_faults(json!({"rate_limit": {"next": 1}})).await;
     let reply = harness.api(Method::GET, "/credits", None).await;
     assert_eq!(reply.headers["retry-after"], "1");
@@ -133,10 +141,7 @@ async fn path_prefix_limits_faults_and_latency() {
         .set_faults(json!({"server_error": {"next": 1}, "latency_ms": 500, "path_prefix": "/api/v1/credits"}))
         .await;
     let started = Instant::now();
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
     assert!(
         started.elapsed() < Duration::from_millis(400),
         "no latency outside the prefix"
@@ -154,10 +159,7 @@ async fn latency_delays_api_responses_only() {
     let harness = Harness::start().await;
     harness.set_faults(json!({"latency_ms": 300})).await;
     let started = Instant::now();
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
     let started = Instant::now();
     harness.control(Method::GET, "/health", None).await;
@@ -193,7 +195,7 @@ async fn probability_faults_repeat_with_the_same_seed() {
             .await;
         let mut codes = Vec::new();
         for _ in 0..30 {
-            codes.push(status_of(&harness.api(Method::GET, "/credits", None).await));
+            codes.push(get_status(&harness, "/credits").await);
         }
         runs.push(codes);
     }
@@ -219,10 +221,7 @@ async fn a_429_storm_lasts_for_seconds() {
     let left = f(&faults.body["rate_limit"]["for_seconds"]);
     assert!(left > 0.0 && left <= 0.8, "{left}");
     tokio::time::sleep(Duration::from_millis(850)).await;
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
 }
 
 #[tokio::test]
@@ -230,18 +229,14 @@ async fn drop_closes_the_connection_without_a_response() {
     let harness = Harness::start().await;
     harness.set_faults(json!({"drop": {"next": 1}})).await;
     let started = Instant::now();
-    let result = harness
-        .http
-        .get(format!("{}/keys", harness.emulator.base_url()))
-        .bearer_auth(MANAGEMENT_KEY)
-        .timeout(Duration::from_secs(5))
+    let result = raw_get(&harness, "/keys", Duration::from_secs(5))
         .send()
         .await;
     let error = result.expect_err("no response");
     assert!(!error.is_timeout(), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
+        get_status(&harness, "/keys").await,
         200,
         "the next request works"
     );
@@ -254,27 +249,15 @@ async fn drop_closes_the_connection_without_a_response() {
 async fn timeout_holds_the_request_until_the_client_gives_up_or_the_emulator_stops() {
     let harness = Harness::start().await;
     harness.set_faults(json!({"timeout": {"next": 1}})).await;
-    let result = harness
-        .http
-        .get(format!("{}/credits", harness.emulator.base_url()))
-        .bearer_auth(MANAGEMENT_KEY)
-        .timeout(Duration::from_millis(300))
+    let result = raw_get(&harness, "/credits", Duration::from_millis(300))
         .send()
         .await;
     assert!(result.expect_err("held").is_timeout());
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/credits", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/credits").await, 200);
 
     // A held request ends when the emulator shuts down.
     harness.set_faults(json!({"timeout": {"next": 1}})).await;
-    let request = harness
-        .http
-        .get(format!("{}/credits", harness.emulator.base_url()))
-        .bearer_auth(MANAGEMENT_KEY)
-        .timeout(Duration::from_secs(10))
-        .send();
+    let request = raw_get(&harness, "/credits", Duration::from_secs(10)).send();
     let pending = tokio::spawn(request);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
@@ -291,11 +274,7 @@ async fn timeout_hold_seconds_then_closes() {
         .set_faults(json!({"timeout": {"next": 1, "hold_seconds": 1}}))
         .await;
     let started = Instant::now();
-    let result = harness
-        .http
-        .get(format!("{}/keys", harness.emulator.base_url()))
-        .bearer_auth(MANAGEMENT_KEY)
-        .timeout(Duration::from_secs(5))
+    let result = raw_get(&harness, "/keys", Duration::from_secs(5))
         .send()
         .await;
     let error = result.expect_err("closed");
@@ -435,10 +414,7 @@ async fn reset_forgets_everything_but_management_keys() {
         harness.control(Method::GET, "/requests", None).await.body,
         json!({"requests": []})
     );
-    assert_eq!(
-        status_of(&harness.api(Method::GET, "/keys", None).await),
-        200
-    );
+    assert_eq!(get_status(&harness, "/keys").await, 200);
     assert_eq!(
         harness.api(Method::GET, "/credits", None).await.data()["total_usage"],
         0.0

@@ -3,6 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { after, before, beforeEach } from "node:test";
 import { OpenRouter } from "@openrouter/sdk";
 
 export const MANAGEMENT_KEY = "sk-or-v1-conformance-ts-management";
@@ -10,6 +11,20 @@ export const UNKNOWN_HASH = "0".repeat(64);
 
 // The SDK falls back to this variable when no key is given; the no-key tests need it unset.
 delete process.env.OPENROUTER_API_KEY;
+
+/**
+ * Registers a test file's hooks: one emulator for the file (handed to `started` once it runs),
+ * stopped at the end, reset before each test. Register other `beforeEach` hooks after this one.
+ */
+export function useEmulator(started) {
+  let emulator;
+  before(async () => {
+    emulator = await startEmulator();
+    started(emulator);
+  });
+  after(() => emulator?.stop());
+  beforeEach(() => emulator.reset());
+}
 
 export async function startEmulator() {
   const binary = process.env.KEYWARD_EMULATOR_BIN;

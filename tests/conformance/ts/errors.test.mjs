@@ -3,21 +3,19 @@
 // OpenRouterDefaultError where it does not (reference §4 tables), with code and message intact.
 
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, test } from "node:test";
+import { beforeEach, describe, test } from "node:test";
 import * as errors from "@openrouter/sdk/models/errors";
-import { UNKNOWN_HASH, startEmulator } from "./emulator.mjs";
+import { UNKNOWN_HASH, useEmulator } from "./emulator.mjs";
 
 let emulator;
 let client;
 let keyHash;
 
-before(async () => {
-  emulator = await startEmulator();
-  client = emulator.client();
+useEmulator((started) => {
+  emulator = started;
+  client = started.client();
 });
-after(() => emulator?.stop());
 beforeEach(async () => {
-  await emulator.reset();
   keyHash = (await client.apiKeys.create({ requestBody: { name: "existing" } })).data.hash;
 });
 

@@ -3,19 +3,17 @@
 
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import { NotFoundResponseError } from "@openrouter/sdk/models/errors";
-import { startEmulator } from "./emulator.mjs";
+import { useEmulator } from "./emulator.mjs";
 
 let emulator;
 let client;
 
-before(async () => {
-  emulator = await startEmulator();
-  client = emulator.client();
+useEmulator((started) => {
+  emulator = started;
+  client = started.client();
 });
-after(() => emulator?.stop());
-beforeEach(() => emulator.reset());
 
 const hashesOf = async (query = {}) => (await client.apiKeys.list(query)).data.map((key) => key.hash);
 

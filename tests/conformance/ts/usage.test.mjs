@@ -1,18 +1,16 @@
 // Credits and activity through the official TypeScript SDK: parsed, and consistent with recorded usage.
 
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
-import { startEmulator } from "./emulator.mjs";
+import { test } from "node:test";
+import { useEmulator } from "./emulator.mjs";
 
 let emulator;
 let client;
 
-before(async () => {
-  emulator = await startEmulator();
-  client = emulator.client();
+useEmulator((started) => {
+  emulator = started;
+  client = started.client();
 });
-after(() => emulator?.stop());
-beforeEach(() => emulator.reset());
 
 const close = (actual, expected) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} != ${expected}`);
 

@@ -15,7 +15,10 @@ use keyward_core::ipc::{
     ConnectivityEvent, CreateKeyArgs, KeysChangedEvent, PendingAction, PendingResolveArgs,
     ProfileAddArgs,
 };
-use keyward_core::rotation::{HookPoint, RotationHooks, RotationPolicy, RotationView};
+use keyward_core::rotation::{
+    HookPoint, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy, RotationStartArgs,
+    RotationView,
+};
 use keyward_core::service::{EventSink, ServiceConfig};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
@@ -205,6 +208,42 @@ impl Rig {
 
     pub fn journal_problems(&self, id: &str) -> Vec<String> {
         self.t.service.rotation_journal_problems(id).unwrap()
+    }
+}
+
+/// Starting a rotation of the rig's old key.
+pub fn start_args(rig: &Rig) -> RotationStartArgs {
+    RotationStartArgs {
+        profile_id: rig.profile_id.clone(),
+        key_hash: rig.old_hash.clone(),
+        delete_at_once: false,
+    }
+}
+
+/// The short forms of the service calls the rotation tests make on their rig.
+impl Rig {
+    pub async fn start(&self) -> RotationView {
+        self.t
+            .service
+            .rotation_start(start_args(self))
+            .await
+            .unwrap()
+    }
+
+    pub async fn act(&self, id: &str, action: RotationAction) -> RotationView {
+        self.t.service.rotation_action(id, action).await.unwrap()
+    }
+
+    pub async fn batch(&self, name_pattern: &str) -> Vec<RotationView> {
+        let args = RotationBatchArgs {
+            profile_id: self.profile_id.clone(),
+            name_pattern: name_pattern.into(),
+        };
+        self.t.service.rotation_start_batch(args).await.unwrap()
+    }
+
+    pub async fn tick(&self) -> Vec<RotationView> {
+        self.t.service.rotation_tick().await.unwrap()
     }
 }
 

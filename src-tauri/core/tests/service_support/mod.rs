@@ -12,11 +12,21 @@ use chrono::{DateTime, Utc};
 use keyward_core::Keyward;
 use keyward_core::api::{ClientConfig, RetryPolicy};
 use keyward_core::backoff::Backoff;
-use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent};
+use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent, KeysListArgs};
 use keyward_core::service::{EventSink, SandboxConfig, ServiceConfig};
 use keyward_core::store::Store;
 use keyward_core::vault::{MemoryKeychain, Vault};
 use serde_json::Value;
+
+/// Listing every key of `profile_id` (disabled and expired too), from OpenRouter when `refresh`.
+pub fn list(profile_id: &str, refresh: bool) -> KeysListArgs {
+    KeysListArgs {
+        profile_id: profile_id.to_owned(),
+        include_disabled: true,
+        include_expired: true,
+        refresh,
+    }
+}
 
 /// A keychain service name no other test (nor the person's real entries) uses.
 pub fn unique_service(test: &str) -> String {
@@ -203,6 +213,14 @@ impl TestService {
             .json()
             .await
             .unwrap()
+    }
+
+    /// How many API requests the emulator at `control_url` has logged.
+    pub async fn request_count(&self, control_url: &str) -> usize {
+        self.get(control_url, "/requests").await["requests"]
+            .as_array()
+            .unwrap()
+            .len()
     }
 
     pub async fn clear_faults(&self, control_url: &str) {
