@@ -573,10 +573,12 @@ async fn seed_creates_varied_keys_newest_first() {
     assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
 }
 
+/// 10,000 keys seed and page out whole, every key once, newest first across page boundaries.
+/// (No timing asserted: speed is the benchmark's business, `cargo xtask bench`; a timed test only
+/// fails on a loaded machine.)
 #[tokio::test]
-async fn ten_thousand_keys_seed_and_page_quickly() {
+async fn ten_thousand_keys_seed_and_page_out_whole() {
     let harness = Harness::start().await;
-    let started = Instant::now();
     harness
         .control(
             Method::POST,
@@ -584,10 +586,8 @@ async fn ten_thousand_keys_seed_and_page_quickly() {
             Some(&json!({"count": 10_000, "seed": 1})),
         )
         .await;
-    let seeding = started.elapsed();
-    assert!(seeding < Duration::from_secs(3), "seeding took {seeding:?}");
-    let started = Instant::now();
-    let mut total = 0;
+    let mut hashes = std::collections::HashSet::new();
+    let mut created = Vec::new();
     let mut offset = 0;
     loop {
         let page = harness
@@ -597,17 +597,18 @@ async fn ten_thousand_keys_seed_and_page_quickly() {
                 None,
             )
             .await;
-        let size = page.data().as_array().unwrap().len();
-        total += size;
-        offset += size;
-        if size < 100 {
+        let keys = page.data().as_array().unwrap().clone();
+        for key in &keys {
+            assert!(hashes.insert(key["hash"].as_str().unwrap().to_owned()));
+            created.push(key["created_at"].as_str().unwrap().to_owned());
+        }
+        offset += keys.len();
+        if keys.len() < 100 {
             break;
         }
     }
-    let paging = started.elapsed();
-    assert_eq!(total, 10_000);
-    assert!(paging < Duration::from_secs(4), "101 pages took {paging:?}");
-    eprintln!("seed 10k: {seeding:?}; 101 pages: {paging:?}");
+    assert_eq!(hashes.len(), 10_000);
+    assert!(created.windows(2).all(|pair| pair[0] >= pair[1]), "not newest first");
 }
 
 #[tokio::test]
