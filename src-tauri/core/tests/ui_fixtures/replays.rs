@@ -177,15 +177,18 @@ fn env_target(path: &std::path::Path) -> DeployTarget {
 pub async fn recorded() -> Value {
     let mut all = Map::new();
 
-    // Drain waits 10 min, then the old key is disabled, waits out the grace period, and is deleted.
+    // Drain waits 15 min, then the old key is disabled, waits out the grace period, and is deleted.
     let rig = fixed_rig("fx-happy", None).await;
-    rig.set_policy(|p| p.quiet_period_secs = 600);
+    rig.set_policy(|p| {
+        p.quiet_period_secs = 900;
+        p.grace_period_secs = 86_400;
+    });
     let mut r = Recording::start(rig, false).await;
-    r.tick_after(601).await;
-    r.tick_after(3601).await;
+    r.tick_after(901).await;
+    r.tick_after(86_401).await;
     all.insert(
         "happy".into(),
-        r.finish("an .env target, drain 10 min, grace 1 h", &[]),
+        r.finish("an .env target, drain 15 min, grace 1 day", &[]),
     );
 
     // The person says the old key is no longer used; deleted at once after disabling.
@@ -208,26 +211,27 @@ pub async fn recorded() -> Value {
         r.finish("no drain; the grace period cut short", &[]),
     );
 
-    // One of two targets fails (its directory is missing); fixed, Retry, then rolled back while
-    // draining (the new secret already went out, so the new key stays).
+    // One of two targets fails (its directory is missing); fixed, Retry, drained by the person's
+    // word, then waits out the grace period.
     let rig = fixed_rig("fx-deploy-fails", None).await;
     let missing_dir = rig.t.dir.path().join("worker");
     let missing = missing_dir.join("app.env");
     let good = rig.env_target();
     rig.set_policy(|p| {
         p.quiet_period_secs = 900;
+        p.grace_period_secs = 86_400;
         p.targets = vec![good, env_target(&missing)];
     });
     let mut r = Recording::start(rig, false).await;
     std::fs::create_dir_all(&missing_dir).unwrap();
     std::fs::write(&missing, format!("{VARIABLE}=old\n")).unwrap();
     r.act(RotationAction::Retry).await;
-    r.act(RotationAction::RollBack).await;
+    r.act(RotationAction::ConfirmDrained).await;
     let extra = [(missing.display().to_string(), "/srv/worker/.env")];
     all.insert(
         "deploy_fails".into(),
         r.finish(
-            "deploy to /srv/worker/.env fails, Retry after the fix, then roll back while draining",
+            "deploy to /srv/worker/.env fails, Retry after the fix, drain confirmed, grace 1 day",
             &extra,
         ),
     );
