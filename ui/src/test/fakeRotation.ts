@@ -7,9 +7,9 @@
 // what the views say happened (a new key, the old one disabled or deleted).
 //
 // A started rotation replays `scenario` (or, by default, the recording that fits its policy). The
-// frames the core produced by itself (`start`, `tick`) are played by `advance` / `runToStop`, or on a
-// timer (`autoMs`) in the browser test; a frame caused by an action plays only when that action is
-// asked for, and only if the view offers it.
+// frames the core produced by itself (`start`, `tick`, the run after an action) are played by
+// `advance` / `advanceUntil` / `runToStop`, or on a timer (`autoMs`, not ticks) in the browser test; a
+// frame caused by an action plays only when that action is asked for, and only if the view offers it.
 //
 // The policy rules it answers with (default policy, validation by field, the new key's name, the name
 // glob) stand in for the core's; fakeRotation.test.ts holds them to the answers the core recorded in
@@ -242,10 +242,11 @@ export class FakeRotation {
     const r = this.get(id);
     // Before the IPC mock is installed (a test's set-up) nothing listens yet: the emit just fails.
     if (this.emitEvents) emit("rotation-changed", this.view(id)).catch(() => {});
-    if (this.autoMs !== null && r.frames[r.at].view.status === "running" && this.automatic(r)) {
+    // On a timer, the rest of what the last cause made the core do (not the ticks: time passing).
+    if (this.autoMs !== null && r.frames[r.at + 1]?.by === r.frames[r.at].by) {
+      const at = r.at;
       setTimeout(() => {
-        const now = this.rotations.get(id);
-        if (now && now.frames[now.at].view.status === "running") this.advance(id);
+        if (this.rotations.get(id)?.at === at) this.play(id);
       }, this.autoMs);
     }
   }
