@@ -6,6 +6,7 @@
 //! replays them instead of stepping rotations itself). Each test fails when its file is stale;
 //! `KEYWARD_REGENERATE_FIXTURES=1 cargo test -p keyward-core --test ui_fixtures` rewrites them.
 #![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "ui_fixtures/replays.rs"]
 mod replays;

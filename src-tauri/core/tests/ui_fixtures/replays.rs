@@ -64,13 +64,7 @@ impl Recording {
             .rotation_action(&self.id, action)
             .await
             .unwrap();
-        self.take(
-            &serde_json::to_value(action)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        self.take(serde_json::to_value(action).unwrap().as_str().unwrap());
     }
 
     async fn tick_after(&mut self, seconds: i64) {
