@@ -1,8 +1,17 @@
-//! The core's rotation rules, recorded for the UI's fake shell: `ui/src/test/fixtures/rotation-rules.json`
-//! holds the core's answers (the default policy, new key names, name matches, every problem of a
-//! policy) for the cases below, and `ui/src/test/fakeRotation.test.ts` holds the fake to them. This
-//! test fails when the file is stale; `KEYWARD_REGENERATE_FIXTURES=1 cargo test -p keyward-core --test
-//! ui_fixtures` rewrites it.
+//! The core's rotation rules and rotations, recorded for the UI's fake shell:
+//! `ui/src/test/fixtures/rotation-rules.json` holds the core's answers (the default policy, new key
+//! names, name matches, every problem of a policy) for the cases below, which
+//! `ui/src/test/fakeRotation.test.ts` holds the fake to; `rotation-replays.json` holds every
+//! `RotationView` the real service announced while running the scenarios of `replays.rs` (the fake
+//! replays them instead of stepping rotations itself). Each test fails when its file is stale;
+//! `KEYWARD_REGENERATE_FIXTURES=1 cargo test -p keyward-core --test ui_fixtures` rewrites them.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "ui_fixtures/replays.rs"]
+mod replays;
+mod rotation_support;
+mod service_support;
 
 use std::path::PathBuf;
 
@@ -14,8 +23,26 @@ use serde_json::{Value, json};
 
 const REGENERATE_ENV: &str = "KEYWARD_REGENERATE_FIXTURES";
 
-fn fixture_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/test/fixtures/rotation-rules.json")
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../ui/src/test/fixtures")
+        .join(name)
+}
+
+/// Compares `fresh` with the committed file `name`, or rewrites it when asked to.
+pub(crate) fn check_fixture(name: &str, fresh: &str) {
+    let path = fixture_path(name);
+    if std::env::var_os(REGENERATE_ENV).is_some_and(|v| !v.is_empty()) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{} is stale; run `{REGENERATE_ENV}=1 cargo test -p keyward-core --test ui_fixtures`",
+        path.display()
+    );
 }
 
 fn policies() -> Vec<RotationPolicy> {
@@ -153,17 +180,12 @@ fn recorded() -> String {
 
 #[test]
 fn recorded_rotation_rules_are_fresh() {
-    let path = fixture_path();
-    let fresh = recorded();
-    if std::env::var_os(REGENERATE_ENV).is_some_and(|v| !v.is_empty()) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &fresh).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "{} is stale; run `{REGENERATE_ENV}=1 cargo test -p keyward-core --test ui_fixtures`",
-        path.display()
-    );
+    check_fixture("rotation-rules.json", &recorded());
+}
+
+#[tokio::test]
+async fn recorded_rotations_are_fresh() {
+    let mut text = serde_json::to_string_pretty(&replays::recorded().await).unwrap();
+    text.push('\n');
+    check_fixture("rotation-replays.json", &text);
 }

@@ -3,7 +3,6 @@
 // listens only while something uses it. The words live in rotation.ts.
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { call, on, toAppError } from "./ipc";
-import { isFinished } from "./rotation";
 import type { AppError } from "./bindings/AppError";
 import type { PlannedRotation, RotationAction, RotationPlan, RotationPolicy, RotationView } from "./rotation-types";
 
@@ -21,7 +20,7 @@ export class Rotations {
   /** Unfinished rotations (running, waiting or failed) of the loaded profile — of any before one is loaded — oldest first. */
   active = $derived(
     Object.values(this.byId)
-      .filter((r) => (this.profileId === null || r.profile_id === this.profileId) && !isFinished(r))
+      .filter((r) => (this.profileId === null || r.profile_id === this.profileId) && !r.finished)
       .sort((a, b) => a.started_at.localeCompare(b.started_at)),
   );
   /** Key hash → its unfinished rotation (as the old key or the new one). */

@@ -6,12 +6,6 @@ import type {
   DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
 } from "./rotation-types";
 
-const FINISHED: ReadonlySet<RotationStatus> = new Set(["completed", "rolled_back", "abandoned"]);
-
-export function isFinished(view: RotationView): boolean {
-  return FINISHED.has(view.status);
-}
-
 export const STEP_ORDER: RotationStepName[] = ["create", "store_secret", "deploy", "verify", "drain", "disable_old", "delete_old"];
 
 export const STEP_LABEL: Record<RotationStepName, string> = {
@@ -94,13 +88,6 @@ export function scheduleWords(p: RotationPolicy): string {
 /** A step's time, "12:03" today and with the day otherwise; "—" when there is none. */
 export function stepTime(iso: string | null, now: number = Date.now()): string {
   return (iso && clockTime(iso, now)) || "—";
-}
-
-/** Whether any deploy target already holds the new secret (then rolling back keeps the new key). */
-export function secretDeployed(view: RotationView): boolean {
-  if (view.secret_deployed) return true;
-  const deploy = view.steps.find((s) => s.step === "deploy");
-  return !!deploy && (deploy.status === "done" || deploy.deploy.some((o) => o.ok));
 }
 
 export function stepDone(view: RotationView, step: RotationStepName): boolean {

@@ -1,25 +1,31 @@
-// The rotation half of the in-memory shell: policies, rotations that step through the contract's
-// state machine (create → store secret → deploy → verify → drain → disable old → delete old), batch
-// starts, and `rotation-changed` events. Steps advance when a test calls `advance`, or on a timer
-// (`autoMs`) in the browser test; failures are scripted with `failDeploy` / `failVerify`.
+// The rotation half of the in-memory shell: policies, rotations, batch starts and `rotation-changed`
+// events. A rotation does not step here: it REPLAYS what the core's own service announced for one of the
+// scenarios in fixtures/rotation-replays.json (recorded by `cargo test -p keyward-core --test
+// ui_fixtures`, which fails when the file is stale): every view, with the step statuses, the actions
+// offered, the errors and the words, is the core's. The fake only recasts a recording onto the key
+// being rotated (its id, hash and name, today's date and time) and keeps its key list in step with
+// what the views say happened (a new key, the old one disabled or deleted).
 //
-// The rules it answers with (default policy, validation by field, the new key's name, the name glob)
-// stand in for the core's; fakeRotation.test.ts holds them to the answers the core recorded in
-// fixtures/rotation-rules.json (written by `cargo test -p keyward-core --test ui_fixtures`).
+// A started rotation replays `scenario` (or, by default, the recording that fits its policy). The
+// frames the core produced by itself (`start`, `tick`, the run after an action) are played by
+// `advance` / `advanceUntil` / `runToStop`, or on a timer (`autoMs`, not ticks) in the browser test; a
+// frame caused by an action plays only when that action is asked for, and only if the view offers it.
+//
+// The policy rules it answers with (default policy, validation by field, the new key's name, the name
+// glob) stand in for the core's; fakeRotation.test.ts holds them to the answers the core recorded in
+// fixtures/rotation-rules.json.
 import { emit } from "@tauri-apps/api/event";
 import type { AppError } from "../lib/bindings/AppError";
 import type { KeyRow } from "../lib/bindings/KeyRow";
-import type {
-  DeployOutcome, DeployTarget, RotationAction, RotationPolicy, RotationStepName, RotationStepView, RotationView,
-} from "../lib/rotation-types";
-import { STEP_ORDER } from "../lib/rotation";
+import type { RotationAction, RotationPolicy, RotationView } from "../lib/rotation-types";
+import replays from "./fixtures/rotation-replays.json";
 
 type Host = {
   keys: Record<string, KeyRow[]>;
   keychain: Map<string, string>;
 };
 
-const iso = (ms: number = Date.now()) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const err = (kind: AppError["kind"], message: string, field: string | null = null): AppError =>
   ({ kind, message, field, retry_after_ms: null });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -49,52 +55,47 @@ export function nameMatches(pattern: string, name: string): boolean {
   return new RegExp(`^${body}$`, "su").test(name);
 }
 
-export function makeSteps(): RotationStepView[] {
-  return STEP_ORDER.map((step) => ({ step, status: "pending", detail: null, started_at: null, finished_at: null, deploy: [], attempts: 0 }));
-}
 
-/** A rotation view for tests that set a state directly; every field can be overridden. */
-export function makeRotation(overrides: Partial<RotationView> = {}): RotationView {
-  const now = iso();
-  return settle({
-    id: "rot-1", profile_id: "p1", old_key_hash: "old-hash", old_key_name: "prod-api", new_key_hash: null,
-    new_key_name: "prod-api · rotated 2026-11-23", new_key_label: null, status: "running", current_step: null,
-    steps: makeSteps(), waiting_for: null, detail: null, error: null, actions: ["abandon"], drain: null,
-    grace_until: null, secret_deployed: false, started_at: now, updated_at: now, finished_at: null, ...overrides,
-  }, overrides);
-}
+/** A recorded rotation: each view the core announced, with what caused it (`start`, `tick`, an action). */
+type Frame = { by: string; view: RotationView };
+export type ScenarioName = keyof typeof replays.scenarios;
+const SCENARIOS = replays.scenarios as unknown as Record<ScenarioName, { about: string; frames: Frame[] }>;
 
-/** Fills the fields the core derives from the steps (current step, whether the secret went out). */
-function settle(view: RotationView, given: Partial<RotationView> = {}): RotationView {
-  const finished = ["completed", "rolled_back", "abandoned"].includes(view.status);
-  if (!("current_step" in given)) view.current_step = finished ? null : view.steps.find((s) => s.status !== "done" && s.status !== "skipped")?.step ?? null;
-  if (!("secret_deployed" in given)) {
-    const deploy = view.steps.find((s) => s.step === "deploy");
-    view.secret_deployed = !!deploy && (deploy.status === "done" || deploy.deploy.some((o) => o.ok));
+/** The clock the core recorded at (core/tests/ui_fixtures/replays.rs), and its stand-ins. */
+const RECORDED_AT = Date.parse("2026-11-23T12:00:00Z");
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+type Cast = { id: string; profileId: string; oldHash: string; oldName: string; newHash: string; startedAt: number };
+
+/** The recording, told of this rotation: its ids and names, and its times moved to `startedAt`. */
+function recast<T>(value: T, c: Cast): T {
+  if (typeof value === "string") {
+    if (value === "rot-1") return c.id as T;
+    if (value === "p1") return c.profileId as T;
+    if (ISO.test(value)) return iso(Date.parse(value) - RECORDED_AT + c.startedAt) as T;
+    return value
+      .replaceAll("old-hash", c.oldHash)
+      .replaceAll("new-hash", c.newHash)
+      .replaceAll("prod-api · rotated 2026-11-23", rotatedName(c.oldName, c.startedAt))
+      .replaceAll("prod-api", c.oldName) as T;
   }
-  return view;
+  if (Array.isArray(value)) return value.map((v) => recast(v, c)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, recast(v, c)])) as T;
+  }
+  return value;
 }
 
-/** Sets the statuses of the steps in order: e.g. ["done", "done", "running"]; the rest stay pending. */
-export function withSteps(statuses: RotationStepView["status"][], patch: Partial<Record<RotationStepName, Partial<RotationStepView>>> = {}): RotationStepView[] {
-  return makeSteps().map((s, i) => ({
-    ...s,
-    status: statuses[i] ?? "pending",
-    started_at: statuses[i] && statuses[i] !== "pending" ? iso(Date.now() - 60_000) : null,
-    finished_at: statuses[i] === "done" || statuses[i] === "failed" ? iso(Date.now() - 30_000) : null,
-    ...(patch[s.step] ?? {}),
-  }));
-}
+const randomHash = () => Array.from({ length: 64 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
 
-type Internal = { view: RotationView; deleteAtOnce: boolean; targets: DeployTarget[]; secret: string | null };
+type Replay = { scenario: ScenarioName; frames: Frame[]; at: number };
 
 export class FakeRotation {
   policies = new Map<string, RotationPolicy>();
-  rotations = new Map<string, Internal>();
-  /** Deploy targets for which deploy fails (decided per target) until cleared. */
-  failDeploy: ((t: DeployTarget) => string | null) | null = null;
-  failVerify: AppError | null = null;
-  /** When set, running rotations advance one step every `autoMs` ms (the browser test). */
+  rotations = new Map<string, Replay>();
+  /** What the next started rotation replays: a scenario, or one chosen per key (null: the default). */
+  scenario: ScenarioName | ((key: KeyRow) => ScenarioName | null) | null = null;
+  /** When set, running rotations play their next frame every `autoMs` ms (the browser test). */
   autoMs: number | null = null;
   /** Emits rotation-changed for every change (off in tests that only look at command answers). */
   emitEvents = true;
@@ -149,294 +150,181 @@ export class FakeRotation {
     return k;
   }
 
-  private updateKey(profileId: string, hash: string, patch: Partial<KeyRow>): void {
-    this.host.keys[profileId] = (this.host.keys[profileId] ?? []).map((k) => (k.hash === hash ? { ...k, ...patch } : k));
-    this.keysChanged(profileId);
-  }
-
   /** The shell announces every change to the cached key list (a key created, disabled, deleted). */
   private keysChanged(profileId: string): void {
     if (this.emitEvents) emit("keys-changed", { profile_id: profileId }).catch(() => {});
   }
 
+  /** The view a rotation shows now. */
+  view(id: string): RotationView {
+    const r = this.get(id);
+    return structuredClone(r.frames[r.at].view);
+  }
+
+  private choose(profileId: string, key: KeyRow, deleteAtOnce: boolean): ScenarioName {
+    const chosen = typeof this.scenario === "function" ? this.scenario(key) : this.scenario;
+    if (chosen) return chosen;
+    if (this.policy(profileId, key.hash).targets.length === 0) return "no_targets_rolled_back";
+    return deleteAtOnce ? "confirm_drained" : "happy";
+  }
+
+  private cast(scenario: ScenarioName, c: Omit<Cast, "id" | "startedAt">): { id: string; replay: Replay } {
+    const id = `rot-${++this.counter}`;
+    const frames = recast(SCENARIOS[scenario].frames, { ...c, id, startedAt: Date.now() });
+    return { id, replay: { scenario, frames, at: 0 } };
+  }
+
   start(profileId: string, keyHash: string, deleteAtOnce: boolean): RotationView {
     const key = this.findKey(profileId, keyHash);
-    for (const r of this.rotations.values()) {
-      if (r.view.old_key_hash === keyHash && !["completed", "rolled_back", "abandoned"].includes(r.view.status)) {
-        throw err("conflict", `${key.name} is already being rotated`);
-      }
+    for (const id of this.rotations.keys()) {
+      const v = this.view(id);
+      if (v.old_key_hash === keyHash && !v.finished) throw err("conflict", `${key.name} is already being rotated`);
     }
-    const id = `rot-${++this.counter}`;
-    const view = makeRotation({
-      id, profile_id: profileId, old_key_hash: keyHash, old_key_name: key.name, new_key_name: rotatedName(key.name),
-      steps: makeSteps(), actions: ["abandon"], status: "running",
+    const scenario = this.choose(profileId, key, deleteAtOnce);
+    const { id, replay } = this.cast(scenario, { profileId, oldHash: keyHash, oldName: key.name, newHash: randomHash() });
+    this.rotations.set(id, replay);
+    this.announce(id);
+    return this.view(id);
+  }
+
+  /**
+   * A rotation of `scenario` already at its first view that `where` picks (no key changes played: for
+   * tests of one state, and past rotations). The old key need not exist.
+   */
+  replayTo(scenario: ScenarioName, where: (v: RotationView) => boolean, c: { profileId?: string; oldHash?: string; oldName?: string; newHash?: string } = {}): RotationView {
+    const { id, replay } = this.cast(scenario, {
+      profileId: c.profileId ?? "p1", oldHash: c.oldHash ?? "old-hash", oldName: c.oldName ?? "prod-api", newHash: c.newHash ?? randomHash(),
     });
-    view.steps[0] = { ...view.steps[0], status: "running", started_at: iso(), attempts: 1 };
-    this.rotations.set(id, { view, deleteAtOnce, targets: this.policy(profileId, keyHash).targets, secret: null });
-    this.changed(id);
-    return structuredClone(view);
+    replay.at = replay.frames.findIndex((f) => where(f.view));
+    if (replay.at < 0) throw new Error(`no view of ${scenario} fits`);
+    this.rotations.set(id, replay);
+    this.announce(id);
+    return this.view(id);
   }
 
   startBatch(profileId: string, pattern: string): RotationView[] {
     if (pattern.trim() === "") throw err("invalid_input", "must not be empty", "name_pattern");
     const glob = pattern.trim();
     // Keys already in a rotation (as the old key or the new one) are left out.
-    const busy = new Set([...this.rotations.values()].filter((r) => !["completed", "rolled_back", "abandoned"].includes(r.view.status))
-      .flatMap((r) => [r.view.old_key_hash, r.view.new_key_hash ?? ""]));
+    const busy = new Set([...this.rotations.keys()].map((id) => this.view(id)).filter((v) => !v.finished)
+      .flatMap((v) => [v.old_key_hash, v.new_key_hash ?? ""]));
     const keys = (this.host.keys[profileId] ?? []).filter((k) => nameMatches(glob, k.name) && !k.disabled && !busy.has(k.hash));
     if (keys.length === 0) throw err("invalid_input", `no key matches ${pattern}`, "name_pattern");
     return keys.map((k) => this.start(profileId, k.hash, false));
   }
 
   list(profileId: string, activeOnly: boolean): RotationView[] {
-    return [...this.rotations.values()]
-      .map((r) => r.view)
-      .filter((v) => v.profile_id === profileId && (!activeOnly || !["completed", "rolled_back", "abandoned"].includes(v.status)))
-      .map((v) => structuredClone(v));
+    return [...this.rotations.keys()]
+      .map((id) => this.view(id))
+      .filter((v) => v.profile_id === profileId && (!activeOnly || !v.finished));
   }
 
   history(profileId: string, hash: string): RotationView[] {
-    return [...this.rotations.values()]
-      .map((r) => r.view)
+    return [...this.rotations.keys()]
+      .map((id) => this.view(id))
       .filter((v) => v.profile_id === profileId && (v.old_key_hash === hash || v.new_key_hash === hash))
-      .sort((a, b) => b.started_at.localeCompare(a.started_at))
-      .map((v) => structuredClone(v));
+      .sort((a, b) => b.started_at.localeCompare(a.started_at));
   }
 
-  /** Puts a ready-made view in place (tests of one state) and announces it. */
-  put(view: RotationView, targets: DeployTarget[] = []): void {
-    this.rotations.set(view.id, { view: structuredClone(view), deleteAtOnce: false, targets, secret: null });
-    this.changed(view.id);
-  }
-
-  private get(id: string): Internal {
+  private get(id: string): Replay {
     const r = this.rotations.get(id);
     if (!r) throw err("not_found", `no rotation ${id}`);
     return r;
   }
 
-  private changed(id: string): void {
+  /** Whether the next frame came from the core by itself (not from an action still to be asked for). */
+  private automatic(r: Replay): boolean {
+    const next = r.frames[r.at + 1];
+    return !!next && (next.by === "start" || next.by === "tick" || next.by === r.frames[r.at].by);
+  }
+
+  private announce(id: string): void {
     const r = this.get(id);
-    // Strictly increasing, so the UI's "never step back" rule sees every change as new.
-    settle(r.view);
-    const last = Date.parse(r.view.updated_at);
-    r.view.updated_at = new Date(Math.max(Date.now(), last + 1)).toISOString();
     // Before the IPC mock is installed (a test's set-up) nothing listens yet: the emit just fails.
-    if (this.emitEvents) emit("rotation-changed", structuredClone(r.view)).catch(() => {});
-    if (this.autoMs !== null && r.view.status === "running") {
+    if (this.emitEvents) emit("rotation-changed", this.view(id)).catch(() => {});
+    // On a timer, the rest of what the last cause made the core do (not the ticks: time passing).
+    if (this.autoMs !== null && r.frames[r.at + 1]?.by === r.frames[r.at].by) {
+      const at = r.at;
       setTimeout(() => {
-        if (this.rotations.get(id)?.view.status === "running") this.advance(id);
+        if (this.rotations.get(id)?.at === at) this.play(id);
       }, this.autoMs);
     }
   }
 
-  private step(r: Internal, name: RotationStepName): RotationStepView {
-    const s = r.view.steps.find((x) => x.step === name);
-    if (!s) throw err("internal", `no step ${name}`);
-    return s;
-  }
-
-  private finish(s: RotationStepView, status: RotationStepView["status"], detail: string | null = s.detail): void {
-    s.status = status;
-    s.detail = detail;
-    s.finished_at = iso();
-  }
-
-  private begin(r: Internal, name: RotationStepName): void {
-    const s = this.step(r, name);
-    s.status = "running";
-    s.started_at = iso();
-    s.attempts += 1;
-    r.view.status = "running";
-    r.view.waiting_for = null;
-    r.view.actions = this.actionsWhileRunning(r);
-  }
-
-  private actionsWhileRunning(r: Internal): RotationAction[] {
-    return this.deployed(r) ? ["abandon"] : ["roll_back", "abandon"];
-  }
-
-  private deployed(r: Internal): boolean {
-    const d = this.step(r, "deploy");
-    return d.status === "done" || d.deploy.some((o) => o.ok);
-  }
-
-  /** Runs the step that is running now to its end, and starts the next one. */
-  advance(id: string): RotationView {
+  private play(id: string): RotationView {
     const r = this.get(id);
-    const v = r.view;
-    const current = v.steps.find((s) => s.status === "running");
-    if (!current) return structuredClone(v);
-    switch (current.step) {
-      case "create": {
-        const old = this.findKey(v.profile_id, v.old_key_hash);
-        const hash = Array.from({ length: 64 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
-        r.secret = `sk-or-v1-${hash.slice(0, 64)}`;
-        const row: KeyRow = { ...old, hash, name: v.new_key_name, label: `sk-or-v1-${hash.slice(0, 3)}...${hash.slice(-3)}`, usage: 0, usage_daily: 0, usage_weekly: 0, usage_monthly: 0, created_at: iso(), last_used_at: null, disabled: false, status: "active" };
-        this.host.keys[v.profile_id] = [row, ...(this.host.keys[v.profile_id] ?? [])];
-        this.keysChanged(v.profile_id);
-        v.new_key_hash = hash;
-        v.new_key_label = row.label;
-        this.finish(current, "done", `${v.new_key_name} (${row.label})`);
-        this.begin(r, "store_secret");
-        break;
-      }
-      case "store_secret":
-        if (v.new_key_hash && r.secret) this.host.keychain.set(v.new_key_hash, r.secret);
-        this.finish(current, "done", "kept in the OS keychain as pending");
-        this.begin(r, "deploy");
-        break;
-      case "deploy": {
-        const outcomes: DeployOutcome[] = r.targets.map((target) => {
-          const failure = this.failDeploy?.(target) ?? null;
-          if (failure) return { target, ok: false, message: failure, backup_path: null, undo: null };
-          const done = current.deploy.find((o) => o.ok && JSON.stringify(o.target) === JSON.stringify(target));
-          if (done) return done;
-          return {
-            target, ok: true,
-            message: target.kind === "env_file" ? `replaced ${target.variable}` : target.kind === "clipboard" ? "copied; clears in 30 s" : target.kind === "keychain" ? "entry updated" : "exited with 0",
-            backup_path: target.kind === "env_file" ? `${target.path}.keyward-backup` : null,
-            undo: target.kind === "env_file" ? { kind: "restore_env_variable", path: target.path, variable: target.variable, backup_path: `${target.path}.keyward-backup` }
-              : target.kind === "keychain" ? { kind: "restore_keychain_entry", service: target.service, account: target.account, backup_account: null } : null,
-          };
-        });
-        current.deploy = outcomes;
-        const failed = outcomes.filter((o) => !o.ok);
-        if (r.targets.length === 0) {
-          // As the core does: nowhere to put the secret, so the person does it and says Resume.
-          current.status = "waiting";
-          v.status = "waiting";
-          v.waiting_for = "you to put the new secret where the old key is used (no deploy targets are configured; copy it from the held secrets), then Resume";
-          v.actions = ["resume", "roll_back", "abandon"];
-        } else if (failed.length > 0) {
-          this.finish(current, "failed", `${failed.length} of ${outcomes.length} targets failed`);
-          v.status = "failed";
-          v.error = err("internal", `Deploying to ${failed.length === 1 ? "one target" : `${failed.length} targets`} failed: ${failed[0].message}`);
-          v.actions = ["retry", "roll_back", "abandon"];
-        } else {
-          this.finish(current, "done", `${outcomes.length} of ${outcomes.length} targets updated`);
-          this.begin(r, "verify");
-        }
-        break;
-      }
-      case "verify":
-        if (this.failVerify) {
-          this.finish(current, "failed", "GET /key with the new secret failed");
-          v.status = "failed";
-          v.error = this.failVerify;
-          v.actions = ["retry", "roll_back", "abandon"];
-        } else {
-          this.finish(current, "done", "GET /key answered 200");
-          this.begin(r, "drain");
-        }
-        break;
-      case "drain": {
-        const old = this.findKey(v.profile_id, v.old_key_hash);
-        current.status = "waiting";
-        v.status = "waiting";
-        const since = iso(Date.now() - 2 * 60_000);
-        const period = this.policy(v.profile_id, v.old_key_hash).quiet_period_secs;
-        v.drain = { last_used_at: old.last_used_at ?? iso(Date.now() - 4 * 60_000), usage: old.usage, quiet_since: since, quiet_period_secs: period, next_check_at: iso(Date.now() + 60_000) };
-        v.waiting_for = `usage of the old key to stay still for ${Math.round(period / 60)} min`;
-        v.actions = r.deleteAtOnce ? ["confirm_drained", "roll_back", "abandon"] : ["confirm_drained", "roll_back", "delete_now", "abandon"];
-        break;
-      }
-      case "disable_old":
-        this.updateKey(v.profile_id, v.old_key_hash, { disabled: true, status: "disabled" });
-        this.finish(current, "done", `${v.old_key_name} disabled`);
-        this.begin(r, "delete_old");
-        if (!r.deleteAtOnce) {
-          const s = this.step(r, "delete_old");
-          s.status = "waiting";
-          v.status = "waiting";
-          const grace = this.policy(v.profile_id, v.old_key_hash).grace_period_secs;
-          v.grace_until = iso(Date.now() + grace * 1000);
-          v.waiting_for = `the grace period before deleting ${v.old_key_name}`;
-          v.actions = ["delete_now", "roll_back", "abandon"];
-        }
-        break;
-      case "delete_old":
-        this.deleteOld(r);
-        break;
+    const before = r.frames[r.at].view;
+    r.at += 1;
+    this.follow(before, r.frames[r.at].view);
+    this.announce(id);
+    return this.view(id);
+  }
+
+  /** The key list follows what the views say happened: the new key, the old one disabled or deleted. */
+  private follow(before: RotationView, after: RotationView): void {
+    const p = after.profile_id;
+    const keys = () => this.host.keys[p] ?? [];
+    const stepDone = (v: RotationView, step: string) => v.steps.some((s) => s.step === step && s.status === "done");
+    let changed = false;
+    if (!before.new_key_hash && after.new_key_hash) {
+      const old = this.findKey(p, after.old_key_hash);
+      const row: KeyRow = {
+        ...old, hash: after.new_key_hash, name: after.new_key_name, label: after.new_key_label ?? "", usage: 0, usage_daily: 0,
+        usage_weekly: 0, usage_monthly: 0, created_at: after.updated_at, last_used_at: null, disabled: false, status: "active",
+      };
+      this.host.keys[p] = [row, ...keys()];
+      this.host.keychain.set(after.new_key_hash, `sk-or-v1-${after.new_key_hash}`);
+      changed = true;
     }
-    this.changed(id);
-    return structuredClone(v);
+    if (!stepDone(before, "disable_old") && stepDone(after, "disable_old")) {
+      this.host.keys[p] = keys().map((k) => (k.hash === after.old_key_hash ? { ...k, disabled: true, status: "disabled" } : k));
+      changed = true;
+    }
+    if (before.status !== "completed" && after.status === "completed") {
+      this.host.keys[p] = keys().filter((k) => k.hash !== after.old_key_hash);
+      changed = true;
+    }
+    if (before.status !== "rolled_back" && after.status === "rolled_back" && !after.secret_deployed && after.new_key_hash) {
+      const hash = after.new_key_hash;
+      this.host.keys[p] = keys().filter((k) => k.hash !== hash);
+      this.host.keychain.delete(hash);
+      changed = true;
+    }
+    if (changed) this.keysChanged(p);
   }
 
-  private deleteOld(r: Internal): void {
-    const v = r.view;
-    this.host.keys[v.profile_id] = (this.host.keys[v.profile_id] ?? []).filter((k) => k.hash !== v.old_key_hash);
-    this.keysChanged(v.profile_id);
-    this.finish(this.step(r, "delete_old"), "done", `${v.old_key_name} deleted`);
-    v.status = "completed";
-    v.waiting_for = null;
-    v.grace_until = null;
-    v.actions = [];
-    v.finished_at = iso();
+  /** Plays the next frame the core produced by itself (a step's start or end, a tick); none left: as is. */
+  advance(id: string): RotationView {
+    return this.automatic(this.get(id)) ? this.play(id) : this.view(id);
   }
 
+  /** Plays the core's own frames until `where` holds; throws when the recording does not get there by itself. */
+  advanceUntil(id: string, where: (v: RotationView) => boolean): RotationView {
+    while (!where(this.view(id))) {
+      const r = this.get(id);
+      if (!this.automatic(r)) throw new Error(`the recording "${r.scenario}" stops at ${r.frames[r.at].view.status} before that`);
+      this.play(id);
+    }
+    return this.view(id);
+  }
+
+  /** Plays the rest of what the last cause (the start, a tick, an action) made the core do, to where it stopped. */
+  runToStop(id: string): RotationView {
+    const r = this.get(id);
+    while (r.frames[r.at + 1]?.by === r.frames[r.at].by) this.play(id);
+    return this.view(id);
+  }
+
+  /** The person's action: refused unless the view offers it; plays the frame the core recorded for it. */
   act(id: string, action: RotationAction): RotationView {
     const r = this.get(id);
-    const v = r.view;
-    if (!v.actions.includes(action)) throw err("conflict", `${action} is not possible now (${v.status})`);
-    switch (action) {
-      case "retry":
-      case "resume": {
-        const deploy = this.step(r, "deploy");
-        if (action === "resume" && deploy.status === "waiting") {
-          this.finish(deploy, "done", "put in place by hand");
-          this.begin(r, "verify");
-          break;
-        }
-        const failed = v.steps.find((s) => s.status === "failed" || s.status === "running");
-        v.error = null;
-        if (failed) this.begin(r, failed.step);
-        break;
-      }
-      case "confirm_drained": {
-        const drain = this.step(r, "drain");
-        this.finish(drain, "done", "confirmed: the old key is no longer used");
-        v.drain = null;
-        this.begin(r, "disable_old");
-        break;
-      }
-      case "delete_now": {
-        const drain = this.step(r, "drain");
-        if (drain.status === "waiting") {
-          this.finish(drain, "done", "skipped: the old key is deleted now");
-          v.drain = null;
-          this.updateKey(v.profile_id, v.old_key_hash, { disabled: true, status: "disabled" });
-          this.finish(this.step(r, "disable_old"), "done", `${v.old_key_name} disabled`);
-        }
-        this.deleteOld(r);
-        break;
-      }
-      case "roll_back": {
-        if (v.new_key_hash && !this.deployed(r)) {
-          const hash = v.new_key_hash;
-          this.host.keys[v.profile_id] = (this.host.keys[v.profile_id] ?? []).filter((k) => k.hash !== hash);
-          this.host.keychain.delete(hash);
-          this.keysChanged(v.profile_id);
-        }
-        if (this.step(r, "disable_old").status === "done") this.updateKey(v.profile_id, v.old_key_hash, { disabled: false, status: "active" });
-        v.status = "rolled_back";
-        v.error = null;
-        v.waiting_for = null;
-        v.actions = [];
-        v.finished_at = iso();
-        for (const s of v.steps) if (s.status === "running" || s.status === "waiting" || s.status === "pending") s.status = "skipped";
-        break;
-      }
-      case "abandon":
-        v.status = "abandoned";
-        v.waiting_for = null;
-        v.actions = [];
-        v.finished_at = iso();
-        for (const s of v.steps) if (s.status === "running" || s.status === "waiting") s.status = "skipped";
-        break;
+    const view = r.frames[r.at].view;
+    if (!view.actions.includes(action)) throw err("invalid_input", `${action} is not possible now: the rotation is ${view.status}`);
+    const next = r.frames[r.at + 1];
+    if (next?.by !== action) {
+      throw err("internal", `the recording "${r.scenario}" has no ${action} here (next: ${next?.by ?? "nothing"}); replay one that does`);
     }
-    this.changed(id);
-    return structuredClone(v);
+    return this.play(id);
   }
 
   run(cmd: string, a: Record<string, unknown>): unknown {

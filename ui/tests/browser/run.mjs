@@ -449,7 +449,8 @@ for (const scheme of ["light", "dark"]) {
 
   await step(`${scheme}: rotation wizard — what will happen, a failed deploy, retry, waiting for drain`, async () => {
     await rot.evaluate(() => {
-      window.__kw.fake.rotation.failDeploy = (t) => (t.kind === "command" ? "reload-app exited with status 1: service api is not running" : null);
+      // The deploy to /srv/worker/.env fails, as the core's did (src/test/fixtures/rotation-replays.json).
+      window.__kw.fake.rotation.scenario = "deploy_fails";
     });
     const section = rot.getByRole("dialog", { name: "prod-api" }).getByRole("region", { name: "Rotation" });
     await section.getByRole("button", { name: "Rotate…" }).click();
@@ -459,13 +460,12 @@ for (const scheme of ["light", "dark"]) {
     await confirm.getByRole("button", { name: "Start rotation" }).click();
     const wizard = rot.getByRole("dialog", { name: "Rotating prod-api" });
     await wizard.getByRole("button", { name: "Retry" }).waitFor({ timeout: 8000 });
-    await wizard.getByText(/service api is not running/).first().waitFor();
+    await wizard.getByText(/the directory \/srv\/worker does not exist/).first().waitFor();
     await shot(rot, `${scheme}-22-rotation-failed`);
     await wizard.getByRole("button", { name: "Roll back…" }).click();
     await wizard.getByRole("group", { name: "Roll back this rotation?" }).getByText(/kept, because its secret already went/).waitFor();
     await rot.keyboard.press("Tab");
     await wizard.getByRole("button", { name: "Cancel" }).click();
-    await rot.evaluate(() => { window.__kw.fake.rotation.failDeploy = null; });
     await wizard.getByRole("button", { name: "Retry" }).click();
     await wizard.getByText(/Waiting for the old key's usage to stay still for 15 min — quiet since/).waitFor({ timeout: 8000 });
     await shot(rot, `${scheme}-23-rotation-waiting`);
@@ -487,7 +487,7 @@ for (const scheme of ["light", "dark"]) {
     await rot.locator(".rows [role=row]").filter({ has: rot.getByRole("button", { name: "prod-api", exact: true }) }).getByText("rotating").waitFor();
     await rot.locator(".rows [role=row]").filter({ hasText: "prod-api · rotated" }).getByText("new").waitFor();
     await rot.evaluate(() => {
-      window.__kw.fake.rotation.failDeploy = (t) => (t.kind === "env_file" && t.path === "/srv/worker/.env" ? "permission denied: /srv/worker/.env" : null);
+      window.__kw.fake.rotation.scenario = (key) => (key.name === "prod-worker" ? "deploy_fails" : null);
     });
     await rot.getByRole("button", { name: "Rotations: 1" }).click();
     const panel = rot.getByRole("dialog", { name: "Rotations" });
@@ -502,7 +502,7 @@ for (const scheme of ["light", "dark"]) {
     await confirm.getByRole("button", { name: "Rotate 2 keys" }).click();
     const progress = rot.getByRole("dialog", { name: "Rotating keys" });
     await progress.getByText("0 completed · 1 waiting · 1 failed · 0 running").waitFor({ timeout: 10000 });
-    await progress.getByText(/permission denied: \/srv\/worker\/.env/).waitFor();
+    await progress.getByText(/deploying failed for .env file \/srv\/worker\/.env/).waitFor();
     await shot(rot, `${scheme}-25-batch-results`);
     await progress.getByRole("button", { name: "Open the rotation of prod-worker" }).click();
     await rot.getByRole("dialog", { name: "Rotating prod-worker" }).getByRole("button", { name: "Retry" }).waitFor();

@@ -241,6 +241,8 @@ pub struct RotationView {
     pub grace_until: Option<DateTime<Utc>>,
     /// Whether the new secret may be in use somewhere (a deploy reached a target, or was interrupted).
     pub secret_deployed: bool,
+    /// Finished for good (completed, rolled back or abandoned): `status.is_terminal()`.
+    pub finished: bool,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,

@@ -68,11 +68,21 @@ pub fn configure(config: &mut ServiceConfig, events: &Arc<RotationEvents>) {
 /// A service with a profile on a fresh emulator, an old key `name` with limit 10 monthly + BYOK, an
 /// `.env` file holding its secret, and a policy deploying to that file (quiet 0 s, grace 1 h).
 pub async fn rig(test: &str, hooks: Option<Arc<dyn RotationHooks>>) -> Rig {
+    rig_with(test, hooks, |_| {}).await
+}
+
+/// `rig`, with `adjust` changing the service's configuration last (e.g. its clock).
+pub async fn rig_with(
+    test: &str,
+    hooks: Option<Arc<dyn RotationHooks>>,
+    adjust: impl FnOnce(&mut ServiceConfig),
+) -> Rig {
     let events = Arc::new(RotationEvents::default());
     let sink_events = Arc::clone(&events);
     let t = start_with(test, move |config, _| {
         configure(config, &sink_events);
         config.rotation.hooks = hooks;
+        adjust(config);
     });
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let profile_id = t

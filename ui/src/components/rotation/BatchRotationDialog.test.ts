@@ -13,6 +13,8 @@ function fleet() {
     makeKey({ name: "preprod-api", hash: "h5" }),
   ]);
   fake.rotation.setPolicy({ ...fake.rotation.policy("p1", "h2"), targets: [{ kind: "env_file", path: "/srv/worker/.env", variable: "KEY" }] });
+  // prod-worker's deploy fails as the core's did (test/fixtures/rotation-replays.json); the others have no targets.
+  fake.rotation.scenario = (key) => (key.name === "prod-worker" ? "deploy_fails" : null);
   return fake;
 }
 
@@ -49,17 +51,16 @@ describe("batch rotation", () => {
     expect(fake.calls.filter((c) => c.cmd === "rotation_start_batch").map((c) => c.args)).toEqual([{ profile_id: "p1", name_pattern: "prod-*" }]);
     expect(p.getByRole("status")).toHaveTextContent("0 completed · 0 waiting · 0 failed · 2 running");
     const [first, second] = [...fake.rotation.rotations.keys()];
-    // One reaches its drain, the other fails to deploy.
-    fake.rotation.failDeploy = () => "no such file: /srv/worker/.env";
-    for (let i = 0; i < 3; i++) fake.rotation.advance(first);
-    for (let i = 0; i < 3; i++) fake.rotation.advance(second);
+    // One waits for the person (no deploy targets), the other fails to deploy.
+    fake.rotation.runToStop(first);
+    fake.rotation.runToStop(second);
     await waitFor(() => expect(p.getByRole("status")).toHaveTextContent("0 completed · 1 waiting · 1 failed · 0 running"));
     expect(p.getByRole("progressbar", { name: "Rotations settled" })).toHaveAttribute("aria-valuenow", "100");
     const rows = within(p.getByRole("table")).getAllByRole("row").slice(1);
     expect(rows[0]).toHaveTextContent("prod-api");
     expect(rows[0]).toHaveTextContent("waiting for you to put the new secret in place (no deploy targets)");
     expect(rows[1]).toHaveTextContent("prod-worker");
-    expect(rows[1]).toHaveTextContent("Deploy the new secret failed: Deploying to one target failed: no such file: /srv/worker/.env");
+    expect(rows[1]).toHaveTextContent("Deploy the new secret failed: Invalid targets: deploying failed for .env file /srv/worker/.env");
     await user.click(p.getByRole("button", { name: "Open the rotation of prod-worker" }));
     expect(onopen).toHaveBeenCalledWith(second);
   });

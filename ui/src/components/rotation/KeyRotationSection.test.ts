@@ -1,7 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import { makeKey } from "../../test/fakeBackend";
-import { makeRotation, withSteps } from "../../test/fakeRotation";
 import { dataRows, renderApp } from "../../test/render";
 import { rotationFake, renderOver } from "../../test/rotation";
 import KeyRotationSection from "./KeyRotationSection.svelte";
@@ -14,11 +13,8 @@ describe("rotation in the key details", () => {
       targets: [{ kind: "env_file", path: "/srv/app/.env", variable: "OPENROUTER_API_KEY" }, { kind: "clipboard" }],
       quiet_period_secs: 900, grace_period_secs: 0, new_expiry: "keep_lifetime", keep_new_secret: false,
     });
-    fake.rotation.put(makeRotation({
-      id: "old-rot", status: "completed", old_key_hash: "older-hash", old_key_name: "prod-api (2025)", new_key_hash: "old-hash",
-      new_key_name: "prod-api", steps: withSteps(Array(7).fill("done")), actions: [],
-      started_at: "2026-08-01T10:00:00Z", finished_at: "2026-08-01T10:30:00Z",
-    }));
+    // An earlier rotation made this key.
+    fake.rotation.replayTo("happy", (v) => v.status === "completed", { oldHash: "older-hash", oldName: "prod-api (2025)", newHash: "old-hash" });
     const { user } = await renderOver(fake, KeyRotationSection, { profileId: "p1", keyRow: fake.keys.p1[0] });
     const section = screen.getByRole("region", { name: "Rotation" });
     const s = within(section);
@@ -42,6 +38,8 @@ describe("rotation in the key details", () => {
     await user.click(within(wizard).getByRole("button", { name: "Start rotation" }));
     await screen.findByRole("dialog", { name: "Rotating prod-api" });
     await user.keyboard("{Escape}");
+    // The core's first view has every step pending; the next one runs "create".
+    fake.rotation.advance([...fake.rotation.rotations.keys()].at(-1)!);
     // The rotation under way shows on the key, with a way back into its wizard.
     expect(await s.findByText("Rotation running")).toBeInTheDocument();
     expect(section).toHaveTextContent("Create the new key");
@@ -51,15 +49,14 @@ describe("rotation in the key details", () => {
 
   it("a stopped rotation says why on the key; the policy dialog opens from here and the summary follows a save", async () => {
     const fake = rotationFake();
-    fake.rotation.put(makeRotation({
-      id: "r-f", status: "failed", new_key_hash: "n", steps: withSteps(["done", "done", "failed"]),
-      error: { kind: "internal", message: "Deploying to one target failed: permission denied", field: null, retry_after_ms: null },
-      actions: ["retry", "roll_back", "abandon"],
-    }));
-    const { user } = await renderOver(fake, KeyRotationSection, { profileId: "p1", keyRow: fake.keys.p1[0] });
+    fake.rotation.scenario = "deploy_fails";
+    fake.rotation.runToStop(fake.rotation.start("p1", "old-hash", false).id);
+    // The rotation's new key joined the list first; this is the old one's section.
+    const keyRow = fake.keys.p1.find((k) => k.hash === "old-hash")!;
+    const { user } = await renderOver(fake, KeyRotationSection, { profileId: "p1", keyRow });
     const s = within(screen.getByRole("region", { name: "Rotation" }));
     expect(await s.findByText("Rotation needs attention")).toBeInTheDocument();
-    expect(screen.getByRole("region", { name: "Rotation" })).toHaveTextContent("Deploy the new secret: Deploying to one target failed: permission denied");
+    expect(screen.getByRole("region", { name: "Rotation" })).toHaveTextContent("Deploy the new secret: Invalid targets: deploying failed for .env file /srv/worker/.env (OPENROUTER_API_KEY)");
     expect(await s.findByText("no schedule (by hand only)")).toBeInTheDocument();
     await user.click(s.getByRole("button", { name: "Rotation policy…" }));
     const dialog = await screen.findByRole("dialog", { name: "Rotation policy — prod-api" });
@@ -76,9 +73,12 @@ describe("rotations across the app", () => {
     const { user, container } = renderApp(fake);
     await screen.findByText("prod-worker");
     expect(screen.getByRole("button", { name: "Rotations: 0" })).toBeInTheDocument();
-    // A rotation started elsewhere (auto-rotate) arrives as an event.
-    fake.rotation.start("p1", "old-hash", false);
+    // A rotation started elsewhere (auto-rotate) arrives as an event; its deploy will fail.
+    fake.rotation.scenario = "deploy_fails";
+    const started = fake.rotation.start("p1", "old-hash", false);
     expect(await screen.findByRole("button", { name: "Rotations: 1" })).toBeInTheDocument();
+    // The core's first view has every step pending; the next one runs "create".
+    fake.rotation.advance(started.id);
     const row = dataRows(container).find((r) => r.dataset.hash === "old-hash")!;
     expect(within(row).getByText("rotating")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Rotations: 1" }));
@@ -87,14 +87,13 @@ describe("rotations across the app", () => {
     await user.click(within(panel).getByRole("button", { name: "Open the rotation of prod-api" }));
     const wizard = await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const id = [...fake.rotation.rotations.keys()][0];
-    fake.rotation.advance(id);
+    fake.rotation.advanceUntil(id, (v) => v.current_step === "store_secret");
     await waitFor(() => expect(within(wizard).getByRole("progressbar", { name: "Steps done" })).toHaveAttribute("aria-valuetext", "1 of 7 steps done"));
     await user.keyboard("{Escape}");
     await user.click(within(panel).getByRole("button", { name: "Rotate several keys…" }));
     expect(await screen.findByRole("dialog", { name: "Rotate several keys" })).toBeInTheDocument();
     // A rotation that stops on an error while nobody watches it says so in a notice.
-    const current = fake.rotation.rotations.get(id)!.view;
-    fake.rotation.put({ ...current, status: "failed", actions: ["retry", "abandon"], error: { kind: "network", message: "connection reset", field: null, retry_after_ms: null } });
-    expect(await screen.findByText("Rotation of prod-api stopped: connection reset")).toBeInTheDocument();
+    fake.rotation.runToStop(id);
+    expect(await screen.findByText(/^Rotation of prod-api stopped: Invalid targets: deploying failed for .env file \/srv\/worker\/.env/)).toBeInTheDocument();
   });
 });

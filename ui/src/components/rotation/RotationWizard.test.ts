@@ -1,10 +1,11 @@
 import { screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import { stepTime } from "../../lib/rotation";
-import { makeRotation, withSteps } from "../../test/fakeRotation";
 import { rotationFake, renderOver } from "../../test/rotation";
 import RotationWizard from "./RotationWizard.svelte";
 
+// The rotations replay what the core recorded (test/fixtures/rotation-replays.json): its targets are
+// OPENROUTER_API_KEY in /srv/app/.env (and /srv/worker/.env when a deploy fails).
 const ENV = { kind: "env_file" as const, path: "/srv/app/.env", variable: "OPENROUTER_API_KEY" };
 const KEYCHAIN = { kind: "keychain" as const, service: "my-app", account: "openrouter" };
 
@@ -56,39 +57,34 @@ describe("rotation wizard", () => {
     await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const bar = () => screen.getByRole("progressbar", { name: "Steps done" });
     await waitFor(() => expect(bar()).toHaveAttribute("aria-valuenow", "0"));
-    fake.rotation.advance(view.id); // create done → store secret
-    fake.rotation.advance(view.id); // store secret done → deploy
+    fake.rotation.advanceUntil(view.id, (v) => v.current_step === "deploy");
     await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "2 of 7 steps done"));
     expect(stepItem(/Deploy the new secret/)).toHaveAttribute("aria-current", "step");
     expect(stepItem(/Create the new key/).querySelector(".mark")).toHaveTextContent("✓");
-    fake.rotation.advance(view.id); // deploy done → verify
+    fake.rotation.advanceUntil(view.id, (v) => v.steps[3].status === "running");
     await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "3 of 7 steps done"));
+    expect(stepItem(/Verify the new key/)).toHaveAttribute("aria-current", "step");
     const outcomes = within(screen.getByRole("list", { name: "Deploy targets" })).getAllByRole("listitem");
-    expect(outcomes).toHaveLength(2);
-    expect(outcomes[0]).toHaveTextContent("✓ succeeded: OPENROUTER_API_KEY in /srv/app/.env — replaced OPENROUTER_API_KEY (backup: /srv/app/.env.keyward-backup)");
-    expect(outcomes[1]).toHaveTextContent("✓ succeeded: keychain entry my-app / openrouter — entry updated");
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toHaveTextContent("✓ succeeded: OPENROUTER_API_KEY in /srv/app/.env — replaced its line (backup: /srv/app/.env.keyward-backup-rotation-rot-1)");
     expect(container.querySelector(".spinner")).not.toBeNull();
   });
 
   it("waiting for drain: says what it waits for in words, and confirming drained is asked first", async () => {
     const fake = rotationFake();
-    const quietSince = new Date(Date.now() - 3 * 60_000).toISOString();
-    const lastUsed = new Date(Date.now() - 5 * 60_000).toISOString();
-    fake.rotation.put(makeRotation({
-      id: "rot-d", status: "waiting", new_key_hash: "new-hash",
-      steps: withSteps(["done", "done", "done", "done", "waiting"]),
-      waiting_for: "usage of the old key to stay still for 15 min",
-      drain: { last_used_at: lastUsed, usage: 4.2, quiet_since: quietSince, quiet_period_secs: 900, next_check_at: null },
-      actions: ["confirm_drained", "roll_back", "abandon"],
-    }));
-    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-d", onclose: vi.fn() });
+    const view = fake.rotation.replayTo("confirm_drained", (v) => v.status === "waiting");
+    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const dialog = await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const d = within(dialog);
     expect(await d.findByText(
-      `Waiting for the old key's usage to stay still for 15 min — quiet since ${stepTime(quietSince)}; last used ${stepTime(lastUsed)}, $4.20`,
+      `Waiting for the old key's usage to stay still for 15 min — quiet since ${stepTime(view.drain!.quiet_since)}; last used never, $0.00`,
     )).toBeInTheDocument();
-    expect(dialog).toHaveTextContent("About 12 min to go if it stays quiet");
+    expect(dialog).toHaveTextContent("About 15 min to go if it stays quiet");
     expect(d.getByText("waiting", { selector: ".badge" })).toBeInTheDocument();
+    // Deleting at once: the core offers no "delete now" while draining.
+    expect(d.getAllByRole("button").map((b) => b.textContent?.trim())).toEqual(
+      ["✕", "Old key is no longer used", "Roll back…", "Abandon…", "Run in background"],
+    );
     await user.click(d.getByRole("button", { name: "Old key is no longer used" }));
     const confirm = d.getByRole("group", { name: "Is prod-api really no longer used?" });
     expect(confirm).toHaveTextContent("Old key prod-api: disabled now");
@@ -96,27 +92,27 @@ describe("rotation wizard", () => {
     expect(fake.calls.some((c) => c.cmd === "rotation_action")).toBe(false);
     await user.click(within(confirm).getByRole("button", { name: "Yes, disable the old key" }));
     await waitFor(() => expect(stepItem(/Disable the old key/)).toHaveAttribute("aria-current", "step"));
-    expect(fake.calls.filter((c) => c.cmd === "rotation_action").map((c) => c.args)).toEqual([{ id: "rot-d", action: "confirm_drained" }]);
+    expect(fake.calls.filter((c) => c.cmd === "rotation_action").map((c) => c.args)).toEqual([{ id: view.id, action: "confirm_drained" }]);
   });
 
   it("failed deploy: ✗ per target with its message, advice in words, retry or roll back (confirmed)", async () => {
     const fake = withPolicy();
-    fake.rotation.failDeploy = (t) => (t.kind === "env_file" ? "permission denied: /srv/app/.env" : null);
+    fake.rotation.scenario = "deploy_fails";
     const view = fake.rotation.start("p1", "old-hash", false);
-    for (let i = 0; i < 3; i++) fake.rotation.advance(view.id);
+    fake.rotation.runToStop(view.id);
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const dialog = await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const d = within(dialog);
     await d.findByText("needs attention", { selector: ".badge" });
     const outcomes = within(d.getByRole("list", { name: "Deploy targets" })).getAllByRole("listitem");
-    expect(outcomes[0]).toHaveTextContent("failed: OPENROUTER_API_KEY in /srv/app/.env — permission denied: /srv/app/.env");
-    expect(outcomes[1]).toHaveTextContent("succeeded: keychain entry my-app / openrouter — entry updated");
+    expect(outcomes[0]).toHaveTextContent("succeeded: OPENROUTER_API_KEY in /srv/app/.env — replaced its line");
+    expect(outcomes[1]).toHaveTextContent("failed: OPENROUTER_API_KEY in /srv/worker/.env — Did not change /srv/worker/.env: the directory /srv/worker does not exist");
     expect(d.getByRole("alert")).toHaveTextContent("Deploying the new secret failed");
-    expect(d.getByRole("alert")).toHaveTextContent("Deploying to one target failed: permission denied");
+    expect(d.getByRole("alert")).toHaveTextContent("deploying failed for .env file /srv/worker/.env (OPENROUTER_API_KEY)");
     expect(dialog).toHaveTextContent("its secret is safe in the OS keychain. Fix the targets marked ✗");
-    expect(d.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+    expect(d.getAllByRole("button").map((b) => b.textContent?.trim())).toEqual(["✕", "Retry", "Roll back…", "Abandon…", "Run in background"]);
 
-    // Roll back says what happens to each key; the secret already reached the keychain target, so the new key stays.
+    // Roll back says what happens to each key; the secret already reached /srv/app/.env, so the new key stays.
     await user.click(d.getByRole("button", { name: "Roll back…" }));
     const confirm = d.getByRole("group", { name: "Roll back this rotation?" });
     expect(confirm).toHaveTextContent(/New key prod-api · rotated .*: kept, because its secret already went to a deploy target/);
@@ -124,12 +120,14 @@ describe("rotation wizard", () => {
     await user.click(within(confirm).getByRole("button", { name: "Cancel" }));
     expect(d.getByRole("button", { name: "Roll back…" })).toHaveFocus();
 
-    fake.rotation.failDeploy = null;
     await user.click(d.getByRole("button", { name: "Retry" }));
+    fake.rotation.advance(view.id);
     await waitFor(() => expect(stepItem(/Deploy the new secret/)).toHaveAttribute("aria-current", "step"));
     expect(d.getByText("running", { selector: ".badge" })).toBeInTheDocument();
     expect(stepItem(/Deploy the new secret/)).toHaveTextContent("(attempt 2)");
-    fake.rotation.advance(view.id);
+    // While a step runs the core offers resume, roll back and abandon.
+    expect(d.getAllByRole("button").map((b) => b.textContent?.trim())).toEqual(["✕", "Resume", "Roll back…", "Abandon…", "Run in background"]);
+    fake.rotation.advanceUntil(view.id, (v) => v.current_step === "verify");
     await waitFor(() => expect(stepItem(/Verify the new key/)).toHaveAttribute("aria-current", "step"));
     expect(d.queryByRole("alert")).not.toBeInTheDocument();
   });
@@ -138,17 +136,19 @@ describe("rotation wizard", () => {
     const fake = withPolicy();
     fake.rotation.setPolicy({ ...fake.rotation.policy("p1", "old-hash"), targets: [] });
     const view = fake.rotation.start("p1", "old-hash", false);
-    for (let i = 0; i < 3; i++) fake.rotation.advance(view.id);
+    fake.rotation.runToStop(view.id);
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
     expect(await d.findByText("Put the new secret where prod-api is used, then continue.")).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Copy the new secret" }));
     expect(await d.findByText("Copied — clipboard clears in 30 s")).toBeInTheDocument();
-    expect(fake.calls.filter((c) => c.cmd === "secret_copy").map((c) => c.args)).toEqual([{ profile_id: "p1", key_hash: fake.rotation.rotations.get(view.id)!.view.new_key_hash }]);
+    expect(fake.calls.filter((c) => c.cmd === "secret_copy").map((c) => c.args)).toEqual([{ profile_id: "p1", key_hash: fake.rotation.view(view.id).new_key_hash }]);
     expect(d.getByRole("button", { name: "The new secret is in place — continue" })).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Roll back…" }));
     expect(d.getByRole("group", { name: "Roll back this rotation?" })).toHaveTextContent("deleted on OpenRouter, and its secret removed from the OS keychain (it was never deployed anywhere)");
     await user.click(d.getByRole("button", { name: "Yes, roll back" }));
+    await waitFor(() => expect(fake.calls.filter((c) => c.cmd === "rotation_action").map((c) => c.args)).toEqual([{ id: view.id, action: "roll_back" }]));
+    fake.rotation.runToStop(view.id);
     expect(await d.findByText("Rolled back — prod-api stays in use.")).toBeInTheDocument();
     expect(fake.keys.p1.map((k) => k.name)).toEqual(["prod-api"]);
     expect(d.getByText("Close", { selector: "footer button" })).toBeInTheDocument();
@@ -156,18 +156,16 @@ describe("rotation wizard", () => {
 
   it("a failed verify says so in words; after the person's fix, Retry goes on to the drain", async () => {
     const fake = withPolicy();
-    fake.rotation.failVerify = { kind: "unauthorized", message: "OpenRouter rejected the key (User not found). Check the key Keyward uses, or paste a new one.", field: null, retry_after_ms: null };
+    fake.rotation.scenario = "verify_fails";
     const view = fake.rotation.start("p1", "old-hash", false);
-    for (let i = 0; i < 4; i++) fake.rotation.advance(view.id);
+    fake.rotation.runToStop(view.id);
     const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
     expect(await d.findByRole("alert")).toHaveTextContent("The new key did not pass its check");
-    expect(d.getByRole("alert")).toHaveTextContent("OpenRouter rejected the key (User not found).");
+    expect(d.getByRole("alert")).toHaveTextContent("OpenRouter answered with HTTP 500: Internal Server Error");
     expect(d.getByText(/OpenRouter did not accept the new key yet/)).toBeInTheDocument();
-    fake.rotation.failVerify = null;
     await user.click(d.getByRole("button", { name: "Retry" }));
-    fake.rotation.advance(view.id); // verify done → drain
-    fake.rotation.advance(view.id); // drain: first check, now waiting
+    fake.rotation.runToStop(view.id);
     expect(await d.findByText(/Waiting for the old key's usage to stay still for 15 min/)).toBeInTheDocument();
     expect(d.getAllByRole("button").map((b) => b.textContent?.trim())).toEqual(
       ["✕", "Old key is no longer used", "Roll back…", "Delete the old key now", "Abandon…", "Run in background"],
@@ -176,28 +174,24 @@ describe("rotation wizard", () => {
 
   it("grace period: when the old key will be deleted, and delete now is confirmed", async () => {
     const fake = rotationFake();
-    const graceUntil = new Date(Date.now() + 20 * 3600e3).toISOString();
-    fake.rotation.put(makeRotation({
-      id: "rot-g", status: "waiting", new_key_hash: "new-hash", steps: withSteps(["done", "done", "done", "done", "done", "done", "waiting"]),
-      grace_until: graceUntil, waiting_for: "the grace period", actions: ["delete_now", "roll_back", "abandon"],
-    }));
-    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-g", onclose: vi.fn() });
+    const view = fake.rotation.replayTo("delete_now", (v) => v.status === "waiting");
+    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose: vi.fn() });
     const d = within(await screen.findByRole("dialog", { name: "Rotating prod-api" }));
-    expect(await d.findByText("prod-api is disabled; Keyward deletes it in 20 hr.")).toBeInTheDocument();
+    // The recorded grace period is 1 h, counted from the replay's start.
+    expect(await d.findByText(/^prod-api is disabled; Keyward deletes it in (60|59) min\.$/)).toBeInTheDocument();
     await user.click(d.getByRole("button", { name: "Delete the old key now" }));
     expect(d.getByRole("group", { name: "Delete prod-api now?" })).toHaveTextContent("This cannot be undone.");
     await user.keyboard("{Enter}");
+    await waitFor(() => expect(fake.calls.filter((c) => c.cmd === "rotation_action").map((c) => c.args)).toEqual([{ id: view.id, action: "delete_now" }]));
+    fake.rotation.runToStop(view.id);
     expect(await d.findByText(/Done — prod-api · rotated .* replaced prod-api\./)).toBeInTheDocument();
   });
 
   it("completed: every step ✓, full progress, nothing left to do but close", async () => {
     const fake = rotationFake();
-    fake.rotation.put(makeRotation({
-      id: "rot-c", status: "completed", new_key_hash: "new-hash", steps: withSteps(Array(7).fill("done")),
-      actions: [], finished_at: new Date().toISOString(),
-    }));
+    const view = fake.rotation.replayTo("happy", (v) => v.status === "completed");
     const onclose = vi.fn();
-    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: "rot-c", onclose });
+    const { user } = await renderOver(fake, RotationWizard, { profileId: "p1", rotationId: view.id, onclose });
     const dialog = await screen.findByRole("dialog", { name: "Rotation of prod-api" });
     await within(dialog).findByText("completed", { selector: ".badge" });
     expect(screen.getByRole("progressbar", { name: "Steps done" })).toHaveAttribute("aria-valuenow", "100");

@@ -26,4 +26,8 @@ detail: string | null, error: AppError | null, actions: Array<RotationAction>, d
 /**
  * Whether the new secret may be in use somewhere (a deploy reached a target, or was interrupted).
  */
-secret_deployed: boolean, started_at: string, updated_at: string, finished_at: string | null, };
+secret_deployed: boolean, 
+/**
+ * Finished for good (completed, rolled back or abandoned): `status.is_terminal()`.
+ */
+finished: boolean, started_at: string, updated_at: string, finished_at: string | null, };

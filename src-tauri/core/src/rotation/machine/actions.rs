@@ -225,6 +225,7 @@ impl Rotation {
             }),
             grace_until: self.grace_until,
             secret_deployed: self.deployed(),
+            finished: self.status.is_terminal(),
             started_at: self.started_at,
             updated_at: self.updated_at,
             finished_at: self.finished_at,
