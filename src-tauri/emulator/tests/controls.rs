@@ -608,7 +608,10 @@ async fn ten_thousand_keys_seed_and_page_out_whole() {
         }
     }
     assert_eq!(hashes.len(), 10_000);
-    assert!(created.windows(2).all(|pair| pair[0] >= pair[1]), "not newest first");
+    assert!(
+        created.windows(2).all(|pair| pair[0] >= pair[1]),
+        "not newest first"
+    );
 }
 
 #[tokio::test]
