@@ -299,8 +299,31 @@ const KEYRING_DIED: i32 = 75;
 fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
     let mut total = Counts::default();
     let mut errors = Vec::new();
+    // nextest keeps its store (and so the JUnit reports) under <workspace root>/target/nextest
+    // unless told otherwise: the config handed to it is the repository's plus a store inside
+    // cargo's real target directory, so a redirected target leaves no `target/` in the checkout.
+    let store = ws.target_dir.join("nextest");
+    let config = ws.target_dir.join("xtask-reports/nextest.toml");
+    let profiles = std::fs::read_to_string(ws.path(".config/nextest.toml"))
+        .context("reading .config/nextest.toml")?;
+    std::fs::create_dir_all(ws.target_dir.join("xtask-reports"))?;
+    let store_table = toml_string(&store.to_string_lossy());
+    std::fs::write(
+        &config,
+        format!("[store]\ndir = {store_table}\n\n{profiles}"),
+    )
+    .with_context(|| format!("writing {}", config.display()))?;
+    let config = config.to_string_lossy().into_owned();
     for profile in ["default", "keychain", "keyring-breaking"] {
-        let nextest = ["nextest", "run", "--workspace", "--profile", profile];
+        let nextest = [
+            "nextest",
+            "run",
+            "--workspace",
+            "--config-file",
+            &config,
+            "--profile",
+            profile,
+        ];
         let mut command = if profile == "default" {
             let mut cargo = ws.cargo(&nextest);
             // Nothing may reach a desktop session's real keychain.
@@ -314,8 +337,7 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
                 .args(["--run-ignored", "only"]);
             session
         };
-        // nextest's store is <workspace root>/target/nextest, whatever the target directory.
-        let report = ws.path(&format!("target/nextest/{profile}/junit.xml"));
+        let report = store.join(format!("{profile}/junit.xml"));
         let mut outcome = junit_run_status(with_clippy(&mut command)?, &report)?;
         // Debian 12's gnome-keyring-daemon aborts now and then when a client is SIGKILLed during
         // OpenSession (a GLib assertion in aes_negotiate), which the CLI crash harness does on
@@ -337,6 +359,11 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
         bail!("{}", errors.join("; "));
     }
     Ok(total)
+}
+
+/// A TOML basic string (quotes and backslashes escaped), for a path written into a config file.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn npm(ws: &Workspace, args: &[&str]) -> Command {
