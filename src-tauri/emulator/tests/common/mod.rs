@@ -268,3 +268,12 @@ pub fn f(value: &Value) -> f64 {
         .as_f64()
         .unwrap_or_else(|| panic!("not a number: {value}"))
 }
+
+pub fn status_of(result: &Reply) -> u16 {
+    result.status.as_u16()
+}
+
+/// The status of an authorised `GET path` on the API.
+pub async fn get_status(harness: &Harness, path: &str) -> u16 {
+    status_of(&harness.api(Method::GET, path, None).await)
+}
