@@ -1,0 +1,366 @@
+//! The rotation crash test's checks: after every kill or resume, whether every new key's secret is
+//! recoverable, the journals are consistent and the emulator holds no orphan key.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use keyward_core::Error as KeywardError;
+use keyward_core::rotation::{Rotation, RotationStatus, RotationStepName};
+use keyward_core::vault::Vault;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::harness::*;
+
+impl Harness {
+    // --- Checks ----------------------------------------------------------------------------------
+
+    pub(crate) async fn emulator_keys(&self) -> Vec<Value> {
+        let answer: Value = self
+            .http
+            .get(format!("{}/keys", self.emulator.control_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["data"].as_array().unwrap().clone()
+    }
+
+    /// GET /key with `secret`: its HTTP status.
+    pub(crate) async fn key_status(&self, secret: &str) -> u16 {
+        self.http
+            .get(format!("{}/key", self.emulator.base_url()))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Whether a `.env` backup a deploy left next to its file holds the key's secret.
+    pub(crate) fn in_backup(&self, hash: &str) -> bool {
+        let Ok(entries) = std::fs::read_dir(self._scratch.path()) else {
+            return false;
+        };
+        entries.flatten().any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .contains(".keyward-backup-")
+                && env_value(&entry.path()).is_some_and(|secret| sha256_hex(&secret) == hash)
+        })
+    }
+
+    pub(crate) async fn keychain_holds(&mut self, hash: &str) -> Result<bool, String> {
+        keychain_holds(
+            &self.vault,
+            &self.profile_id,
+            hash,
+            &mut self.keychain_read_errors,
+        )
+        .await
+    }
+
+    pub(crate) fn rotations(&self) -> Vec<Rotation> {
+        self.store.rotations(None, false).unwrap()
+    }
+
+    /// Checks the three invariants; `settled`: no process is mid-rotation (after a resume that
+    /// finished), so a key only an interrupted create knows about is an orphan too.
+    pub(crate) async fn check(&mut self, context: &str, settled: bool) {
+        let rotations = self.rotations();
+        let keys = self.emulator_keys().await;
+        let on_server: HashMap<String, &Value> = keys
+            .iter()
+            .map(|key| (key["hash"].as_str().unwrap().to_owned(), key))
+            .collect();
+        self.seen_hashes.extend(on_server.keys().cloned());
+
+        // The .env files: each holds a working key.
+        let mut deployed: HashMap<String, String> = HashMap::new();
+        for slot in &self.slots {
+            match env_value(&slot.env_path) {
+                Some(secret) => {
+                    let status = self.key_status(&secret).await;
+                    if status != 200 {
+                        note(
+                            &mut self.lost,
+                            context,
+                            format!(
+                                "{} holds a key GET /key refuses ({status}; hash {})",
+                                slot.env_path.display(),
+                                sha256_hex(&secret)
+                            ),
+                        );
+                    }
+                    deployed.insert(sha256_hex(&secret), slot.name.clone());
+                }
+                None => note(
+                    &mut self.lost,
+                    context,
+                    format!("{} has no {VARIABLE} line", slot.env_path.display()),
+                ),
+            }
+        }
+
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        let mut active_per_old_key: HashMap<&str, usize> = HashMap::new();
+        for rotation in &rotations {
+            let id = &rotation.id;
+            let problems = self.service.rotation_journal_problems(id).unwrap();
+            for problem in problems {
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("rotation {id}: journal: {problem}"),
+                );
+            }
+            let mut hashes = BTreeSet::new();
+            for entry in self.store.rotation_journal(id).unwrap() {
+                journal_hashes(&entry.detail, &mut hashes);
+            }
+            if let Some(new_key) = &rotation.new_key {
+                if !hashes.contains(&new_key.hash) {
+                    note(
+                        &mut self.problems,
+                        context,
+                        format!(
+                            "rotation {id}: its new key {} is in no journal entry",
+                            new_key.hash
+                        ),
+                    );
+                }
+                hashes.insert(new_key.hash.clone());
+            }
+            known.extend(hashes.iter().cloned());
+            match rotation.status {
+                RotationStatus::Failed | RotationStatus::Abandoned => note(
+                    &mut self.problems,
+                    context,
+                    format!(
+                        "rotation {id} is {} without any fault injected: {:?} {:?}",
+                        rotation.status.as_str(),
+                        rotation.detail,
+                        rotation.error
+                    ),
+                ),
+                RotationStatus::Running | RotationStatus::Waiting => {
+                    *active_per_old_key.entry(&rotation.old.hash).or_default() += 1;
+                }
+                RotationStatus::Completed => {
+                    if on_server.contains_key(&rotation.old.hash) {
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!(
+                                "rotation {id} completed but its old key {} still exists",
+                                rotation.old.hash
+                            ),
+                        );
+                    }
+                    if rotation.new_key.is_none() {
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} completed without a new key"),
+                        );
+                    }
+                }
+                RotationStatus::RolledBack => {
+                    // Unless a later rotation took the old key on (and disabled or deleted it).
+                    let taken_on = rotations.iter().any(|later| {
+                        later.id != rotation.id
+                            && later.old.hash == rotation.old.hash
+                            && later.status != RotationStatus::RolledBack
+                    });
+                    match on_server.get(&rotation.old.hash) {
+                        _ if taken_on => {}
+                        Some(old) if old["disabled"] == true => note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} rolled back but left the old key disabled"),
+                        ),
+                        Some(_) => {}
+                        None => note(
+                            &mut self.problems,
+                            context,
+                            format!("rotation {id} rolled back but the old key is gone"),
+                        ),
+                    }
+                    if let Some(new_key) = &rotation.new_key
+                        && !rotation.deployed()
+                        && on_server.contains_key(&new_key.hash)
+                    {
+                        note(
+                            &mut self.problems,
+                            context,
+                            format!(
+                                "rotation {id} rolled back before deploying but kept its new key {}",
+                                new_key.hash
+                            ),
+                        );
+                    }
+                }
+            }
+            // (1) Every new key still on the server can be used by somebody, unless a later
+            // rotation has already replaced it in its .env file.
+            for hash in &hashes {
+                let replaced = rotations.iter().any(|later| {
+                    later.old.hash == *hash
+                        && later.status != RotationStatus::RolledBack
+                        && later.deployed()
+                });
+                if replaced {
+                    continue;
+                }
+                if !on_server.contains_key(hash) || deployed.contains_key(hash) {
+                    continue;
+                }
+                let held = match self.keychain_holds(hash).await {
+                    Ok(held) => held,
+                    // Neither a loss nor "fine": nothing can be checked any more (every later
+                    // read would fail too), so the run stops here and says why.
+                    Err(error) => panic!(
+                        "{context}: rotation {id}: the keychain stopped answering while the key \
+                         {hash} was looked up ({error}); did the Secret Service die? (tests/session.sh \
+                         reports a gnome-keyring-daemon that exited). Findings so far: lost {:#?}, \
+                         problems {:#?}",
+                        listed(&self.lost),
+                        listed(&self.problems)
+                    ),
+                };
+                if !held {
+                    let later: Vec<String> = rotations
+                        .iter()
+                        .filter(|later| later.old.hash == *hash)
+                        .map(|later| {
+                            format!(
+                                "{} {} (deployed {}, deploy outcomes {})",
+                                later.id,
+                                later.status.as_str(),
+                                later.deployed(),
+                                later.step(RotationStepName::Deploy).deploy.len()
+                            )
+                        })
+                        .collect();
+                    let finding = format!(
+                        "rotation {id} ({}, at {:?}): key {hash} exists but its secret is neither \
+                         in the keychain nor in a .env file; rotations of it: {later:?}",
+                        rotation.status.as_str(),
+                        rotation.current_step()
+                    );
+                    if self.in_backup(hash) {
+                        note(&mut self.only_in_backup, context, finding);
+                    } else {
+                        note(&mut self.lost, context, finding);
+                    }
+                }
+            }
+        }
+        for (old, count) in active_per_old_key {
+            if count > 1 {
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("{count} unfinished rotations of key {old}"),
+                );
+            }
+        }
+
+        // (3) No key unaccounted for. Right after a kill, a key whose create was interrupted is
+        // known only to the server until the next run reconciles it.
+        for key in &keys {
+            let hash = key["hash"].as_str().unwrap();
+            if self.seeded.contains(hash) || known.contains(hash) {
+                continue;
+            }
+            let name = key["name"].as_str().unwrap_or_default();
+            let in_doubt = rotations.iter().any(|rotation| {
+                !rotation.status.is_terminal()
+                    && rotation.create_in_doubt
+                    && rotation.new_key_name == name
+            });
+            if in_doubt && !settled {
+                continue;
+            }
+            self.orphans.entry(hash.to_owned()).or_insert_with(|| {
+                format!(
+                    "{context}: key {hash} \"{name}\" (created {}) is neither seeded nor in any \
+                     rotation's journal{}",
+                    key["created_at"],
+                    if in_doubt {
+                        " (an interrupted create is still unreconciled after a full resume)"
+                    } else {
+                        ""
+                    }
+                )
+            });
+        }
+    }
+}
+
+/// Whether the keychain holds the key's secret (pending or kept), or why it could not tell. Only
+/// "no such entry" for both places means "not there": any other error (a Secret Service call past
+/// its 2 s D-Bus timeout on a loaded machine, say) proves nothing either way, so the read is retried
+/// (each failed read counted in `failed_reads`); a keychain that never answers is an error, never
+/// "not there" (a loss) nor "there".
+pub(crate) async fn keychain_holds(
+    vault: &Vault,
+    profile_id: &str,
+    hash: &str,
+    failed_reads: &mut usize,
+) -> Result<bool, String> {
+    let read = |found: Result<SecretString, KeywardError>| match found {
+        Ok(_) => Ok(true),
+        Err(KeywardError::SecretNotFound { .. }) => Ok(false),
+        Err(error) => Err(error.to_string()),
+    };
+    let mut last_error = String::new();
+    for attempt in 0..KEYCHAIN_READ_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(KEYCHAIN_RETRY_DELAY).await;
+        }
+        let held = read(vault.pending_secret(profile_id, hash)).and_then(|pending| {
+            if pending {
+                Ok(true)
+            } else {
+                read(vault.kept_secret(profile_id, hash))
+            }
+        });
+        match held {
+            Ok(held) => {
+                if attempt > 0 {
+                    println!(
+                        "keychain read of {hash} answered {held} after {attempt} failed read(s) \
+                         ({last_error})"
+                    );
+                }
+                return Ok(held);
+            }
+            Err(error) => {
+                *failed_reads += 1;
+                last_error = error;
+            }
+        }
+    }
+    Err(format!(
+        "{KEYCHAIN_READ_ATTEMPTS} reads failed, the last with: {last_error}"
+    ))
+}
+
+/// Records a finding once (the first context it was seen in).
+pub(crate) fn note(findings: &mut BTreeMap<String, String>, context: &str, finding: String) {
+    findings
+        .entry(finding)
+        .or_insert_with(|| context.to_owned());
+}
+
+/// Findings as "where first seen: what".
+pub(crate) fn listed(findings: &BTreeMap<String, String>) -> Vec<String> {
+    findings
+        .iter()
+        .map(|(finding, context)| format!("{context}: {finding}"))
+        .collect()
+}
