@@ -271,12 +271,7 @@ impl Keyward {
         profile_id: &str,
         created: &NewKey,
     ) -> Result<SecretIndexEntry, Error> {
-        let entry = NewSecretIndexEntry {
-            profile_id: profile_id.to_owned(),
-            key_hash: created.key.hash.clone(),
-            key_name: created.key.name.clone(),
-            label: Some(created.key.label.clone()),
-        };
+        let entry = NewSecretIndexEntry::for_key(profile_id, &created.key);
         let secret = created.secret.clone();
         self.blocking(move |inner| {
             let store = inner.store();

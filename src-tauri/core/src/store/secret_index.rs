@@ -55,6 +55,18 @@ pub struct NewSecretIndexEntry {
     pub label: Option<String>,
 }
 
+impl NewSecretIndexEntry {
+    /// The row for a key OpenRouter just returned (its name and masked label, never the secret).
+    pub fn for_key(profile_id: &str, key: &crate::api::ApiKey) -> Self {
+        Self {
+            profile_id: profile_id.to_owned(),
+            key_hash: key.hash.clone(),
+            key_name: key.name.clone(),
+            label: Some(key.label.clone()),
+        }
+    }
+}
+
 /// A created key whose secret Keyward holds in the keychain (listed in the UI's pending secrets).
 /// Never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]

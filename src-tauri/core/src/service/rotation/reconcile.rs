@@ -85,12 +85,7 @@ impl Rotations {
 
     /// Whether the keychain holds `key`'s secret as pending; restores its index row if missing.
     pub(super) async fn keychain_holds(&self, rotation: &Rotation, key: &ApiKey) -> bool {
-        let entry = NewSecretIndexEntry {
-            profile_id: rotation.profile_id.clone(),
-            key_hash: key.hash.clone(),
-            key_name: key.name.clone(),
-            label: Some(key.label.clone()),
-        };
+        let entry = NewSecretIndexEntry::for_key(&rotation.profile_id, key);
         self.blocking(move |shared| {
             shared
                 .vault
