@@ -342,8 +342,12 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
         // Debian 12's gnome-keyring-daemon aborts now and then when a client is SIGKILLed during
         // OpenSession (a GLib assertion in aes_negotiate), which the CLI crash harness does on
         // purpose hundreds of times. That is the daemon's bug, not ours: the whole run is repeated
-        // once in a fresh session, and said so; a second death fails the suite.
-        if profile != "default" && outcome.0.code() == Some(KEYRING_DIED) {
+        // in a fresh session, and said so, up to twice (measured here under load: 2 deaths in 3
+        // runs); a third death fails the suite.
+        for _ in 0..2 {
+            if profile == "default" || outcome.0.code() != Some(KEYRING_DIED) {
+                break;
+            }
             println!(
                 "==> rust-tests: gnome-keyring-daemon died during the {profile} run (see its log \
                  above); running that profile once more in a fresh session"
