@@ -5,6 +5,7 @@
 mod daily;
 mod forecast;
 mod period;
+mod stops;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub use period::{
     LimitStanding, NO_PERIOD, counted_spend, limit_standing, next_reset, period_label,
     period_start, utc_midnight,
 };
+pub use stops::{Budget, SpendStop, StopScope, key_limit, key_period_spend, what_stops_first};
 
 /// What a key (or all keys) spent on one UTC day, in USD.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
