@@ -138,11 +138,17 @@ async fn byok_allowlist_is_set_and_cleared_and_outlives_the_key() {
     let after = env.client.get_byok_key(&id).await.unwrap();
     assert!(after.names_key(&first));
     // Keyward removes it by sending the list without it.
+    assert_eq!(after.allowlist_removing(&second), Some(vec![first.clone()]));
     let cleaned = env
         .client
-        .set_byok_allowed_key_hashes(&id, Some(vec![second.clone()]))
+        .set_byok_allowed_key_hashes(&id, after.allowlist_removing(&first))
         .await
         .unwrap();
+    // A replacement key is added the same way; the only hash left can't be removed (no `[]`).
+    let third = new_key(&env, "third").await;
+    let grown = cleaned.allowlist_adding(&third).unwrap();
+    assert_eq!(grown, [second.clone(), third.clone()]);
+    assert_eq!(cleaned.allowlist_removing(&second), None);
     assert_eq!(cleaned.allowed_api_key_hashes, Some(vec![second.clone()]));
 
     let renamed = env

@@ -54,6 +54,17 @@ impl ByokKey {
     pub fn names_key(&self, hash: &str) -> bool {
         names(self.allowed_api_key_hashes.as_deref(), hash)
     }
+
+    /// The allowlist to send so that `new_hash` may use the credential too; `None` when nothing needs
+    /// sending (unrestricted, or already named). See [`list_adding`].
+    pub fn allowlist_adding(&self, new_hash: &str) -> Option<Vec<String>> {
+        list_adding(self.allowed_api_key_hashes.as_deref(), new_hash)
+    }
+
+    /// The allowlist to send so that `old_hash` may no longer use it; see [`list_removing`].
+    pub fn allowlist_removing(&self, old_hash: &str) -> Option<Vec<String>> {
+        list_removing(self.allowed_api_key_hashes.as_deref(), old_hash)
+    }
 }
 
 /// An observability destination (where request logs go) and which API keys' traffic it receives.
@@ -87,10 +98,51 @@ impl ObservabilityDestination {
     pub fn names_key(&self, hash: &str) -> bool {
         names(self.api_key_hashes.as_deref(), hash)
     }
+
+    /// The `api_key_hashes` to send so that `new_hash`'s traffic is logged too; see [`list_adding`].
+    pub fn key_hashes_adding(&self, new_hash: &str) -> Option<Vec<String>> {
+        list_adding(self.api_key_hashes.as_deref(), new_hash)
+    }
+
+    /// The `api_key_hashes` to send to stop logging `old_hash`; see [`list_removing`].
+    pub fn key_hashes_removing(&self, old_hash: &str) -> Option<Vec<String>> {
+        list_removing(self.api_key_hashes.as_deref(), old_hash)
+    }
 }
 
 fn names(list: Option<&[String]>, hash: &str) -> bool {
     list.is_some_and(|hashes| hashes.iter().any(|named| named.eq_ignore_ascii_case(hash)))
+}
+
+/// A key list (BYOK allowlist, destination key hashes) with `new_hash` added, for a replacement key
+/// to get what the old one had. `None` when nothing needs sending: a `null` list already covers
+/// every key, and a list naming `new_hash` has it. A full list (100) is returned longer than the API
+/// takes, so sending it fails visibly rather than silently leaving the key out.
+pub fn list_adding(list: Option<&[String]>, new_hash: &str) -> Option<Vec<String>> {
+    let list = list?;
+    if names(Some(list), new_hash) {
+        return None;
+    }
+    let mut hashes = list.to_vec();
+    hashes.push(new_hash.to_owned());
+    Some(hashes)
+}
+
+/// A key list with `old_hash` taken out. `None` when nothing needs sending: a `null` list names no
+/// key, a list without `old_hash` has nothing to remove, and a list naming only `old_hash` can't be
+/// emptied (the API refuses `[]`, and `null` would open the credential or log to every key): there
+/// the stale hash stays, harmless once its key is deleted.
+pub fn list_removing(list: Option<&[String]>, old_hash: &str) -> Option<Vec<String>> {
+    let list = list?;
+    if !names(Some(list), old_hash) {
+        return None;
+    }
+    let kept: Vec<String> = list
+        .iter()
+        .filter(|named| !named.eq_ignore_ascii_case(old_hash))
+        .cloned()
+        .collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// Body of `PATCH /byok/{id}`: deliberately without `key` (Keyward never sets a provider key).
@@ -213,6 +265,17 @@ impl OpenRouterClient {
             let page: ListPage<T> = self.json(&Call::get(path, pairs)).await?;
             let count = page.data.len();
             items.extend(page.data);
+            if let Some(total) = page.total_count
+                && items.len() as u64 > total
+            {
+                // More items than the server says exist: it repeats pages (ignores `offset`).
+                return Err(Error::Decode {
+                    message: format!(
+                        "GET {path} answered more items than its total_count ({total}): it does not page"
+                    ),
+                    source: None,
+                });
+            }
             let complete = page
                 .total_count
                 .is_some_and(|total| items.len() as u64 >= total);
@@ -422,6 +485,30 @@ mod tests {
         assert_eq!(
             field_of(validate_id("nope").unwrap_err()).as_deref(),
             Some("id")
+        );
+    }
+
+    #[test]
+    fn lists_gain_and_lose_a_hash_without_ever_opening_up() {
+        let (old, new, other) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        let list = vec![old.clone(), other.clone()];
+        assert_eq!(
+            list_adding(None, &new),
+            None,
+            "unrestricted already covers the new key"
+        );
+        assert_eq!(
+            list_adding(Some(&list), &new),
+            Some(vec![old.clone(), other.clone(), new.clone()])
+        );
+        assert_eq!(list_adding(Some(std::slice::from_ref(&new)), &new), None);
+        assert_eq!(list_removing(None, &old), None);
+        assert_eq!(list_removing(Some(&list), &old), Some(vec![other.clone()]));
+        assert_eq!(list_removing(Some(&list), &new), None);
+        assert_eq!(
+            list_removing(Some(std::slice::from_ref(&old)), &old),
+            None,
+            "never emptied or cleared"
         );
     }
 

@@ -21,7 +21,7 @@ pub use analytics::{
 };
 pub use byok::{
     ByokKey, MAX_ALLOWED_KEY_HASHES, ObservabilityDestination, UpdateByokKeyRequest,
-    UpdateDestinationRequest,
+    UpdateDestinationRequest, list_adding, list_removing,
 };
 pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
 pub use models::{
