@@ -20,6 +20,9 @@ use crate::state::{
     ListFilter, MAX_KEYS, ModelUsage, State, label_for, money, new_secret, sha256_hex,
 };
 
+mod analytics;
+mod byok;
+mod observability;
 mod validation;
 
 use validation::{
@@ -41,6 +44,9 @@ pub fn router() -> Router<Arc<App>> {
         .fallback(not_found)
         .route("/credits", get(credits))
         .route("/activity", get(activity))
+        .merge(byok::router())
+        .merge(observability::router())
+        .merge(analytics::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::models::CATALOG;
 use crate::state::{
-    ACCOUNT_USER_ID, DEFAULT_WORKSPACE_ID, DailyUsage, KeyRecord, LimitReset, ModelUsage, State,
-    label_for, new_secret, sha256_hex,
+    ACCOUNT_USER_ID, ByokKey, DEFAULT_WORKSPACE_ID, DailyUsage, Destination, KeyRecord, LimitReset,
+    ModelUsage, State, label_for, new_secret, sha256_hex,
 };
 
 const ENVIRONMENTS: &[&str] = &["prod", "staging", "dev", "qa", "sandbox", "preview"];
@@ -130,7 +130,102 @@ pub fn seed_demo(
     // Keep the account solvent: the real one could not have spent more than it bought.
     state.total_credits += (seeded_usage * 1.25 / 10.0).ceil() * 10.0;
     hashes.reverse();
+    if workspace == DEFAULT_WORKSPACE_ID {
+        seed_attachments(state, &hashes, now);
+    }
     hashes
+}
+
+/// The demo account's BYOK credentials (OpenAI, Anthropic) and log destination (Langfuse), each
+/// naming a few usable demo keys, newest first: OpenAI the first three, Anthropic the next two, the
+/// destination the first, fourth and sixth. Only once: an account that has any keeps them.
+fn seed_attachments(state: &mut State, newest_first: &[String], now: DateTime<Utc>) {
+    if !state.byok.keys.is_empty() || !state.byok.destinations.is_empty() {
+        return;
+    }
+    let usable: Vec<String> = newest_first
+        .iter()
+        .filter(|hash| {
+            state
+                .get(hash)
+                .is_some_and(|key| !key.disabled && !key.is_expired(now))
+        })
+        .cloned()
+        .collect();
+    let pick = |indexes: &[usize]| -> Vec<String> {
+        indexes
+            .iter()
+            .filter_map(|&i| usable.get(i).cloned())
+            .collect()
+    };
+    let credential =
+        |id: &str, provider: &str, name: &str, label: &str, hashes: Vec<String>| ByokKey {
+            id: id.to_owned(),
+            provider: provider.to_owned(),
+            workspace_id: Some(DEFAULT_WORKSPACE_ID.to_owned()),
+            name: Some(name.to_owned()),
+            label: label.to_owned(),
+            disabled: false,
+            is_fallback: false,
+            is_byok_only: false,
+            is_required: false,
+            declared_region: None,
+            declared_zdr: None,
+            allowed_models: None,
+            allowed_api_key_hashes: Some(hashes),
+            allowed_user_ids: None,
+            sort_order: 0,
+            created_at: whole_seconds(now - TimeDelta::days(90)),
+        };
+    for (id, provider, name, label, hashes) in [
+        (
+            "5e0b7c1a-8f2d-4c3e-9a61-0d4b2f7e8c11",
+            "openai",
+            "Production OpenAI key",
+            "sk-...Qx7f",
+            pick(&[0, 1, 2]),
+        ),
+        (
+            "7a9d3e52-1b6c-4f08-b2e4-6c8f0a1d3e22",
+            "anthropic",
+            "Anthropic (team account)",
+            "sk-...m4Zk",
+            pick(&[3, 4]),
+        ),
+    ] {
+        if !hashes.is_empty() {
+            state
+                .byok
+                .keys
+                .push(credential(id, provider, name, label, hashes));
+        }
+    }
+    let logged = pick(&[0, 3, 5]);
+    if !logged.is_empty() {
+        let mut config = serde_json::Map::new();
+        config.insert("publicKey".into(), "pk-lf-demo-0000".into());
+        config.insert("secretKey".into(), "****9f3a".into());
+        config.insert("baseUrl".into(), "https://cloud.langfuse.com".into());
+        state.byok.destinations.push(Destination {
+            id: "c3f1a2b4-5d6e-4f70-8a9b-0c1d2e3f4a33".to_owned(),
+            workspace_id: DEFAULT_WORKSPACE_ID.to_owned(),
+            kind: "langfuse".to_owned(),
+            name: Some("Langfuse traces".to_owned()),
+            enabled: true,
+            privacy_mode: false,
+            broadcast_generation_cost: true,
+            broadcast_generation_cost_allocation: false,
+            broadcast_generation_identity: false,
+            broadcast_generation_request_context: false,
+            sampling_rate: 1.0,
+            api_key_hashes: Some(logged),
+            filter_rules: serde_json::Value::Null,
+            regions: vec!["global".to_owned()],
+            config,
+            created_at: whole_seconds(now - TimeDelta::days(60)),
+            updated_at: whole_seconds(now - TimeDelta::days(60)),
+        });
+    }
 }
 
 fn demo_key(
@@ -371,5 +466,36 @@ mod tests {
         let same = seed_demo(&mut again, 2000, Some(42), None);
         assert_eq!(same.len(), hashes.len());
         assert_eq!(same, hashes);
+
+        // The demo account's BYOK credentials and destination name usable demo keys.
+        let openai = state.byok_for("openai", DEFAULT_WORKSPACE_ID);
+        let anthropic = state.byok_for("anthropic", DEFAULT_WORKSPACE_ID);
+        assert_eq!((openai.len(), anthropic.len()), (1, 1));
+        let allowed = openai[0].allowed_api_key_hashes.clone().unwrap();
+        assert_eq!(allowed.len(), 3);
+        let usable = |hash: &String| {
+            state
+                .get(hash)
+                .is_some_and(|k| !k.disabled && !k.is_expired(now))
+        };
+        assert!(allowed.iter().all(usable));
+        assert!(openai[0].admits(&allowed[0], None, "openai/gpt-4.1"));
+        let other = hashes.iter().find(|hash| !allowed.contains(hash)).unwrap();
+        assert!(!openai[0].admits(other, None, "openai/gpt-4.1"));
+        assert_eq!(
+            state
+                .destinations_for(&allowed[0], DEFAULT_WORKSPACE_ID)
+                .len(),
+            1
+        );
+        assert!(
+            state
+                .destinations_for(&allowed[1], DEFAULT_WORKSPACE_ID)
+                .is_empty()
+        );
+        // Seeding again leaves them as they are.
+        seed_demo(&mut state, 3, Some(1), None);
+        assert_eq!(state.byok.keys.len(), 2);
+        assert_eq!(state.byok.destinations.len(), 1);
     }
 }

@@ -2,6 +2,7 @@
 //! clock; the listing order and authentication. Keys and their JSON shapes are in `keys`, usage
 //! buckets and limit windows in `usage`.
 
+mod byok;
 mod keys;
 mod usage;
 
@@ -25,6 +26,7 @@ pub const MAX_KEYS: usize = 200_000;
 /// The most management keys it holds.
 pub const MAX_MANAGEMENT_KEYS: usize = 1_000;
 
+pub use byok::{ByokKey, ByokState, Destination, MASK_PREFIX, byok_label, mask_config};
 pub use keys::{
     KeyObject, KeyRecord, ManagementKey, label_for, money, new_secret, sha256_hex, wire_time,
 };
@@ -85,6 +87,8 @@ pub struct State {
     pub clock_offset_ms: i64,
     pub total_credits: f64,
     pub retired: RetiredUsage,
+    /// BYOK credentials and observability destinations.
+    pub byok: ByokState,
 }
 
 /// What `--state FILE` holds.
@@ -98,6 +102,8 @@ pub struct Snapshot {
     pub total_credits: f64,
     #[serde(default)]
     pub retired: RetiredUsage,
+    #[serde(default)]
+    pub byok: ByokState,
 }
 
 /// Filters of `GET /keys`.
@@ -124,6 +130,7 @@ impl State {
             clock_offset_ms: snapshot.clock_offset_ms,
             total_credits: snapshot.total_credits,
             retired: snapshot.retired,
+            byok: snapshot.byok,
             ..Self::default()
         };
         for key in snapshot.management_keys {
@@ -145,6 +152,7 @@ impl State {
             clock_offset_ms: self.clock_offset_ms,
             total_credits: self.total_credits,
             retired: self.retired.clone(),
+            byok: self.byok.clone(),
         }
     }
 

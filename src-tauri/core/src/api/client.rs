@@ -109,11 +109,11 @@ impl fmt::Debug for OpenRouterClient {
 
 /// One logical API call: what is sent, and whether sending it twice is harmless.
 pub(crate) struct Call {
-    method: Method,
-    path: String,
-    query: Vec<(&'static str, String)>,
-    body: Option<Vec<u8>>,
-    replay: Replay,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) replay: Replay,
 }
 
 /// A call that failed, with whether any attempt may have reached the server before the last one
@@ -357,7 +357,7 @@ impl OpenRouterClient {
         Ok(envelope.data)
     }
 
-    async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
+    pub(crate) async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
         let bytes = self.execute(call).await?;
         decode(call, &bytes)
     }
@@ -565,7 +565,7 @@ enum Attempt {
 }
 
 impl Call {
-    fn get(path: &str, query: Vec<(&'static str, String)>) -> Call {
+    pub(crate) fn get(path: &str, query: Vec<(&'static str, String)>) -> Call {
         Call {
             method: Method::GET,
             path: path.to_owned(),

@@ -2,8 +2,11 @@
 //!
 //! Entry point: `OpenRouterClient::new(ClientConfig::new(base_url, key))`, then one async method per
 //! endpoint (`list_page`, `list_all`, `create_key`, `get_key`, `update_key`, `delete_key`,
-//! `current_key`, `credits`, `activity`). Every failure is a `keyward_core::Error`.
+//! `current_key`, `credits`, `activity`; BYOK, log destinations and analytics in `byok` and
+//! `analytics`). Every failure is a `keyward_core::Error`.
 
+mod analytics;
+mod byok;
 mod client;
 mod models;
 mod paging;
@@ -11,6 +14,15 @@ mod requests;
 pub mod retry;
 mod validation;
 
+pub use analytics::{
+    AnalyticsFilter, AnalyticsMeta, AnalyticsMetadata, AnalyticsMetric, AnalyticsName,
+    AnalyticsOperator, AnalyticsQuery, AnalyticsResult, FilterOperator, OrderBy, SpendRow,
+    TimeRange,
+};
+pub use byok::{
+    ByokKey, MAX_ALLOWED_KEY_HASHES, ObservabilityDestination, UpdateByokKeyRequest,
+    UpdateDestinationRequest, list_adding, list_removing,
+};
 pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
 pub use models::{
     ActivityItem, ApiKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget, LimitReset,
