@@ -20,6 +20,8 @@ use crate::state::{
     ListFilter, MAX_KEYS, ModelUsage, State, label_for, money, new_secret, sha256_hex,
 };
 
+mod catalog;
+mod guardrails;
 mod validation;
 
 use validation::{
@@ -41,6 +43,8 @@ pub fn router() -> Router<Arc<App>> {
         .fallback(not_found)
         .route("/credits", get(credits))
         .route("/activity", get(activity))
+        .merge(guardrails::router())
+        .merge(catalog::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! clock; the listing order and authentication. Keys and their JSON shapes are in `keys`, usage
 //! buckets and limit windows in `usage`.
 
+mod guardrails;
 mod keys;
 mod usage;
 
@@ -25,6 +26,7 @@ pub const MAX_KEYS: usize = 200_000;
 /// The most management keys it holds.
 pub const MAX_MANAGEMENT_KEYS: usize = 1_000;
 
+pub use guardrails::{Guardrail, Guardrails};
 pub use keys::{
     KeyObject, KeyRecord, ManagementKey, label_for, money, new_secret, sha256_hex, wire_time,
 };
@@ -85,6 +87,7 @@ pub struct State {
     pub clock_offset_ms: i64,
     pub total_credits: f64,
     pub retired: RetiredUsage,
+    guardrails: Guardrails,
 }
 
 /// What `--state FILE` holds.
@@ -98,6 +101,8 @@ pub struct Snapshot {
     pub total_credits: f64,
     #[serde(default)]
     pub retired: RetiredUsage,
+    #[serde(default)]
+    pub guardrails: Guardrails,
 }
 
 /// Filters of `GET /keys`.
@@ -124,6 +129,7 @@ impl State {
             clock_offset_ms: snapshot.clock_offset_ms,
             total_credits: snapshot.total_credits,
             retired: snapshot.retired,
+            guardrails: snapshot.guardrails,
             ..Self::default()
         };
         for key in snapshot.management_keys {
@@ -145,6 +151,7 @@ impl State {
             clock_offset_ms: self.clock_offset_ms,
             total_credits: self.total_credits,
             retired: self.retired.clone(),
+            guardrails: self.guardrails.clone(),
         }
     }
 
@@ -248,6 +255,7 @@ impl State {
     /// Deletes a key; its spend stays in the account's credits and activity.
     pub fn remove(&mut self, hash: &str, today: NaiveDate) -> Option<KeyRecord> {
         let record = self.detach(hash)?;
+        self.guardrails.forget_key(hash);
         self.retired.total_usage += record.total_usage;
         for (date, buckets) in record.days.iter() {
             let day = self.retired.days.entry(*date).or_default();
