@@ -83,8 +83,7 @@ impl Guardrail {
         let canonical =
             models::find_model(model).map_or_else(|| model.to_owned(), |m| m.canonical_slug.into());
         let named = |list: &Option<Vec<String>>| {
-            list.as_ref()
-                .is_some_and(|list| list.iter().any(|entry| *entry == canonical))
+            list.as_ref().is_some_and(|list| list.contains(&canonical))
         };
         !named(&self.ignored_models)
             && (self.allowed_models.is_none() || named(&self.allowed_models))
@@ -303,5 +302,74 @@ impl State {
             "assigned_by": assignment.assigned_by,
             "created_at": wire_time(assignment.created_at),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::seed_demo;
+
+    fn guardrail() -> Guardrail {
+        Guardrail {
+            id: "g".into(),
+            name: "g".into(),
+            description: None,
+            limit_usd: None,
+            reset_interval: None,
+            allowed_models: Some(vec!["openai/gpt-4.1-2025-04-14".into()]),
+            ignored_models: None,
+            allowed_providers: None,
+            ignored_providers: Some(vec!["deepinfra".into()]),
+            enforce_zdr_anthropic: None,
+            enforce_zdr_google: None,
+            enforce_zdr_openai: None,
+            enforce_zdr_other: None,
+            enforce_zdr_xai: None,
+            enable_free_model_publication: None,
+            enable_free_model_training: None,
+            enable_paid_model_training: None,
+            include_byok_in_budgets: false,
+            content_filters: None,
+            content_filter_builtins: None,
+            workspace_id: super::super::DEFAULT_WORKSPACE_ID.into(),
+            created_at: Utc::now(),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn model_and_provider_lists_decide() {
+        let mut guard = guardrail();
+        assert!(guard.allows_model("openai/gpt-4.1"));
+        assert!(guard.allows_model("openai/gpt-4.1-2025-04-14"));
+        assert!(!guard.allows_model("openai/o3"));
+        assert!(guard.allows_provider("openai"));
+        assert!(!guard.allows_provider("deepinfra"));
+        guard.allowed_models = None;
+        guard.ignored_models = Some(vec!["openai/o3-2025-04-16".into()]);
+        assert!(!guard.allows_model("openai/o3"));
+        assert!(guard.allows_model("anthropic/claude-sonnet-4"));
+        guard.allowed_providers = Some(vec!["anthropic".into()]);
+        assert!(!guard.allows_provider("openai"));
+    }
+
+    #[test]
+    fn guardrail_of_follows_assignments_and_key_deletion() {
+        let mut state = State::new();
+        let hashes = seed_demo(&mut state, 8, Some(3), None);
+        let guarded = state.guardrail_of(&hashes[0]).map(|g| g.name.clone());
+        assert_eq!(guarded.as_deref(), Some("Production allowlist"));
+        assert_eq!(
+            state.guardrail_of(&hashes[3]).map(|g| g.name.as_str()),
+            Some("No training")
+        );
+        assert!(state.guardrail_of(&hashes[6]).is_none());
+        let member = state.guardrails().member_assignments[0].user_id.clone();
+        assert!(state.guardrail_of_member(&member).is_some());
+        let today = state.now().date_naive();
+        state.remove(&hashes[0], today);
+        assert!(state.guardrail_of(&hashes[0]).is_none());
+        assert_eq!(state.guardrails().key_assignments.len(), 4);
     }
 }
