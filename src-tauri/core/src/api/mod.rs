@@ -5,13 +5,18 @@
 //! `current_key`, `credits`, `activity`). Every failure is a `keyward_core::Error`.
 
 mod client;
+mod guardrails;
 mod models;
 mod paging;
 mod requests;
 pub mod retry;
 mod validation;
 
-pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
+pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, MODELS_TTL, OpenRouterClient};
+pub use guardrails::{
+    CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, Model, ModelArchitecture,
+    ModelPricing, UpdateGuardrailRequest,
+};
 pub use models::{
     ActivityItem, ApiKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget, LimitReset,
     NewKey, RateLimitInfo, parse_server_datetime,
