@@ -4,6 +4,7 @@
 //! endpoint (`list_page`, `list_all`, `create_key`, `get_key`, `update_key`, `delete_key`,
 //! `current_key`, `credits`, `activity`). Every failure is a `keyward_core::Error`.
 
+mod catalog;
 mod client;
 mod guardrails;
 mod models;
@@ -12,10 +13,10 @@ mod requests;
 pub mod retry;
 mod validation;
 
+pub use catalog::{Model, ModelArchitecture, ModelPricing};
 pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, MODELS_TTL, OpenRouterClient};
 pub use guardrails::{
-    CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, Model, ModelArchitecture,
-    ModelPricing, UpdateGuardrailRequest,
+    CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, UpdateGuardrailRequest,
 };
 pub use models::{
     ActivityItem, ApiKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget, LimitReset,

@@ -12,10 +12,11 @@ use serde_json::json;
 
 use super::{Call, CallError, OpenRouterClient, decode};
 use crate::Error;
+use crate::api::catalog::{Model, ModelsPage};
 use crate::api::guardrails::{
     AssignedCount, CreateGuardrailRequest, Guardrail, KeyAssignment, ListPage, MemberAssignment,
-    Model, ModelsPage, UnassignedCount, UpdateGuardrailRequest, validate_guardrail_id,
-    validate_key_hashes, validate_user_ids, validate_uuid,
+    UnassignedCount, UpdateGuardrailRequest, validate_guardrail_id, validate_key_hashes,
+    validate_user_ids, validate_uuid,
 };
 use crate::api::models::{DataEnvelope, DeleteResponse};
 use crate::api::retry::Replay;
