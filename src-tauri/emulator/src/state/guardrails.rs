@@ -355,6 +355,19 @@ mod tests {
     }
 
     #[test]
+    fn a_state_file_from_before_guardrails_still_loads() {
+        let mut state = State::new();
+        seed_demo(&mut state, 6, Some(1), None);
+        let mut old = serde_json::to_value(state.snapshot()).unwrap();
+        old.as_object_mut().unwrap().remove("guardrails");
+        let loaded = State::from_snapshot(serde_json::from_value(old).unwrap());
+        assert_eq!(loaded.key_count(), 6);
+        assert!(loaded.guardrails().guardrails.is_empty());
+        let round_trip = State::from_snapshot(state.snapshot());
+        assert_eq!(round_trip.guardrails(), state.guardrails());
+    }
+
+    #[test]
     fn guardrail_of_follows_assignments_and_key_deletion() {
         let mut state = State::new();
         let hashes = seed_demo(&mut state, 8, Some(3), None);
