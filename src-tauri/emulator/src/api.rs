@@ -22,6 +22,8 @@ use crate::state::{
 
 mod analytics;
 mod byok;
+mod catalog;
+mod guardrails;
 mod observability;
 mod validation;
 
@@ -47,6 +49,8 @@ pub fn router() -> Router<Arc<App>> {
         .merge(byok::router())
         .merge(observability::router())
         .merge(analytics::router())
+        .merge(guardrails::router())
+        .merge(catalog::router())
 }
 
 // ---------------------------------------------------------------------------------------------

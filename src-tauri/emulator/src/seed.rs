@@ -8,8 +8,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::models::CATALOG;
 use crate::state::{
-    ACCOUNT_USER_ID, ByokKey, DEFAULT_WORKSPACE_ID, DailyUsage, Destination, KeyRecord, LimitReset,
-    ModelUsage, State, label_for, new_secret, sha256_hex,
+    ACCOUNT_USER_ID, ByokKey, DEFAULT_WORKSPACE_ID, DailyUsage, Destination, Guardrail, KeyRecord,
+    LimitReset, ModelUsage, State, label_for, new_secret, sha256_hex,
 };
 
 const ENVIRONMENTS: &[&str] = &["prod", "staging", "dev", "qa", "sandbox", "preview"];
@@ -132,6 +132,7 @@ pub fn seed_demo(
     hashes.reverse();
     if workspace == DEFAULT_WORKSPACE_ID {
         seed_attachments(state, &hashes, now);
+        seed_guardrails(state, &mut rng, &hashes);
     }
     hashes
 }
@@ -226,6 +227,91 @@ fn seed_attachments(state: &mut State, newest_first: &[String], now: DateTime<Ut
             updated_at: whole_seconds(now - TimeDelta::days(60)),
         });
     }
+}
+
+/// The demo account's guardrails, once (re-seeding adds keys, not guardrails): "Production allowlist"
+/// (three models, a monthly budget) on the three newest keys, "No training" (ZDR everywhere, no
+/// training endpoints) on the next two and on a team member. Ids come from `rng`, after the keys.
+fn seed_guardrails(state: &mut State, rng: &mut StdRng, hashes: &[String]) {
+    if !state.guardrails().guardrails.is_empty() || hashes.is_empty() {
+        return;
+    }
+    let now = whole_seconds(state.now());
+    let mut id = || {
+        uuid::Builder::from_random_bytes(rng.random())
+            .into_uuid()
+            .to_string()
+    };
+    let strings = |items: &[&str]| Some(items.iter().map(|item| (*item).to_owned()).collect());
+    let base = Guardrail {
+        id: String::new(),
+        name: String::new(),
+        description: None,
+        limit_usd: None,
+        reset_interval: None,
+        allowed_models: None,
+        ignored_models: None,
+        allowed_providers: None,
+        ignored_providers: None,
+        enforce_zdr_anthropic: None,
+        enforce_zdr_google: None,
+        enforce_zdr_openai: None,
+        enforce_zdr_other: None,
+        enforce_zdr_xai: None,
+        enable_free_model_publication: None,
+        enable_free_model_training: None,
+        enable_paid_model_training: None,
+        include_byok_in_budgets: false,
+        content_filters: None,
+        content_filter_builtins: None,
+        workspace_id: DEFAULT_WORKSPACE_ID.to_owned(),
+        created_at: now - TimeDelta::days(40),
+        updated_at: None,
+    };
+    let production = Guardrail {
+        id: id(),
+        name: "Production allowlist".to_owned(),
+        description: Some("Production services may only call the approved models".to_owned()),
+        limit_usd: Some(250.0),
+        reset_interval: Some(LimitReset::Monthly),
+        allowed_models: strings(&[
+            "openai/gpt-4.1-mini-2025-04-14",
+            "anthropic/claude-4-sonnet-20250522",
+            "google/gemini-2.5-flash",
+        ]),
+        allowed_providers: strings(&["openai", "anthropic", "google-ai-studio"]),
+        updated_at: Some(now - TimeDelta::days(3)),
+        ..base.clone()
+    };
+    let zdr = Some(true);
+    let no_training = Guardrail {
+        id: id(),
+        name: "No training".to_owned(),
+        description: Some("Zero data retention; no endpoint may train on requests".to_owned()),
+        enforce_zdr_anthropic: zdr,
+        enforce_zdr_google: zdr,
+        enforce_zdr_openai: zdr,
+        enforce_zdr_other: zdr,
+        enforce_zdr_xai: zdr,
+        enable_free_model_publication: Some(false),
+        enable_free_model_training: Some(false),
+        enable_paid_model_training: Some(false),
+        created_at: now - TimeDelta::days(25),
+        ..base
+    };
+    let guardrails = state.guardrails_mut();
+    for (hash, guardrail) in hashes.iter().take(3).map(|hash| (hash, &production)).chain(
+        hashes
+            .iter()
+            .skip(3)
+            .take(2)
+            .map(|hash| (hash, &no_training)),
+    ) {
+        guardrails.assign_key(&guardrail.id, hash, Some(ACCOUNT_USER_ID), now);
+    }
+    guardrails.assign_member(&no_training.id, TEAM_USERS[1], Some(ACCOUNT_USER_ID), now);
+    guardrails.insert(production);
+    guardrails.insert(no_training);
 }
 
 fn demo_key(

@@ -3,6 +3,7 @@
 //! buckets and limit windows in `usage`.
 
 mod byok;
+mod guardrails;
 mod keys;
 mod usage;
 
@@ -27,6 +28,7 @@ pub const MAX_KEYS: usize = 200_000;
 pub const MAX_MANAGEMENT_KEYS: usize = 1_000;
 
 pub use byok::{ByokKey, ByokState, Destination, MASK_PREFIX, byok_label, mask_config};
+pub use guardrails::{Guardrail, Guardrails};
 pub use keys::{
     KeyObject, KeyRecord, ManagementKey, label_for, money, new_secret, sha256_hex, wire_time,
 };
@@ -89,6 +91,7 @@ pub struct State {
     pub retired: RetiredUsage,
     /// BYOK credentials and observability destinations.
     pub byok: ByokState,
+    guardrails: Guardrails,
 }
 
 /// What `--state FILE` holds.
@@ -104,6 +107,8 @@ pub struct Snapshot {
     pub retired: RetiredUsage,
     #[serde(default)]
     pub byok: ByokState,
+    #[serde(default)]
+    pub guardrails: Guardrails,
 }
 
 /// Filters of `GET /keys`.
@@ -131,6 +136,7 @@ impl State {
             total_credits: snapshot.total_credits,
             retired: snapshot.retired,
             byok: snapshot.byok,
+            guardrails: snapshot.guardrails,
             ..Self::default()
         };
         for key in snapshot.management_keys {
@@ -153,6 +159,7 @@ impl State {
             total_credits: self.total_credits,
             retired: self.retired.clone(),
             byok: self.byok.clone(),
+            guardrails: self.guardrails.clone(),
         }
     }
 
@@ -256,6 +263,7 @@ impl State {
     /// Deletes a key; its spend stays in the account's credits and activity.
     pub fn remove(&mut self, hash: &str, today: NaiveDate) -> Option<KeyRecord> {
         let record = self.detach(hash)?;
+        self.guardrails.forget_key(hash);
         self.retired.total_usage += record.total_usage;
         for (date, buckets) in record.days.iter() {
             let day = self.retired.days.entry(*date).or_default();

@@ -21,6 +21,10 @@ use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
 use super::validation::validate_hash;
 use crate::Error;
 
+mod guardrails;
+
+pub use guardrails::MODELS_TTL;
+
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
@@ -96,6 +100,7 @@ struct Inner {
     retry: RetryPolicy,
     list_concurrency: usize,
     clock: Clock,
+    models_cache: guardrails::ModelCache,
 }
 
 impl fmt::Debug for OpenRouterClient {
@@ -198,6 +203,7 @@ impl OpenRouterClient {
                 retry: config.retry,
                 list_concurrency: config.list_concurrency.max(1),
                 clock: config.clock,
+                models_cache: guardrails::ModelCache::default(),
             }),
         })
     }

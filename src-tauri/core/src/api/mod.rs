@@ -7,7 +7,9 @@
 
 mod analytics;
 mod byok;
+mod catalog;
 mod client;
+mod guardrails;
 mod models;
 mod paging;
 mod requests;
@@ -23,7 +25,11 @@ pub use byok::{
     ByokKey, MAX_ALLOWED_KEY_HASHES, ObservabilityDestination, UpdateByokKeyRequest,
     UpdateDestinationRequest, list_adding, list_removing,
 };
-pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, OpenRouterClient};
+pub use catalog::{Model, ModelArchitecture, ModelPricing};
+pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, MODELS_TTL, OpenRouterClient};
+pub use guardrails::{
+    CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, UpdateGuardrailRequest,
+};
 pub use models::{
     ActivityItem, ApiKey, Credits, CurrentKey, FreeModelDailyRequests, KeyBudget, LimitReset,
     NewKey, RateLimitInfo, parse_server_datetime,
