@@ -484,6 +484,7 @@ async fn failing_verification_rolled_back_keeps_both_keys() {
             profile_id: profile_id.clone(),
             key_hash: old_hash.clone(),
             delete_at_once: false,
+            new_expiry: None,
         })
         .await
         .unwrap();

@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::deploy::DeployTarget;
-use crate::rotation::RotationAction;
+use crate::rotation::{Attachment, NewExpiry, RotationAction};
 use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
 use crate::{Error, ErrorKind};
 
-const STEPS: [RotationStepName; 7] = RotationStepName::ALL;
+const STEPS: [RotationStepName; 9] = RotationStepName::ALL;
 
 fn at(minutes: i64) -> DateTime<Utc> {
     "2026-11-23T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
@@ -105,6 +105,10 @@ fn at_step(step: RotationStepName) -> Rotation {
         assert_eq!(rotation.next_move(at(1)), Next::Wait(rotation.grace_until));
         return rotation;
     }
+    if step == RotationStepName::Detach {
+        let after_grace = rotation.grace_until.unwrap();
+        complete(&mut rotation, RotationStepName::DeleteOld, after_grace);
+    }
     rotation
 }
 
@@ -127,7 +131,7 @@ fn a_new_rotation_starts_at_create_with_the_old_keys_name() {
         ]
     );
     let view = rotation.view();
-    assert_eq!(view.steps.len(), 7);
+    assert_eq!(view.steps.len(), 9);
     assert!(
         view.steps
             .iter()
@@ -178,7 +182,7 @@ fn the_create_request_copies_the_old_keys_settings() {
 #[test]
 fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
     let mut rotation = fresh(true);
-    for step in &STEPS[..4] {
+    for step in &STEPS[..5] {
         complete(&mut rotation, *step, at(1));
     }
     // Drain waits, then completes.
@@ -246,6 +250,11 @@ fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
     );
     let after_grace = at(21) + Duration::days(1);
     complete(&mut rotation, RotationStepName::DeleteOld, after_grace);
+    // The old hash leaves the lists only once the old key is deleted; no rollback from here.
+    assert_eq!(rotation.status, RotationStatus::Running);
+    assert_eq!(rotation.current_step(), Some(RotationStepName::Detach));
+    assert!(!rotation.actions().contains(&RotationAction::RollBack));
+    complete(&mut rotation, RotationStepName::Detach, after_grace);
     assert_eq!(rotation.status, RotationStatus::Completed);
     assert_eq!(rotation.finished_at, Some(after_grace));
     assert_eq!(rotation.next_move(after_grace), Next::Stop);
@@ -257,7 +266,7 @@ fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
 fn delete_at_once_skips_the_grace_period() {
     let mut rotation = fresh(true);
     rotation.settings.delete_at_once = true;
-    for step in &STEPS[..6] {
+    for step in &STEPS[..7] {
         complete(&mut rotation, *step, at(1));
     }
     assert_eq!(rotation.grace_until, Some(at(1)));
@@ -291,7 +300,7 @@ fn a_failure_at_every_step_stops_the_rotation_with_retry() {
         // The old key may be gone once its delete ran: no rollback then.
         assert_eq!(
             actions.contains(&RotationAction::RollBack),
-            step != RotationStepName::DeleteOld,
+            !matches!(step, RotationStepName::DeleteOld | RotationStepName::Detach),
             "{step:?}: {actions:?}"
         );
         // A failed create leaves its outcome unknown: abandoning could orphan a key.
@@ -339,6 +348,7 @@ fn without_targets_deploy_waits_for_the_person() {
     let mut rotation = fresh(false);
     complete(&mut rotation, RotationStepName::Create, at(1));
     complete(&mut rotation, RotationStepName::StoreSecret, at(1));
+    complete(&mut rotation, RotationStepName::Attach, at(1));
     rotation.begin_step(RotationStepName::Deploy, at(1));
     assert!(!rotation.deploy_in_doubt, "no target can have the secret");
     rotation.finish_step(
@@ -636,4 +646,104 @@ fn the_state_round_trips_through_json() {
     assert_eq!(view["steps"][0]["step"], "create");
     assert_eq!(view["steps"][0]["status"], "done");
     assert_eq!(view["actions"][0], "resume");
+}
+
+fn guardrail() -> Attachment {
+    Attachment::Guardrail {
+        id: "g1".into(),
+        name: "EU only".into(),
+    }
+}
+
+#[test]
+fn attach_runs_before_deploy_and_detach_after_delete_with_the_snapshot_in_the_journal() {
+    let mut rotation = fresh(true);
+    rotation.attachments = vec![
+        guardrail(),
+        Attachment::Byok {
+            id: "b1".into(),
+            provider: "openai".into(),
+            name: "prod".into(),
+        },
+    ];
+    complete(&mut rotation, RotationStepName::Create, at(1));
+    complete(&mut rotation, RotationStepName::StoreSecret, at(1));
+    assert_eq!(
+        rotation.next_move(at(1)),
+        Next::Run(RotationStepName::Attach)
+    );
+    let facts = rotation.begin_step(RotationStepName::Attach, at(1));
+    assert_eq!(facts["attachments"][0]["kind"], "guardrail");
+    assert_eq!(facts["attachments"][1]["id"], "b1");
+    assert_eq!(facts["new_key_hash"], "b".repeat(64));
+    // Interrupted here: the next run runs attach again (it is idempotent), not deploy.
+    assert_eq!(
+        rotation.next_move(at(2)),
+        Next::Run(RotationStepName::Attach)
+    );
+    rotation.finish_step(
+        RotationStepName::Attach,
+        StepOutcome::Done("attached".into()),
+        at(2),
+    );
+    assert_eq!(
+        rotation.next_move(at(2)),
+        Next::Run(RotationStepName::Deploy)
+    );
+
+    let mut rotation = at_step(RotationStepName::Detach);
+    rotation.attachments = vec![guardrail()];
+    let now = rotation.grace_until.unwrap();
+    let facts = rotation.begin_step(RotationStepName::Detach, now);
+    assert_eq!(facts["old_key_hash"], "a".repeat(64));
+    assert_eq!(facts["attachments"][0]["id"], "g1");
+}
+
+#[test]
+fn a_rotation_saved_before_attach_and_detach_existed_reads_them_as_skipped() {
+    let mut rotation = at_step(RotationStepName::Verify);
+    let mut json = serde_json::to_value(&rotation).unwrap();
+    json["steps"] = serde_json::Value::Array(
+        json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|step| step["step"] != "attach" && step["step"] != "detach")
+            .cloned()
+            .collect(),
+    );
+    json.as_object_mut().unwrap().remove("attachments");
+    let back: Rotation = serde_json::from_value(json).unwrap();
+    assert_eq!(back.steps.len(), RotationStepName::ALL.len());
+    for (record, name) in back.steps.iter().zip(RotationStepName::ALL) {
+        assert_eq!(record.step, name);
+    }
+    assert_eq!(
+        back.step(RotationStepName::Attach).status,
+        RotationStepStatus::Skipped
+    );
+    assert_eq!(
+        back.step(RotationStepName::Detach).status,
+        RotationStepStatus::Skipped
+    );
+    assert_eq!(back.current_step(), Some(RotationStepName::Verify));
+    assert!(back.attachments.is_empty());
+    // The rest of the state is as saved.
+    rotation.steps = back.steps.clone();
+    assert_eq!(back, rotation);
+}
+
+#[test]
+fn an_expiry_override_goes_into_the_create_request() {
+    let mut rotation = fresh(true);
+    let extended: DateTime<Utc> = "2027-06-30T00:00:00Z".parse().unwrap();
+    rotation.settings.new_expiry = NewExpiry::At(extended);
+    let request = rotation.create_request(at(5));
+    assert_eq!(request.expires_at, Some(extended));
+    assert_eq!(
+        request.workspace_id.as_deref(),
+        Some("0df9e665-d932-5740-b2c7-b52af166bc11")
+    );
+    assert_eq!(request.limit, Some(25.0));
+    assert_eq!(request.include_byok_in_limit, Some(true));
 }

@@ -227,6 +227,7 @@ pub fn start_args(rig: &Rig) -> RotationStartArgs {
         profile_id: rig.profile_id.clone(),
         key_hash: rig.old_hash.clone(),
         delete_at_once: false,
+        new_expiry: None,
     }
 }
 

@@ -181,6 +181,17 @@ impl Rotations {
             rotation.rollback.old_key_reenabled = true;
             self.rollback_progress(rotation, JournalOutcome::OldKeyReenabled)?;
         }
+        let attach_started = rotation.step(RotationStepName::Attach).attempts > 0;
+        if attach_started && !rotation.rollback.attachments_removed {
+            if let Some(note) = self
+                .remove_new_hash(rotation, &client, rotation.deployed())
+                .await?
+            {
+                notes.push(note);
+            }
+            rotation.rollback.attachments_removed = true;
+            self.rollback_progress(rotation, JournalOutcome::AttachmentsRemoved)?;
+        }
         if let Some(new_key) = rotation.new_key.clone() {
             if rotation.deployed() {
                 if !rotation.rollback.deploys_undone {
