@@ -71,3 +71,55 @@ pub fn plan_lines(plan: &RotationPlan) -> Vec<String> {
 pub fn parse_expires(input: &str) -> Result<NewExpiry, String> {
     keyward_core::rotation::parse_new_expiry(input).map_err(|error| error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_core::api::ApiKey;
+    use keyward_core::rotation::RotationPolicy;
+
+    #[test]
+    fn the_plan_says_what_the_new_key_gets() {
+        let key: ApiKey = serde_json::from_value(serde_json::json!({
+            "hash": "h", "name": "eu-api", "label": "sk-or-v1-abc...def", "disabled": false,
+            "limit": 5.0, "limit_remaining": 5.0, "limit_reset": "weekly", "usage": 0.0,
+            "usage_daily": 0.0, "usage_weekly": 0.0, "usage_monthly": 0.0, "byok_usage": 0.0,
+            "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0, "byok_usage_monthly": 0.0,
+            "include_byok_in_limit": true, "workspace_id": "ws-1",
+            "created_at": "2026-01-01T00:00:00Z", "expires_at": "2026-03-02T00:00:00Z",
+        }))
+        .unwrap();
+        let attachments = vec![
+            Attachment::Guardrail {
+                id: "g".into(),
+                name: "EU only".into(),
+            },
+            Attachment::Byok {
+                id: "b".into(),
+                provider: "openai".into(),
+                name: "prod".into(),
+            },
+        ];
+        let now = "2026-06-01T00:00:00Z".parse().unwrap();
+        let plan = RotationPlan::for_key(
+            &key,
+            RotationPolicy::default_for("p", "h"),
+            Some(NewExpiry::Days(90)),
+            attachments,
+            now,
+        );
+        let text = plan_lines(&plan).join("\n");
+        for expected in [
+            "\"eu-api · rotated 2026-06-01\"",
+            "workspace    ws-1",
+            "$5.00, resets weekly",
+            "counts toward",
+            "expires      2026-08-30T00:00:00Z (90 days; the old key: 2026-03-02T00:00:00Z)",
+            "guardrail    guardrail \"EU only\"",
+            "BYOK list    BYOK key \"prod\" (openai)",
+            "deploy to    nowhere",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        }
+    }
+}
