@@ -274,26 +274,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let profile = resolve_profile(&service, profile.as_deref())?;
             let key_hash = resolve_key(&service, &profile, key).await?;
-            let plan = service
-                .rotation_plan(&RotationPlanArgs {
-                    profile_id: profile.id.clone(),
-                    key_hash: key_hash.clone(),
-                    new_expiry: *expires,
-                })
-                .await?;
-            if *dry_run {
+            // With --json only the dry run prints the plan (a script reads one JSON document).
+            if *dry_run || !cli.json {
+                let plan = service
+                    .rotation_plan(&RotationPlanArgs {
+                        profile_id: profile.id.clone(),
+                        key_hash: key_hash.clone(),
+                        new_expiry: *expires,
+                    })
+                    .await?;
                 if cli.json {
                     return print_json(&plan);
                 }
                 for line in rotate::plan_lines(&plan) {
                     println!("{line}");
                 }
-                println!("(dry run: nothing was changed)");
-                return Ok(());
-            }
-            if !cli.json {
-                for line in rotate::plan_lines(&plan) {
-                    println!("{line}");
+                if *dry_run {
+                    println!("(dry run: nothing was changed)");
+                    return Ok(());
                 }
             }
             let view = service

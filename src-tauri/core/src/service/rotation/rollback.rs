@@ -1,5 +1,6 @@
-//! Rollback: the old key stays (re-enabled if it was disabled), deploys are taken back, and the new
-//! key is deleted only if its secret was never deployed. Progress is journalled, so an interrupted
+//! Rollback: the old key stays (re-enabled if it was disabled), the new hash leaves the lists the
+//! attach step put it on, deploys are taken back, and the new key is deleted only if its secret was
+//! never deployed. Progress is journalled, so an interrupted
 //! rollback resumes where it stopped.
 
 use std::collections::HashSet;
@@ -181,8 +182,9 @@ impl Rotations {
             rotation.rollback.old_key_reenabled = true;
             self.rollback_progress(rotation, JournalOutcome::OldKeyReenabled)?;
         }
-        let attach_started = rotation.step(RotationStepName::Attach).attempts > 0;
-        if attach_started && !rotation.rollback.attachments_removed {
+        let attached = rotation.step(RotationStepName::Attach).attempts > 0
+            && !rotation.attachments.is_empty();
+        if attached && !rotation.rollback.attachments_removed {
             if let Some(note) = self
                 .remove_new_hash(rotation, &client, rotation.deployed())
                 .await?
