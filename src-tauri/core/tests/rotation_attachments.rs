@@ -3,22 +3,29 @@
 //! all of them before its secret is deployed and the old hash leaves them only once the old key is
 //! deleted; a rollback takes the new hash off; a failure while attaching loses nothing; the plan
 //! shows what the new key gets; "extend expiry" is a rotation with a new expiry, checked before
-//! anything is sent. Crashes at the attach/detach boundaries are in `rotation_crash.rs`.
+//! anything is sent; a resumed rotation carries the list it snapshotted when it started. Crashes at
+//! every attach/detach boundary are in `rotation_crash.rs`.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rotation_support;
 mod service_support;
 
+use std::sync::Arc;
+
 use chrono::{Duration, DurationRound, Utc};
 use keyward_core::api::{ClientConfig, CreateKeyRequest, LimitReset, OpenRouterClient};
 use keyward_core::rotation::{
-    JournalPhase, JournalStep, NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs,
+    Attachment, Boundary, HookPoint, JournalPhase, JournalStep, NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs,
     RotationStatus, RotationStepName, RotationStepStatus, RotationView,
 };
-use keyward_core::service::MemoryAccountLinks;
-use keyward_core::{Error, ErrorKind};
-use rotation_support::{OTHER_HASH, Rig, VARIABLE, attachments, named_by, rig_with_links};
+use keyward_core::service::{MemoryAccountLinks, ServiceConfig};
+use keyward_core::store::Store;
+use keyward_core::{Error, ErrorKind, Keyward};
+use rotation_support::{
+    CrashAt, OTHER_HASH, Rig, RotationEvents, VARIABLE, attachments, configure, named_by,
+    rig_with_links,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 const WORKSPACE: &str = "5f0c1a9e-2b7d-4c3e-9a41-7e6b2d8c0f13";
@@ -297,4 +304,46 @@ async fn extend_expiry_is_a_rotation_with_a_new_expiry() {
     assert_eq!(expires, until);
     // The rest is carried as in any rotation.
     assert_eq!(named_by(&links, view.new_key_hash.as_deref().unwrap()), ALL);
+}
+
+#[tokio::test]
+async fn a_resumed_rotation_carries_the_list_snapshotted_at_its_start() {
+    let crash = Arc::new(CrashAt {
+        point: HookPoint::new(RotationStepName::Attach, Boundary::Before),
+        reached: Arc::new(tokio::sync::Notify::new()),
+    });
+    let links = MemoryAccountLinks::new();
+    let rig = rig_with_links("rot-attach-snapshot", Some(crash.clone()), &links).await;
+    rig.set_policy(|policy| policy.grace_period_secs = 0);
+    let service = rig.t.service.clone();
+    let args = rotation_support::start_args(&rig);
+    let task = tokio::spawn(async move {
+        let _ = service.rotation_start(args).await;
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(15), crash.reached.notified())
+        .await
+        .expect("attach:before was never reached");
+    task.abort();
+    let _ = task.await;
+    // Meanwhile another destination starts naming the old key: the rotation's list is fixed.
+    let late = Attachment::Destination {
+        id: "7d9f1f3c-0000-4000-8000-000000000009".into(),
+        name: "late".into(),
+        destination_type: "webhook".into(),
+    };
+    links.add(late.clone(), &[rig.old_hash.as_str()]);
+
+    let events = Arc::new(RotationEvents::default());
+    let mut config = ServiceConfig::new(rig.t.vault.clone());
+    configure(&mut config, &events);
+    config.rotation.links = Arc::new(links.clone());
+    let restarted = Keyward::new(Store::open_in_dir(rig.t.dir.path()).unwrap(), config);
+    let views = restarted.resume_rotations().await.unwrap();
+    assert_eq!(views.len(), 1);
+    let view = &views[0];
+    assert_eq!(view.status, RotationStatus::Completed, "{view:#?}");
+    let new_hash = view.new_key_hash.clone().unwrap();
+    assert_eq!(named_by(&links, &new_hash), ALL);
+    assert_eq!(links.hashes_of(late.id()), [rig.old_hash.clone()]);
+    assert!(restarted.rotation_journal_problems(&view.id).unwrap().is_empty());
 }
