@@ -344,6 +344,6 @@ async fn a_resumed_rotation_carries_the_list_snapshotted_at_its_start() {
     assert_eq!(view.status, RotationStatus::Completed, "{view:#?}");
     let new_hash = view.new_key_hash.clone().unwrap();
     assert_eq!(named_by(&links, &new_hash), ALL);
-    assert_eq!(links.hashes_of(late.id()), [rig.old_hash.clone()]);
+    assert_eq!(links.hashes_of(late.id()), vec![rig.old_hash.clone()]);
     assert!(restarted.rotation_journal_problems(&view.id).unwrap().is_empty());
 }
