@@ -90,7 +90,7 @@ fn generated_shapes_match_the_contract() {
         "rotation_action: { args: RotationActionArgs; result: RotationView };",
         "rotations_list: { args: RotationsListArgs; result: Array<RotationView> };",
         "rotation_policy_validate: { args: RotationPolicy; result: Array<AppError> };",
-        "rotation_plan: { args: RotationKeyArgs; result: RotationPlan };",
+        "rotation_plan: { args: RotationPlanArgs; result: RotationPlan };",
         "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");

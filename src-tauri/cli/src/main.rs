@@ -3,6 +3,8 @@
 //! never disagree. `--json` prints machine-readable output; secrets only ever go to stdout on
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
+mod rotate;
+
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +13,9 @@ use std::sync::Arc;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use keyward_core::ipc::{KeysListArgs, ProfileAddArgs};
-use keyward_core::rotation::{EnvPauseHook, RotationAction, RotationStartArgs, RotationView};
+use keyward_core::rotation::{
+    EnvPauseHook, NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs, RotationView,
+};
 use keyward_core::service::NoEvents;
 use keyward_core::store::Profile;
 use keyward_core::store::{Store, default_data_dir};
@@ -74,8 +78,8 @@ enum Command {
         #[arg(long)]
         include_expired: bool,
     },
-    /// Rotate a key (by hash or exact name) with its rotation policy; runs until the rotation waits
-    /// (drain, grace period), fails or completes.
+    /// Rotate a key (by hash or exact name) with its rotation policy; prints the plan (what the new
+    /// key gets), then runs until the rotation waits (drain, grace period), fails or completes.
     Rotate {
         key: String,
         #[arg(long)]
@@ -83,6 +87,13 @@ enum Command {
         /// Delete the old key as soon as it is disabled, without a grace period.
         #[arg(long)]
         delete_at_once: bool,
+        /// The new key's expiry instead of the policy's ("extend expiry"): days (90), a date
+        /// (2027-01-31, midnight UTC), a date and time with a zone, `never`, or `keep`.
+        #[arg(long, value_parser = rotate::parse_expires)]
+        expires: Option<NewExpiry>,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List rotations (unfinished ones unless --all).
     Rotations {
@@ -258,14 +269,37 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             key,
             profile,
             delete_at_once,
+            expires,
+            dry_run,
         } => {
             let profile = resolve_profile(&service, profile.as_deref())?;
             let key_hash = resolve_key(&service, &profile, key).await?;
+            // With --json only the dry run prints the plan (a script reads one JSON document).
+            if *dry_run || !cli.json {
+                let plan = service
+                    .rotation_plan(&RotationPlanArgs {
+                        profile_id: profile.id.clone(),
+                        key_hash: key_hash.clone(),
+                        new_expiry: *expires,
+                    })
+                    .await?;
+                if cli.json {
+                    return print_json(&plan);
+                }
+                for line in rotate::plan_lines(&plan) {
+                    println!("{line}");
+                }
+                if *dry_run {
+                    println!("(dry run: nothing was changed)");
+                    return Ok(());
+                }
+            }
             let view = service
                 .rotation_start(RotationStartArgs {
                     profile_id: profile.id.clone(),
                     key_hash,
                     delete_at_once: *delete_at_once,
+                    new_expiry: *expires,
                 })
                 .await?;
             print_rotation(&view, cli.json)?;

@@ -97,3 +97,18 @@ fn a_fresh_data_directory_has_no_rotations_and_no_active_profile() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn rotate_offers_a_dry_run_and_refuses_an_unreadable_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["rotate", "--help"]);
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    assert!(help.contains("--dry-run"), "{help}");
+    assert!(help.contains("--expires"), "{help}");
+
+    let output = run(dir.path(), &["rotate", "somehash", "--expires", "next week"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("number of days"), "{stderr}");
+}

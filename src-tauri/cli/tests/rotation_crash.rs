@@ -57,7 +57,10 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut h = Harness::start().await;
     let points = step_points();
-    assert_eq!(points.len(), 16);
+    // Every step's before/after, create's posted/held too: attach and detach included.
+    assert_eq!(points.len(), 20);
+    assert!(points.iter().any(|point| point == "attach:before"));
+    assert!(points.iter().any(|point| point == "detach:after"));
 
     // A whole rotation without a kill: it works, and it tells how long one takes.
     let before = Instant::now();
@@ -103,6 +106,7 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         (Some("create:posted"), "roll_back:before"),
         (Some("create:held"), "roll_back:after"),
         (Some("store_secret:after"), "roll_back:before"),
+        (Some("attach:after"), "roll_back:after"),
         (Some("deploy:before"), "roll_back:after"),
         (Some("verify:after"), "roll_back:before"),
     ] {

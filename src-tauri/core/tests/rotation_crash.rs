@@ -2,7 +2,9 @@
 //! dropped there, so whatever it held only in memory is gone, as in a kill), then a new service over
 //! the same store and keychain resumes it at "start-up". After each, the rotation completes (or
 //! finishes rolling back), the journal is consistent, the emulator holds no key nobody accounts for,
-//! and the `.env` file holds a working new secret. The out-of-process SIGKILL harness drives the same
+//! and the `.env` file holds a working new secret; the key's guardrail, BYOK allowlist and log
+//! destination (in-memory account links shared by both "processes") name the new key and not the
+//! old one, or, after a rollback that kept the new key, the old key and only the new key's guardrail. The out-of-process SIGKILL harness drives the same
 //! boundaries with `KEYWARD_ROTATION_PAUSE_AT`.
 //! The "same keychain" is a clone of the in-memory vault, which shares its entries.
 #![cfg(target_os = "linux")]
@@ -20,16 +22,19 @@ use keyward_core::deploy::{self, DeployContext};
 use keyward_core::rotation::{
     Boundary, HookPoint, RotationAction, RotationStatus, RotationStepName, RotationStepStatus,
 };
-use keyward_core::service::ServiceConfig;
+use keyward_core::service::{MemoryAccountLinks, ServiceConfig};
 use keyward_core::store::Store;
-use rotation_support::{CrashAt, Rig, RotationEvents, configure, rig, start_args};
+use rotation_support::{
+    CrashAt, OTHER_HASH, Rig, RotationEvents, configure, named_by, rig_with_links, start_args,
+};
 
 /// A second process, as far as the rotation can tell: a new service over the same database file and
 /// keychain service, without hooks.
-fn restart(rig: &Rig) -> Keyward {
+fn restart(rig: &Rig, links: &MemoryAccountLinks) -> Keyward {
     let events = Arc::new(RotationEvents::default());
     let mut config = ServiceConfig::new(rig.t.vault.clone());
     configure(&mut config, &events);
+    config.rotation.links = Arc::new(links.clone());
     Keyward::new(Store::open_in_dir(rig.t.dir.path()).unwrap(), config)
 }
 
@@ -41,7 +46,8 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
         reached: Arc::new(tokio::sync::Notify::new()),
     });
     let name = format!("rot-crash-{}", point.name().replace(':', "-"));
-    let rig = rig(&name, Some(crash.clone())).await;
+    let links = MemoryAccountLinks::new();
+    let rig = rig_with_links(&name, Some(crash.clone()), &links).await;
     rig.set_policy(|policy| {
         policy.grace_period_secs = 0;
         if roll_back {
@@ -65,7 +71,7 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
     task.abort();
     let _ = task.await;
 
-    let restarted = restart(&rig);
+    let restarted = restart(&rig, &links);
     restarted.resume_rotations().await.unwrap();
     let all = restarted.rotations(None, false).unwrap();
     assert_eq!(all.len(), 1, "{}", point.name());
@@ -88,6 +94,12 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
         );
         assert_eq!(rig.env_secret(), rig.old_secret);
         let new_hash = view.new_key_hash.clone().unwrap();
+        // The kept new key keeps its guardrail (a live key stays guarded) and leaves the lists.
+        assert_eq!(named_by(&links, &new_hash), ["guardrail"], "{}", point.name());
+        assert_eq!(
+            named_by(&links, &rig.old_hash),
+            ["guardrail", "byok", "destination"]
+        );
         assert!(
             restarted
                 .held_secret(&rig.profile_id, &new_hash)
@@ -104,7 +116,22 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
     );
     // Exactly the new key is left: the old one deleted, no orphan of an interrupted create.
     assert_eq!(keys.len(), 1, "{}: {keys:#?}", point.name());
-    assert_eq!(keys[0]["hash"], view.new_key_hash.clone().unwrap());
+    let new_hash = view.new_key_hash.clone().unwrap();
+    assert_eq!(keys[0]["hash"], new_hash);
+    assert_eq!(
+        named_by(&links, &new_hash),
+        ["guardrail", "byok", "destination"],
+        "{}",
+        point.name()
+    );
+    assert!(
+        named_by(&links, &rig.old_hash).is_empty(),
+        "{}",
+        point.name()
+    );
+    // Another key in the BYOK allowlist stays there.
+    let byok = &rotation_support::attachments()[1];
+    assert!(links.hashes_of(byok.id()).contains(&OTHER_HASH.to_owned()));
     let secret = rig.env_secret();
     assert_eq!(
         rig.check_secret(&secret).await.unwrap(),
@@ -120,7 +147,9 @@ async fn a_crash_at_every_step_boundary_resumes_without_loss() {
         .into_iter()
         .filter(|point| point.step.is_some())
         .collect();
-    assert_eq!(points.len(), 16);
+    assert_eq!(points.len(), 20);
+    assert!(points.iter().any(|p| p.name() == "attach:after"));
+    assert!(points.iter().any(|p| p.name() == "detach:before"));
     for point in points {
         crash_and_resume(point, false).await;
     }
@@ -158,7 +187,8 @@ async fn interrupted_deploy(test: &str, how: Interrupted) -> (Rig, Keyward, Stri
         point: HookPoint::new(RotationStepName::Deploy, Boundary::Before),
         reached: Arc::new(tokio::sync::Notify::new()),
     });
-    let rig = rig(test, Some(crash.clone())).await;
+    let links = MemoryAccountLinks::new();
+    let rig = rig_with_links(test, Some(crash.clone()), &links).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 3600);
     let service = rig.t.service.clone();
     let args = start_args(&rig);
@@ -171,7 +201,7 @@ async fn interrupted_deploy(test: &str, how: Interrupted) -> (Rig, Keyward, Stri
     task.abort();
     let _ = task.await;
 
-    let restarted = restart(&rig);
+    let restarted = restart(&rig, &links);
     let view = restarted.rotations(None, false).unwrap().remove(0);
     let secret = restarted
         .held_secret(&rig.profile_id, view.new_key_hash.as_deref().unwrap())

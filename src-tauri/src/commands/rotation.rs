@@ -4,7 +4,7 @@
 use keyward_core::AppError;
 use keyward_core::rotation::{
     PlannedRotation, RotationActionArgs, RotationBatchArgs, RotationKeyArgs, RotationPlan,
-    RotationPolicy, RotationStartArgs, RotationView, RotationsListArgs,
+    RotationPlanArgs, RotationPolicy, RotationStartArgs, RotationView, RotationsListArgs,
 };
 use tauri::AppHandle;
 
@@ -35,13 +35,14 @@ pub async fn rotation_policy_validate(
     Ok(service(&app).validate_rotation_policy(&args))
 }
 
-/// What rotating one key would do: its policy and the new key's name.
+/// What rotating one key would give the new key: name, workspace, limit, expiry, the guardrail /
+/// BYOK allowlists / log destinations it joins, deploy targets.
 #[tauri::command]
 pub async fn rotation_plan(
     app: AppHandle,
-    args: RotationKeyArgs,
+    args: RotationPlanArgs,
 ) -> Result<RotationPlan, AppError> {
-    Ok(service(&app).rotation_plan(&args)?)
+    Ok(service(&app).rotation_plan(&args).await?)
 }
 
 /// The cached keys a batch pattern selects, with their new names.

@@ -1,5 +1,6 @@
 // The rotation and deploy types, as generated from Rust by ts-rs into src/lib/bindings/ (the truth:
 // what the shell sends). One import point for the rotation UI.
+export type { Attachment } from "./bindings/Attachment";
 export type { DeployOutcome } from "./bindings/DeployOutcome";
 export type { DeployTarget } from "./bindings/DeployTarget";
 export type { DeployUndo } from "./bindings/DeployUndo";

@@ -3,30 +3,36 @@
 // rotation_policy_get/_validate, rotation_plan and rotation_batch_plan. Plain TypeScript (no runes).
 import { clockTime } from "./watch-format";
 import type {
-  DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
+  Attachment, DeployTarget, NewExpiry, RotationAction, RotationPolicy, RotationStatus, RotationStepName, RotationView,
 } from "./rotation-types";
 
-export const STEP_ORDER: RotationStepName[] = ["create", "store_secret", "deploy", "verify", "drain", "disable_old", "delete_old"];
+export const STEP_ORDER: RotationStepName[] = [
+  "create", "store_secret", "attach", "deploy", "verify", "drain", "disable_old", "delete_old", "detach",
+];
 
 export const STEP_LABEL: Record<RotationStepName, string> = {
   create: "Create the new key",
   store_secret: "Store its secret in the OS keychain",
+  attach: "Give it the old key's guardrail, BYOK and log links",
   deploy: "Deploy the new secret",
   verify: "Verify the new key works",
   drain: "Wait until the old key is no longer used",
   disable_old: "Disable the old key",
   delete_old: "Delete the old key",
+  detach: "Remove the old key from those links",
 };
 
 /** The headline when a step stops the rotation. */
 export const STEP_FAILED: Record<RotationStepName, string> = {
   create: "Creating the new key failed",
   store_secret: "Storing the new secret in the OS keychain failed",
+  attach: "Adding the new key to the old key's guardrail, BYOK or log links failed",
   deploy: "Deploying the new secret failed",
   verify: "The new key did not pass its check",
   drain: "Watching the old key's usage failed",
   disable_old: "Disabling the old key failed",
   delete_old: "Deleting the old key failed",
+  detach: "Removing the old key from its guardrail, BYOK or log links failed",
 };
 
 export const STATUS_LABEL: Record<RotationStatus, string> = {
@@ -72,9 +78,19 @@ export function durationWords(secs: number): string {
   return `${secs} s`;
 }
 
+/** `guardrail "EU only"`, `BYOK key "prod" (openai)`, `log destination "traces" (langfuse)`. */
+export function describeAttachment(a: Attachment): string {
+  switch (a.kind) {
+    case "guardrail": return `guardrail "${a.name}"`;
+    case "byok": return `BYOK key "${a.name}" (${a.provider})`;
+    case "destination": return `log destination "${a.name}" (${a.type})`;
+  }
+}
+
 export function newExpiryWords(e: NewExpiry): string {
   if (e === "keep_lifetime") return "keeps the old key's remaining lifetime";
   if (e === "none") return "never expires";
+  if ("at" in e) return `expires ${e.at.slice(0, 10)}`;
   return `expires ${e.days} ${e.days === 1 ? "day" : "days"} after rotation`;
 }
 

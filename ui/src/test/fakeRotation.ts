@@ -17,7 +17,7 @@
 import { emit } from "@tauri-apps/api/event";
 import type { AppError } from "../lib/bindings/AppError";
 import type { KeyRow } from "../lib/bindings/KeyRow";
-import type { RotationAction, RotationPolicy, RotationView } from "../lib/rotation-types";
+import type { Attachment, NewExpiry, RotationAction, RotationPlan, RotationPolicy, RotationView } from "../lib/rotation-types";
 import replays from "./fixtures/rotation-replays.json";
 
 type Host = {
@@ -103,6 +103,13 @@ export class FakeRotation {
 
   constructor(private host: Host) {}
 
+  /** What names each key (by hash), for `rotation_plan`: the core reads it from the account. */
+  private attachments = new Map<string, Attachment[]>();
+
+  setAttachments(hash: string, attachments: Attachment[]) {
+    this.attachments.set(hash, structuredClone(attachments));
+  }
+
   private policyKey(profileId: string, hash: string) {
     return `${profileId}|${hash}`;
   }
@@ -121,7 +128,7 @@ export class FakeRotation {
     const bad = (field: string, message: string) => out.push(err("invalid_input", message, field));
     if (p.every_days !== null && (!Number.isInteger(p.every_days) || p.every_days < 1)) bad("every_days", "must be at least 1 day");
     if (p.before_expiry_days !== null && (!Number.isInteger(p.before_expiry_days) || p.before_expiry_days < 1)) bad("before_expiry_days", "must be at least 1 day");
-    if (typeof p.new_expiry === "object" && (!Number.isInteger(p.new_expiry.days) || p.new_expiry.days < 1)) bad("new_expiry", "must be at least 1 day");
+    if (typeof p.new_expiry === "object" && "days" in p.new_expiry && (!Number.isInteger(p.new_expiry.days) || p.new_expiry.days < 1)) bad("new_expiry", "must be at least 1 day");
     for (const field of ["quiet_period_secs", "grace_period_secs"] as const) {
       if (p[field] > 30 * 86400) bad(field, "must be at most 2592000 s (30 days)");
     }
@@ -336,7 +343,16 @@ export class FakeRotation {
         return this.problems(a as unknown as RotationPolicy);
       case "rotation_plan": {
         const key = this.findKey(String(a.profile_id), String(a.key_hash));
-        return { policy: this.policy(String(a.profile_id), String(a.key_hash)), new_key_name: rotatedName(key.name) };
+        const policy = this.policy(String(a.profile_id), String(a.key_hash));
+        // The expiry date and the attachments are the core's to work out (rotation_attachments.rs);
+        // the fake plans none unless a test sets some.
+        const plan: RotationPlan = {
+          policy, new_key_name: rotatedName(key.name), workspace_id: key.workspace_id ?? null, limit: key.limit,
+          limit_reset: key.limit_reset, include_byok_in_limit: key.include_byok_in_limit,
+          new_expiry: (a.new_expiry as NewExpiry | undefined) ?? policy.new_expiry, expires_at: null,
+          old_expires_at: key.expires_at, attachments: structuredClone(this.attachments.get(key.hash) ?? []), targets: policy.targets,
+        };
+        return plan;
       }
       case "rotation_batch_plan": {
         const glob = String(a.name_pattern).trim();

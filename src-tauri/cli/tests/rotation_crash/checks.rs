@@ -117,6 +117,9 @@ impl Harness {
                     format!("rotation {id}: journal: {problem}"),
                 );
             }
+            for problem in attachment_problems(rotation) {
+                note(&mut self.problems, context, format!("rotation {id}: {problem}"));
+            }
             let mut hashes = BTreeSet::new();
             for entry in self.store.rotation_journal(id).unwrap() {
                 journal_hashes(&entry.detail, &mut hashes);
@@ -363,4 +366,47 @@ pub(crate) fn listed(findings: &BTreeMap<String, String>) -> Vec<String> {
         .iter()
         .map(|(finding, context)| format!("{context}: {finding}"))
         .collect()
+}
+
+/// The order the attach and detach steps keep, whatever was killed when: the new secret is never
+/// deployed before the attachments were carried (attach done or, with nothing to carry, skipped),
+/// the old hash is detached only once the old key's delete is done, and a completed rotation ran
+/// both (or skipped them with nothing to carry). The keys' attachments themselves are checked on
+/// the emulator once the service carries real ones (until the API client's guardrail / BYOK /
+/// observability methods are wired in, the service's links report none and both steps skip).
+pub(crate) fn attachment_problems(rotation: &Rotation) -> Vec<String> {
+    use keyward_core::rotation::RotationStepStatus as S;
+    let finished = |step: RotationStepName| {
+        matches!(rotation.step(step).status, S::Done | S::Skipped)
+    };
+    let mut problems = Vec::new();
+    let deploy_started = rotation.step(RotationStepName::Deploy).attempts > 0;
+    if deploy_started && !finished(RotationStepName::Attach) {
+        problems.push(format!(
+            "deploy ran while attach is {}",
+            rotation.step(RotationStepName::Attach).status
+        ));
+    }
+    if rotation.step(RotationStepName::Detach).attempts > 0
+        && rotation.step(RotationStepName::DeleteOld).status != S::Done
+    {
+        problems.push("detach ran before the old key's delete was done".to_owned());
+    }
+    if rotation.status == RotationStatus::Completed {
+        for step in [RotationStepName::Attach, RotationStepName::Detach] {
+            let status = rotation.step(step).status;
+            let expected = if rotation.attachments.is_empty() {
+                S::Skipped
+            } else {
+                S::Done
+            };
+            if status != expected {
+                problems.push(format!(
+                    "completed with {step} {status} ({} attachment(s))",
+                    rotation.attachments.len()
+                ));
+            }
+        }
+    }
+    problems
 }

@@ -127,7 +127,9 @@ mod tests {
     #[test]
     fn points_are_named_and_parsed() {
         let names: Vec<String> = HookPoint::all().iter().map(HookPoint::name).collect();
-        assert_eq!(names.len(), 7 * 2 + 2 + 2);
+        assert_eq!(names.len(), RotationStepName::ALL.len() * 2 + 2 + 2);
+        assert!(names.contains(&"attach:before".to_owned()));
+        assert!(names.contains(&"detach:after".to_owned()));
         assert_eq!(names[0], "create:before");
         assert_eq!(names[1], "create:posted");
         assert_eq!(names[2], "create:held");

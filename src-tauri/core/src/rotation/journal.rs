@@ -55,11 +55,13 @@ pub enum JournalPhase {
 pub enum JournalStep {
     Create,
     StoreSecret,
+    Attach,
     Deploy,
     Verify,
     Drain,
     DisableOld,
     DeleteOld,
+    Detach,
     RollBack,
     Rotation,
 }
@@ -69,11 +71,13 @@ impl From<RotationStepName> for JournalStep {
         match step {
             RotationStepName::Create => JournalStep::Create,
             RotationStepName::StoreSecret => JournalStep::StoreSecret,
+            RotationStepName::Attach => JournalStep::Attach,
             RotationStepName::Deploy => JournalStep::Deploy,
             RotationStepName::Verify => JournalStep::Verify,
             RotationStepName::Drain => JournalStep::Drain,
             RotationStepName::DisableOld => JournalStep::DisableOld,
             RotationStepName::DeleteOld => JournalStep::DeleteOld,
+            RotationStepName::Detach => JournalStep::Detach,
         }
     }
 }
@@ -123,6 +127,7 @@ pub enum JournalOutcome {
     DeploysUndone,
     NewKeyDeleted,
     NewSecretReleased,
+    AttachmentsRemoved,
 }
 
 impl From<RotationAction> for JournalOutcome {

@@ -8,7 +8,7 @@ mod state;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::journal::JournalOutcome;
-use super::{NewExpiry, RotationStatus, RotationStepName, RotationStepStatus};
+use super::{RotationStatus, RotationStepName, RotationStepStatus, new_expires_at};
 use crate::AppError;
 use crate::api::{CreateKeyRequest, LimitReset};
 pub use state::{
@@ -115,6 +115,7 @@ impl Rotation {
             old,
             settings,
             new_key: None,
+            attachments: Vec::new(),
             create_window_start: None,
             create_in_doubt: false,
             deploy_in_doubt: false,
@@ -190,17 +191,12 @@ impl Rotation {
     /// lifetime from now (not the old expiry itself: a key rotated before it expires would otherwise
     /// expire at the same moment and be due again at once).
     pub fn create_request(&self, now: DateTime<Utc>) -> CreateKeyRequest {
-        let expires_at = match self.settings.new_expiry {
-            NewExpiry::Never => None,
-            NewExpiry::Days(days) => now.checked_add_signed(Duration::days(i64::from(days))),
-            NewExpiry::KeepLifetime => match (self.old.created_at, self.old.expires_at) {
-                (Some(created), Some(expires)) if expires > created => {
-                    now.checked_add_signed(expires - created)
-                }
-                (_, Some(expires)) if expires > now => Some(expires),
-                _ => None,
-            },
-        };
+        let expires_at = new_expires_at(
+            self.settings.new_expiry,
+            self.old.created_at,
+            self.old.expires_at,
+            now,
+        );
         CreateKeyRequest {
             name: self.new_key_name.clone(),
             limit: self.old.limit,
@@ -287,6 +283,13 @@ impl Rotation {
             RotationStepName::DeleteOld => {
                 facts["old_key_hash"] = serde_json::json!(self.old.hash);
                 facts["grace_until"] = serde_json::json!(self.grace_until);
+            }
+            RotationStepName::Attach => {
+                facts["attachments"] = serde_json::json!(self.attachments);
+            }
+            RotationStepName::Detach => {
+                facts["attachments"] = serde_json::json!(self.attachments);
+                facts["old_key_hash"] = serde_json::json!(self.old.hash);
             }
             RotationStepName::StoreSecret | RotationStepName::Verify => {}
         }

@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::deploy::DeployTarget;
-use crate::rotation::RotationAction;
+use crate::rotation::{NewExpiry, RotationAction};
 use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
 use crate::{Error, ErrorKind};
 
-const STEPS: [RotationStepName; 7] = RotationStepName::ALL;
+const STEPS: [RotationStepName; 9] = RotationStepName::ALL;
 
 fn at(minutes: i64) -> DateTime<Utc> {
     "2026-11-23T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
@@ -105,6 +105,10 @@ fn at_step(step: RotationStepName) -> Rotation {
         assert_eq!(rotation.next_move(at(1)), Next::Wait(rotation.grace_until));
         return rotation;
     }
+    if step == RotationStepName::Detach {
+        let after_grace = rotation.grace_until.unwrap();
+        complete(&mut rotation, RotationStepName::DeleteOld, after_grace);
+    }
     rotation
 }
 
@@ -127,7 +131,7 @@ fn a_new_rotation_starts_at_create_with_the_old_keys_name() {
         ]
     );
     let view = rotation.view();
-    assert_eq!(view.steps.len(), 7);
+    assert_eq!(view.steps.len(), 9);
     assert!(
         view.steps
             .iter()
@@ -178,7 +182,7 @@ fn the_create_request_copies_the_old_keys_settings() {
 #[test]
 fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
     let mut rotation = fresh(true);
-    for step in &STEPS[..4] {
+    for step in &STEPS[..5] {
         complete(&mut rotation, *step, at(1));
     }
     // Drain waits, then completes.
@@ -246,6 +250,11 @@ fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
     );
     let after_grace = at(21) + Duration::days(1);
     complete(&mut rotation, RotationStepName::DeleteOld, after_grace);
+    // The old hash leaves the lists only once the old key is deleted; no rollback from here.
+    assert_eq!(rotation.status, RotationStatus::Running);
+    assert_eq!(rotation.current_step(), Some(RotationStepName::Detach));
+    assert!(!rotation.actions().contains(&RotationAction::RollBack));
+    complete(&mut rotation, RotationStepName::Detach, after_grace);
     assert_eq!(rotation.status, RotationStatus::Completed);
     assert_eq!(rotation.finished_at, Some(after_grace));
     assert_eq!(rotation.next_move(after_grace), Next::Stop);
@@ -257,7 +266,7 @@ fn the_happy_path_walks_every_step_and_completes_after_the_grace_period() {
 fn delete_at_once_skips_the_grace_period() {
     let mut rotation = fresh(true);
     rotation.settings.delete_at_once = true;
-    for step in &STEPS[..6] {
+    for step in &STEPS[..7] {
         complete(&mut rotation, *step, at(1));
     }
     assert_eq!(rotation.grace_until, Some(at(1)));
@@ -291,7 +300,7 @@ fn a_failure_at_every_step_stops_the_rotation_with_retry() {
         // The old key may be gone once its delete ran: no rollback then.
         assert_eq!(
             actions.contains(&RotationAction::RollBack),
-            step != RotationStepName::DeleteOld,
+            !matches!(step, RotationStepName::DeleteOld | RotationStepName::Detach),
             "{step:?}: {actions:?}"
         );
         // A failed create leaves its outcome unknown: abandoning could orphan a key.
@@ -339,6 +348,7 @@ fn without_targets_deploy_waits_for_the_person() {
     let mut rotation = fresh(false);
     complete(&mut rotation, RotationStepName::Create, at(1));
     complete(&mut rotation, RotationStepName::StoreSecret, at(1));
+    complete(&mut rotation, RotationStepName::Attach, at(1));
     rotation.begin_step(RotationStepName::Deploy, at(1));
     assert!(!rotation.deploy_in_doubt, "no target can have the secret");
     rotation.finish_step(
@@ -637,3 +647,7 @@ fn the_state_round_trips_through_json() {
     assert_eq!(view["steps"][0]["status"], "done");
     assert_eq!(view["actions"][0], "resume");
 }
+
+
+#[path = "machine_attach_tests.rs"]
+mod attach;

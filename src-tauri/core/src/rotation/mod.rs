@@ -1,8 +1,11 @@
 //! Zero-downtime key rotation as a persisted state machine: create the new key with the old key's
-//! settings → hold its secret in the keychain → deploy it → verify it (GET /key) → drain the old key →
-//! disable the old key → after a grace period delete it. This module holds the pure parts (the view
+//! settings → hold its secret in the keychain → attach it to what named the old key (guardrail, BYOK
+//! allowlists, log destinations) → deploy it → verify it (GET /key) → drain the old key → disable
+//! the old key → after a grace period delete it → detach the old hash from those lists. This module holds the pure parts (the view
 //! types, policies, when a rotation is due, the machine's transitions); `service::rotation` runs it.
 
+mod attachments;
+mod expiry;
 mod hooks;
 mod journal;
 mod machine;
@@ -18,13 +21,15 @@ use crate::Error;
 use crate::api::ApiKey;
 use crate::deploy::{DeployOutcome, DeployTarget};
 
+pub use attachments::{Attachment, describe_all};
+pub use expiry::{MAX_EXPIRY_DAYS, new_expires_at, parse_new_expiry, validate_new_expiry};
 pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSED_MARKER, RotationHooks};
 pub use journal::{JournalEntry, JournalOutcome, JournalPhase, JournalStep, check_journal};
 pub use machine::{
     ActionEffect, CreateReconcile, DrainState, NewKey, Next, OldKey, RollbackState, Rotation,
     RotationSettings, StepOutcome, StepRecord, drain_observation, new_key_name,
 };
-pub use plan::{PlannedRotation, RotationPlan, batch_plan};
+pub use plan::{PlannedRotation, RotationPlan, RotationPlanArgs, batch_plan};
 
 /// Default quiet period of the drain step: the old key's usage must not move for this long.
 pub const DEFAULT_QUIET_PERIOD_SECS: u32 = 900;
@@ -55,23 +60,30 @@ pub const MAX_PERIOD_SECS: u32 = 30 * 86_400;
 pub enum RotationStepName {
     Create,
     StoreSecret,
+    /// Adds the new key's hash to every guardrail / BYOK / log destination list that named the old
+    /// key, before its secret is deployed anywhere.
+    Attach,
     Deploy,
     Verify,
     Drain,
     DisableOld,
     DeleteOld,
+    /// Removes the old key's hash from those lists once the old key is deleted.
+    Detach,
 }
 
 impl RotationStepName {
     /// Every step, in the order a rotation runs them.
-    pub const ALL: [RotationStepName; 7] = [
+    pub const ALL: [RotationStepName; 9] = [
         RotationStepName::Create,
         RotationStepName::StoreSecret,
+        RotationStepName::Attach,
         RotationStepName::Deploy,
         RotationStepName::Verify,
         RotationStepName::Drain,
         RotationStepName::DisableOld,
         RotationStepName::DeleteOld,
+        RotationStepName::Detach,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -249,15 +261,18 @@ pub struct RotationView {
 }
 
 /// The new key's expiry: `"keep_lifetime"` (as long as the old key was created to live, counted from
-/// the rotation; none if the old key never expires), `"none"`, or `{ "days": N }` from the rotation.
+/// the rotation; none if the old key never expires), `"none"`, `{ "days": N }` from the rotation, or
+/// `{ "at": "2027-01-31T00:00:00Z" }` (one rotation only: "extend expiry"; a policy can't hold a
+/// fixed date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(into = "NewExpiryWire", try_from = "NewExpiryWire")]
-#[ts(type = "\"keep_lifetime\" | \"none\" | { days: number }")]
+#[ts(type = "\"keep_lifetime\" | \"none\" | { days: number } | { at: string }")]
 pub enum NewExpiry {
     #[default]
     KeepLifetime,
     Never,
     Days(u32),
+    At(DateTime<Utc>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -265,6 +280,7 @@ pub enum NewExpiry {
 enum NewExpiryWire {
     Named(String),
     Days { days: u32 },
+    At { at: DateTime<Utc> },
 }
 
 impl From<NewExpiry> for NewExpiryWire {
@@ -273,6 +289,7 @@ impl From<NewExpiry> for NewExpiryWire {
             NewExpiry::KeepLifetime => NewExpiryWire::Named("keep_lifetime".to_owned()),
             NewExpiry::Never => NewExpiryWire::Named("none".to_owned()),
             NewExpiry::Days(days) => NewExpiryWire::Days { days },
+            NewExpiry::At(at) => NewExpiryWire::At { at },
         }
     }
 }
@@ -288,6 +305,7 @@ impl TryFrom<NewExpiryWire> for NewExpiry {
                 "new_expiry must be \"keep_lifetime\", \"none\" or {{\"days\": N}}, not {other:?}"
             )),
             NewExpiryWire::Days { days } => Ok(NewExpiry::Days(days)),
+            NewExpiryWire::At { at } => Ok(NewExpiry::At(at)),
         }
     }
 }
@@ -346,6 +364,11 @@ pub struct RotationStartArgs {
     pub key_hash: String,
     /// Delete the old key as soon as it is disabled (no grace period).
     pub delete_at_once: bool,
+    /// The new key's expiry for this rotation instead of the policy's ("extend expiry": the API
+    /// can't change `expires_at`, so a longer life is a new key). Checked before anything is sent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub new_expiry: Option<NewExpiry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -524,6 +547,10 @@ mod tests {
             (NewExpiry::KeepLifetime, serde_json::json!("keep_lifetime")),
             (NewExpiry::Never, serde_json::json!("none")),
             (NewExpiry::Days(30), serde_json::json!({"days": 30})),
+            (
+                NewExpiry::At("2027-01-31T00:00:00Z".parse().unwrap()),
+                serde_json::json!({"at": "2027-01-31T00:00:00Z"}),
+            ),
         ] {
             assert_eq!(serde_json::to_value(value).unwrap(), json);
             assert_eq!(serde_json::from_value::<NewExpiry>(json).unwrap(), value);

@@ -1,24 +1,82 @@
 //! The rotation rules the UI asks for instead of writing them again: every problem of a policy at
-//! once (`rotation_policy_validate`), and what a rotation would do before it starts — the policy
-//! and the new key's name for one key, the keys a batch pattern selects (`rotation_plan`,
-//! `rotation_batch_plan`).
+//! once (`rotation_policy_validate`), and what a rotation would do before it starts — what the new
+//! key of one key gets (name, workspace, limit, expiry, attachments, deploy targets), the keys a
+//! batch pattern selects (`rotation_plan`, `rotation_batch_plan`).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{MAX_PERIOD_SECS, NewExpiry, RotationPolicy, name_matches, new_key_name};
+use super::{
+    Attachment, MAX_EXPIRY_DAYS, MAX_PERIOD_SECS, NewExpiry, RotationPolicy, name_matches,
+    new_expires_at, new_key_name,
+};
 use crate::Error;
-use crate::api::ApiKey;
-use crate::deploy::validate_target;
+use crate::api::{ApiKey, LimitReset};
+use crate::deploy::{DeployTarget, validate_target};
 
-/// What rotating one key will do, before it starts.
+/// Which key to plan a rotation for, and the expiry it would get instead of the policy's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RotationPlanArgs {
+    pub profile_id: String,
+    pub key_hash: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub new_expiry: Option<NewExpiry>,
+}
+
+/// What rotating one key will do, before it starts: what the new key gets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RotationPlan {
     /// The key's policy (the defaults if it has none).
     pub policy: RotationPolicy,
     /// The name the new key gets ("prod-api · rotated 2026-11-23").
     pub new_key_name: String,
+    /// The workspace the new key is created in: the old key's (`null`: the default workspace).
+    pub workspace_id: Option<String>,
+    pub limit: Option<f64>,
+    pub limit_reset: Option<LimitReset>,
+    pub include_byok_in_limit: bool,
+    /// The expiry rule used (this rotation's override, else the policy's).
+    pub new_expiry: NewExpiry,
+    /// The new key's expiry if the rotation started now (`null`: never expires).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The old key's expiry, for comparison.
+    pub old_expires_at: Option<DateTime<Utc>>,
+    /// The guardrail, BYOK allowlists and log destinations that will gain the new hash (and lose
+    /// the old one once the old key is deleted).
+    pub attachments: Vec<Attachment>,
+    /// Where the new secret goes (the policy's targets; empty: the person puts it in place).
+    pub targets: Vec<DeployTarget>,
+}
+
+impl RotationPlan {
+    /// The plan for `key` at `now` under `policy`, with `new_expiry` instead of the policy's rule.
+    pub fn for_key(
+        key: &ApiKey,
+        policy: RotationPolicy,
+        new_expiry: Option<NewExpiry>,
+        attachments: Vec<Attachment>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let new_expiry = new_expiry.unwrap_or(policy.new_expiry);
+        RotationPlan {
+            new_key_name: new_key_name(&key.name, now.date_naive()),
+            workspace_id: key.workspace_id.clone(),
+            limit: key.limit,
+            limit_reset: key
+                .limit_reset
+                .clone()
+                .filter(|reset| !matches!(reset, LimitReset::Other(_))),
+            include_byok_in_limit: key.include_byok_in_limit,
+            new_expiry,
+            expires_at: new_expires_at(new_expiry, key.created_at, key.expires_at, now),
+            old_expires_at: key.expires_at,
+            attachments,
+            targets: policy.targets.clone(),
+            policy,
+        }
+    }
 }
 
 /// A key a batch pattern selects, as the key list last showed it.
@@ -43,8 +101,20 @@ impl RotationPolicy {
                 "must be at least 1 day",
             ));
         }
-        if self.new_expiry == NewExpiry::Days(0) {
-            problems.push(Error::invalid("new_expiry", "must be at least 1 day"));
+        match self.new_expiry {
+            NewExpiry::Days(0) => {
+                problems.push(Error::invalid("new_expiry", "must be at least 1 day"));
+            }
+            NewExpiry::Days(days) if days > MAX_EXPIRY_DAYS => problems.push(Error::invalid(
+                "new_expiry",
+                format!("must be at most {MAX_EXPIRY_DAYS} days"),
+            )),
+            NewExpiry::At(_) => problems.push(Error::invalid(
+                "new_expiry",
+                "a fixed date belongs to one rotation (extend expiry), not to a policy that \
+                 rotates again and again",
+            )),
+            _ => {}
         }
         for (field, value) in [
             ("quiet_period_secs", self.quiet_period_secs),

@@ -1,13 +1,12 @@
-//! The rotation answers that send nothing and change nothing: a policy's problems, and what a
-//! rotation of one key or of a batch pattern would do, from the stored policy and the cached key
-//! list. The UI shows these instead of applying the rules itself.
+//! The rotation answers that change nothing: a policy's problems, and what a rotation of one key
+//! (read from OpenRouter) or of a batch pattern (from the cached key list) would do. The UI shows these
+//! instead of applying the rules itself.
 
 use crate::AppError;
 use crate::Error;
 use crate::api::ApiKey;
 use crate::rotation::{
-    PlannedRotation, RotationBatchArgs, RotationKeyArgs, RotationPlan, RotationPolicy, batch_plan,
-    new_key_name,
+    PlannedRotation, RotationBatchArgs, RotationPlan, RotationPlanArgs, RotationPolicy, batch_plan,
 };
 
 use super::Keyward;
@@ -19,21 +18,12 @@ impl Keyward {
         policy.problems().iter().map(AppError::from).collect()
     }
 
-    /// What rotating a cached key would do today: its policy (the defaults if it has none) and the
-    /// new key's name.
-    pub fn rotation_plan(&self, args: &RotationKeyArgs) -> Result<RotationPlan, Error> {
-        let policy = self.rotation_policy(&args.profile_id, &args.key_hash)?;
-        let cached = self
-            .inner
-            .store()
-            .cached_key::<ApiKey>(&args.profile_id, &args.key_hash)?
-            .ok_or_else(|| Error::NotFound {
-                message: format!("key {} is not in the key list", args.key_hash),
-            })?;
-        Ok(RotationPlan {
-            policy,
-            new_key_name: new_key_name(&cached.key.name, self.now().date_naive()),
-        })
+    /// What rotating a key would give the new key if it started now: name, workspace, limit,
+    /// reset, BYOK flag, expiry (`new_expiry` overrides the policy's, and is refused when in the
+    /// past or too far), the guardrail / BYOK allowlists / log destinations that gain the new hash,
+    /// and the deploy targets. Reads the key and its attachments from OpenRouter; changes nothing.
+    pub async fn rotation_plan(&self, args: &RotationPlanArgs) -> Result<RotationPlan, Error> {
+        self.inner.rotations.plan(args).await
     }
 
     /// The cached keys whose name matches the batch pattern (blank: none), with their new names.

@@ -16,10 +16,10 @@ use keyward_core::ipc::{
     ProfileAddArgs,
 };
 use keyward_core::rotation::{
-    HookPoint, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy, RotationStartArgs,
+    Attachment, HookPoint, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy, RotationStartArgs,
     RotationView,
 };
-use keyward_core::service::{EventSink, ServiceConfig};
+use keyward_core::service::{EventSink, MemoryAccountLinks, ServiceConfig};
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -227,6 +227,7 @@ pub fn start_args(rig: &Rig) -> RotationStartArgs {
         profile_id: rig.profile_id.clone(),
         key_hash: rig.old_hash.clone(),
         delete_at_once: false,
+        new_expiry: None,
     }
 }
 
@@ -323,4 +324,69 @@ impl RotationHooks for CrashAt {
         self.reached.notify_one();
         Box::pin(futures::future::pending())
     }
+}
+
+// --- Attachments (guardrail, BYOK allowlist, log destination) -------------------------------------
+
+/// A hash of some other key that shares the BYOK allowlist: a rotation must leave it there.
+pub const OTHER_HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The three kinds of attachment a key can have.
+pub fn attachments() -> Vec<Attachment> {
+    vec![
+        Attachment::Guardrail {
+            id: "7d9f1f3c-0000-4000-8000-000000000001".into(),
+            name: "EU models only".into(),
+        },
+        Attachment::Byok {
+            id: "7d9f1f3c-0000-4000-8000-000000000002".into(),
+            provider: "openai".into(),
+            name: "prod OpenAI".into(),
+        },
+        Attachment::Destination {
+            id: "7d9f1f3c-0000-4000-8000-000000000003".into(),
+            name: "traces".into(),
+            destination_type: "langfuse".into(),
+        },
+    ]
+}
+
+/// In-memory account links where the three [`attachments`] name `hash` (the BYOK list also names
+/// [`OTHER_HASH`]).
+pub fn links_naming(links: &MemoryAccountLinks, hash: &str) {
+    for attachment in attachments() {
+        let hashes: Vec<&str> = match attachment {
+            Attachment::Byok { .. } => vec![OTHER_HASH, hash],
+            _ => vec![hash],
+        };
+        links.add(attachment, &hashes);
+    }
+}
+
+/// Which of the [`attachments`] name `hash`, by kind (`guardrail`, `byok`, `destination`).
+pub fn named_by(links: &MemoryAccountLinks, hash: &str) -> Vec<&'static str> {
+    attachments()
+        .iter()
+        .filter(|attachment| links.hashes_of(attachment.id()).iter().any(|h| h == hash))
+        .map(|attachment| match attachment {
+            Attachment::Guardrail { .. } => "guardrail",
+            Attachment::Byok { .. } => "byok",
+            Attachment::Destination { .. } => "destination",
+        })
+        .collect()
+}
+
+/// A rig whose service carries attachments through `links` (shared state: the test sees them).
+pub async fn rig_with_links(
+    test: &str,
+    hooks: Option<Arc<dyn RotationHooks>>,
+    links: &MemoryAccountLinks,
+) -> Rig {
+    let shared = links.clone();
+    let rig = rig_with(test, hooks, move |config| {
+        config.rotation.links = Arc::new(shared);
+    })
+    .await;
+    links_naming(links, &rig.old_hash);
+    rig
 }

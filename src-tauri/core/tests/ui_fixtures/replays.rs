@@ -34,6 +34,7 @@ impl Recording {
             profile_id: rig.profile_id.clone(),
             key_hash: rig.old_hash.clone(),
             delete_at_once,
+            new_expiry: None,
         };
         let view = rig.t.service.rotation_start(args).await.unwrap();
         let mut recording = Recording {

@@ -88,7 +88,7 @@ describe("rotations across the app", () => {
     const wizard = await screen.findByRole("dialog", { name: "Rotating prod-api" });
     const id = [...fake.rotation.rotations.keys()][0];
     fake.rotation.advanceUntil(id, (v) => v.current_step === "store_secret");
-    await waitFor(() => expect(within(wizard).getByRole("progressbar", { name: "Steps done" })).toHaveAttribute("aria-valuetext", "1 of 7 steps done"));
+    await waitFor(() => expect(within(wizard).getByRole("progressbar", { name: "Steps done" })).toHaveAttribute("aria-valuetext", "1 of 9 steps done"));
     await user.keyboard("{Escape}");
     await user.click(within(panel).getByRole("button", { name: "Rotate several keys…" }));
     expect(await screen.findByRole("dialog", { name: "Rotate several keys" })).toBeInTheDocument();

@@ -23,6 +23,31 @@ function withPolicy() {
 }
 
 describe("rotation wizard", () => {
+  it("lists the guardrail, BYOK and log links the new key joins before its secret is deployed", async () => {
+    const fake = withPolicy();
+    fake.rotation.setAttachments("old-hash", [
+      { kind: "guardrail", id: "g1", name: "EU only" },
+      { kind: "byok", id: "b1", provider: "openai", name: "prod" },
+      { kind: "destination", id: "d1", name: "traces", type: "langfuse" },
+    ]);
+    await renderOver(fake, RotationWizard, { profileId: "p1", keyRow: fake.keys.p1[0], onclose: vi.fn() });
+    const dialog = await screen.findByRole("dialog", { name: "Rotate prod-api?" });
+    await within(dialog).findByText('guardrail "EU only"');
+    expect(dialog).toHaveTextContent("Before its secret goes anywhere, give it what names prod-api");
+    expect(within(dialog).getByText('BYOK key "prod" (openai)')).toBeInTheDocument();
+    expect(within(dialog).getByText('log destination "traces" (langfuse)')).toBeInTheDocument();
+    expect(dialog).toHaveTextContent("1 day after disabling it, then take it off those links");
+  });
+
+  it("says when nothing else names the key", async () => {
+    const fake = withPolicy();
+    await renderOver(fake, RotationWizard, { profileId: "p1", keyRow: fake.keys.p1[0], onclose: vi.fn() });
+    const dialog = await screen.findByRole("dialog", { name: "Rotate prod-api?" });
+    await within(dialog).findByRole("button", { name: "Start rotation" });
+    await waitFor(() => expect(dialog).toHaveTextContent("Nothing else names prod-api"));
+    expect(dialog).not.toHaveTextContent("take it off those links");
+  });
+
   it("says exactly what will happen before starting, then starts with the chosen grace", async () => {
     const fake = withPolicy();
     const keyRow = fake.keys.p1[0];
@@ -58,11 +83,11 @@ describe("rotation wizard", () => {
     const bar = () => screen.getByRole("progressbar", { name: "Steps done" });
     await waitFor(() => expect(bar()).toHaveAttribute("aria-valuenow", "0"));
     fake.rotation.advanceUntil(view.id, (v) => v.current_step === "deploy");
-    await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "2 of 7 steps done"));
+    await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "3 of 9 steps done"));
     expect(stepItem(/Deploy the new secret/)).toHaveAttribute("aria-current", "step");
     expect(stepItem(/Create the new key/).querySelector(".mark")).toHaveTextContent("✓");
-    fake.rotation.advanceUntil(view.id, (v) => v.steps[3].status === "running");
-    await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "3 of 7 steps done"));
+    fake.rotation.advanceUntil(view.id, (v) => v.steps[4].status === "running");
+    await waitFor(() => expect(bar()).toHaveAttribute("aria-valuetext", "4 of 9 steps done"));
     expect(stepItem(/Verify the new key/)).toHaveAttribute("aria-current", "step");
     const outcomes = within(screen.getByRole("list", { name: "Deploy targets" })).getAllByRole("listitem");
     expect(outcomes).toHaveLength(1);

@@ -28,6 +28,7 @@ import type { RotationActionArgs } from "./RotationActionArgs";
 import type { RotationBatchArgs } from "./RotationBatchArgs";
 import type { RotationKeyArgs } from "./RotationKeyArgs";
 import type { RotationPlan } from "./RotationPlan";
+import type { RotationPlanArgs } from "./RotationPlanArgs";
 import type { RotationPolicy } from "./RotationPolicy";
 import type { RotationStartArgs } from "./RotationStartArgs";
 import type { RotationView } from "./RotationView";
@@ -69,7 +70,7 @@ export type Commands = {
   rotation_policy_get: { args: RotationKeyArgs; result: RotationPolicy };
   rotation_policy_set: { args: RotationPolicy; result: RotationPolicy };
   rotation_policy_validate: { args: RotationPolicy; result: Array<AppError> };
-  rotation_plan: { args: RotationKeyArgs; result: RotationPlan };
+  rotation_plan: { args: RotationPlanArgs; result: RotationPlan };
   rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };
   rotation_start: { args: RotationStartArgs; result: RotationView };
   rotation_action: { args: RotationActionArgs; result: RotationView };

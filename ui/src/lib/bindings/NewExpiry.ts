@@ -2,6 +2,8 @@
 
 /**
  * The new key's expiry: `"keep_lifetime"` (as long as the old key was created to live, counted from
- * the rotation; none if the old key never expires), `"none"`, or `{ "days": N }` from the rotation.
+ * the rotation; none if the old key never expires), `"none"`, `{ "days": N }` from the rotation, or
+ * `{ "at": "2027-01-31T00:00:00Z" }` (one rotation only: "extend expiry"; a policy can't hold a
+ * fixed date).
  */
-export type NewExpiry = "keep_lifetime" | "none" | { days: number };
+export type NewExpiry = "keep_lifetime" | "none" | { days: number } | { at: string };

@@ -8,7 +8,7 @@ use crate::AppError;
 use crate::api::{ApiKey, LimitReset};
 use crate::deploy::{DeployOutcome, DeployTarget};
 use crate::rotation::{
-    NewExpiry, RotationPolicy, RotationStatus, RotationStepName, RotationStepStatus,
+    Attachment, NewExpiry, RotationPolicy, RotationStatus, RotationStepName, RotationStepStatus,
 };
 
 /// The old key's settings, as read when the rotation started; the new key copies them.
@@ -126,6 +126,9 @@ pub struct RollbackState {
     pub deploys_undone: bool,
     pub new_key_deleted: bool,
     pub new_secret_released: bool,
+    /// The new hash was taken off the lists the attach step added it to.
+    #[serde(default)]
+    pub attachments_removed: bool,
 }
 
 /// The whole persisted state of one rotation.
@@ -137,6 +140,11 @@ pub struct Rotation {
     pub new_key_name: String,
     pub settings: RotationSettings,
     pub new_key: Option<NewKey>,
+    /// What named the old key when the rotation started (guardrail, BYOK allowlists, log
+    /// destinations): the attach step adds the new hash to each, the detach step removes the old
+    /// one. Fixed at the start, so a resumed run carries the same list.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
     /// When the first create attempt was recorded: a key the server created for this rotation has a
     /// `created_at` after it (minus clock skew), which is how it is found after a crash.
     pub create_window_start: Option<DateTime<Utc>>,
@@ -148,6 +156,7 @@ pub struct Rotation {
     /// Some target received the new secret (or the person said they put it in place).
     pub secret_deployed: bool,
     pub status: RotationStatus,
+    #[serde(deserialize_with = "steps_in_order")]
     pub steps: Vec<StepRecord>,
     pub drain: Option<DrainState>,
     pub grace_until: Option<DateTime<Utc>>,
@@ -209,4 +218,31 @@ pub struct CreateReconcile {
     pub adopted: Option<String>,
     /// Deleted: nobody ever had their secret.
     pub deleted: Vec<String>,
+}
+
+/// Reads a rotation's steps in [`RotationStepName::ALL`]'s order, one record per step: a rotation
+/// saved by a Keyward without the attach and detach steps gets them as skipped (it carried
+/// nothing), so the machine's step indices hold for it too.
+fn steps_in_order<'de, D>(deserializer: D) -> Result<Vec<StepRecord>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let saved = Vec::<StepRecord>::deserialize(deserializer)?;
+    Ok(RotationStepName::ALL
+        .into_iter()
+        .map(|name| {
+            saved
+                .iter()
+                .find(|record| record.step == name)
+                .cloned()
+                .unwrap_or_else(|| StepRecord {
+                    status: RotationStepStatus::Skipped,
+                    detail: Some(
+                        "not part of rotations when this one started: nothing was carried"
+                            .to_owned(),
+                    ),
+                    ..StepRecord::new(name)
+                })
+        })
+        .collect())
 }

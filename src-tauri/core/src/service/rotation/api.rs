@@ -1,5 +1,5 @@
-//! The runner's public surface: policies, reading rotations and their journals, and starting one
-//! rotation or a batch (recording it, then running it through the runner).
+//! The runner's public surface: policies, reading rotations and their journals, planning one
+//! rotation, and starting one rotation or a batch (recording it, then running it through the runner).
 
 use std::sync::{Arc, PoisonError};
 
@@ -13,8 +13,8 @@ use crate::api::{ApiKey, ListKeysQuery};
 use crate::deploy::ClipboardSink;
 use crate::rotation::{
     JournalEntry, JournalOutcome, JournalPhase, JournalStep, OldKey, Rotation, RotationBatchArgs,
-    RotationPolicy, RotationSettings, RotationStartArgs, RotationStatus, RotationView,
-    check_journal, rotation_due_at,
+    RotationPlan, RotationPlanArgs, RotationPolicy, RotationSettings, RotationStartArgs,
+    RotationStatus, RotationView, check_journal, rotation_due_at, validate_new_expiry,
 };
 
 impl Rotations {
@@ -107,6 +107,34 @@ impl Rotations {
         Ok(check_journal(&rotation, &journal))
     }
 
+    // --- Planning -----------------------------------------------------------------------------------
+
+    /// What rotating a key would give the new key if it started now: the key as OpenRouter has it,
+    /// its policy, the expiry (this rotation's override, checked like `start` checks it) and what
+    /// names the key. Sends only reads.
+    pub(crate) async fn plan(&self, args: &RotationPlanArgs) -> Result<RotationPlan, Error> {
+        let now = self.now();
+        if let Some(expiry) = args.new_expiry {
+            validate_new_expiry(expiry, now)?;
+        }
+        let profile = self.store().require_profile(&args.profile_id)?;
+        let client = self.clients.client(&profile).await?;
+        let key = client.get_key(&args.key_hash).await?;
+        let policy = self.policy(&profile.id, &key.hash)?;
+        let attachments = self
+            .config
+            .links
+            .attachments(&client, &key.hash, key.workspace_id.as_deref())
+            .await?;
+        Ok(RotationPlan::for_key(
+            &key,
+            policy,
+            args.new_expiry,
+            attachments,
+            now,
+        ))
+    }
+
     // --- Starting -----------------------------------------------------------------------------------
 
     /// Starts rotating a key with its policy and runs it until it waits (drain, grace period), fails
@@ -141,6 +169,9 @@ impl Rotations {
         &self,
         args: &RotationStartArgs,
     ) -> Result<String, Error> {
+        if let Some(expiry) = args.new_expiry {
+            validate_new_expiry(expiry, self.now())?;
+        }
         let profile = self.store().require_profile(&args.profile_id)?;
         let client = self.clients.client(&profile).await?;
         let old = client.get_key(&args.key_hash).await?;
@@ -154,6 +185,12 @@ impl Rotations {
             ));
         }
         let policy = self.policy(&profile.id, &old.hash)?;
+        // Snapshotted now and saved with the rotation: a resumed run carries this same list.
+        let attachments = self
+            .config
+            .links
+            .attachments(&client, &old.hash, old.workspace_id.as_deref())
+            .await?;
         let _start = self.start_lock.lock().await;
         {
             let store = self.store();
@@ -174,13 +211,18 @@ impl Rotations {
             }
         }
         let now = self.now();
-        let rotation = Rotation::new(
+        let mut settings = RotationSettings::from_policy(&policy, args.delete_at_once);
+        if let Some(expiry) = args.new_expiry {
+            settings.new_expiry = expiry;
+        }
+        let mut rotation = Rotation::new(
             uuid::Uuid::new_v4().to_string(),
             profile.id.clone(),
             OldKey::from(&old),
-            RotationSettings::from_policy(&policy, args.delete_at_once),
+            settings,
             now,
         );
+        rotation.attachments = attachments;
         let note = JournalEntry::new(
             now,
             JournalStep::Rotation,
@@ -190,6 +232,9 @@ impl Rotations {
                 "old_key_hash": rotation.old.hash,
                 "new_key_name": rotation.new_key_name,
                 "targets": rotation.settings.targets,
+                "new_expiry": rotation.settings.new_expiry,
+                "workspace_id": rotation.old.workspace_id,
+                "attachments": rotation.attachments,
             }),
         );
         self.save_rotation(&rotation, vec![note])?;
@@ -233,6 +278,7 @@ impl Rotations {
                                 profile_id: profile_id.clone(),
                                 key_hash: key.hash.clone(),
                                 delete_at_once: false,
+                                new_expiry: None,
                             })
                             .await;
                         let view = match started {

@@ -1,9 +1,12 @@
 //! Rotation as the service runs it: [`Rotations`] holds only what a rotation needs (store, vault,
 //! clients, clock, events, locks) and `Keyward`'s rotation methods delegate to it. Parts: `api`
-//! (policies, reading, starting), `runner` (advancing, actions, resume, tick, journaled steps),
-//! `steps` (the seven step executors), `reconcile` (after an interrupted create), `rollback`.
+//! (policies, reading, planning, starting), `runner` (advancing, actions, resume, tick, journaled
+//! steps), `steps` (the step executors), `attach` (carrying the key's attachments), `links` (the
+//! seam to what names a key), `reconcile` (after an interrupted create), `rollback`.
 
 mod api;
+mod attach;
+mod links;
 mod reconcile;
 mod rollback;
 mod runner;
@@ -31,6 +34,8 @@ use crate::rotation::{
 use crate::store::{self, NewSecretIndexEntry, ProfileManager, SecretIndexEntry, Store};
 use crate::vault::Vault;
 
+pub use links::{AccountLinks, MemoryAccountLinks, NoAccountLinks};
+
 /// How the service runs rotations. `Default` is the real app's.
 #[derive(Clone)]
 pub struct RotationConfig {
@@ -49,6 +54,9 @@ pub struct RotationConfig {
     pub batch_concurrency: usize,
     /// Clock skew allowed when matching a key an interrupted create made by its `created_at`.
     pub create_match_skew: Duration,
+    /// What names a key (guardrail, BYOK allowlists, log destinations), carried to the new key.
+    /// Pre-merge default: [`NoAccountLinks`] (see `links`), to be replaced by the API's.
+    pub links: Arc<dyn AccountLinks>,
 }
 
 impl Default for RotationConfig {
@@ -61,6 +69,7 @@ impl Default for RotationConfig {
             tick_interval: Duration::from_secs(30),
             batch_concurrency: 3,
             create_match_skew: Duration::from_secs(300),
+            links: Arc::new(NoAccountLinks),
         }
     }
 }
@@ -75,7 +84,7 @@ impl fmt::Debug for RotationConfig {
             .field("tick_interval", &self.tick_interval)
             .field("batch_concurrency", &self.batch_concurrency)
             .field("create_match_skew", &self.create_match_skew)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

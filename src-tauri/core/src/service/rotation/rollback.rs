@@ -1,5 +1,6 @@
-//! Rollback: the old key stays (re-enabled if it was disabled), deploys are taken back, and the new
-//! key is deleted only if its secret was never deployed. Progress is journalled, so an interrupted
+//! Rollback: the old key stays (re-enabled if it was disabled), the new hash leaves the lists the
+//! attach step put it on, deploys are taken back, and the new key is deleted only if its secret was
+//! never deployed. Progress is journalled, so an interrupted
 //! rollback resumes where it stopped.
 
 use std::collections::HashSet;
@@ -180,6 +181,18 @@ impl Rotations {
             }
             rotation.rollback.old_key_reenabled = true;
             self.rollback_progress(rotation, JournalOutcome::OldKeyReenabled)?;
+        }
+        let attached = rotation.step(RotationStepName::Attach).attempts > 0
+            && !rotation.attachments.is_empty();
+        if attached && !rotation.rollback.attachments_removed {
+            if let Some(note) = self
+                .remove_new_hash(rotation, &client, rotation.deployed())
+                .await?
+            {
+                notes.push(note);
+            }
+            rotation.rollback.attachments_removed = true;
+            self.rollback_progress(rotation, JournalOutcome::AttachmentsRemoved)?;
         }
         if let Some(new_key) = rotation.new_key.clone() {
             if rotation.deployed() {

@@ -189,6 +189,7 @@ impl Rotations {
                     profile_id: policy.profile_id,
                     key_hash: policy.key_hash,
                     delete_at_once: false,
+                    new_expiry: None,
                 })
                 .collect()
         };
@@ -267,11 +268,13 @@ impl Rotations {
         let outcome = match step {
             RotationStepName::Create => self.step_create(rotation, reconcile_first).await,
             RotationStepName::StoreSecret => self.step_store_secret(rotation).await,
+            RotationStepName::Attach => self.step_attach(rotation).await,
             RotationStepName::Deploy => self.step_deploy(rotation).await,
             RotationStepName::Verify => self.step_verify(rotation).await,
             RotationStepName::Drain => self.step_drain(rotation).await,
             RotationStepName::DisableOld => self.step_disable_old(rotation).await,
             RotationStepName::DeleteOld => self.step_delete_old(rotation).await,
+            RotationStepName::Detach => self.step_detach(rotation).await,
         };
         let detail = match &outcome {
             StepOutcome::Done(detail)

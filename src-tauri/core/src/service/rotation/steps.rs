@@ -1,5 +1,5 @@
-//! The seven step executors (create, store the secret, deploy, verify, drain, disable and delete the
-//! old key): each performs its effect and says how it ended; the runner journals the outcome.
+//! The step executors (create, store the secret, deploy, verify, drain, disable and delete the old
+//! key; attach and detach are in `attach`): each performs its effect and says how it ended; the runner journals the outcome.
 
 use std::collections::HashSet;
 
