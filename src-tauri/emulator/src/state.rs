@@ -4,6 +4,7 @@
 
 mod keys;
 mod usage;
+mod workspaces;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,6 +30,10 @@ pub use keys::{
     KeyObject, KeyRecord, ManagementKey, label_for, money, new_secret, sha256_hex, wire_time,
 };
 pub use usage::{DailyUsage, LimitReset, ModelUsage};
+pub use workspaces::{
+    Budget, BudgetInterval, Membership, OrgMember, WorkspaceRecord, Workspaces, new_id,
+    workspace_role,
+};
 
 /// Usage of deleted keys: still part of `/credits` and `/activity`, as on the real account.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -85,6 +90,8 @@ pub struct State {
     pub clock_offset_ms: i64,
     pub total_credits: f64,
     pub retired: RetiredUsage,
+    /// Workspaces (the default one always), their members and budgets, the organization's members.
+    pub workspaces: Workspaces,
 }
 
 /// What `--state FILE` holds.
@@ -98,6 +105,8 @@ pub struct Snapshot {
     pub total_credits: f64,
     #[serde(default)]
     pub retired: RetiredUsage,
+    #[serde(default)]
+    pub workspaces: Workspaces,
 }
 
 /// Filters of `GET /keys`.
@@ -124,8 +133,10 @@ impl State {
             clock_offset_ms: snapshot.clock_offset_ms,
             total_credits: snapshot.total_credits,
             retired: snapshot.retired,
+            workspaces: snapshot.workspaces,
             ..Self::default()
         };
+        state.workspaces.ensure_defaults();
         for key in snapshot.management_keys {
             state.management.insert(key.hash.clone(), key);
         }
@@ -145,6 +156,7 @@ impl State {
             clock_offset_ms: self.clock_offset_ms,
             total_credits: self.total_credits,
             retired: self.retired.clone(),
+            workspaces: self.workspaces.clone(),
         }
     }
 
