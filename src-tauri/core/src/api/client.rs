@@ -21,6 +21,8 @@ use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
 use super::validation::validate_hash;
 use crate::Error;
 
+mod workspaces;
+
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 

@@ -298,7 +298,7 @@ pub fn parse_server_datetime(text: &str) -> Option<DateTime<Utc>> {
 
 /// For `created_at` / `updated_at` (plain strings in the SDKs): never fails; an unreadable value is
 /// logged and becomes `None`.
-fn lenient_datetime<'de, D: Deserializer<'de>>(
+pub(super) fn lenient_datetime<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
     let raw = Option::<serde_json::Value>::deserialize(deserializer)?;
