@@ -128,6 +128,7 @@ pub async fn create_key(t: &TestService, profile_id: &str, name: &str) -> (Strin
             limit_reset: Some(keyward_core::api::LimitReset::Monthly),
             include_byok_in_limit: true,
             expires_at: None,
+            workspace_id: None,
         })
         .await
         .unwrap();
