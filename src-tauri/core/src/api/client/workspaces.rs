@@ -308,14 +308,18 @@ impl OpenRouterClient {
     pub async fn list_all_workspaces(&self, query: &ListKeysQuery) -> Result<AccountKeys, Error> {
         query.validate()?;
         let workspaces = self.list_workspaces().await?;
-        let mut pending: FuturesUnordered<_> = workspaces
+        // Up to `list_concurrency` workspaces at once, each paging with its own window: a few
+        // workspaces all run together, hundreds don't flood the API.
+        let ids: Vec<(usize, String)> = workspaces
             .iter()
+            .map(|workspace| workspace.id.clone())
             .enumerate()
-            .map(|(index, workspace)| {
-                let listing = self.list_all_in(&workspace.id, query);
-                async move { listing.await.map(|keys| (index, keys)) }
-            })
             .collect();
+        let mut pending = futures::stream::iter(ids)
+            .map(|(index, id)| async move {
+                self.list_all_in(&id, query).await.map(|keys| (index, keys))
+            })
+            .buffer_unordered(self.list_concurrency());
         let mut per_workspace: Vec<Vec<ApiKey>> = vec![Vec::new(); workspaces.len()];
         while let Some(result) = pending.next().await {
             let (index, keys) = result?;
