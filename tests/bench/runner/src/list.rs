@@ -113,14 +113,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let timings = time_program(program)?;
             Ok((timings, read_unique_hashes(hashes)?))
         };
-    println!("\n==> (a) Keyward list_all, {} runs", args.runs);
+    println!("\n==> (a) Keyward list_all_workspaces, {} runs", args.runs);
     let keyward_bin = args.bin_dir.join("examples/list_all_bench");
     let (keyward, keyward_set) = timed(
         &mut Command::new(keyward_bin),
         &args.artifacts.join("keyward-hashes.txt"),
     )?;
     println!(
-        "\n==> (b) official Python SDK 1.3.84, sequential paging, {} runs",
+        "\n==> (b) official Python SDK 1.3.84, each workspace paged in turn, {} runs",
         args.runs
     );
     let mut sdk_command = Command::new(&args.python);
