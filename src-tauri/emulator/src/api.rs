@@ -21,6 +21,7 @@ use crate::state::{
 };
 
 mod validation;
+mod workspace_fields;
 mod workspaces;
 
 pub use workspaces::control_router;
