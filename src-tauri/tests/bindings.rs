@@ -49,6 +49,7 @@ fn generated_shapes_match_the_contract() {
             "sandbox_open",
             "keys_list",
             "credits_get",
+            "workspaces_list",
             "key_validate_create",
             "key_create",
             "key_update",

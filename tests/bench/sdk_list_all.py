@@ -1,5 +1,6 @@
 """The peer in `cargo xtask bench`: the official OpenRouter Python SDK (openrouter 1.3.84) listing
-every key the way a script would, one page after another until a short page.
+every key of every workspace the way a script would: the workspaces, then each workspace's keys one
+page after another until a short page.
 
 Usage: KEYWARD_BENCH_KEY=sk-or-v1-... sdk_list_all.py --base-url URL [--runs R] [--hashes-out FILE]
 The last stdout line is JSON: {"runs_ms": [...], "keys": N}.
@@ -18,15 +19,29 @@ from openrouter import OpenRouter
 PAGE_SIZE = 100
 
 
-def list_all(client: OpenRouter) -> list:
+def list_workspace(client: OpenRouter, workspace_id: str) -> list:
     keys = []
     offset = 0
     while True:
-        page = client.api_keys.list(include_disabled=True, include_expired=True, offset=offset)
+        page = client.api_keys.list(
+            include_disabled=True, include_expired=True, offset=offset, workspace_id=workspace_id
+        )
         keys.extend(page.data)
         if len(page.data) < PAGE_SIZE:
             return keys
         offset += len(page.data)
+
+
+def list_all(client: OpenRouter) -> list:
+    workspaces = []
+    page = client.workspaces.list(limit=PAGE_SIZE)
+    while page is not None:
+        workspaces.extend(page.result.data)
+        page = page.next()
+    keys = []
+    for workspace in workspaces:
+        keys.extend(list_workspace(client, workspace.id))
+    return keys
 
 
 def main() -> int:

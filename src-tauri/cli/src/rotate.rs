@@ -7,7 +7,10 @@ use keyward_core::rotation::{Attachment, NewExpiry, RotationPlan};
 
 /// The plan as lines of text.
 pub fn plan_lines(plan: &RotationPlan) -> Vec<String> {
-    let mut lines = vec![format!("Rotation plan: the new key \"{}\"", plan.new_key_name)];
+    let mut lines = vec![format!(
+        "Rotation plan: the new key \"{}\"",
+        plan.new_key_name
+    )];
     lines.push(format!(
         "  workspace    {}",
         plan.workspace_id.as_deref().unwrap_or("default")
@@ -119,7 +122,10 @@ mod tests {
             "BYOK list    BYOK key \"prod\" (openai)",
             "deploy to    nowhere",
         ] {
-            assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
         }
     }
 }

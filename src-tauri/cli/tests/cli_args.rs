@@ -107,7 +107,10 @@ fn rotate_offers_a_dry_run_and_refuses_an_unreadable_expiry() {
     assert!(help.contains("--dry-run"), "{help}");
     assert!(help.contains("--expires"), "{help}");
 
-    let output = run(dir.path(), &["rotate", "somehash", "--expires", "next week"]);
+    let output = run(
+        dir.path(),
+        &["rotate", "somehash", "--expires", "next week"],
+    );
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("number of days"), "{stderr}");

@@ -1,4 +1,5 @@
-//! Times `OpenRouterClient::list_all` over every key of an account, R times, for `cargo xtask bench`.
+//! Times `OpenRouterClient::list_all_workspaces` over every key of every workspace of an account,
+//! R times, for `cargo xtask bench`.
 //!
 //! Usage: `KEYWARD_BENCH_KEY=sk-or-v1-… list_all_bench --base-url URL [--runs R] [--hashes-out FILE]`.
 //! The key comes from the environment so it never shows in a process list. The last stdout line
@@ -13,7 +14,7 @@ use keyward_core::api::{ClientConfig, ListKeysQuery, OpenRouterClient};
 use secrecy::SecretString;
 
 #[derive(Parser)]
-#[command(about = "Times OpenRouterClient::list_all over every key of an account")]
+#[command(about = "Times OpenRouterClient::list_all_workspaces over every key of an account")]
 struct Args {
     /// The API base URL (e.g. the emulator's).
     #[arg(long, env = "KEYWARD_BENCH_BASE_URL")]
@@ -41,7 +42,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut last = Vec::new();
     for run in 1..=args.runs {
         let started = Instant::now();
-        let keys = client.list_all(&query).await?;
+        let keys = client.list_all_workspaces(&query).await?.keys;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         println!("run {run}: {} keys in {elapsed_ms:.0} ms", keys.len());
         runs_ms.push(elapsed_ms);

@@ -222,6 +222,11 @@ pub struct CreateKeyArgs {
     pub include_byok_in_limit: bool,
     /// RFC 3339 with a zone (`2030-01-31T23:59:59Z`); `null` = never expires.
     pub expires_at: Option<String>,
+    /// The workspace the key goes to (one of `workspaces_list`); absent = the profile's own
+    /// workspace, else the account's default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub workspace_id: Option<String>,
 }
 
 /// A field left out = unchanged; `null` = clear (`limit`, `limit_reset`): the same `Patch` the PATCH
@@ -336,6 +341,23 @@ pub struct OpenKeyEvent {
 pub struct ConnectivityEvent {
     pub profile_id: String,
     pub connectivity: Connectivity,
+}
+
+/// One workspace of a profile's account, as the key list's workspace column and filter show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct WorkspaceInfo {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// Arguments of `workspaces_list`: `refresh` asks OpenRouter instead of answering what the latest
+/// key refresh found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct WorkspacesListArgs {
+    pub profile_id: String,
+    #[serde(default)]
+    pub refresh: bool,
 }
 
 #[cfg(test)]

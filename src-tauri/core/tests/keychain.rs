@@ -430,6 +430,7 @@ async fn the_service_keeps_management_keys_and_pending_secrets_in_the_secret_ser
             limit_reset: None,
             include_byok_in_limit: false,
             expires_at: None,
+            workspace_id: None,
         })
         .await
         .unwrap();

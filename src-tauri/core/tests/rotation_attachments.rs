@@ -16,8 +16,9 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, Utc};
 use keyward_core::api::{ClientConfig, CreateKeyRequest, LimitReset, OpenRouterClient};
 use keyward_core::rotation::{
-    Attachment, Boundary, HookPoint, JournalPhase, JournalStep, NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs,
-    RotationStatus, RotationStepName, RotationStepStatus, RotationView,
+    Attachment, Boundary, HookPoint, JournalPhase, JournalStep, NewExpiry, RotationAction,
+    RotationPlanArgs, RotationStartArgs, RotationStatus, RotationStepName, RotationStepStatus,
+    RotationView,
 };
 use keyward_core::service::{MemoryAccountLinks, ServiceConfig};
 use keyward_core::store::Store;
@@ -104,8 +105,14 @@ async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
 
     let view = rig.start().await;
     assert_eq!(view.status, RotationStatus::Completed, "{view:#?}");
-    assert_eq!(status_of(&view, RotationStepName::Attach), RotationStepStatus::Done);
-    assert_eq!(status_of(&view, RotationStepName::Detach), RotationStepStatus::Done);
+    assert_eq!(
+        status_of(&view, RotationStepName::Attach),
+        RotationStepStatus::Done
+    );
+    assert_eq!(
+        status_of(&view, RotationStepName::Detach),
+        RotationStepStatus::Done
+    );
     let new_hash = view.new_key_hash.clone().unwrap();
     let new_key = rig.emulator_key(&new_hash).await.unwrap();
     assert_eq!(new_key["workspace_id"], WORKSPACE);
@@ -115,7 +122,11 @@ async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
     assert!(rig.emulator_key(&rig.old_hash).await.is_none());
     assert_eq!(named_by(&links, &new_hash), ALL);
     assert!(named_by(&links, &rig.old_hash).is_empty());
-    assert!(links.hashes_of(attachments()[1].id()).contains(&OTHER_HASH.to_owned()));
+    assert!(
+        links
+            .hashes_of(attachments()[1].id())
+            .contains(&OTHER_HASH.to_owned())
+    );
     // Attached before the secret went anywhere; detached only after the old key was deleted.
     assert!(
         journal_seq(&rig, &view.id, JournalStep::Attach, JournalPhase::Result)
@@ -136,7 +147,11 @@ async fn the_old_hash_stays_until_the_old_key_is_deleted() {
     let links = MemoryAccountLinks::new();
     let rig = rig_with_links("rot-attach-grace", None, &links).await;
     let view = rig.start().await;
-    assert_eq!(view.current_step, Some(RotationStepName::DeleteOld), "{view:#?}");
+    assert_eq!(
+        view.current_step,
+        Some(RotationStepName::DeleteOld),
+        "{view:#?}"
+    );
     let new_hash = view.new_key_hash.clone().unwrap();
     // Both keys work during the grace period: both are named everywhere.
     assert_eq!(named_by(&links, &new_hash), ALL);
@@ -154,7 +169,11 @@ async fn a_rollback_takes_the_new_hash_off() {
     let rig = rig_with_links("rot-attach-rollback-undeployed", None, &links).await;
     rig.set_policy(|policy| policy.targets.clear());
     let view = rig.start().await;
-    assert_eq!(view.current_step, Some(RotationStepName::Deploy), "{view:#?}");
+    assert_eq!(
+        view.current_step,
+        Some(RotationStepName::Deploy),
+        "{view:#?}"
+    );
     let new_hash = view.new_key_hash.clone().unwrap();
     assert_eq!(named_by(&links, &new_hash), ALL);
     let back = rig.act(&view.id, RotationAction::RollBack).await;
@@ -169,7 +188,11 @@ async fn a_rollback_takes_the_new_hash_off() {
     let rig = rig_with_links("rot-attach-rollback-deployed", None, &links).await;
     rig.set_policy(|policy| policy.quiet_period_secs = 3600);
     let view = rig.start().await;
-    assert_eq!(view.current_step, Some(RotationStepName::Drain), "{view:#?}");
+    assert_eq!(
+        view.current_step,
+        Some(RotationStepName::Drain),
+        "{view:#?}"
+    );
     let new_hash = view.new_key_hash.clone().unwrap();
     let back = rig.act(&view.id, RotationAction::RollBack).await;
     assert_eq!(back.status, RotationStatus::RolledBack, "{back:#?}");
@@ -226,7 +249,11 @@ async fn a_failure_while_detaching_is_retried_until_the_old_hash_is_gone() {
     let links = MemoryAccountLinks::new();
     let rig = rig_with_links("rot-detach-fail", None, &links).await;
     let view = rig.start().await;
-    assert_eq!(view.current_step, Some(RotationStepName::DeleteOld), "{view:#?}");
+    assert_eq!(
+        view.current_step,
+        Some(RotationStepName::DeleteOld),
+        "{view:#?}"
+    );
     links.fail_next(1);
     let failed = rig.act(&view.id, RotationAction::DeleteNow).await;
     assert_eq!(failed.status, RotationStatus::Failed, "{failed:#?}");
@@ -254,7 +281,12 @@ async fn extend_expiry_is_a_rotation_with_a_new_expiry() {
         NewExpiry::At(Utc::now() + Duration::days(4000)),
         NewExpiry::Days(0),
     ] {
-        let error = rig.t.service.rotation_start(args(expiry)).await.unwrap_err();
+        let error = rig
+            .t
+            .service
+            .rotation_start(args(expiry))
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, Error::InvalidInput { field: Some(field), .. } if field == "new_expiry"),
             "{error:?}"
@@ -345,5 +377,10 @@ async fn a_resumed_rotation_carries_the_list_snapshotted_at_its_start() {
     let new_hash = view.new_key_hash.clone().unwrap();
     assert_eq!(named_by(&links, &new_hash), ALL);
     assert_eq!(links.hashes_of(late.id()), vec![rig.old_hash.clone()]);
-    assert!(restarted.rotation_journal_problems(&view.id).unwrap().is_empty());
+    assert!(
+        restarted
+            .rotation_journal_problems(&view.id)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -95,7 +95,12 @@ async fn crash_and_resume(point: HookPoint, roll_back: bool) {
         assert_eq!(rig.env_secret(), rig.old_secret);
         let new_hash = view.new_key_hash.clone().unwrap();
         // The kept new key keeps its guardrail (a live key stays guarded) and leaves the lists.
-        assert_eq!(named_by(&links, &new_hash), ["guardrail"], "{}", point.name());
+        assert_eq!(
+            named_by(&links, &new_hash),
+            ["guardrail"],
+            "{}",
+            point.name()
+        );
         assert_eq!(
             named_by(&links, &rig.old_hash),
             ["guardrail", "byok", "destination"]

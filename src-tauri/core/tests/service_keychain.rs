@@ -244,6 +244,7 @@ async fn created_secret_is_pending_before_anything_else_then_kept_or_forgotten()
             limit_reset: None,
             include_byok_in_limit: false,
             expires_at: None,
+            workspace_id: None,
         })
         .await
         .unwrap();

@@ -190,8 +190,9 @@ async fn rate_limited_refresh_retries_at_retry_at() {
         *online_at >= retry_at,
         "retried at {online_at}, before {retry_at}"
     );
-    // One 429, then one successful list: no retries in between.
-    assert_eq!(t.request_count(&control).await, 2);
+    // One 429, then one successful list (the workspaces, then one page of keys in each of the
+    // demo account's two workspaces): no retries in between.
+    assert_eq!(t.request_count(&control).await, 4);
     assert!(!t.service.recovery_pending(&profile.id));
 }
 

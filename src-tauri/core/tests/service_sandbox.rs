@@ -47,6 +47,7 @@ fn create_args(profile_id: &str, name: &str) -> CreateKeyArgs {
         limit_reset: None,
         include_byok_in_limit: false,
         expires_at: None,
+        workspace_id: None,
     }
 }
 

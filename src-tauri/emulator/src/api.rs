@@ -26,6 +26,10 @@ mod catalog;
 mod guardrails;
 mod observability;
 mod validation;
+mod workspace_fields;
+mod workspaces;
+
+pub use workspaces::control_router;
 
 use validation::{
     body_object, parse_workspace, query_bool, query_params, valid_bool, valid_expires_at,
@@ -51,6 +55,7 @@ pub fn router() -> Router<Arc<App>> {
         .merge(analytics::router())
         .merge(guardrails::router())
         .merge(catalog::router())
+        .merge(workspaces::router())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,6 +95,13 @@ fn require_management(state: &State, headers: &HeaderMap) -> Result<(), ApiError
         Caller::Management(_) => Ok(()),
         Caller::Inference(_) => Err(ApiError::new(StatusCode::FORBIDDEN, MANAGEMENT_ONLY)),
     }
+}
+
+/// A `workspace_id` naming no workspace: 400, the only client error `POST /keys` documents.
+fn unknown_workspace(workspace_id: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "\"workspace_id\" names no workspace of this account: {workspace_id}"
+    ))
 }
 
 fn data(value: Value) -> Data<Value> {
@@ -174,6 +186,9 @@ async fn create_key(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -
         None | Some(Value::Null) => DEFAULT_WORKSPACE_ID.to_owned(),
         Some(value) => valid_workspace(value)?,
     };
+    if !state.workspaces.exists(&workspace_id) {
+        return Err(unknown_workspace(&workspace_id));
+    }
     let (external_user, external_api_key_sha256) = match body.get("external") {
         None => (None, None),
         Some(value) => valid_external(value)?,
@@ -284,6 +299,11 @@ async fn update_key(
     let mut state = app.state();
     require_management(&state, &headers)?;
     let update = parse_update(&body_object(&body)?)?;
+    if let Some(workspace_id) = &update.workspace_id
+        && !state.workspaces.exists(workspace_id)
+    {
+        return Err(unknown_workspace(workspace_id));
+    }
     let now = state.now();
     let response = state
         .patch(&hash, |key| {

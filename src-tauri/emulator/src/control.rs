@@ -44,6 +44,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/requests", get(get_requests).delete(clear_requests))
         .route("/traffic", get(get_traffic).post(set_traffic))
         .route("/credits", post(set_credits))
+        .merge(crate::api::control_router())
 }
 
 /// Parses a control body; an empty body counts as `{}`.
@@ -81,6 +82,9 @@ struct SeedRequest {
     seed: Option<u64>,
     #[serde(default)]
     workspace_id: Option<String>,
+    /// Spreads the keys round-robin over this many workspaces (the default one and new ones).
+    #[serde(default)]
+    workspaces: Option<usize>,
 }
 
 async fn seed_keys(AxumState(app): AppState, body: Bytes) -> ApiResult {
@@ -99,6 +103,9 @@ async fn seed_keys(AxumState(app): AppState, body: Bytes) -> ApiResult {
                 .map_err(|_| ApiError::bad_request("\"workspace_id\" must be a UUID"))
         })
         .transpose()?;
+    if matches!(request.workspaces, Some(0 | 51..)) {
+        return Err(ApiError::bad_request("\"workspaces\" must be from 1 to 50"));
+    }
     let hashes = {
         let mut state = app.state();
         if state.key_count().saturating_add(request.count) > MAX_KEYS {
@@ -106,12 +113,26 @@ async fn seed_keys(AxumState(app): AppState, body: Bytes) -> ApiResult {
                 "the emulator holds at most {MAX_KEYS} keys"
             )));
         }
-        seed::seed_demo(
+        if let Some(workspace) = &workspace {
+            seed::ensure_workspace(&mut state, workspace, "Seeded workspace");
+        }
+        let hashes = seed::seed_demo(
             &mut state,
             request.count,
             request.seed,
             workspace.as_deref(),
-        )
+        );
+        match request.workspaces {
+            Some(spread) if spread > 1 => {
+                let targets = seed::spread_targets(&mut state, spread);
+                for (index, hash) in hashes.iter().enumerate() {
+                    let target = targets[index % targets.len()].clone();
+                    state.patch(hash, |key| key.workspace_id = target);
+                }
+            }
+            _ => {}
+        }
+        hashes
     };
     app.changed();
     ok(json!({"created": hashes.len(), "hashes": hashes}))

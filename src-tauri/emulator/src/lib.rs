@@ -27,6 +27,7 @@ use crate::faults::FaultState;
 use crate::persist::Persister;
 use crate::state::State;
 
+pub use crate::seed::RESEARCH_WORKSPACE_ID;
 pub use crate::state::{ACCOUNT_USER_ID, DEFAULT_WORKSPACE_ID};
 pub use crate::traffic::TrafficConfig;
 
@@ -183,7 +184,9 @@ impl Emulator {
             ));
         }
         if config.seed_demo > 0 && state.key_count() == 0 {
-            seed::seed_demo(&mut state, config.seed_demo, config.seed, None);
+            let hashes = seed::seed_demo(&mut state, config.seed_demo, config.seed, None);
+            // The demo account: a second workspace with some of the keys, members, budgets.
+            seed::seed_account(&mut state, &hashes);
         }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await

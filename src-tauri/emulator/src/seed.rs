@@ -1,6 +1,10 @@
 //! Demo data: realistic, varied keys with limits, resets, BYOK, expiries, disabled ones and usage
 //! history over the last 30 days, for the sandbox, tests and benchmarks.
 
+mod account;
+
+pub use account::{RESEARCH_WORKSPACE_ID, ensure_workspace, seed_account, spread_targets};
+
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;

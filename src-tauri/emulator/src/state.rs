@@ -6,6 +6,7 @@ mod byok;
 mod guardrails;
 mod keys;
 mod usage;
+mod workspaces;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,6 +34,10 @@ pub use keys::{
     KeyObject, KeyRecord, ManagementKey, label_for, money, new_secret, sha256_hex, wire_time,
 };
 pub use usage::{DailyUsage, LimitReset, ModelUsage};
+pub use workspaces::{
+    Budget, BudgetInterval, Membership, OrgMember, WorkspaceRecord, Workspaces, new_id,
+    workspace_role,
+};
 
 /// Usage of deleted keys: still part of `/credits` and `/activity`, as on the real account.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -92,6 +97,8 @@ pub struct State {
     /// BYOK credentials and observability destinations.
     pub byok: ByokState,
     guardrails: Guardrails,
+    /// Workspaces (the default one always), their members and budgets, the organization's members.
+    pub workspaces: Workspaces,
 }
 
 /// What `--state FILE` holds.
@@ -109,6 +116,8 @@ pub struct Snapshot {
     pub byok: ByokState,
     #[serde(default)]
     pub guardrails: Guardrails,
+    #[serde(default)]
+    pub workspaces: Workspaces,
 }
 
 /// Filters of `GET /keys`.
@@ -137,8 +146,10 @@ impl State {
             retired: snapshot.retired,
             byok: snapshot.byok,
             guardrails: snapshot.guardrails,
+            workspaces: snapshot.workspaces,
             ..Self::default()
         };
+        state.workspaces.ensure_defaults();
         for key in snapshot.management_keys {
             state.management.insert(key.hash.clone(), key);
         }
@@ -160,6 +171,7 @@ impl State {
             retired: self.retired.clone(),
             byok: self.byok.clone(),
             guardrails: self.guardrails.clone(),
+            workspaces: self.workspaces.clone(),
         }
     }
 

@@ -107,6 +107,7 @@ async fn create_get_list_update_share_the_key_object_shape() {
 async fn create_with_every_field_and_a_trailing_slash() {
     let harness = Harness::start().await;
     let workspace = "11111111-2222-4333-8444-555555555555";
+    harness.ensure_workspace(workspace).await;
     let reply = harness
         .api(
             Method::POST,
@@ -535,6 +536,9 @@ async fn patch_distinguishes_null_from_absent() {
         .await;
     assert_eq!(cleared.data()["limit_reset"], Value::Null);
 
+    harness
+        .ensure_workspace("11111111-2222-4333-8444-555555555555")
+        .await;
     let all = harness
         .api(
             Method::PATCH,
@@ -706,6 +710,7 @@ async fn paging_over_many_keys_is_newest_first_without_duplicates() {
 async fn filters_for_disabled_expired_and_workspace() {
     let harness = Harness::start().await;
     let other_workspace = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    harness.ensure_workspace(other_workspace).await;
     let plain = harness.create(json!({"name": "plain"})).await.1["hash"].clone();
     let disabled = harness.create(json!({"name": "disabled"})).await.1["hash"].clone();
     harness

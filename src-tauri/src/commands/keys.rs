@@ -4,7 +4,7 @@ use keyward_core::AppError;
 use keyward_core::api::Credits;
 use keyward_core::ipc::{
     CheckedKey, CreateKeyArgs, CreatedKey, KeyCheckArgs, KeyDeleteArgs, KeyRow, KeysListArgs,
-    KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
+    KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs, WorkspaceInfo, WorkspacesListArgs,
 };
 use tauri::AppHandle;
 
@@ -18,6 +18,15 @@ pub async fn keys_list(app: AppHandle, args: KeysListArgs) -> Result<KeysSnapsho
 #[tauri::command]
 pub async fn credits_get(app: AppHandle, args: ProfileScopedArgs) -> Result<Credits, AppError> {
     Ok(service(&app).credits(args).await?)
+}
+
+/// The profile's workspaces (id, name, slug) for the workspace column, filter and create form.
+#[tauri::command]
+pub async fn workspaces_list(
+    app: AppHandle,
+    args: WorkspacesListArgs,
+) -> Result<Vec<WorkspaceInfo>, AppError> {
+    Ok(service(&app).workspaces_list(args).await?)
 }
 
 #[tauri::command]

@@ -75,6 +75,7 @@ keyward_commands! {
     sandbox::sandbox_open;
     keys::keys_list;
     keys::credits_get;
+    keys::workspaces_list;
     keys::key_validate_create;
     keys::key_create;
     keys::key_update;

@@ -1,5 +1,5 @@
 //! `cargo xtask bench [list | idle]`: builds what a benchmark needs in release mode and runs it
-//! (tests/bench/runner): `list`, Keyward's list_all against the official Python SDK; `idle`, the
+//! (tests/bench/runner): `list`, Keyward's list_all_workspaces against the official Python SDK; `idle`, the
 //! app at rest beside a minimal Tauri app, inside the private desktop session (tests/session.sh).
 
 use std::process::Command;
@@ -14,7 +14,8 @@ pub struct BenchArgs {
 
 #[derive(clap::Subcommand)]
 enum Which {
-    /// Keyward's list_all against the official Python SDK over 10,000 keys (the default).
+    /// Keyward's list_all_workspaces against the official Python SDK over 10,000 keys in 5
+    /// workspaces (the default).
     List(Options),
     /// Keyward's idle CPU and memory with 1,000 keys and its window closed, beside a minimal Tauri
     /// app built in the same run (printed, not asserted).

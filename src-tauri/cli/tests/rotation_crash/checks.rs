@@ -118,7 +118,11 @@ impl Harness {
                 );
             }
             for problem in attachment_problems(rotation) {
-                note(&mut self.problems, context, format!("rotation {id}: {problem}"));
+                note(
+                    &mut self.problems,
+                    context,
+                    format!("rotation {id}: {problem}"),
+                );
             }
             let mut hashes = BTreeSet::new();
             for entry in self.store.rotation_journal(id).unwrap() {
@@ -376,9 +380,8 @@ pub(crate) fn listed(findings: &BTreeMap<String, String>) -> Vec<String> {
 /// observability methods are wired in, the service's links report none and both steps skip).
 pub(crate) fn attachment_problems(rotation: &Rotation) -> Vec<String> {
     use keyward_core::rotation::RotationStepStatus as S;
-    let finished = |step: RotationStepName| {
-        matches!(rotation.step(step).status, S::Done | S::Skipped)
-    };
+    let finished =
+        |step: RotationStepName| matches!(rotation.step(step).status, S::Done | S::Skipped);
     let mut problems = Vec::new();
     let deploy_started = rotation.step(RotationStepName::Deploy).attempts > 0;
     if deploy_started && !finished(RotationStepName::Attach) {

@@ -24,6 +24,7 @@ use crate::Error;
 mod guardrails;
 
 pub use guardrails::MODELS_TTL;
+mod workspaces;
 
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";

@@ -15,6 +15,7 @@ mod paging;
 mod requests;
 pub mod retry;
 mod validation;
+mod workspaces;
 
 pub use analytics::{
     AnalyticsFilter, AnalyticsMeta, AnalyticsMetadata, AnalyticsMetric, AnalyticsName,
@@ -38,3 +39,9 @@ pub use paging::PAGE_SIZE;
 pub use requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, Patch, UpdateKeyRequest};
 pub use retry::RetryPolicy;
 pub use validation::{format_expiry, parse_expiry, validate_hash};
+pub use workspaces::{
+    AccountKeys, BudgetInterval, CreateWorkspaceRequest, OrganizationMember,
+    SetWorkspaceBudgetRequest, UpdateWorkspaceRequest, Workspace, WorkspaceBudget,
+    WorkspaceBudgetAnswer, WorkspaceBudgets, WorkspaceMember, validate_slug,
+    validate_workspace_ref,
+};

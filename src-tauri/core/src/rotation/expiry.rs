@@ -45,7 +45,9 @@ pub fn validate_new_expiry(expiry: NewExpiry, now: DateTime<Utc>) -> Result<(), 
         NewExpiry::Days(0) => Err(Error::invalid("new_expiry", "must be at least 1 day")),
         NewExpiry::Days(days) if days > MAX_EXPIRY_DAYS => Err(Error::invalid(
             "new_expiry",
-            format!("{days} days is more than the longest life Keyward gives a key ({MAX_EXPIRY_DAYS} days)"),
+            format!(
+                "{days} days is more than the longest life Keyward gives a key ({MAX_EXPIRY_DAYS} days)"
+            ),
         )),
         NewExpiry::Days(_) => Ok(()),
         NewExpiry::At(at) if at <= now => Err(Error::invalid(
@@ -84,7 +86,9 @@ pub fn parse_new_expiry(input: &str) -> Result<NewExpiry, Error> {
         return Ok(NewExpiry::Days(days));
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(NewExpiry::At(date.and_time(chrono::NaiveTime::MIN).and_utc()));
+        return Ok(NewExpiry::At(
+            date.and_time(chrono::NaiveTime::MIN).and_utc(),
+        ));
     }
     DateTime::parse_from_rfc3339(&text.replacen(' ', "T", 1))
         .map(|at| NewExpiry::At(at.with_timezone(&Utc)))
@@ -120,7 +124,10 @@ mod tests {
             new_expires_at(NewExpiry::KeepLifetime, created, None, now),
             None
         );
-        assert_eq!(new_expires_at(NewExpiry::Never, created, expires, now), None);
+        assert_eq!(
+            new_expires_at(NewExpiry::Never, created, expires, now),
+            None
+        );
         assert_eq!(
             new_expires_at(NewExpiry::Days(10), created, expires, now),
             Some(at("2026-06-11T00:00:00Z"))
@@ -158,7 +165,11 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            field(validate_new_expiry(NewExpiry::At(at("2026-05-31T00:00:00Z")), now)).as_deref(),
+            field(validate_new_expiry(
+                NewExpiry::At(at("2026-05-31T00:00:00Z")),
+                now
+            ))
+            .as_deref(),
             Some("new_expiry")
         );
         assert!(validate_new_expiry(NewExpiry::At(now), now).is_err());

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::deploy::DeployTarget;
-use crate::rotation::{NewExpiry, RotationAction};
 use crate::rotation::{JournalEntry, JournalPhase, JournalStep, check_journal};
+use crate::rotation::{NewExpiry, RotationAction};
 use crate::{Error, ErrorKind};
 
 const STEPS: [RotationStepName; 9] = RotationStepName::ALL;
@@ -647,7 +647,6 @@ fn the_state_round_trips_through_json() {
     assert_eq!(view["steps"][0]["status"], "done");
     assert_eq!(view["actions"][0], "resume");
 }
-
 
 #[path = "machine_attach_tests.rs"]
 mod attach;

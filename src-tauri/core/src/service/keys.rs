@@ -9,8 +9,7 @@ use secrecy::ExposeSecret;
 use super::recovery::PlannedRetry;
 use super::{Keyward, rename_field};
 use crate::api::{
-    ApiKey, CreateKeyRequest, Credits, DEFAULT_BASE_URL, ListKeysQuery, NewKey, UpdateKeyRequest,
-    parse_expiry,
+    ApiKey, CreateKeyRequest, Credits, DEFAULT_BASE_URL, NewKey, UpdateKeyRequest, parse_expiry,
 };
 use crate::ipc::{
     CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, KeyCheckArgs, KeyDeleteArgs, KeyRow,
@@ -69,12 +68,8 @@ impl Keyward {
         profile: &crate::store::Profile,
     ) -> Result<Option<Error>, Error> {
         let client = self.client_for(profile).await?;
-        let query = ListKeysQuery {
-            include_disabled: true,
-            include_expired: true,
-            workspace_id: profile.workspace_id.clone(),
-        };
-        match client.list_all(&query).await {
+        // Every workspace of the account (or the profile's pinned one): alerts watch them all.
+        match self.list_profile_keys(&client, profile).await {
             Ok(keys) => {
                 let now = self.now();
                 self.inner.store().replace_cached_keys(
@@ -261,6 +256,12 @@ impl Keyward {
         {
             errors.push(error);
         }
+        if let Some(workspace_id) = args.workspace_id.as_deref().map(str::trim)
+            && !workspace_id.is_empty()
+            && let Err(error) = crate::api::validate_workspace_ref(workspace_id)
+        {
+            errors.push(error);
+        }
         errors
     }
 
@@ -299,7 +300,7 @@ impl Keyward {
                 .as_deref()
                 .map(|at| parse_expiry(at, now))
                 .transpose()?,
-            workspace_id: profile.workspace_id.clone(),
+            workspace_id: self.creation_workspace(&profile, args.workspace_id.as_deref())?,
             creator_user_id: None,
         };
         let client = self.client_for(&profile).await?;

@@ -14,6 +14,7 @@ mod rotation_rules;
 mod sandbox;
 mod usage_history;
 mod watch;
+mod workspaces;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -114,6 +115,8 @@ struct Inner {
     watch: crate::watch::WatchShared,
     /// The rotation runner, with its own handles on the store, vault, clock and events.
     rotations: Arc<rotation::Rotations>,
+    /// The workspaces each profile's latest refresh found.
+    workspaces: workspaces::ProfileWorkspaces,
 }
 
 impl Inner {
@@ -156,6 +159,7 @@ impl Keyward {
             recovery: config.recovery,
             recoveries: recovery::Recoveries::default(),
             watch: crate::watch::WatchShared::new(config.watcher),
+            workspaces: workspaces::ProfileWorkspaces::default(),
         });
         Keyward { inner }
     }

@@ -16,8 +16,8 @@ use keyward_core::ipc::{
     ProfileAddArgs,
 };
 use keyward_core::rotation::{
-    Attachment, HookPoint, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy, RotationStartArgs,
-    RotationView,
+    Attachment, HookPoint, RotationAction, RotationBatchArgs, RotationHooks, RotationPolicy,
+    RotationStartArgs, RotationView,
 };
 use keyward_core::service::{EventSink, MemoryAccountLinks, ServiceConfig};
 use openrouter_emulator::{Emulator, EmulatorConfig};
@@ -128,6 +128,7 @@ pub async fn create_key(t: &TestService, profile_id: &str, name: &str) -> (Strin
             limit_reset: Some(keyward_core::api::LimitReset::Monthly),
             include_byok_in_limit: true,
             expires_at: None,
+            workspace_id: None,
         })
         .await
         .unwrap();

@@ -216,6 +216,13 @@ impl Harness {
         reply
     }
 
+    /// Makes a workspace with this id exist (keys can only be created in an existing one).
+    pub async fn ensure_workspace(&self, id: &str) {
+        let body = serde_json::json!({"count": 0, "workspace_id": id});
+        let reply = self.control(Method::POST, "/seed", Some(&body)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
     /// Creates a key; answers (secret, KeyObject).
     pub async fn create(&self, body: Value) -> (String, Value) {
         let reply = self.api(Method::POST, "/keys", Some(&body)).await;

@@ -40,6 +40,8 @@ import type { UsageHistory } from "./UsageHistory";
 import type { UsageHistoryArgs } from "./UsageHistoryArgs";
 import type { UsageOverview } from "./UsageOverview";
 import type { WatchSettings } from "./WatchSettings";
+import type { WorkspaceInfo } from "./WorkspaceInfo";
+import type { WorkspacesListArgs } from "./WorkspacesListArgs";
 
 /** Every command of the shell: `invoke(name, { args })` resolves to `result` or rejects with an `AppError`. */
 export type Commands = {
@@ -52,6 +54,7 @@ export type Commands = {
   sandbox_open: { args: EmptyArgs; result: Profile };
   keys_list: { args: KeysListArgs; result: KeysSnapshot };
   credits_get: { args: ProfileScopedArgs; result: Credits };
+  workspaces_list: { args: WorkspacesListArgs; result: Array<WorkspaceInfo> };
   key_validate_create: { args: CreateKeyArgs; result: Array<AppError> };
   key_create: { args: CreateKeyArgs; result: CreatedKey };
   key_update: { args: UpdateKeyArgs; result: KeyRow };

@@ -5,4 +5,9 @@ export type CreateKeyArgs = { profile_id: string, name: string, limit: number | 
 /**
  * RFC 3339 with a zone (`2030-01-31T23:59:59Z`); `null` = never expires.
  */
-expires_at: string | null, };
+expires_at: string | null, 
+/**
+ * The workspace the key goes to (one of `workspaces_list`); absent = the profile's own
+ * workspace, else the account's default one.
+ */
+workspace_id?: string, };
