@@ -85,6 +85,7 @@ async fn byok_list_pages_whole_and_get_reads_one() {
         let provider = if n % 2 == 0 { "openai" } else { "anthropic" };
         new_credential(&env, provider, json!({"name": format!("c{n:03}")})).await;
     }
+    env.seed(0, Some(OTHER_WORKSPACE)).await;
     new_credential(&env, "groq", json!({"workspace_id": OTHER_WORKSPACE})).await;
     env.clear_requests().await;
     let all = env.client.list_byok_keys().await.unwrap();
@@ -302,6 +303,7 @@ async fn destinations_list_get_and_key_hashes() {
         json!({"name": "hooks", "type": "webhook", "config": {"url": "https://127.0.0.1/hook"}}),
     )
     .await;
+    env.seed(0, Some(OTHER_WORKSPACE)).await;
     new_destination(&env, json!({"workspace_id": OTHER_WORKSPACE})).await;
 
     let all = env.client.list_destinations().await.unwrap();

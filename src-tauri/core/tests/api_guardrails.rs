@@ -141,6 +141,7 @@ async fn create_get_list_update_delete() {
 async fn guardrails_of_another_workspace() {
     let env = start().await;
     let workspace = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
+    env.seed(0, Some(workspace)).await;
     env.client
         .create_guardrail(&CreateGuardrailRequest {
             workspace_id: Some(workspace.into()),

@@ -23,6 +23,7 @@ use crate::state::{
 mod analytics;
 mod byok;
 mod catalog;
+mod chat;
 mod guardrails;
 mod observability;
 mod validation;
@@ -55,6 +56,7 @@ pub fn router() -> Router<Arc<App>> {
         .merge(analytics::router())
         .merge(guardrails::router())
         .merge(catalog::router())
+        .merge(chat::router())
         .merge(workspaces::router())
 }
 

@@ -110,6 +110,7 @@ async fn list_pages_with_offset_and_limit_and_filters() {
         .await;
     }
     let other = "11111111-2222-4333-8444-555555555555";
+    harness.ensure_workspace(other).await;
     create_byok(
         &harness,
         json!({"provider": "openai", "key": PROVIDER_KEY, "workspace_id": other}),

@@ -297,6 +297,7 @@ async fn listing_pages_and_filters_by_workspace() {
         create_guardrail(&harness, json!({"name": format!("g{index}")})).await;
     }
     let other = "11111111-2222-4333-8444-555555555555";
+    harness.ensure_workspace(other).await;
     create_guardrail(
         &harness,
         json!({"name": "elsewhere", "workspace_id": other}),

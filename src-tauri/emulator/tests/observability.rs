@@ -245,6 +245,7 @@ async fn create_is_validated_per_type_and_capped_at_five_per_type() {
     )
     .await;
     let other = "11111111-2222-4333-8444-555555555555";
+    harness.ensure_workspace(other).await;
     let mut scoped = langfuse("elsewhere");
     scoped["workspace_id"] = json!(other);
     create_destination(&harness, scoped).await;

@@ -43,7 +43,8 @@ def test_create_get_update_delete_round_trip(emulator, client):
         client.byok.get(id=created.id)
 
 
-def test_list_pages_with_next_and_filters(client):
+def test_list_pages_with_next_and_filters(emulator, client):
+    emulator.control("POST", "seed", {"count": 0, "workspace_id": OTHER_WORKSPACE})
     for n in range(7):
         client.byok.create(provider="anthropic" if n % 2 else "openai", key=PROVIDER_KEY, name=f"c{n}")
     client.byok.create(provider="groq", key=PROVIDER_KEY, workspace_id=OTHER_WORKSPACE)

@@ -75,6 +75,7 @@ def test_list_pages_with_next(client):
     names = [guardrail.name for guardrail in all_pages(first)]
     assert names == [f"g{index}" for index in range(7)]
     workspace = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+    emulator.control("POST", "seed", {"count": 0, "workspace_id": workspace})
     client.guardrails.create(name="elsewhere", workspace_id=workspace)
     there = client.guardrails.list(workspace_id=workspace).result
     assert [guardrail.name for guardrail in there.data] == ["elsewhere"]

@@ -56,6 +56,7 @@ test("byok: list pages and filters", async () => {
   for (let n = 0; n < 7; n++) {
     await createByok({ provider: n % 2 ? "anthropic" : "openai", key: PROVIDER_KEY, name: `c${n}` });
   }
+  await emulator.control("POST", "seed", { count: 0, workspace_id: OTHER_WORKSPACE });
   await createByok({ provider: "groq", key: PROVIDER_KEY, workspaceId: OTHER_WORKSPACE });
   const names = [];
   for await (const page of await client.byok.list({ limit: 3 })) {

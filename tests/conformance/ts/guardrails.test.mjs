@@ -92,6 +92,7 @@ test("the list pages through the SDK's iterator and filters by workspace", async
   assert.deepEqual(names, ["g0", "g1", "g2", "g3", "g4", "g5", "g6"]);
 
   const workspace = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
+  await emulator.control("POST", "seed", { count: 0, workspace_id: workspace });
   await newGuardrail({ name: "elsewhere", workspaceId: workspace });
   const there = await client.guardrails.list({ workspaceId: workspace });
   assert.deepEqual(there.result.data.map((guardrail) => guardrail.name), ["elsewhere"]);

@@ -371,6 +371,9 @@ async fn create(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -> Ap
         None | Some(Value::Null) => DEFAULT_WORKSPACE_ID.to_owned(),
         Some(value) => valid_workspace(value)?,
     };
+    if !state.workspaces.exists(&workspace_id) {
+        return Err(super::unknown_workspace(&workspace_id));
+    }
     if state.byok.keys.len() >= MAX_BYOK_KEYS {
         return Err(ApiError::bad_request(format!(
             "This account has reached the emulator's limit of {MAX_BYOK_KEYS} BYOK credentials"

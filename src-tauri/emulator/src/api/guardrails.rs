@@ -123,6 +123,9 @@ async fn create(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -> Ap
         None | Some(Value::Null) => DEFAULT_WORKSPACE_ID.to_owned(),
         Some(value) => valid_workspace(value)?,
     };
+    if !state.workspaces.exists(&workspace_id) {
+        return Err(super::unknown_workspace(&workspace_id));
+    }
     let mut guardrail = Guardrail {
         id: uuid::Uuid::new_v4().to_string(),
         name,

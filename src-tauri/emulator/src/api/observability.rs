@@ -298,6 +298,9 @@ async fn create(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -> Ap
         None | Some(Value::Null) => DEFAULT_WORKSPACE_ID.to_owned(),
         Some(value) => valid_workspace(value)?,
     };
+    if !state.workspaces.exists(&workspace_id) {
+        return Err(super::unknown_workspace(&workspace_id));
+    }
     let now = state.now();
     let mut dest = Destination {
         id: uuid::Uuid::new_v4().to_string(),

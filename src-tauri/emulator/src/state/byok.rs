@@ -53,8 +53,6 @@ impl ByokKey {
         })
     }
 
-    // Used by `POST /chat/completions` (issue 11) and the unit tests; nothing else asks yet.
-    #[allow(dead_code)]
     /// Whether a request by the key `hash` (created by `user`) may use this credential for `model`.
     pub fn admits(&self, hash: &str, user: Option<&str>, model: &str) -> bool {
         !self.disabled
@@ -185,7 +183,6 @@ pub struct ByokState {
 }
 
 impl State {
-    #[allow(dead_code)] // for `POST /chat/completions` (issue 11)
     /// The BYOK credentials a request through `provider` in `workspace` may use, in the order they
     /// are tried: scoped and global ones, non-fallback first, then by `sort_order`. Disabled ones
     /// are left out; allowlists are for the caller to check ([`ByokKey::admits`]).

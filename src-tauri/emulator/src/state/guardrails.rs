@@ -41,10 +41,6 @@ pub struct Guardrail {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[allow(
-    dead_code,
-    reason = "allows_* serve the coming POST /chat/completions; tested here"
-)]
 impl Guardrail {
     /// The API's Guardrail object (every documented field present, `null` when unset).
     pub fn to_json(&self) -> Value {
@@ -78,7 +74,7 @@ impl Guardrail {
     }
 
     /// Whether a request for `model` (slug or canonical slug) passes the model lists: not ignored,
-    /// and allowed when an allowlist exists. For the coming `POST /chat/completions`.
+    /// and allowed when an allowlist exists (`POST /chat/completions` enforces it).
     pub fn allows_model(&self, model: &str) -> bool {
         let canonical =
             models::find_model(model).map_or_else(|| model.to_owned(), |m| m.canonical_slug.into());
@@ -253,11 +249,7 @@ impl State {
         &mut self.guardrails
     }
 
-    /// The guardrail a key (by hash) is assigned to, if any (for the coming `POST /chat/completions`).
-    #[allow(
-        dead_code,
-        reason = "the chat completions endpoint will read it; tested here"
-    )]
+    /// The guardrail a key (by hash) is assigned to, if any (`POST /chat/completions` enforces it).
     pub fn guardrail_of(&self, hash: &str) -> Option<&Guardrail> {
         let assignment = self
             .guardrails
@@ -281,10 +273,12 @@ impl State {
         self.guardrails.get(&assignment.guardrail_id)
     }
 
-    /// Users a guardrail may be assigned to: the account's owner and every key creator. (The
-    /// organization's member list, once the emulator has one, is the better source.)
+    /// Users a guardrail may be assigned to: the organization's members (the account's owner among
+    /// them), and every key creator (a key's `creator_user_id` is free text on create, and such a
+    /// user must stay assignable as before the registry existed).
     pub fn is_member(&self, user_id: &str) -> bool {
         user_id == super::ACCOUNT_USER_ID
+            || self.workspaces.org_member(user_id).is_some()
             || self
                 .all_newest_first()
                 .any(|key| key.creator_user_id.as_deref() == Some(user_id))

@@ -137,7 +137,7 @@ impl KeyRecord {
         }
     }
 
-    fn window_spend(&self, window: Option<LimitReset>, today: NaiveDate) -> Spend {
+    pub fn window_spend(&self, window: Option<LimitReset>, today: NaiveDate) -> Spend {
         match window {
             Some(reset) => self.spend_between(reset.window_start(today), today),
             None => self.lifetime_spend(),

@@ -161,7 +161,7 @@ pub struct Spend {
 }
 
 impl Spend {
-    pub(super) fn counted(self, include_byok: bool) -> f64 {
+    pub fn counted(self, include_byok: bool) -> f64 {
         if include_byok {
             self.usage + self.byok
         } else {
