@@ -66,7 +66,7 @@ def test_create_get_update_delete(client):
         client.guardrails.get(id=created.id)
 
 
-def test_list_pages_with_next(client):
+def test_list_pages_with_next(emulator, client):
     for index in range(7):
         client.guardrails.create(name=f"g{index}")
     first = client.guardrails.list(limit=3)
