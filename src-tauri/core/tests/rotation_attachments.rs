@@ -44,6 +44,14 @@ async fn key_in_workspace(rig: &mut Rig, links: &MemoryAccountLinks) {
         SecretString::from(rig.emulator.management_key().to_owned()),
     ))
     .unwrap();
+    // The emulator refuses keys in a workspace it does not know.
+    rig.t
+        .post(
+            &rig.control(),
+            "/seed",
+            serde_json::json!({"count": 0, "workspace_id": WORKSPACE}),
+        )
+        .await;
     let expires = (Utc::now() + Duration::days(30))
         .duration_trunc(Duration::seconds(1))
         .unwrap();
