@@ -34,9 +34,10 @@ async fn rotate_under_load(test: &str, links: Arc<dyn AccountLinks>) -> (Outcome
     })
     .await;
     let setup = Setup::create(&mut rig, MODEL, PROVIDER).await;
-    // A short drain: the old key must have been quiet for 2 s (the app re-reads the file at once).
+    // A short drain: the old key must have been quiet for 3 s (the app re-reads the file before
+    // every request, so a request with the old key later than that would be a real stall).
     rig.set_policy(|policy| {
-        policy.quiet_period_secs = 2;
+        policy.quiet_period_secs = 3;
         policy.grace_period_secs = 0;
     });
 
