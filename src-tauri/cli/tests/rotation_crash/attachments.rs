@@ -203,14 +203,13 @@ impl Harness {
             let new_named = named.of(&new_key.hash);
             let deploy_started = rotation.step(RotationStepName::Deploy).attempts > 0;
             let undoing = rotation.rolling_back || rotation.status == RotationStatus::RolledBack;
-            if deploy_started && !undoing && on_server.contains(&new_key.hash) {
-                if new_named != ALL {
-                    findings.push(format!(
-                        "rotation {id}: its new key {} was deployed but is named only by \
-                         {new_named:?}",
-                        new_key.hash
-                    ));
-                }
+            // Attached before the deploy started (a rolled-back one may have taken it off again).
+            if deploy_started && !undoing && on_server.contains(&new_key.hash) && new_named != ALL {
+                findings.push(format!(
+                    "rotation {id}: its new key {} was deployed but is named only by \
+                     {new_named:?}",
+                    new_key.hash
+                ));
             }
             if rotation.status == RotationStatus::RolledBack {
                 let allowed: &[&str] = if on_server.contains(&new_key.hash) {
