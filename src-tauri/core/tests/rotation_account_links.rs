@@ -179,3 +179,86 @@ async fn a_batch_rotates_keys_of_every_workspace() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_api_links_read_each_kind_once_and_change_idempotently() {
+    use keyward_core::api::CreateKeyRequest;
+    use keyward_core::rotation::Attachment;
+    use keyward_core::service::{AccountLinks, ApiAccountLinks};
+
+    let mut rig = rotation_support::rig("rot-links-api-direct", None).await;
+    let account = key_with_attachments(&mut rig).await;
+    let client = rotation_support::account::management(&rig);
+    let links = ApiAccountLinks;
+    let workspace = Some(account.workspace_id.as_str());
+
+    // One listing per kind (guardrail assignments, BYOK, destinations) and the guardrail's name.
+    let before = rig.t.request_count(&rig.control()).await;
+    let found = links
+        .attachments(&client, &rig.old_hash, workspace)
+        .await
+        .unwrap();
+    assert_eq!(found, account.attachments());
+    assert_eq!(rig.t.request_count(&rig.control()).await - before, 4);
+    // Lists are per workspace: the default one holds none of these.
+    assert!(
+        links
+            .attachments(&client, &rig.old_hash, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(Attachment::is_guardrail)
+    );
+
+    let new_hash = client
+        .create_key(&CreateKeyRequest {
+            workspace_id: Some(account.workspace_id.clone()),
+            ..CreateKeyRequest::new("eu-api 2")
+        })
+        .await
+        .unwrap()
+        .key
+        .hash;
+    assert!(
+        links
+            .attachments(&client, &new_hash, workspace)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for _ in 0..2 {
+        for attachment in &found {
+            links.attach(&client, attachment, &new_hash).await.unwrap();
+        }
+    }
+    assert_eq!(named_on_emulator(&rig, &account, &new_hash).await, ALL);
+    let byok = client.get_byok_key(&account.byok_id).await.unwrap();
+    assert_eq!(byok.allowed_api_key_hashes.unwrap().len(), 3);
+    for _ in 0..2 {
+        for attachment in &found {
+            links
+                .detach(&client, attachment, &rig.old_hash)
+                .await
+                .unwrap();
+        }
+    }
+    assert!(
+        named_on_emulator(&rig, &account, &rig.old_hash)
+            .await
+            .is_empty()
+    );
+    assert_eq!(named_on_emulator(&rig, &account, &new_hash).await, ALL);
+    assert!(byok_keeps_the_other_key(&rig, &account).await);
+
+    // A resource deleted meanwhile: detaching from it is done, attaching to it is not.
+    client
+        .delete_guardrail(&account.guardrail_id)
+        .await
+        .unwrap();
+    links.detach(&client, &found[0], &new_hash).await.unwrap();
+    let error = links
+        .attach(&client, &found[0], &new_hash)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), keyward_core::ErrorKind::NotFound);
+}
