@@ -262,3 +262,36 @@ async fn the_api_links_read_each_kind_once_and_change_idempotently() {
         .unwrap_err();
     assert_eq!(error.kind(), keyward_core::ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn a_list_that_cannot_be_read_stops_the_rotation_before_anything_is_made() {
+    let mut rig = rotation_support::rig("rot-links-api-unreadable", None).await;
+    key_with_attachments(&mut rig).await;
+    let keys_before = rig.emulator_keys().await.len();
+    rig.faults(serde_json::json!({
+        "server_error": {"next": 100},
+        "path_prefix": "/api/v1/byok"
+    }))
+    .await;
+    let plan = rig
+        .t
+        .service
+        .rotation_plan(&RotationPlanArgs {
+            profile_id: rig.profile_id.clone(),
+            key_hash: rig.old_hash.clone(),
+            new_expiry: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(plan.kind(), keyward_core::ErrorKind::Server, "{plan:?}");
+    // Not started without knowing what it must carry: no rotation, no new key.
+    let start = rig
+        .t
+        .service
+        .rotation_start(rotation_support::start_args(&rig))
+        .await
+        .unwrap_err();
+    assert_eq!(start.kind(), keyward_core::ErrorKind::Server, "{start:?}");
+    assert!(rig.t.service.rotations(None, false).unwrap().is_empty());
+    assert_eq!(rig.emulator_keys().await.len(), keys_before);
+}

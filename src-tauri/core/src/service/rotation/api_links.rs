@@ -22,9 +22,12 @@ impl ApiAccountLinks {
         workspace_id: Option<&str>,
     ) -> Result<Vec<Attachment>, Error> {
         let (assignments, byok, destinations) = futures::try_join!(
-            client.all_key_assignments(),
-            client.list_byok_keys_in(workspace_id),
-            client.list_destinations_in(workspace_id),
+            absent_if_missing("guardrails", client.all_key_assignments()),
+            absent_if_missing("byok", client.list_byok_keys_in(workspace_id)),
+            absent_if_missing(
+                "observability destinations",
+                client.list_destinations_in(workspace_id)
+            ),
         )?;
         let mut found = Vec::new();
         // A key holds at most one guardrail; the assignment names only its id.
@@ -97,6 +100,22 @@ impl ApiAccountLinks {
             }
         }
         Ok(())
+    }
+}
+
+/// A list endpoint the server does not have (404: an older server or a sandbox without it) names
+/// no key: nothing of that kind to carry. Any other failure (403 included: it may hide what does
+/// name the key) stops the caller, so a rotation never starts without what it must carry.
+async fn absent_if_missing<T>(
+    kind: &str,
+    listing: impl std::future::Future<Output = Result<Vec<T>, Error>>,
+) -> Result<Vec<T>, Error> {
+    match listing.await {
+        Err(Error::NotFound { message }) => {
+            tracing::info!(kind, %message, "no such list on this server: nothing of it to carry");
+            Ok(Vec::new())
+        }
+        other => other,
     }
 }
 
