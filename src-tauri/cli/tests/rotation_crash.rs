@@ -6,8 +6,10 @@
 //! (pending or kept) or deployed in a `.env` file that works (GET /key answers 200); (2) every
 //! journal is consistent and the statuses make sense; (3) the emulator holds no key that is neither
 //! seeded nor recorded by some rotation. At the end every rotation is completed or rolled back, each
-//! `.env` holds its key's newest secret and the replaced keys are gone. Prints
-//! `kills: N, secrets lost: 0, orphan keys: 0`.
+//! `.env` holds its key's newest secret and the replaced keys are gone. The rotated keys live in a
+//! second workspace with a guardrail, a BYOK allowlist and a log destination naming them; (4) their
+//! hashes are checked on the emulator after every kill and resume (`rotation_crash/attachments.rs`).
+//! Prints `kills: N, secrets lost: 0, orphan keys: 0, attachments lost: 0`.
 //!
 //! The phases: every step boundary in a fresh rotation; one rotation killed at every boundary in
 //! turn (each resume killed at the next); rollbacks killed at their boundaries, from before and
@@ -37,6 +39,8 @@ use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 use serde_json::json;
 
+#[path = "rotation_crash/attachments.rs"]
+mod attachments;
 #[path = "rotation_crash/checks.rs"]
 mod checks;
 #[path = "rotation_crash/harness.rs"]
@@ -335,19 +339,23 @@ async fn killing_rotations_anywhere_loses_no_secret_and_leaves_no_orphan_key() {
         h.keychain_read_errors
     );
     println!(
-        "kills: {}, secrets lost: {}, orphan keys: {}",
+        "kills: {}, secrets lost: {}, orphan keys: {}, attachments lost: {}",
         h.kills,
         h.lost.len(),
-        h.orphans.len()
+        h.orphans.len(),
+        h.attachments_lost.len()
     );
     let orphans: Vec<&String> = h.orphans.values().collect();
     assert!(
         h.lost.is_empty()
             && h.orphans.is_empty()
+            && h.attachments_lost.is_empty()
             && h.problems.is_empty()
             && end_problems.is_empty(),
-        "secrets lost: {:#?}\norphan keys: {orphans:#?}\nother problems: {:#?}\nat the end: {end_problems:#?}",
+        "secrets lost: {:#?}\norphan keys: {orphans:#?}\nattachments lost: {:#?}\nother problems: \
+         {:#?}\nat the end: {end_problems:#?}",
         listed(&h.lost),
+        listed(&h.attachments_lost),
         listed(&h.problems)
     );
     assert!(h.kills >= MIN_KILLS, "only {} kills", h.kills);

@@ -14,7 +14,9 @@ mod service_support;
 use std::sync::Arc;
 
 use chrono::{Duration, DurationRound, Utc};
-use keyward_core::api::{ClientConfig, CreateKeyRequest, LimitReset, OpenRouterClient};
+use keyward_core::api::{
+    ClientConfig, CreateKeyRequest, CreateWorkspaceRequest, LimitReset, OpenRouterClient,
+};
 use keyward_core::rotation::{
     Attachment, Boundary, HookPoint, JournalPhase, JournalStep, NewExpiry, RotationAction,
     RotationPlanArgs, RotationStartArgs, RotationStatus, RotationStepName, RotationStepStatus,
@@ -29,29 +31,30 @@ use rotation_support::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-const WORKSPACE: &str = "5f0c1a9e-2b7d-4c3e-9a41-7e6b2d8c0f13";
 const ALL: [&str; 3] = ["guardrail", "byok", "destination"];
 
 fn status_of(view: &RotationView, step: RotationStepName) -> RotationStepStatus {
     view.steps.iter().find(|s| s.step == step).unwrap().status
 }
 
-/// Replaces the rig's old key with one in [`WORKSPACE`] (limit $5 weekly, BYOK not counted,
-/// expiring in 30 days), named by the links, its secret in the `.env` file.
-async fn key_in_workspace(rig: &mut Rig, links: &MemoryAccountLinks) {
+/// Replaces the rig's old key with one in a new workspace (limit $5 weekly, BYOK not counted,
+/// expiring in 30 days), named by the links, its secret in the `.env` file. Answers the workspace.
+async fn key_in_workspace(rig: &mut Rig, links: &MemoryAccountLinks) -> String {
     let client = OpenRouterClient::new(ClientConfig::new(
         rig.emulator.base_url(),
         SecretString::from(rig.emulator.management_key().to_owned()),
     ))
     .unwrap();
-    // The emulator refuses keys in a workspace it does not know.
-    rig.t
-        .post(
-            &rig.control(),
-            "/seed",
-            serde_json::json!({"count": 0, "workspace_id": WORKSPACE}),
-        )
-        .await;
+    // The emulator refuses a `workspace_id` naming no workspace, as OpenRouter does.
+    let workspace = client
+        .create_workspace(&CreateWorkspaceRequest {
+            name: "EU".into(),
+            slug: "eu".into(),
+            ..CreateWorkspaceRequest::default()
+        })
+        .await
+        .unwrap()
+        .id;
     let expires = (Utc::now() + Duration::days(30))
         .duration_trunc(Duration::seconds(1))
         .unwrap();
@@ -62,7 +65,7 @@ async fn key_in_workspace(rig: &mut Rig, links: &MemoryAccountLinks) {
             limit_reset: Some(LimitReset::Weekly),
             include_byok_in_limit: Some(false),
             expires_at: Some(expires),
-            workspace_id: Some(WORKSPACE.into()),
+            workspace_id: Some(workspace.clone()),
             creator_user_id: None,
         })
         .await
@@ -72,6 +75,7 @@ async fn key_in_workspace(rig: &mut Rig, links: &MemoryAccountLinks) {
     std::fs::write(&rig.env_path, format!("{VARIABLE}={}\n", rig.old_secret)).unwrap();
     rig.set_policy(|_| {});
     rotation_support::links_naming(links, &rig.old_hash);
+    workspace
 }
 
 /// The position in the journal of `step`'s first row of `phase`.
@@ -90,7 +94,7 @@ fn journal_seq(rig: &Rig, id: &str, step: JournalStep, phase: JournalPhase) -> i
 async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
     let links = MemoryAccountLinks::new();
     let mut rig = rig_with_links("rot-attach-workspace", None, &links).await;
-    key_in_workspace(&mut rig, &links).await;
+    let workspace = key_in_workspace(&mut rig, &links).await;
     rig.set_policy(|policy| policy.grace_period_secs = 0);
 
     let plan = rig
@@ -103,7 +107,7 @@ async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
         })
         .await
         .unwrap();
-    assert_eq!(plan.workspace_id.as_deref(), Some(WORKSPACE));
+    assert_eq!(plan.workspace_id.as_deref(), Some(workspace.as_str()));
     assert_eq!(plan.limit, Some(5.0));
     assert_eq!(plan.limit_reset, Some(LimitReset::Weekly));
     assert!(!plan.include_byok_in_limit);
@@ -123,7 +127,7 @@ async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
     );
     let new_hash = view.new_key_hash.clone().unwrap();
     let new_key = rig.emulator_key(&new_hash).await.unwrap();
-    assert_eq!(new_key["workspace_id"], WORKSPACE);
+    assert_eq!(new_key["workspace_id"], workspace.as_str());
     assert_eq!(new_key["limit"], 5.0);
     assert_eq!(new_key["limit_reset"], "weekly");
     assert_eq!(new_key["include_byok_in_limit"], false);
@@ -146,7 +150,7 @@ async fn a_key_in_another_workspace_keeps_its_guardrail_byok_and_logs() {
     );
     let started = rig.t.service.rotation_journal(&view.id).unwrap()[0].clone();
     assert_eq!(started.detail["attachments"][0]["kind"], "guardrail");
-    assert_eq!(started.detail["workspace_id"], WORKSPACE);
+    assert_eq!(started.detail["workspace_id"], workspace.as_str());
     assert!(rig.journal_problems(&view.id).is_empty());
 }
 

@@ -1,7 +1,8 @@
 //! The rotation crash test's checks: after every kill or resume, whether every new key's secret is
-//! recoverable, the journals are consistent and the emulator holds no orphan key.
+//! recoverable, the journals are consistent, the emulator holds no orphan key and the keys'
+//! attachments are where they must be (`attachments.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use keyward_core::Error as KeywardError;
 use keyward_core::rotation::{Rotation, RotationStatus, RotationStepName};
@@ -76,6 +77,9 @@ impl Harness {
             .iter()
             .map(|key| (key["hash"].as_str().unwrap().to_owned(), key))
             .collect();
+        let server_hashes: HashSet<String> = on_server.keys().cloned().collect();
+        self.check_attachments(context, settled, &server_hashes)
+            .await;
         self.seen_hashes.extend(on_server.keys().cloned());
 
         // The .env files: each holds a working key.
@@ -375,9 +379,8 @@ pub(crate) fn listed(findings: &BTreeMap<String, String>) -> Vec<String> {
 /// The order the attach and detach steps keep, whatever was killed when: the new secret is never
 /// deployed before the attachments were carried (attach done or, with nothing to carry, skipped),
 /// the old hash is detached only once the old key's delete is done, and a completed rotation ran
-/// both (or skipped them with nothing to carry). The keys' attachments themselves are checked on
-/// the emulator once the service carries real ones (until the API client's guardrail / BYOK /
-/// observability methods are wired in, the service's links report none and both steps skip).
+/// both (or skipped them with nothing to carry). Where the hashes themselves are is checked on the
+/// emulator (`Harness::check_attachments`).
 pub(crate) fn attachment_problems(rotation: &Rotation) -> Vec<String> {
     use keyward_core::rotation::RotationStepStatus as S;
     let finished =

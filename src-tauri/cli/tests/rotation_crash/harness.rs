@@ -16,6 +16,7 @@ use openrouter_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::attachments::{Attached, management};
 use super::checks::note;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
@@ -84,6 +85,10 @@ pub(crate) struct Harness {
     pub(crate) profile_id: String,
     /// Keys that existed before any rotation (the slots' first keys and demo keys).
     pub(crate) seeded: HashSet<String>,
+    /// The slots' first keys.
+    pub(crate) first_hashes: Vec<String>,
+    /// What names the slots' keys (guardrail, BYOK allowlist, log destination).
+    pub(crate) attached: Attached,
     pub(crate) slots: Vec<Slot>,
     /// Every key hash ever seen, for cleaning the keychain up.
     pub(crate) seen_hashes: BTreeSet<String>,
@@ -97,6 +102,8 @@ pub(crate) struct Harness {
     pub(crate) problems: BTreeMap<String, String>,
     /// Secrets found only in a deploy's backup file (recoverable by hand, nowhere Keyward knows).
     pub(crate) only_in_backup: BTreeMap<String, String>,
+    /// Hashes missing where they must be, or left where they must not (see `attachments`).
+    pub(crate) attachments_lost: BTreeMap<String, String>,
     /// Keychain reads that failed (and were retried) instead of answering "there" or "not there".
     pub(crate) keychain_read_errors: usize,
 }
@@ -170,23 +177,40 @@ impl Harness {
             .map(|hash| hash.as_str().unwrap().to_owned())
             .collect();
 
+        // The rotated keys live in a second workspace (and one more key that only shares their
+        // BYOK allowlist).
+        let workspace = management(
+            &http,
+            reqwest::Method::POST,
+            format!("{}/workspaces", emulator.base_url()),
+            emulator.management_key(),
+            Some(json!({"name": "Crash", "slug": "crash"})),
+        )
+        .await;
+        let workspace_id = workspace["data"]["id"].as_str().unwrap().to_owned();
         let mut slots = Vec::new();
-        for name in ["crash-a", "crash-b"] {
-            let created: Value = http
-                .post(format!("{}/keys", emulator.base_url()))
-                .bearer_auth(emulator.management_key())
-                .json(&json!({ "name": name, "limit": 5.0, "limit_reset": "monthly" }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let mut bystander = String::new();
+        for name in ["crash-a", "crash-b", "crash-bystander"] {
+            let created = management(
+                &http,
+                reqwest::Method::POST,
+                format!("{}/keys", emulator.base_url()),
+                emulator.management_key(),
+                Some(
+                    json!({ "name": name, "limit": 5.0, "limit_reset": "monthly",
+                             "workspace_id": workspace_id }),
+                ),
+            )
+            .await;
             let hash = created["data"]["hash"].as_str().unwrap().to_owned();
+            seeded.insert(hash.clone());
+            if name == "crash-bystander" {
+                bystander = hash;
+                continue;
+            }
             let secret = created["key"].as_str().unwrap();
             let env_path = dir.path().join(format!("{name}.env"));
             std::fs::write(&env_path, format!("OTHER=1\n{VARIABLE}={secret}\n# kept\n")).unwrap();
-            seeded.insert(hash.clone());
             slots.push(Slot {
                 name: name.to_owned(),
                 current_hash: hash,
@@ -210,6 +234,8 @@ impl Harness {
             profile_id: String::new(),
             seen_hashes: seeded.iter().cloned().collect(),
             seeded,
+            first_hashes: slots.iter().map(|slot| slot.current_hash.clone()).collect(),
+            attached: Attached::default(),
             slots,
             kills: 0,
             kills_by_point: BTreeMap::new(),
@@ -219,8 +245,10 @@ impl Harness {
             orphans: BTreeMap::new(),
             problems: BTreeMap::new(),
             only_in_backup: BTreeMap::new(),
+            attachments_lost: BTreeMap::new(),
             keychain_read_errors: 0,
         };
+        harness.attach_slots(&workspace_id, bystander).await;
         let base_url = harness.emulator.base_url().to_owned();
         let management_key = harness.emulator.management_key().to_owned();
         let added = harness

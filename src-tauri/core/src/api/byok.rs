@@ -10,11 +10,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::client::{Call, OpenRouterClient};
+use super::client::{Call, OpenRouterClient, encode};
 use super::models::{DataEnvelope, lenient_datetime};
 use super::requests::Patch;
 use super::retry::Replay;
-use super::validation::validate_hash;
+use super::validation::{validate_hash, validate_uuid};
 use crate::Error;
 
 /// A BYOK provider credential: which provider, where, and which API keys may use it.
@@ -232,80 +232,17 @@ fn validate_hash_list(field: &str, list: &Patch<Vec<String>>) -> Result<(), Erro
 
 /// An id of a BYOK credential or destination: a UUID.
 fn validate_id(id: &str) -> Result<(), Error> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| Error::invalid("id", format!("\"{id}\" is not a UUID")))
+    validate_uuid("id", id, "BYOK credential or destination id")
 }
-
-/// One page of a `{data, total_count}` list.
-#[derive(Deserialize)]
-struct ListPage<T> {
-    data: Vec<T>,
-    #[serde(default)]
-    total_count: Option<u64>,
-}
-
-/// The page size asked for (the API's maximum).
-const LIST_PAGE: usize = 100;
-/// Pages fetched at most (100,000 items): a server that never ends a list cannot hang Keyward.
-const MAX_PAGES: usize = 1000;
 
 impl OpenRouterClient {
-    /// Every item of an `offset`/`limit` list, page by page until a short page or `total_count`.
-    pub(crate) async fn list_every_page<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&'static str, String)],
-    ) -> Result<Vec<T>, Error> {
-        let mut items: Vec<T> = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut pairs = query.to_vec();
-            pairs.push(("offset", items.len().to_string()));
-            pairs.push(("limit", LIST_PAGE.to_string()));
-            let page: ListPage<T> = self.json(&Call::get(path, pairs)).await?;
-            let count = page.data.len();
-            items.extend(page.data);
-            if let Some(total) = page.total_count
-                && items.len() as u64 > total
-            {
-                // More items than the server says exist: it repeats pages (ignores `offset`).
-                return Err(Error::Decode {
-                    message: format!(
-                        "GET {path} answered more items than its total_count ({total}): it does not page"
-                    ),
-                    source: None,
-                });
-            }
-            let complete = page
-                .total_count
-                .is_some_and(|total| items.len() as u64 >= total);
-            if count < LIST_PAGE || complete {
-                return Ok(items);
-            }
-        }
-        Err(Error::Decode {
-            message: format!("GET {path} did not end after {MAX_PAGES} pages"),
-            source: None,
-        })
-    }
-
     async fn patch_json<T: DeserializeOwned>(
         &self,
         path: String,
         body: &impl Serialize,
     ) -> Result<T, Error> {
-        let body = serde_json::to_vec(body).map_err(|err| Error::Decode {
-            message: format!("could not encode the request: {err}"),
-            source: Some(err.into()),
-        })?;
         // Every field is an absolute value: sending it twice leaves what sending it once does.
-        let call = Call {
-            method: Method::PATCH,
-            path,
-            query: Vec::new(),
-            body: Some(body),
-            replay: Replay::Idempotent,
-        };
+        let call = Call::with_body(Method::PATCH, path, encode(body)?, Replay::Idempotent);
         let envelope: DataEnvelope<T> = self.json(&call).await?;
         Ok(envelope.data)
     }
@@ -409,9 +346,8 @@ impl OpenRouterClient {
 fn workspace_query(workspace_id: Option<&str>) -> Result<Vec<(&'static str, String)>, Error> {
     match workspace_id {
         None => Ok(Vec::new()),
-        Some(id) => uuid::Uuid::parse_str(id)
-            .map(|_| vec![("workspace_id", id.to_owned())])
-            .map_err(|_| Error::invalid("workspace_id", format!("\"{id}\" is not a UUID"))),
+        Some(id) => validate_uuid("workspace_id", id, "workspace id")
+            .map(|()| vec![("workspace_id", id.to_owned())]),
     }
 }
 

@@ -22,9 +22,10 @@ use super::validation::validate_hash;
 use crate::Error;
 
 mod guardrails;
+mod pages;
+mod workspaces;
 
 pub use guardrails::MODELS_TTL;
-mod workspaces;
 
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -288,17 +289,12 @@ impl OpenRouterClient {
     pub async fn update_key(&self, hash: &str, update: &UpdateKeyRequest) -> Result<ApiKey, Error> {
         validate_hash(hash)?;
         update.validate()?;
-        let body = serde_json::to_vec(update).map_err(|err| Error::Decode {
-            message: format!("could not encode the request: {err}"),
-            source: Some(err.into()),
-        })?;
-        let call = Call {
-            method: Method::PATCH,
-            path: format!("/keys/{hash}"),
-            query: Vec::new(),
-            body: Some(body),
-            replay: Replay::Idempotent,
-        };
+        let call = Call::with_body(
+            Method::PATCH,
+            format!("/keys/{hash}"),
+            encode(update)?,
+            Replay::Idempotent,
+        );
         let envelope: DataEnvelope<ApiKey> = self.json(&call).await?;
         Ok(envelope.data)
     }
@@ -309,13 +305,13 @@ impl OpenRouterClient {
     /// 429s / refused connections) is `NotFound`.
     pub async fn delete_key(&self, hash: &str) -> Result<(), Error> {
         validate_hash(hash)?;
-        let call = Call {
-            method: Method::DELETE,
-            path: format!("/keys/{hash}"),
-            query: Vec::new(),
-            body: None,
-            replay: Replay::Idempotent,
-        };
+        self.delete_resource(format!("/keys/{hash}")).await
+    }
+
+    /// `DELETE path`, answered `{"deleted": true}`. A 404 on a retry, after an attempt that may have
+    /// reached the server, is that attempt's success whose answer got lost: deleted.
+    pub(crate) async fn delete_resource(&self, path: String) -> Result<(), Error> {
+        let call = Call::delete(path);
         let bytes = match self.execute(&call).await {
             Ok(bytes) => bytes,
             Err(CallError {
@@ -325,7 +321,7 @@ impl OpenRouterClient {
             }) => {
                 tracing::info!(
                     path = %call.path,
-                    "404 on a retried DELETE: the earlier attempt deleted the key"
+                    "404 on a retried DELETE: the earlier attempt deleted it"
                 );
                 return Ok(());
             }
@@ -582,9 +578,39 @@ impl Call {
         }
     }
 
+    /// A `DELETE` of `path` (retried: deleting twice leaves what deleting once does).
+    pub(crate) fn delete(path: String) -> Call {
+        Call {
+            method: Method::DELETE,
+            path,
+            query: Vec::new(),
+            body: None,
+            replay: Replay::Idempotent,
+        }
+    }
+
+    /// A call with a JSON body and no query.
+    pub(crate) fn with_body(method: Method, path: String, body: Vec<u8>, replay: Replay) -> Call {
+        Call {
+            method,
+            path,
+            query: Vec::new(),
+            body: Some(body),
+            replay,
+        }
+    }
+
     fn describe(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+}
+
+/// A request body as JSON.
+pub(crate) fn encode(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body).map_err(|err| Error::Decode {
+        message: format!("could not encode the request: {err}"),
+        source: Some(err.into()),
+    })
 }
 
 fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {

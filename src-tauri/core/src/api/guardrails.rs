@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use super::models::{LimitReset, lenient_datetime};
 use super::requests::Patch;
-use super::validation::validate_hash;
+use super::validation::{validate_hash, validate_uuid};
 use crate::Error;
 
 /// One guardrail: model/provider allowlists, a budget with its reset, ZDR and training switches.
@@ -115,14 +115,6 @@ pub struct MemberAssignment {
     pub assigned_by: Option<String>,
     #[serde(default, deserialize_with = "lenient_datetime")]
     pub created_at: Option<DateTime<Utc>>,
-}
-
-/// `{"data": [...], "total_count": n}` of the guardrail list endpoints.
-#[derive(Deserialize)]
-pub(crate) struct ListPage<T> {
-    pub data: Vec<T>,
-    #[serde(default)]
-    pub total_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -389,13 +381,6 @@ fn validate_providers(field: &str, providers: Option<&[String]>) -> Result<(), E
     Ok(())
 }
 
-/// Ids that go into a path or a body as UUIDs (guardrails, workspaces).
-pub(crate) fn validate_uuid(field: &str, value: &str, what: &str) -> Result<(), Error> {
-    uuid::Uuid::try_parse(value)
-        .map(|_| ())
-        .map_err(|_| Error::invalid(field, format!("\"{value}\" is not a {what} (a UUID)")))
-}
-
 pub(crate) fn validate_guardrail_id(id: &str) -> Result<(), Error> {
     validate_uuid("guardrail_id", id, "guardrail id")
 }
@@ -408,29 +393,10 @@ pub(crate) fn validate_key_hashes(hashes: &[String]) -> Result<(), Error> {
     hashes.iter().try_for_each(|hash| validate_hash(hash))
 }
 
-/// Member user ids to assign or remove: at least one, each a non-empty id without blanks.
-pub(crate) fn validate_user_ids(user_ids: &[String]) -> Result<(), Error> {
-    if user_ids.is_empty() {
-        return Err(Error::invalid(
-            "member_user_ids",
-            "name at least one member",
-        ));
-    }
-    match user_ids
-        .iter()
-        .find(|id| id.is_empty() || id.chars().any(|c| c.is_whitespace() || c == '/'))
-    {
-        Some(bad) => Err(Error::invalid(
-            "member_user_ids",
-            format!("\"{bad}\" is not a user id (e.g. user_2dHFtVWx2n56w6HkM0000000000)"),
-        )),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::validation::validate_user_ids;
     use serde_json::json;
 
     fn field_of(err: Error) -> Option<String> {
@@ -553,7 +519,7 @@ mod tests {
             Some("hash")
         );
         assert_eq!(
-            field_of(validate_user_ids(&["a b".into()]).unwrap_err()).as_deref(),
+            field_of(validate_user_ids("member_user_ids", &["a b".into()]).unwrap_err()).as_deref(),
             Some("member_user_ids")
         );
     }

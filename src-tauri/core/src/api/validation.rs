@@ -29,6 +29,38 @@ pub fn validate_hash(hash: &str) -> Result<(), Error> {
     }
 }
 
+/// An id that is a UUID (guardrails, BYOK credentials, destinations, workspaces); `what` names it in
+/// the message ("guardrail id").
+pub fn validate_uuid(field: &str, value: &str, what: &str) -> Result<(), Error> {
+    uuid::Uuid::try_parse(value)
+        .map(|_| ())
+        .map_err(|_| Error::invalid(field, format!("\"{value}\" is not a {what} (a UUID)")))
+}
+
+/// User ids to add, remove or assign in one request: 1–100, each non-empty without blanks or `/`
+/// (it may end up in a path).
+pub fn validate_user_ids(field: &str, user_ids: &[String]) -> Result<(), Error> {
+    if user_ids.is_empty() {
+        return Err(Error::invalid(field, "name at least one member"));
+    }
+    if user_ids.len() > 100 {
+        return Err(Error::invalid(
+            field,
+            format!("at most 100 members at a time ({} given)", user_ids.len()),
+        ));
+    }
+    match user_ids
+        .iter()
+        .find(|id| id.is_empty() || id.chars().any(|c| c.is_whitespace() || c == '/'))
+    {
+        Some(bad) => Err(Error::invalid(
+            field,
+            format!("\"{bad}\" is not a user id (e.g. user_2dHFtVWx2n56w6HkM0000000000)"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn validate_name(name: &str) -> Result<(), Error> {
     if name.trim().is_empty() {
         Err(Error::invalid("name", "must not be empty"))

@@ -165,14 +165,6 @@ pub struct AccountKeys {
     pub keys: Vec<ApiKey>,
 }
 
-/// `{"data": [...], "total_count": N}`, the paged lists of these endpoints.
-#[derive(Deserialize)]
-pub(crate) struct PagedEnvelope<T> {
-    pub data: Vec<T>,
-    #[serde(default)]
-    pub total_count: Option<u64>,
-}
-
 #[derive(Deserialize)]
 pub(crate) struct MembersAdded {
     pub data: Vec<WorkspaceMember>,
@@ -399,26 +391,10 @@ fn validate_sampling_rate(rate: f64) -> Result<(), Error> {
     }
 }
 
-/// 1–100 user ids, none empty (the bulk member endpoints' limits).
-pub fn validate_user_ids(user_ids: &[String]) -> Result<(), Error> {
-    if user_ids.is_empty() {
-        return Err(Error::invalid("user_ids", "name at least one user"));
-    }
-    if user_ids.len() > 100 {
-        return Err(Error::invalid(
-            "user_ids",
-            format!("at most 100 users at a time ({} given)", user_ids.len()),
-        ));
-    }
-    if user_ids.iter().any(|id| id.trim().is_empty()) {
-        return Err(Error::invalid("user_ids", "a user id is empty"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::validation::validate_user_ids;
 
     #[test]
     fn slugs_and_refs_are_checked() {
@@ -461,8 +437,8 @@ mod tests {
             BudgetInterval::Lifetime
         );
         assert!(BudgetInterval::from_input("yearly").is_err());
-        assert!(validate_user_ids(&[]).is_err());
-        assert!(validate_user_ids(&["".into()]).is_err());
-        assert!(validate_user_ids(&vec!["u".to_owned(); 101]).is_err());
+        assert!(validate_user_ids("user_ids", &[]).is_err());
+        assert!(validate_user_ids("user_ids", &["".into()]).is_err());
+        assert!(validate_user_ids("user_ids", &vec!["u".to_owned(); 101]).is_err());
     }
 }

@@ -31,7 +31,7 @@ use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
 pub use recovery::DEFAULT_RECOVERY;
-pub use rotation::{AccountLinks, MemoryAccountLinks, NoAccountLinks, RotationConfig};
+pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 
 /// Where the service reports changes a front end shows without asking (the desktop shell turns them

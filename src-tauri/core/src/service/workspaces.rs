@@ -47,7 +47,7 @@ impl From<&Workspace> for WorkspaceInfo {
 }
 
 /// `/workspaces` is not there for this server or key: list the default workspace only.
-fn no_workspaces_endpoint(error: &Error) -> bool {
+pub(super) fn no_workspaces_endpoint(error: &Error) -> bool {
     matches!(error, Error::NotFound { .. } | Error::Forbidden { .. })
 }
 

@@ -4,6 +4,8 @@
 //! named boundary, and checks of what the emulator, the keychain and the file hold.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod account;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

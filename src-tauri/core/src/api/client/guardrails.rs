@@ -6,28 +6,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{Call, CallError, OpenRouterClient, decode};
+use super::{Call, OpenRouterClient, encode};
 use crate::Error;
 use crate::api::catalog::{Model, ModelsPage};
 use crate::api::guardrails::{
-    AssignedCount, CreateGuardrailRequest, Guardrail, KeyAssignment, ListPage, MemberAssignment,
+    AssignedCount, CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment,
     UnassignedCount, UpdateGuardrailRequest, validate_guardrail_id, validate_key_hashes,
-    validate_user_ids, validate_uuid,
 };
-use crate::api::models::{DataEnvelope, DeleteResponse};
+use crate::api::models::DataEnvelope;
 use crate::api::retry::Replay;
+use crate::api::validation::{validate_user_ids, validate_uuid};
 
 /// How long `models()` answers from memory.
 pub const MODELS_TTL: Duration = Duration::from_secs(15 * 60);
 
-/// The guardrail endpoints' page size (their maximum).
-const GUARDRAIL_PAGE: usize = 100;
-/// Pages fetched before giving up on a server that never ends a list (10,000 entries per list).
-const MAX_PAGES: usize = 100;
+/// Pages of `/models` fetched before giving up on a server that never ends the list.
+const MAX_MODEL_PAGES: usize = 100;
 
 /// The last `/models` answer and when it came.
 #[derive(Default)]
@@ -51,23 +47,6 @@ impl ModelCache {
     }
 }
 
-fn encode(body: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|err| Error::Decode {
-        message: format!("could not encode the request: {err}"),
-        source: Some(err.into()),
-    })
-}
-
-fn call(method: Method, path: String, body: Option<Vec<u8>>, replay: Replay) -> Call {
-    Call {
-        method,
-        path,
-        query: Vec::new(),
-        body,
-        replay,
-    }
-}
-
 /// Keeps the first copy of each id (a repeated id would count twice in nothing but confusion).
 fn distinct(ids: &[String]) -> Vec<&str> {
     let mut seen: Vec<&str> = Vec::with_capacity(ids.len());
@@ -80,45 +59,15 @@ fn distinct(ids: &[String]) -> Vec<&str> {
 }
 
 impl OpenRouterClient {
-    /// Every entry of a guardrail list endpoint, paging by 100 until `total_count` (or a short page).
-    async fn all_pages<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&'static str, String)],
-    ) -> Result<Vec<T>, Error> {
-        let mut items: Vec<T> = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut pairs = query.to_vec();
-            pairs.push(("offset", items.len().to_string()));
-            pairs.push(("limit", GUARDRAIL_PAGE.to_string()));
-            let page: ListPage<T> = self.json(&Call::get(path, pairs)).await?;
-            let count = page.data.len();
-            items.extend(page.data);
-            let total_reached = page
-                .total_count
-                .is_some_and(|total| items.len() as u64 >= total);
-            if count < GUARDRAIL_PAGE || total_reached {
-                return Ok(items);
-            }
-        }
-        Err(Error::Decode {
-            message: format!(
-                "GET {path} did not end after {} entries; the server may be ignoring \"offset\"",
-                items.len()
-            ),
-            source: None,
-        })
-    }
-
     /// `GET /guardrails`: every guardrail of the default workspace.
     pub async fn list_guardrails(&self) -> Result<Vec<Guardrail>, Error> {
-        self.all_pages("/guardrails", &[]).await
+        self.list_every_page("/guardrails", &[]).await
     }
 
     /// `GET /guardrails?workspace_id=…`: every guardrail of one workspace.
     pub async fn list_guardrails_in(&self, workspace_id: &str) -> Result<Vec<Guardrail>, Error> {
         validate_uuid("workspace_id", workspace_id, "workspace id")?;
-        self.all_pages("/guardrails", &[("workspace_id", workspace_id.to_owned())])
+        self.list_every_page("/guardrails", &[("workspace_id", workspace_id.to_owned())])
             .await
     }
 
@@ -138,10 +87,10 @@ impl OpenRouterClient {
         request: &CreateGuardrailRequest,
     ) -> Result<Guardrail, Error> {
         request.validate()?;
-        let call = call(
+        let call = Call::with_body(
             Method::POST,
             "/guardrails".to_owned(),
-            Some(encode(request)?),
+            encode(request)?,
             Replay::CreatesSomething,
         );
         let envelope: DataEnvelope<Guardrail> = self.json(&call).await?;
@@ -157,10 +106,10 @@ impl OpenRouterClient {
     ) -> Result<Guardrail, Error> {
         validate_guardrail_id(id)?;
         update.validate()?;
-        let call = call(
+        let call = Call::with_body(
             Method::PATCH,
             format!("/guardrails/{id}"),
-            Some(encode(update)?),
+            encode(update)?,
             Replay::Idempotent,
         );
         let envelope: DataEnvelope<Guardrail> = self.json(&call).await?;
@@ -171,42 +120,20 @@ impl OpenRouterClient {
     /// after an attempt that may have landed counts as deleted.
     pub async fn delete_guardrail(&self, id: &str) -> Result<(), Error> {
         validate_guardrail_id(id)?;
-        let call = call(
-            Method::DELETE,
-            format!("/guardrails/{id}"),
-            None,
-            Replay::Idempotent,
-        );
-        let bytes = match self.execute(&call).await {
-            Ok(bytes) => bytes,
-            Err(CallError {
-                error: Error::NotFound { .. },
-                earlier_attempt_may_have_landed: true,
-                ..
-            }) => return Ok(()),
-            Err(failed) => return Err(failed.error),
-        };
-        let answer: DeleteResponse = decode(&call, &bytes)?;
-        if answer.deleted {
-            Ok(())
-        } else {
-            Err(Error::Decode {
-                message: format!("{} answered \"deleted\": false", call.describe()),
-                source: None,
-            })
-        }
+        self.delete_resource(format!("/guardrails/{id}")).await
     }
 
     /// `GET /guardrails/{id}/assignments/keys`, whole.
     pub async fn guardrail_key_assignments(&self, id: &str) -> Result<Vec<KeyAssignment>, Error> {
         validate_guardrail_id(id)?;
-        self.all_pages(&format!("/guardrails/{id}/assignments/keys"), &[])
+        self.list_every_page(&format!("/guardrails/{id}/assignments/keys"), &[])
             .await
     }
 
     /// `GET /guardrails/assignments/keys`: every key assignment of the account, whole.
     pub async fn all_key_assignments(&self) -> Result<Vec<KeyAssignment>, Error> {
-        self.all_pages("/guardrails/assignments/keys", &[]).await
+        self.list_every_page("/guardrails/assignments/keys", &[])
+            .await
     }
 
     /// `POST /guardrails/{id}/assignments/keys`: assigns keys by hash, replacing any guardrail they
@@ -215,10 +142,10 @@ impl OpenRouterClient {
         validate_guardrail_id(id)?;
         validate_key_hashes(hashes)?;
         let body = encode(&json!({"key_hashes": distinct(hashes)}))?;
-        let call = call(
+        let call = Call::with_body(
             Method::POST,
             format!("/guardrails/{id}/assignments/keys"),
-            Some(body),
+            body,
             Replay::Idempotent,
         );
         let answer: AssignedCount = self.json(&call).await?;
@@ -230,10 +157,10 @@ impl OpenRouterClient {
         validate_guardrail_id(id)?;
         validate_key_hashes(hashes)?;
         let body = encode(&json!({"key_hashes": distinct(hashes)}))?;
-        let call = call(
+        let call = Call::with_body(
             Method::POST,
             format!("/guardrails/{id}/assignments/keys/remove"),
-            Some(body),
+            body,
             Replay::Idempotent,
         );
         let answer: UnassignedCount = self.json(&call).await?;
@@ -246,24 +173,25 @@ impl OpenRouterClient {
         id: &str,
     ) -> Result<Vec<MemberAssignment>, Error> {
         validate_guardrail_id(id)?;
-        self.all_pages(&format!("/guardrails/{id}/assignments/members"), &[])
+        self.list_every_page(&format!("/guardrails/{id}/assignments/members"), &[])
             .await
     }
 
     /// `GET /guardrails/assignments/members`, whole.
     pub async fn all_member_assignments(&self) -> Result<Vec<MemberAssignment>, Error> {
-        self.all_pages("/guardrails/assignments/members", &[]).await
+        self.list_every_page("/guardrails/assignments/members", &[])
+            .await
     }
 
     /// `POST /guardrails/{id}/assignments/members`: answers how many were newly assigned.
     pub async fn assign_members(&self, id: &str, user_ids: &[String]) -> Result<u64, Error> {
         validate_guardrail_id(id)?;
-        validate_user_ids(user_ids)?;
+        validate_user_ids("member_user_ids", user_ids)?;
         let body = encode(&json!({"member_user_ids": distinct(user_ids)}))?;
-        let call = call(
+        let call = Call::with_body(
             Method::POST,
             format!("/guardrails/{id}/assignments/members"),
-            Some(body),
+            body,
             Replay::Idempotent,
         );
         let answer: AssignedCount = self.json(&call).await?;
@@ -273,12 +201,12 @@ impl OpenRouterClient {
     /// `POST /guardrails/{id}/assignments/members/remove`: answers how many were unassigned.
     pub async fn unassign_members(&self, id: &str, user_ids: &[String]) -> Result<u64, Error> {
         validate_guardrail_id(id)?;
-        validate_user_ids(user_ids)?;
+        validate_user_ids("member_user_ids", user_ids)?;
         let body = encode(&json!({"member_user_ids": distinct(user_ids)}))?;
-        let call = call(
+        let call = Call::with_body(
             Method::POST,
             format!("/guardrails/{id}/assignments/members/remove"),
-            Some(body),
+            body,
             Replay::Idempotent,
         );
         let answer: UnassignedCount = self.json(&call).await?;
@@ -306,7 +234,7 @@ impl OpenRouterClient {
     async fn fetch_models(&self) -> Result<Vec<Model>, Error> {
         let mut models: Vec<Model> = Vec::new();
         let mut query = Vec::new();
-        for _ in 0..MAX_PAGES {
+        for _ in 0..MAX_MODEL_PAGES {
             let page: ModelsPage = self.json(&Call::get("/models", query)).await?;
             let count = page.data.len();
             models.extend(page.data);

@@ -1,113 +1,29 @@
 //! The client's workspace endpoints: `/workspaces` (CRUD, members, budgets),
 //! `/organization/members`, and listing the keys of one or every workspace.
 //!
-//! Paged lists are fetched whole: the first page (100 items) tells the total, the rest are
-//! fetched concurrently. Every key listing reuses `list_all`'s paging; listing every workspace runs
-//! the workspaces concurrently, so 5 workspaces cost about as long as the largest one.
+//! Paged lists are fetched whole (`list_every_page`). Every key listing reuses `list_all`'s paging;
+//! listing every workspace runs the workspaces concurrently, so 5 workspaces cost about as long as
+//! the largest one.
 
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use reqwest::Method;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::super::models::{ApiKey, DataEnvelope, DeleteResponse};
 use super::super::requests::ListKeysQuery;
 use super::super::retry::Replay;
+use super::super::validation::validate_user_ids;
 use super::super::workspaces::{
     AccountKeys, BudgetInterval, CreateWorkspaceRequest, MembersAdded, MembersRemoved,
-    OrganizationMember, PagedEnvelope, SetWorkspaceBudgetRequest, UpdateWorkspaceRequest,
-    Workspace, WorkspaceBudgetAnswer, WorkspaceBudgets, WorkspaceMember, validate_user_ids,
-    validate_workspace_ref,
+    OrganizationMember, SetWorkspaceBudgetRequest, UpdateWorkspaceRequest, Workspace,
+    WorkspaceBudgetAnswer, WorkspaceBudgets, WorkspaceMember, validate_workspace_ref,
 };
-use super::{Call, OpenRouterClient, decode};
+use super::{Call, OpenRouterClient, encode};
 use crate::Error;
 
-/// Items per page asked of the paged lists (the API's maximum).
-const LIST_LIMIT: u64 = 100;
-/// A server that never stops paging must not page forever.
-const MAX_ITEMS: u64 = 100_000;
-
-fn encode(body: &impl Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|err| Error::Decode {
-        message: format!("could not encode the request: {err}"),
-        source: Some(err.into()),
-    })
-}
-
-impl Call {
-    fn with_body(method: Method, path: String, body: Vec<u8>, replay: Replay) -> Call {
-        Call {
-            method,
-            path,
-            query: Vec::new(),
-            body: Some(body),
-            replay,
-        }
-    }
-}
-
 impl OpenRouterClient {
-    /// Every item of a paged list (`{data, total_count}`): page 0, then the rest at once.
-    async fn paged_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, Error> {
-        let page = |offset: u64| {
-            let call = Call::get(
-                path,
-                vec![
-                    ("offset", offset.to_string()),
-                    ("limit", LIST_LIMIT.to_string()),
-                ],
-            );
-            async move { self.json::<PagedEnvelope<T>>(&call).await }
-        };
-        let first = page(0).await?;
-        let mut items = first.data;
-        let short = (items.len() as u64) < LIST_LIMIT;
-        match first.total_count {
-            Some(total) if total > LIST_LIMIT && !short => {
-                let total = total.min(MAX_ITEMS);
-                let mut rest: Vec<(u64, Vec<T>)> = Vec::new();
-                let mut pending: FuturesUnordered<_> = (1..total.div_ceil(LIST_LIMIT))
-                    .map(|index| {
-                        let offset = index * LIST_LIMIT;
-                        let fetch = page(offset);
-                        async move { fetch.await.map(|envelope| (offset, envelope.data)) }
-                    })
-                    .collect();
-                while let Some(result) = pending.next().await {
-                    rest.push(result?);
-                }
-                rest.sort_by_key(|(offset, _)| *offset);
-                items.extend(rest.into_iter().flat_map(|(_, data)| data));
-            }
-            Some(_) => {}
-            // No total: page on until a short page.
-            None if !short => {
-                let mut offset = LIST_LIMIT;
-                loop {
-                    if offset > MAX_ITEMS {
-                        return Err(Error::Decode {
-                            message: format!("GET {path} does not stop paging"),
-                            source: None,
-                        });
-                    }
-                    let next = page(offset).await?;
-                    let done = (next.data.len() as u64) < LIST_LIMIT;
-                    items.extend(next.data);
-                    if done {
-                        break;
-                    }
-                    offset += LIST_LIMIT;
-                }
-            }
-            None => {}
-        }
-        Ok(items)
-    }
-
     /// `GET /workspaces`, every page.
     pub async fn list_workspaces(&self) -> Result<Vec<Workspace>, Error> {
-        self.paged_all("/workspaces").await
+        self.list_every_page("/workspaces", &[]).await
     }
 
     /// `GET /workspaces/{id}` (`id`: UUID or slug).
@@ -158,29 +74,14 @@ impl OpenRouterClient {
     /// by the server (`InvalidInput`).
     pub async fn delete_workspace(&self, id: &str) -> Result<(), Error> {
         validate_workspace_ref(id)?;
-        let call = Call {
-            method: Method::DELETE,
-            path: format!("/workspaces/{id}"),
-            query: Vec::new(),
-            body: None,
-            replay: Replay::Idempotent,
-        };
-        let bytes = self.execute(&call).await?;
-        let answer: DeleteResponse = decode(&call, &bytes)?;
-        if answer.deleted {
-            Ok(())
-        } else {
-            Err(Error::Decode {
-                message: format!("{} answered \"deleted\": false", call.describe()),
-                source: None,
-            })
-        }
+        self.delete_resource(format!("/workspaces/{id}")).await
     }
 
     /// `GET /workspaces/{id}/members`, every page.
     pub async fn list_workspace_members(&self, id: &str) -> Result<Vec<WorkspaceMember>, Error> {
         validate_workspace_ref(id)?;
-        self.paged_all(&format!("/workspaces/{id}/members")).await
+        self.list_every_page(&format!("/workspaces/{id}/members"), &[])
+            .await
     }
 
     /// `POST /workspaces/{id}/members/add`: the memberships created or updated. Adding twice adds
@@ -191,7 +92,7 @@ impl OpenRouterClient {
         user_ids: &[String],
     ) -> Result<Vec<WorkspaceMember>, Error> {
         validate_workspace_ref(id)?;
-        validate_user_ids(user_ids)?;
+        validate_user_ids("user_ids", user_ids)?;
         let call = Call::with_body(
             Method::POST,
             format!("/workspaces/{id}/members/add"),
@@ -209,7 +110,7 @@ impl OpenRouterClient {
         user_ids: &[String],
     ) -> Result<u64, Error> {
         validate_workspace_ref(id)?;
-        validate_user_ids(user_ids)?;
+        validate_user_ids("user_ids", user_ids)?;
         let call = Call::with_body(
             Method::POST,
             format!("/workspaces/{id}/members/remove"),
@@ -267,20 +168,14 @@ impl OpenRouterClient {
         interval: BudgetInterval,
     ) -> Result<(), Error> {
         validate_workspace_ref(id)?;
-        let call = Call {
-            method: Method::DELETE,
-            path: format!("/workspaces/{id}/budgets/{interval}"),
-            query: Vec::new(),
-            body: None,
-            replay: Replay::Idempotent,
-        };
+        let call = Call::delete(format!("/workspaces/{id}/budgets/{interval}"));
         let _: DeleteResponse = self.json(&call).await?;
         Ok(())
     }
 
     /// `GET /organization/members`, every page.
     pub async fn organization_members(&self) -> Result<Vec<OrganizationMember>, Error> {
-        self.paged_all("/organization/members").await
+        self.list_every_page("/organization/members", &[]).await
     }
 
     /// Every key of one workspace matching `query`'s flags (its `workspace_id` is replaced).

@@ -242,7 +242,7 @@ impl Rotations {
         Ok(rotation.id)
     }
 
-    /// Starts rotating every active key of a profile whose name matches `name_pattern` (`prod-*`),
+    /// Starts rotating every active key (of every workspace) of a profile whose name matches `name_pattern` (`prod-*`),
     /// a few at a time. One view per matching key, in the list's order: the rotation it started, the
     /// unfinished one it already had, or (id `""`, status `failed`, `error` set) why it could not
     /// start.
@@ -256,13 +256,22 @@ impl Rotations {
         }
         let profile = self.store().require_profile(&args.profile_id)?;
         let client = self.clients.client(&profile).await?;
-        let keys = client
-            .list_all(&ListKeysQuery {
-                include_disabled: false,
-                include_expired: false,
-                workspace_id: profile.workspace_id.clone(),
-            })
-            .await?;
+        let query = ListKeysQuery {
+            include_disabled: false,
+            include_expired: false,
+            workspace_id: None,
+        };
+        // Every workspace (as the key list shows them), or the one the profile is pinned to.
+        let keys = match &profile.workspace_id {
+            Some(pinned) => client.list_all_in(pinned, &query).await?,
+            None => match client.list_all_workspaces(&query).await {
+                Ok(account) => account.keys,
+                Err(error) if super::super::workspaces::no_workspaces_endpoint(&error) => {
+                    client.list_all(&query).await?
+                }
+                Err(error) => return Err(error),
+            },
+        };
         let matching: Vec<ApiKey> = keys
             .into_iter()
             .filter(|key| crate::rotation::name_matches(&pattern, &key.name))

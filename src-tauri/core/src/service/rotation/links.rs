@@ -2,12 +2,7 @@
 //! key by its hash (its guardrail, BYOK allowlists, log destinations) and adds or removes a hash on
 //! one of them. The rotation runner only talks to this trait, so logic tests run it on
 //! [`MemoryAccountLinks`] (shared state, fault injection) and the app on the real API.
-//!
-//! Pre-merge default: [`NoAccountLinks`] reports no attachments and changes nothing. It is what
-//! the service wires until the guardrail / BYOK / observability client methods exist on this
-//! branch; it will be replaced by an implementation over `OpenRouterClient`
-//! (`all_key_assignments`, `assign_keys`, `unassign_keys`, `list_byok_keys`,
-//! `set_byok_allowed_key_hashes`, `list_destinations`, `set_destination_key_hashes`).
+//! The app's is `ApiAccountLinks` (`api_links.rs`).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -46,39 +41,6 @@ pub trait AccountLinks: Send + Sync {
         attachment: &'a Attachment,
         key_hash: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
-}
-
-/// The pre-merge default (see the module's note): no key has attachments; nothing is changed.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoAccountLinks;
-
-impl AccountLinks for NoAccountLinks {
-    fn attachments<'a>(
-        &'a self,
-        _: &'a OpenRouterClient,
-        _: &'a str,
-        _: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<Attachment>, Error>> {
-        Box::pin(std::future::ready(Ok(Vec::new())))
-    }
-
-    fn attach<'a>(
-        &'a self,
-        _: &'a OpenRouterClient,
-        _: &'a Attachment,
-        _: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-
-    fn detach<'a>(
-        &'a self,
-        _: &'a OpenRouterClient,
-        _: &'a Attachment,
-        _: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
 }
 
 /// One list-holding resource of [`MemoryAccountLinks`]: the attachment it is, and the hashes it

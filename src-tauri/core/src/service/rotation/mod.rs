@@ -2,9 +2,11 @@
 //! clients, clock, events, locks) and `Keyward`'s rotation methods delegate to it. Parts: `api`
 //! (policies, reading, planning, starting), `runner` (advancing, actions, resume, tick, journaled
 //! steps), `steps` (the step executors), `attach` (carrying the key's attachments), `links` (the
-//! seam to what names a key), `reconcile` (after an interrupted create), `rollback`.
+//! seam to what names a key), `api_links` (that seam on the API), `reconcile` (after an
+//! interrupted create), `rollback`.
 
 mod api;
+mod api_links;
 mod attach;
 mod links;
 mod reconcile;
@@ -34,7 +36,8 @@ use crate::rotation::{
 use crate::store::{self, NewSecretIndexEntry, ProfileManager, SecretIndexEntry, Store};
 use crate::vault::Vault;
 
-pub use links::{AccountLinks, MemoryAccountLinks, NoAccountLinks};
+pub use api_links::ApiAccountLinks;
+pub use links::{AccountLinks, MemoryAccountLinks};
 
 /// How the service runs rotations. `Default` is the real app's.
 #[derive(Clone)]
@@ -55,7 +58,7 @@ pub struct RotationConfig {
     /// Clock skew allowed when matching a key an interrupted create made by its `created_at`.
     pub create_match_skew: Duration,
     /// What names a key (guardrail, BYOK allowlists, log destinations), carried to the new key.
-    /// Pre-merge default: [`NoAccountLinks`] (see `links`), to be replaced by the API's.
+    /// Default: [`ApiAccountLinks`] (the profile's API); tests may use [`MemoryAccountLinks`].
     pub links: Arc<dyn AccountLinks>,
 }
 
@@ -69,7 +72,7 @@ impl Default for RotationConfig {
             tick_interval: Duration::from_secs(30),
             batch_concurrency: 3,
             create_match_skew: Duration::from_secs(300),
-            links: Arc::new(NoAccountLinks),
+            links: Arc::new(ApiAccountLinks),
         }
     }
 }
