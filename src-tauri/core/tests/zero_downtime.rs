@@ -2,7 +2,8 @@
 //! a model its guardrail allows, through its workspace's BYOK provider — reading its key from the
 //! `.env` file a rotation deploys to. The key (in a non-default workspace, with a guardrail, in a BYOK
 //! allowlist and a log destination) is rotated through the service: plan, create, attach, deploy,
-//! verify, drain, disable, delete. The app must see no failure (`requests: N, failed: 0`).
+//! verify, drain, disable, delete. The app must see no failure (`requests: N, failed: 0`). The
+//! service's own account links (`ApiAccountLinks`, over the emulator's API) carry the attachments.
 //!
 //! The same run with the attachments step skipped (links that report nothing) must fail: the new key
 //! lacks the BYOK access the app's requests need, so the test proves what it claims.
@@ -20,16 +21,22 @@ use keyward_core::rotation::{Attachment, RotationPlanArgs, RotationStatus};
 use keyward_core::service::{AccountLinks, MemoryAccountLinks};
 use rotation_support::{Rig, rig_with};
 use serde_json::json;
-use zero_downtime_support::{ApiLinks, Outcome, SampleApp, Setup, wait_until};
+use zero_downtime_support::{Outcome, SampleApp, Setup, wait_until};
 
 const MODEL: &str = "openai/gpt-5-mini";
 const PROVIDER: &str = "openai";
 
-/// Sets up the account, starts the app, rotates its key with `links` and stops the app.
-/// Answers the rig too: its emulator must outlive the checks.
-async fn rotate_under_load(test: &str, links: Arc<dyn AccountLinks>) -> (Outcome, Setup, Rig) {
+/// Sets up the account, starts the app, rotates its key (with `links` in place of the service's
+/// own, [`keyward_core::service::ApiAccountLinks`], when given) and stops the app. Answers the rig
+/// too: its emulator must outlive the checks.
+async fn rotate_under_load(
+    test: &str,
+    links: Option<Arc<dyn AccountLinks>>,
+) -> (Outcome, Setup, Rig) {
     let mut rig = rig_with(test, None, move |config| {
-        config.rotation.links = links;
+        if let Some(links) = links {
+            config.rotation.links = links;
+        }
         config.rotation.drain_check_interval = Duration::from_millis(250);
     })
     .await;
@@ -98,7 +105,7 @@ async fn rotate_under_load(test: &str, links: Arc<dyn AccountLinks>) -> (Outcome
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_a_key_in_use_loses_no_request() {
-    let (outcome, setup, _rig) = rotate_under_load("zero-downtime", Arc::new(ApiLinks)).await;
+    let (outcome, setup, _rig) = rotate_under_load("zero-downtime", None).await;
     println!("requests: {}, failed: {}", outcome.requests, outcome.failed);
     assert_eq!(outcome.failed, 0, "{outcome:#?}");
     assert!(outcome.requests > 0);
@@ -125,7 +132,7 @@ async fn rotating_a_key_in_use_loses_no_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skipping_the_attachments_step_makes_the_app_fail() {
     let links: Arc<dyn AccountLinks> = Arc::new(MemoryAccountLinks::new());
-    let (outcome, setup, _rig) = rotate_under_load("zero-downtime-skip", links).await;
+    let (outcome, setup, _rig) = rotate_under_load("zero-downtime-skip", Some(links)).await;
     println!(
         "without attachments: requests: {}, failed: {}",
         outcome.requests, outcome.failed

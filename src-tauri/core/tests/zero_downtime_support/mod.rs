@@ -1,17 +1,14 @@
 //! Set-up of `zero_downtime.rs`: the account around the key (a workspace, a guardrail allowing the
 //! model, a BYOK credential and a log destination naming the key), the sample app as a child process,
-//! polling with a deadline, and account links over the API for the positive run.
+//! and polling with a deadline.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use keyward_core::Error;
 use keyward_core::api::{ClientConfig, CreateKeyRequest, OpenRouterClient};
 use keyward_core::rotation::Attachment;
-use keyward_core::service::AccountLinks;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -289,105 +286,5 @@ impl SampleApp {
             exit_ok: output.status.success(),
             stderr,
         }
-    }
-}
-
-/// Account links over the API (guardrail key assignments, BYOK allowlists, destinations' key
-/// lists), for the positive run until the service wires its own.
-pub struct ApiLinks;
-
-impl AccountLinks for ApiLinks {
-    fn attachments<'a>(
-        &'a self,
-        client: &'a OpenRouterClient,
-        key_hash: &'a str,
-        workspace_id: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<Attachment>, Error>> {
-        Box::pin(async move {
-            let mut found = Vec::new();
-            let assignments = client.all_key_assignments().await?;
-            if let Some(assignment) = assignments.iter().find(|a| a.key_hash == key_hash) {
-                let guardrail = client.get_guardrail(&assignment.guardrail_id).await?;
-                found.push(Attachment::Guardrail {
-                    id: guardrail.id,
-                    name: guardrail.name,
-                });
-            }
-            for credential in client.list_byok_keys_in(workspace_id).await? {
-                if credential.names_key(key_hash) {
-                    found.push(Attachment::Byok {
-                        name: credential.name.clone().unwrap_or_default(),
-                        id: credential.id,
-                        provider: credential.provider,
-                    });
-                }
-            }
-            for destination in client.list_destinations_in(workspace_id).await? {
-                if destination.names_key(key_hash) {
-                    found.push(Attachment::Destination {
-                        name: destination.name.clone().unwrap_or_default(),
-                        id: destination.id,
-                        destination_type: destination.kind,
-                    });
-                }
-            }
-            Ok(found)
-        })
-    }
-
-    fn attach<'a>(
-        &'a self,
-        client: &'a OpenRouterClient,
-        attachment: &'a Attachment,
-        key_hash: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            match attachment {
-                Attachment::Guardrail { id, .. } => {
-                    client.assign_keys(id, &[key_hash.to_owned()]).await?;
-                }
-                Attachment::Byok { id, .. } => {
-                    let credential = client.get_byok_key(id).await?;
-                    if let Some(list) = credential.allowlist_adding(key_hash) {
-                        client.set_byok_allowed_key_hashes(id, Some(list)).await?;
-                    }
-                }
-                Attachment::Destination { id, .. } => {
-                    let destination = client.get_destination(id).await?;
-                    if let Some(list) = destination.key_hashes_adding(key_hash) {
-                        client.set_destination_key_hashes(id, Some(list)).await?;
-                    }
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn detach<'a>(
-        &'a self,
-        client: &'a OpenRouterClient,
-        attachment: &'a Attachment,
-        key_hash: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            match attachment {
-                Attachment::Guardrail { id, .. } => {
-                    client.unassign_keys(id, &[key_hash.to_owned()]).await?;
-                }
-                Attachment::Byok { id, .. } => {
-                    let credential = client.get_byok_key(id).await?;
-                    if let Some(list) = credential.allowlist_removing(key_hash) {
-                        client.set_byok_allowed_key_hashes(id, Some(list)).await?;
-                    }
-                }
-                Attachment::Destination { id, .. } => {
-                    let destination = client.get_destination(id).await?;
-                    if let Some(list) = destination.key_hashes_removing(key_hash) {
-                        client.set_destination_key_hashes(id, Some(list)).await?;
-                    }
-                }
-            }
-            Ok(())
-        })
     }
 }
