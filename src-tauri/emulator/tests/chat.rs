@@ -447,3 +447,60 @@ async fn organization_members_can_be_assigned_a_guardrail() {
         .await
         .assert_error(404, "user_nobody");
 }
+
+#[tokio::test]
+async fn byok_spend_counts_toward_budgets_only_when_they_include_it() {
+    let harness = Harness::start().await;
+    harness.set_clock("2030-06-15T12:00:00Z").await;
+    let (secret, hash) = key(&harness, json!({"name": "byok heavy"})).await;
+    let id = guardrail(
+        &harness,
+        json!({"name": "Tight", "limit_usd": 0.1, "reset_interval": "daily"}),
+        &hash,
+    )
+    .await;
+    harness
+        .record_usage(&hash, json!({"usage": 0.0, "byok_usage": 1.0}))
+        .await;
+    assert_eq!(
+        chat(&harness, &secret, &chat_body(MODEL)).await.status,
+        StatusCode::OK
+    );
+    let patched = harness
+        .api(
+            Method::PATCH,
+            &format!("/guardrails/{id}"),
+            Some(&json!({"include_byok_in_budgets": true})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    chat(&harness, &secret, &chat_body(MODEL))
+        .await
+        .assert_error(402, "Guardrail \"Tight\"");
+
+    // The same for a workspace budget.
+    let (other, _) = key(&harness, json!({"name": "unguarded"})).await;
+    let put = harness
+        .api(
+            Method::PUT,
+            "/workspaces/default/budgets/daily",
+            Some(&json!({"limit_usd": 0.5})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(
+        chat(&harness, &other, &chat_body(MODEL)).await.status,
+        StatusCode::OK
+    );
+    let put = harness
+        .api(
+            Method::PUT,
+            "/workspaces/default/budgets/daily",
+            Some(&json!({"limit_usd": 0.5, "include_byok_in_budgets": true})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    chat(&harness, &other, &chat_body(MODEL))
+        .await
+        .assert_error(402, "daily budget");
+}
