@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::validation::{body_object, parse_workspace, query_params, valid_bool, valid_workspace};
+use super::validation::{
+    body_object, page_body, page_params, parse_workspace, query_params, valid_bool, valid_workspace,
+};
 use super::{AppState, require_management};
 use crate::app::{ApiError, ApiResult, App, json_response};
 use crate::state::{ByokKey, DEFAULT_WORKSPACE_ID, State, byok_label};
@@ -136,35 +138,6 @@ const MAX_BYOK_KEYS: usize = 10_000;
 
 pub(super) fn resource_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Resource not found")
-}
-
-/// `offset` (≥ 0, `null`/empty = 0) and `limit` (1–100, default 50) of a paged list.
-pub(super) fn page_params(params: &BTreeMap<String, String>) -> Result<(usize, usize), ApiError> {
-    let offset = match params.get("offset").map(String::as_str) {
-        None | Some("") | Some("null") => 0,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request("\"offset\" must be a non-negative integer"))?,
-    };
-    let limit = match params.get("limit").map(String::as_str) {
-        None | Some("") => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=100).contains(&limit) => limit,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "\"limit\" must be an integer from 1 to 100",
-                ));
-            }
-        },
-    };
-    Ok((offset, limit))
-}
-
-/// `{"data": [...page], "total_count": N}`.
-pub(super) fn page_body(items: Vec<Value>, offset: usize, limit: usize) -> Value {
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    json!({"data": page, "total_count": total})
 }
 
 /// The workspace of a list query: `workspace_id` or the default workspace.

@@ -3,7 +3,6 @@
 //! only. Assigning an unknown key hash or user id is a 404 and assigns nothing (the spec documents 404
 //! "Resource does not exist"); removing one that is not assigned just doesn't count.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,7 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::validation::{body_object, parse_workspace, query_params, valid_workspace};
+use super::validation::{
+    body_object, page_body, page_params, parse_workspace, query_params, valid_workspace,
+};
 use super::{AppState, require_management};
 use crate::app::{ApiError, ApiResult, App, json_response};
 use crate::state::{ACCOUNT_USER_ID, DEFAULT_WORKSPACE_ID, Guardrail, State};
@@ -49,43 +50,8 @@ pub fn router() -> Router<Arc<App>> {
         )
 }
 
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 100;
-
 fn guardrail_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Guardrail not found")
-}
-
-/// `offset` (≥ 0, default 0) and `limit` (1–100, default 50) of the list endpoints.
-fn paging(params: &BTreeMap<String, String>) -> Result<(usize, usize), ApiError> {
-    let offset = match params.get("offset").map(String::as_str) {
-        None | Some("") => 0,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request("\"offset\" must be a non-negative integer"))?,
-    };
-    let limit = match params.get("limit").map(String::as_str) {
-        None | Some("") => DEFAULT_PAGE,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "\"limit\" must be an integer from 1 to 100",
-                ));
-            }
-        },
-    };
-    Ok((offset, limit))
-}
-
-/// `{"data": page, "total_count": n}`.
-fn paged(items: Vec<Value>, offset: usize, limit: usize) -> ApiResult {
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        json!({"data": page, "total_count": total}),
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,7 +65,7 @@ async fn list(
     let state = app.state();
     require_management(&state, &headers)?;
     let params = query_params(query.as_deref());
-    let (offset, limit) = paging(&params)?;
+    let (offset, limit) = page_params(&params)?;
     let workspace_id = match params.get("workspace_id") {
         Some(text) => parse_workspace(text)?,
         None => DEFAULT_WORKSPACE_ID.to_owned(),
@@ -111,7 +77,10 @@ async fn list(
         .filter(|guardrail| guardrail.workspace_id == workspace_id)
         .map(Guardrail::to_json)
         .collect();
-    paged(items, offset, limit)
+    Ok(json_response(
+        StatusCode::OK,
+        page_body(items, offset, limit),
+    ))
 }
 
 async fn create(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -> ApiResult {
@@ -243,8 +212,11 @@ async fn all_key_assignments(
 ) -> ApiResult {
     let state = app.state();
     require_management(&state, &headers)?;
-    let (offset, limit) = paging(&query_params(query.as_deref()))?;
-    paged(key_assignment_list(&state, None), offset, limit)
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_body(key_assignment_list(&state, None), offset, limit),
+    ))
 }
 
 async fn all_member_assignments(
@@ -254,8 +226,11 @@ async fn all_member_assignments(
 ) -> ApiResult {
     let state = app.state();
     require_management(&state, &headers)?;
-    let (offset, limit) = paging(&query_params(query.as_deref()))?;
-    paged(member_assignment_list(&state, None), offset, limit)
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_body(member_assignment_list(&state, None), offset, limit),
+    ))
 }
 
 async fn key_assignments(
@@ -267,8 +242,11 @@ async fn key_assignments(
     let state = app.state();
     require_management(&state, &headers)?;
     existing(&state, &id)?;
-    let (offset, limit) = paging(&query_params(query.as_deref()))?;
-    paged(key_assignment_list(&state, Some(&id)), offset, limit)
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_body(key_assignment_list(&state, Some(&id)), offset, limit),
+    ))
 }
 
 async fn member_assignments(
@@ -280,8 +258,11 @@ async fn member_assignments(
     let state = app.state();
     require_management(&state, &headers)?;
     existing(&state, &id)?;
-    let (offset, limit) = paging(&query_params(query.as_deref()))?;
-    paged(member_assignment_list(&state, Some(&id)), offset, limit)
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        page_body(member_assignment_list(&state, Some(&id)), offset, limit),
+    ))
 }
 
 /// The request's id list (`key_hashes` or `member_user_ids`): a non-empty array of non-empty

@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::byok::{page_body, page_params, resource_not_found, valid_hashes, workspace_param};
+use super::byok::{resource_not_found, valid_hashes, workspace_param};
 use super::validation::{body_object, query_params, valid_bool, valid_workspace};
+use super::validation::{page_body, page_params};
 use super::{AppState, require_management};
 use crate::app::{ApiError, ApiResult, App, json_response};
 use crate::state::{DEFAULT_WORKSPACE_ID, Destination, MASK_PREFIX, State, mask_config};

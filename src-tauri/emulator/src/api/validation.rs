@@ -1,11 +1,11 @@
-//! Request validation for the emulated API: query parameters and the JSON body's fields, each
-//! refused with the status and message the real API gives.
+//! Request validation for the emulated API: query parameters (the paging of every list too) and
+//! the JSON body's fields, each refused with the status and message the real API gives.
 
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::app::ApiError;
 use crate::state::{LimitReset, sha256_hex};
@@ -151,4 +151,33 @@ pub(super) fn valid_external(value: &Value) -> Result<(Option<String>, Option<St
         }
     };
     Ok((Some(user), api_key))
+}
+
+/// `offset` (≥ 0, `null`/empty = 0) and `limit` (1–100, default 50) of a paged list.
+pub(crate) fn page_params(params: &BTreeMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let offset = match params.get("offset").map(String::as_str) {
+        None | Some("") | Some("null") => 0,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request("\"offset\" must be a non-negative integer"))?,
+    };
+    let limit = match params.get("limit").map(String::as_str) {
+        None | Some("") => 50,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=100).contains(&limit) => limit,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "\"limit\" must be an integer from 1 to 100",
+                ));
+            }
+        },
+    };
+    Ok((offset, limit))
+}
+
+/// `{"data": [...page], "total_count": N}`.
+pub(crate) fn page_body(items: Vec<Value>, offset: usize, limit: usize) -> Value {
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    json!({"data": page, "total_count": total})
 }

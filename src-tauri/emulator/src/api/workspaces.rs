@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::require_management;
-use super::validation::{body_object, query_params};
+use super::validation::{body_object, page_body, page_params, query_params};
 use super::workspace_fields::{
     apply_settings, bool_field, interval, user_ids, valid_name, valid_slug,
 };
@@ -46,35 +46,6 @@ fn workspace_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Workspace not found")
 }
 
-/// `offset` (≥ 0, default 0) and `limit` (1–100, default 50) of the paged lists.
-fn paging(query: Option<&str>) -> Result<(usize, usize), ApiError> {
-    let params = query_params(query);
-    let offset = match params.get("offset").map(String::as_str) {
-        None | Some("") | Some("null") => 0,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request("\"offset\" must be a non-negative integer"))?,
-    };
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=100).contains(&limit) => limit,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "\"limit\" must be an integer from 1 to 100",
-                ));
-            }
-        },
-    };
-    Ok((offset, limit))
-}
-
-fn page(items: Vec<Value>, offset: usize, limit: usize) -> Value {
-    let total = items.len();
-    let data: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    json!({"data": data, "total_count": total})
-}
-
 fn ok(body: Value) -> ApiResult {
     Ok(json_response(StatusCode::OK, body))
 }
@@ -89,14 +60,14 @@ async fn list(
 ) -> ApiResult {
     let state = app.state();
     require_management(&state, &headers)?;
-    let (offset, limit) = paging(query.as_deref())?;
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
     let items = state
         .workspaces
         .list
         .iter()
         .map(WorkspaceRecord::to_json)
         .collect();
-    ok(page(items, offset, limit))
+    ok(page_body(items, offset, limit))
 }
 
 async fn create(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -> ApiResult {
@@ -202,14 +173,14 @@ async fn members(
 ) -> ApiResult {
     let state = app.state();
     require_management(&state, &headers)?;
-    let (offset, limit) = paging(query.as_deref())?;
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
     let workspace = state.workspaces.find(&id).ok_or_else(workspace_not_found)?;
     let items = workspace
         .members
         .iter()
         .map(|member| workspace.member_json(member))
         .collect();
-    ok(page(items, offset, limit))
+    ok(page_body(items, offset, limit))
 }
 
 async fn add_members(
@@ -403,7 +374,7 @@ async fn organization_members(
 ) -> ApiResult {
     let state = app.state();
     require_management(&state, &headers)?;
-    let (offset, limit) = paging(query.as_deref())?;
+    let (offset, limit) = page_params(&query_params(query.as_deref()))?;
     let items = state
         .workspaces
         .organization
@@ -418,7 +389,7 @@ async fn organization_members(
             })
         })
         .collect();
-    ok(page(items, offset, limit))
+    ok(page_body(items, offset, limit))
 }
 
 // ---------------------------------------------------------------------------------------------
