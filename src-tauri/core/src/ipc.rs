@@ -16,6 +16,9 @@ use crate::api::{ApiKey, CurrentKey, LimitReset, Patch};
 use crate::error::AppError;
 use crate::store::{Profile, SecretIndexEntry};
 
+mod workspaces;
+pub use workspaces::*;
+
 // --- Profiles and app state -----------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

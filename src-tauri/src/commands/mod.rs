@@ -12,6 +12,7 @@ mod sandbox;
 mod secrets;
 mod watch;
 mod window;
+mod workspaces;
 
 use std::future::Future;
 
@@ -76,6 +77,9 @@ keyward_commands! {
     keys::keys_list;
     keys::credits_get;
     keys::workspaces_list;
+    workspaces::workspace_details;
+    workspaces::workspace_budget_set;
+    workspaces::workspace_budget_delete;
     keys::key_validate_create;
     keys::key_create;
     keys::key_update;

@@ -37,7 +37,7 @@ describe("create a key", () => {
     // Debounced: one call for the whole word, not one per keystroke.
     const calls = fake.callsOf("key_validate_create");
     expect(calls.length).toBeLessThan(4);
-    expect(calls.at(-1)).toEqual({ profile_id: "p1", name: "reserved", limit: null, limit_reset: null, include_byok_in_limit: false, expires_at: null });
+    expect(calls.at(-1)).toEqual({ profile_id: "p1", name: "reserved", limit: null, limit_reset: null, include_byok_in_limit: false, expires_at: null, workspace_id: "ws-default" });
   });
 
   it("sends every field, the expiry as UTC RFC 3339 with seconds, then shows the secret once", async () => {
@@ -55,7 +55,7 @@ describe("create a key", () => {
     const secretDialog = await screen.findByRole("dialog", { name: "Key created — copy its secret now" });
     expect(fake.callsOf("key_create")).toEqual([{
       profile_id: "p1", name: "acme-prod backend", limit: 25.5, limit_reset: "weekly",
-      include_byok_in_limit: true, expires_at: expected,
+      include_byok_in_limit: true, expires_at: expected, workspace_id: "ws-default",
     }]);
     expect((within(secretDialog).getByLabelText("Secret") as HTMLInputElement).value).toMatch(/^sk-or-v1-/);
     expect(screen.queryByRole("dialog", { name: "New key" })).not.toBeInTheDocument();

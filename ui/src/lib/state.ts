@@ -7,12 +7,14 @@ import { Clock } from "./clock.svelte";
 import { Rotations } from "./rotation.svelte";
 import { Session } from "./session.svelte";
 import { Watch } from "./watch.svelte";
+import { Workspaces } from "./workspaces.svelte";
 
 export type AppState = {
   session: Session;
   watch: Watch;
   rotations: Rotations;
   clock: Clock;
+  workspaces: Workspaces;
 };
 
 const KEY = Symbol("keyward-app-state");
@@ -21,7 +23,7 @@ const KEY = Symbol("keyward-app-state");
 export function createAppState(): AppState {
   const clock = new Clock();
   const session = new Session();
-  return { session, clock, watch: new Watch(session, clock), rotations: new Rotations() };
+  return { session, clock, watch: new Watch(session, clock), rotations: new Rotations(), workspaces: new Workspaces() };
 }
 
 /** The context to mount the app (or one component in a test) with: `mount(App, { target, context })`. */
@@ -39,3 +41,4 @@ export const useSession = (): Session => appState().session;
 export const useWatch = (): Watch => appState().watch;
 export const useRotations = (): Rotations => appState().rotations;
 export const useClock = (): Clock => appState().clock;
+export const useWorkspaces = (): Workspaces => appState().workspaces;

@@ -12,6 +12,7 @@ import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
+import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
 
 export type Call = { cmd: string; args: unknown };
 
@@ -109,6 +110,8 @@ export function seedKeys(count: number, seed = 42): KeyRow[] {
       created_at: iso(now - (1 + random() * 400) * DAY),
       expires_at: expires === null ? null : iso(expires),
       last_used_at: random() < 0.8 ? iso(now - random() * 20 * DAY) : null,
+      // Every third key in the second workspace (no randomness used: the other fields stay as they were).
+      workspace_id: i % 3 === 2 ? RESEARCH_WS : DEFAULT_WS,
     }, random));
   }
   return keys;
@@ -152,6 +155,8 @@ export class FakeBackend {
   /** Rotation policies and rotations (src/test/fakeRotation.ts). */
   rotation: FakeRotation = new FakeRotation(this);
   /** Alerts, usage history and watch settings (src/test/fakeWatch.ts). */
+  /** Workspaces, their budgets and members (src/test/fakeWorkspaces.ts). */
+  workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -297,6 +302,7 @@ export class FakeBackend {
           hash, name: args.name, limit: args.limit, limit_reset: args.limit_reset,
           include_byok_in_limit: args.include_byok_in_limit, expires_at: args.expires_at,
           created_at: iso(Date.now()), label: `sk-or-v1-${secret.slice(9, 12)}...${secret.slice(-3)}`,
+          workspace_id: args.workspace_id ?? DEFAULT_WS,
         });
         this.keys[args.profile_id] = [key, ...(this.keys[args.profile_id] ?? [])];
         this.secrets.set(secret, key);
@@ -360,6 +366,9 @@ export class FakeBackend {
       case "rotations_list": case "rotation_history": case "rotation_start_batch":
       case "rotation_policy_validate": case "rotation_plan": case "rotation_batch_plan":
         return this.rotation.run(cmd, a);
+      case "workspaces_list": case "workspace_details": case "workspace_budget_set": case "workspace_budget_delete":
+        this.profile(a.profile_id);
+        return this.workspaces.run(cmd, a);
       case "open_key_take":
         return null as never;
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":

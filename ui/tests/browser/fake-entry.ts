@@ -5,7 +5,7 @@ import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Connectivity } from "../../src/lib/bindings/Connectivity";
 import { FakeBackend, makeKey, makeProfile, seedKeys } from "../../src/test/fakeBackend";
 
-type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" };
+type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number };
 
 declare global {
   interface Window {
@@ -47,6 +47,9 @@ if (scenario.kind === "offline") {
     targets: [{ kind: "env_file", path: "/srv/worker/.env", variable: "OPENROUTER_API_KEY" }],
     quiet_period_secs: 900, grace_period_secs: 86400, new_expiry: "keep_lifetime", keep_new_secret: false,
   });
+} else if (scenario.kind === "workspaces") {
+  // An account with two workspaces (every third key in Research), their budgets and members.
+  fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: seedKeys(scenario.keys, 13) } });
 } else {
   fake = new FakeBackend({ sandboxKeys: scenario.sandboxKeys });
 }

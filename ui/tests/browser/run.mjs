@@ -136,7 +136,7 @@ for (const scheme of ["light", "dark"]) {
     await page.getByText(/updated/).waitFor();
     // Every header action fits one row at 1200 px (it wrapped to two once the bell, usage, settings
     // and rotations buttons came); the status filter shows its whole label.
-    const bar = await page.locator("header.bar").boundingBox();
+    const bar = await page.locator("header .bar").boundingBox();
     assert(bar && bar.height <= 60, `header is ${bar?.height} px high at 1200 px: it wraps`);
     const room = await page.locator("#status-filter").evaluate((el) => {
       const css = getComputedStyle(el);
@@ -511,6 +511,74 @@ for (const scheme of ["light", "dark"]) {
     await rot.getByRole("button", { name: "Rotations: 3" }).waitFor();
   });
   await rot.close();
+
+  // ---- workspaces: the key list's column, filter and grouping; the Workspaces view; editing a budget ----
+  const ws = await openPage({ kind: "workspaces", keys: 3000 }, scheme);
+  await step(`${scheme}: workspace column, filter and grouping, nothing cut off at 1200 px`, async () => {
+    const all = ws.getByText(/^[\d,]+ keys$/);
+    await all.waitFor();
+    const total = Number((await all.textContent()).replace(/\D/g, ""));
+    await ws.getByRole("columnheader", { name: "Workspace" }).waitFor();
+    const cells = await ws.locator(".rows .cell.workspace").allTextContents();
+    assert(cells.includes("Research") && cells.includes("Default Workspace"), `workspace cells: ${cells.slice(0, 4)}`);
+    const fits = await ws.locator("[data-virtual-scroll]").evaluate((el) => el.scrollWidth <= el.clientWidth + 1);
+    assert(fits, "the key table scrolls sideways at 1200 px: columns are cut off");
+    const bar = await ws.locator("header .bar").boundingBox();
+    assert(bar && bar.height <= 60, `header bar is ${bar?.height} px high at 1200 px`);
+    await shot(ws, `${scheme}-30-workspace-column`);
+    await ws.getByLabel("Workspace", { exact: true }).selectOption({ label: "Research" });
+    const part = ws.getByText(/^[\d,]+ of [\d,]+$/);
+    await part.waitFor();
+    const [shown] = (await part.textContent()).split(" of ").map((n) => Number(n.replace(/\D/g, "")));
+    assert(shown > total / 4 && shown < total / 2, `Research holds about a third of ${total} keys, the filter shows ${shown}`);
+    await ws.getByLabel("Workspace", { exact: true }).selectOption({ label: "All workspaces" });
+    await all.waitFor();
+    await ws.getByLabel("Group by workspace").check();
+    const research = ws.locator(".row.group").filter({ hasText: "Research" });
+    await ws.locator(".row.group").filter({ hasText: "Default Workspace" }).getByText(`${(total - shown).toLocaleString("en-US")} keys`).waitFor();
+    // Research's header follows the default workspace's rows (48 px each, its header too).
+    await ws.locator("[data-virtual-scroll]").evaluate((el, rows) => { el.scrollTop = rows * 48; }, 1 + total - shown);
+    await research.getByText(`${shown.toLocaleString("en-US")} keys`).waitFor();
+    await ws.locator("[data-virtual-scroll]").evaluate((el) => { el.scrollTop = 0; });
+    const rows = await ws.locator(".rows [role=row]").count();
+    assert(rows < 80, `grouped: ${rows} rows in the DOM`);
+    await shot(ws, `${scheme}-31-grouped`);
+    await ws.getByLabel("Group by workspace").uncheck();
+  });
+
+  await step(`${scheme}: switch to Workspaces (Ctrl+2), budgets and members`, async () => {
+    await ws.getByRole("tab", { name: "Keys" }).focus();
+    await ws.keyboard.press("Control+2");
+    const card = ws.getByRole("article", { name: "Research" });
+    await card.waitFor();
+    const tab = ws.getByRole("tab", { name: "Workspaces" });
+    assert(await tab.getAttribute("aria-selected") === "true", "Workspaces tab selected");
+    await card.getByText("Ada Lovelace").waitFor();
+    await card.getByRole("row", { name: /Monthly/ }).getByRole("meter").waitFor();
+    await shot(ws, `${scheme}-32-workspaces`);
+  });
+
+  await step(`${scheme}: edit a budget (checked by the shell), remove one with confirmation`, async () => {
+    const card = ws.getByRole("article", { name: "Research" });
+    await card.getByRole("button", { name: "Edit budgets of Research" }).click();
+    const dialog = ws.getByRole("dialog", { name: "Budgets of Research" });
+    await dialog.getByLabel("Weekly (USD)").fill("0");
+    await dialog.getByRole("button", { name: "Save budgets" }).click();
+    await dialog.getByText("Weekly budget must be a number of US dollars greater than 0").waitFor();
+    await shot(ws, `${scheme}-33-budget-invalid`);
+    await dialog.getByLabel("Weekly (USD)").fill("80");
+    await dialog.getByRole("button", { name: "Remove the monthly budget" }).click();
+    await dialog.getByRole("button", { name: "Save budgets" }).click();
+    await dialog.getByText("Remove the monthly budget of Research?").waitFor();
+    await shot(ws, `${scheme}-34-budget-remove-confirm`);
+    await dialog.getByRole("button", { name: "Remove and save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await card.getByRole("row", { name: /Weekly/ }).getByText("$80.00").waitFor();
+    await card.getByRole("row", { name: /Monthly/ }).getByText("no budget").waitFor();
+    await ws.keyboard.press("Control+1");
+    await ws.getByText(/^[\d,]+ keys$/).waitFor();
+  });
+  await ws.close();
 }
 
 await step("no CSP violations or page errors", async () => {

@@ -14,6 +14,7 @@ mod rotation_rules;
 mod sandbox;
 mod usage_history;
 mod watch;
+mod workspace_details;
 mod workspaces;
 
 use std::collections::HashMap;

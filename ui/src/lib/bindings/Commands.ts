@@ -40,6 +40,10 @@ import type { UsageHistory } from "./UsageHistory";
 import type { UsageHistoryArgs } from "./UsageHistoryArgs";
 import type { UsageOverview } from "./UsageOverview";
 import type { WatchSettings } from "./WatchSettings";
+import type { WorkspaceBudgetDeleteArgs } from "./WorkspaceBudgetDeleteArgs";
+import type { WorkspaceBudgetSetArgs } from "./WorkspaceBudgetSetArgs";
+import type { WorkspaceDetails } from "./WorkspaceDetails";
+import type { WorkspaceDetailsArgs } from "./WorkspaceDetailsArgs";
 import type { WorkspaceInfo } from "./WorkspaceInfo";
 import type { WorkspacesListArgs } from "./WorkspacesListArgs";
 
@@ -55,6 +59,9 @@ export type Commands = {
   keys_list: { args: KeysListArgs; result: KeysSnapshot };
   credits_get: { args: ProfileScopedArgs; result: Credits };
   workspaces_list: { args: WorkspacesListArgs; result: Array<WorkspaceInfo> };
+  workspace_details: { args: WorkspaceDetailsArgs; result: WorkspaceDetails };
+  workspace_budget_set: { args: WorkspaceBudgetSetArgs; result: WorkspaceDetails };
+  workspace_budget_delete: { args: WorkspaceBudgetDeleteArgs; result: WorkspaceDetails };
   key_validate_create: { args: CreateKeyArgs; result: Array<AppError> };
   key_create: { args: CreateKeyArgs; result: CreatedKey };
   key_update: { args: UpdateKeyArgs; result: KeyRow };
