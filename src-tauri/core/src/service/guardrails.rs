@@ -177,7 +177,7 @@ impl Keyward {
             .flatten()
             .collect()
         };
-        guardrails.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        guardrails.sort_by_key(|g| (g.name.to_lowercase(), g.id.clone()));
         guardrails.dedup_by(|a, b| a.id == b.id);
         Ok(guardrails)
     }
