@@ -10,6 +10,7 @@ import type { ErrorKind } from "../lib/bindings/ErrorKind";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
+import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 
@@ -152,6 +153,8 @@ export class FakeBackend {
   /** Rotation policies and rotations (src/test/fakeRotation.ts). */
   rotation: FakeRotation = new FakeRotation(this);
   /** Alerts, usage history and watch settings (src/test/fakeWatch.ts). */
+  /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
+  guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -360,6 +363,10 @@ export class FakeBackend {
       case "rotations_list": case "rotation_history": case "rotation_start_batch":
       case "rotation_policy_validate": case "rotation_plan": case "rotation_batch_plan":
         return this.rotation.run(cmd, a);
+      case "guardrails_list": case "guardrail_get": case "guardrail_validate": case "guardrail_create":
+      case "guardrail_update": case "guardrail_delete": case "guardrail_assign": case "guardrail_unassign":
+      case "models_list": case "key_guardrails":
+        return this.guardrails.run(cmd, a);
       case "open_key_take":
         return null as never;
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
