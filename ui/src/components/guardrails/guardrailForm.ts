@@ -22,8 +22,8 @@ type SwitchField = (typeof ZDR_GROUPS)[number][0] | (typeof DATA_SWITCHES)[numbe
 export type FormValues = {
   name: string;
   description: string;
-  /** The budget field's text ("" = no budget). */
-  limit: string;
+  /** The budget field ("" or null = no budget; a number input binds numbers). */
+  limit: string | number | null;
   reset: LimitReset | "";
   models: string[];
   /** Comma- or space-separated provider slugs. */
@@ -49,13 +49,15 @@ export function valuesOf(g: Guardrail | null): FormValues {
   };
 }
 
+const text = (value: string | number | null): string => (value === null ? "" : String(value).trim());
+
 const list = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
 
 /** The create request (also what Rust validates as the person types). */
 export function createRequest(v: FormValues): CreateGuardrailRequest {
   const request: CreateGuardrailRequest = { name: v.name };
   if (v.description.trim() !== "") request.description = v.description;
-  if (v.limit.trim() !== "") request.limit_usd = Number(v.limit);
+  if (text(v.limit) !== "") request.limit_usd = Number(v.limit);
   if (v.reset !== "") request.reset_interval = v.reset;
   if (v.models.length) request.allowed_models = v.models;
   if (list(v.allowedProviders).length) request.allowed_providers = list(v.allowedProviders);
@@ -72,7 +74,7 @@ export function updateRequest(before: FormValues, v: FormValues): UpdateGuardrai
   const u: UpdateGuardrailRequest = {};
   if (v.name !== before.name) u.name = v.name;
   if (v.description !== before.description) u.description = v.description.trim() === "" ? null : v.description;
-  if (v.limit.trim() !== before.limit.trim()) u.limit_usd = v.limit.trim() === "" ? null : Number(v.limit);
+  if (text(v.limit) !== text(before.limit)) u.limit_usd = text(v.limit) === "" ? null : Number(v.limit);
   if (v.reset !== before.reset) u.reset_interval = v.reset === "" ? null : v.reset;
   if (!same(v.models, before.models)) u.allowed_models = v.models.length ? v.models : null;
   for (const [key, field] of [["allowedProviders", "allowed_providers"], ["ignoredProviders", "ignored_providers"]] as const) {
