@@ -9,6 +9,7 @@ import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
 import { chromium } from "playwright-core";
+import { writeJunit } from "../../../tests/junit.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -50,13 +51,17 @@ const base = `http://127.0.0.1:${server.address().port}/`;
 let lastPage = null;
 let passed = 0;
 let failed = 0;
+const cases = [];
 async function step(name, fn) {
+  const started = Date.now();
   try {
     await fn();
+    cases.push({ name, seconds: (Date.now() - started) / 1000 });
     passed += 1;
     console.log(`  ✓ ${name}`);
   } catch (e) {
     failed += 1;
+    cases.push({ name, seconds: (Date.now() - started) / 1000, failure: String(e?.stack ?? e) });
     await lastPage?.screenshot({ path: join(artifacts, `guardrails-failed-${failed}.png`) }).catch(() => {});
     console.log(`  ✗ ${name}\n    ${String(e?.message ?? e).split("\n").slice(0, 6).join("\n    ")}`);
   }
@@ -169,5 +174,7 @@ await context.close();
 server.close();
 rmSync(profileDir, { recursive: true, force: true });
 rmSync(out, { recursive: true, force: true });
+// JUNIT_FILE (optional): where the JUnit report goes, for cargo xtask test.
+writeJunit(process.env.JUNIT_FILE, "ui-browser-guardrails", cases);
 console.log(`${passed} passed, ${failed} failed — screenshots: ${artifacts}/guardrails-*.png`);
 process.exit(failed === 0 ? 0 : 1);
