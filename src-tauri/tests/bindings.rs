@@ -79,6 +79,16 @@ fn generated_shapes_match_the_contract() {
             "rotation_history",
             "rotation_start_batch",
             "open_key_take",
+            "guardrails_list",
+            "guardrail_get",
+            "guardrail_validate",
+            "guardrail_create",
+            "guardrail_update",
+            "guardrail_delete",
+            "guardrail_assign",
+            "guardrail_unassign",
+            "models_list",
+            "key_guardrails",
         ]
     );
     for line in [

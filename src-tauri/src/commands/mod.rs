@@ -5,6 +5,7 @@
 //! A command takes one `args` object (`invoke(name, { args })`), calls one service function and
 //! returns its result or rejects with an `AppError`.
 
+mod guardrails;
 mod keys;
 mod profiles;
 mod rotation;
@@ -106,4 +107,14 @@ keyward_commands! {
     rotation::rotation_history;
     rotation::rotation_start_batch;
     window::open_key_take;
+    guardrails::guardrails_list;
+    guardrails::guardrail_get;
+    guardrails::guardrail_validate;
+    guardrails::guardrail_create;
+    guardrails::guardrail_update;
+    guardrails::guardrail_delete;
+    guardrails::guardrail_assign;
+    guardrails::guardrail_unassign;
+    guardrails::models_list;
+    guardrails::key_guardrails;
 }

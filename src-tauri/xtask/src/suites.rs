@@ -117,6 +117,19 @@ const SUITES: &[Suite] = &[
         }),
     },
     Suite {
+        name: "ui-browser-guardrails",
+        groups: &["ui"],
+        about: "the Guardrails view on its own page in Chromium (until App mounts it), light and dark",
+        needs: &[],
+        run: Run::Junit(|ws, report| {
+            let mut node = Command::new("node");
+            node.arg("tests/browser/guardrails.mjs")
+                .current_dir(ws.path("ui"));
+            node.env("JUNIT_FILE", report);
+            node
+        }),
+    },
+    Suite {
         name: "conformance-python",
         groups: &["conformance", "python"],
         about: "the official Python SDK (openrouter 1.3.84) against the emulator, pytest",

@@ -10,6 +10,7 @@ import type { ErrorKind } from "../lib/bindings/ErrorKind";
 import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
+import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -157,6 +158,8 @@ export class FakeBackend {
   /** Alerts, usage history and watch settings (src/test/fakeWatch.ts). */
   /** Workspaces, their budgets and members (src/test/fakeWorkspaces.ts). */
   workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
+  /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
+  guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -369,6 +372,10 @@ export class FakeBackend {
       case "workspaces_list": case "workspace_details": case "workspace_budget_set": case "workspace_budget_delete":
         this.profile(a.profile_id);
         return this.workspaces.run(cmd, a);
+      case "guardrails_list": case "guardrail_get": case "guardrail_validate": case "guardrail_create":
+      case "guardrail_update": case "guardrail_delete": case "guardrail_assign": case "guardrail_unassign":
+      case "models_list": case "key_guardrails":
+        return this.guardrails.run(cmd, a);
       case "open_key_take":
         return null as never;
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":

@@ -4,8 +4,9 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Connectivity } from "../../src/lib/bindings/Connectivity";
 import { FakeBackend, makeKey, makeProfile, seedKeys } from "../../src/test/fakeBackend";
+import { makeGuardrail } from "../../src/test/fakeGuardrails";
 
-type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number };
+type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "guardrails" } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number };
 
 declare global {
   interface Window {
@@ -50,6 +51,17 @@ if (scenario.kind === "offline") {
 } else if (scenario.kind === "workspaces") {
   // An account with two workspaces (every third key in Research), their budgets and members.
   fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: seedKeys(scenario.keys, 13) } });
+} else if (scenario.kind === "guardrails") {
+  // Two guardrails, one on a few keys, for tests/browser/guardrails.mjs.
+  const keys = seedKeys(40, 9);
+  fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: keys } });
+  fake.guardrails.add(makeGuardrail({
+    id: "550e8400-e29b-41d4-a716-446655440000", name: "Production", description: "Approved models only, no training",
+    limit_usd: 50, reset_interval: "monthly", allowed_models: ["openai/gpt-4.1", "anthropic/claude-sonnet-4", "google/gemini-2.5-pro"],
+    allowed_providers: ["openai", "anthropic", "google-vertex"], enforce_zdr_openai: true, enforce_zdr_anthropic: true,
+  }), keys.slice(0, 4).map((k) => k.hash));
+  fake.guardrails.add(makeGuardrail({ id: "650e8400-e29b-41d4-a716-446655440000", name: "Interns", limit_usd: 5, reset_interval: "daily" }),
+    [keys[5].hash]);
 } else {
   fake = new FakeBackend({ sandboxKeys: scenario.sandboxKeys });
 }

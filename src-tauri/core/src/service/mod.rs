@@ -6,6 +6,7 @@
 //! The store is `Send` but not `Sync`: it lives behind a mutex that is never held across an await.
 //! Keychain calls block, so they run on tokio's blocking pool.
 
+mod guardrails;
 mod keys;
 mod profiles;
 mod recovery;
@@ -31,6 +32,10 @@ use crate::ipc::{
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
+pub use guardrails::{
+    AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
+    GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,
+};
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
@@ -118,6 +123,8 @@ struct Inner {
     rotations: Arc<rotation::Rotations>,
     /// The workspaces each profile's latest refresh found.
     workspaces: workspaces::ProfileWorkspaces,
+    /// Key hash → guardrail per profile, dropped whenever the key list changes.
+    key_guardrails: guardrails::KeyGuardrailCache,
 }
 
 impl Inner {
@@ -161,6 +168,7 @@ impl Keyward {
             recoveries: recovery::Recoveries::default(),
             watch: crate::watch::WatchShared::new(config.watcher),
             workspaces: workspaces::ProfileWorkspaces::default(),
+            key_guardrails: guardrails::KeyGuardrailCache::default(),
         });
         Keyward { inner }
     }
@@ -236,6 +244,7 @@ impl Keyward {
     }
 
     fn emit_keys_changed(&self, profile_id: &str) {
+        self.inner.key_guardrails.forget(profile_id);
         self.inner.events.keys_changed(KeysChangedEvent {
             profile_id: profile_id.to_owned(),
         });

@@ -1,0 +1,180 @@
+// Browser test of the Guardrails view (until App mounts it as a tab, it runs on its own page,
+// tests/browser/guardrails/): builds that page with the app's Vite config, serves it on 127.0.0.1
+// under the app's CSP, injects the fake shell (scenario "guardrails") and drives the view in
+// Chromium in light and dark. Screenshots go to tests/artifacts/ui/guardrails-*.png.
+import { createServer } from "node:http";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "vite";
+import { chromium } from "playwright-core";
+import { writeJunit } from "../../../tests/junit.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const uiRoot = resolve(here, "../..");
+const artifacts = resolve(uiRoot, "../tests/artifacts/ui");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(artifacts, { recursive: true });
+
+const out = mkdtempSync(join(tmpdir(), "kw-guardrails-page-"));
+await build({
+  configFile: join(uiRoot, "vite.config.ts"),
+  root: join(here, "guardrails"),
+  logLevel: "warn",
+  build: { outDir: out, emptyOutDir: true },
+});
+const fake = await build({
+  configFile: false,
+  logLevel: "warn",
+  build: { write: false, minify: false, lib: { entry: join(here, "fake-entry.ts"), formats: ["iife"], name: "KeywardFake", fileName: () => "fake.js" } },
+});
+const fakeScript = (Array.isArray(fake) ? fake[0] : fake).output.find((o) => o.type === "chunk").code;
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+const server = await new Promise((ok) => {
+  const s = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path === "/favicon.ico") return void res.writeHead(204).end();
+    const file = normalize(join(out, path === "/" ? "index.html" : path));
+    if (!file.startsWith(out) || !existsSync(file)) return void res.writeHead(404).end("not found");
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      "content-security-policy": "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self'",
+    });
+    res.end(readFileSync(file));
+  });
+  s.listen(0, "127.0.0.1", () => ok(s));
+});
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+let lastPage = null;
+let passed = 0;
+let failed = 0;
+const cases = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    cases.push({ name, seconds: (Date.now() - started) / 1000 });
+    passed += 1;
+    console.log(`  ✓ ${name}`);
+  } catch (e) {
+    failed += 1;
+    cases.push({ name, seconds: (Date.now() - started) / 1000, failure: String(e?.stack ?? e) });
+    await lastPage?.screenshot({ path: join(artifacts, `guardrails-failed-${failed}.png`) }).catch(() => {});
+    console.log(`  ✗ ${name}\n    ${String(e?.message ?? e).split("\n").slice(0, 6).join("\n    ")}`);
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const profileDir = mkdtempSync(join(tmpdir(), "kw-chromium-"));
+const context = await chromium.launchPersistentContext(profileDir, {
+  executablePath: CHROMIUM, headless: true, viewport: { width: 1200, height: 800 },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const problems = [];
+const shot = (page, name) => page.screenshot({ path: join(artifacts, `guardrails-${name}.png`) });
+
+for (const scheme of ["light", "dark"]) {
+  console.log(`-- ${scheme}`);
+  const page = await context.newPage();
+  lastPage = page;
+  page.setDefaultTimeout(5000);
+  await page.emulateMedia({ colorScheme: scheme });
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.addInitScript(`window.__KW_SCENARIO__ = ${JSON.stringify({ kind: "guardrails" })};`);
+  await page.addInitScript(fakeScript);
+  await page.goto(base);
+
+  await step(`${scheme}: the list shows budget, models, providers, ZDR and counts`, async () => {
+    const row = page.getByRole("row").filter({ has: page.getByRole("button", { name: "Production", exact: true }) });
+    await row.waitFor();
+    await page.getByRole("button", { name: "Production", exact: true }).click();
+    const text = await row.innerText();
+    for (const part of ["$50.00 / month", "openai/gpt-4.1", "+1", "OpenAI, Anthropic", "4"]) assert(text.includes(part), `row lacks ${part}: ${text}`);
+    await page.getByRole("list", { name: "Keys with Production" }).waitFor();
+    await shot(page, `${scheme}-list`);
+  });
+
+  await step(`${scheme}: create with the model picker (keyboard) and an error from Rust`, async () => {
+    await page.getByRole("button", { name: "New guardrail" }).click();
+    const dialog = page.getByRole("dialog", { name: "New guardrail" });
+    await dialog.getByLabel("Budget per key (USD)").fill("-3");
+    await dialog.getByText("Budget must not be negative").waitFor();
+    await dialog.getByLabel("Budget per key (USD)").fill("20");
+    await dialog.getByLabel("Name", { exact: true }).fill("Support bots");
+    const picker = dialog.getByRole("combobox", { name: "Allowed models" });
+    await picker.fill("claude");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter");
+    await picker.fill("flash");
+    await dialog.getByRole("listbox").waitFor();
+    await shot(page, `${scheme}-form`);
+    await page.keyboard.press("Enter");
+    assert(await dialog.getByRole("button", { name: "Remove anthropic/claude-opus-4" }).isVisible(), "opus chip missing");
+    assert(await dialog.getByRole("button", { name: "Remove google/gemini-2.5-flash" }).isVisible(), "flash chip missing");
+    await dialog.getByRole("switch", { name: "Google" }).check();
+    await dialog.getByRole("button", { name: "Create guardrail" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Support bots", exact: true }).waitFor();
+  });
+
+  await step(`${scheme}: bulk assign keys from a filterable checklist`, async () => {
+    await page.getByRole("button", { name: "Assign keys…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Assign keys to Support bots" });
+    await dialog.getByLabel("Filter keys").fill("acme");
+    await dialog.getByLabel("Select all shown").check();
+    await shot(page, `${scheme}-assign`);
+    const label = await dialog.getByRole("button", { name: /^Assign \d+ keys?$/ }).innerText();
+    const n = Number(label.match(/\d+/)[0]);
+    assert(n >= 2, `too few acme keys picked: ${label}`);
+    await dialog.getByRole("button", { name: /^Assign \d+ keys?$/ }).click();
+    await dialog.waitFor({ state: "detached" });
+    const items = page.getByRole("list", { name: "Keys with Support bots" }).getByRole("listitem");
+    await items.nth(n - 1).waitFor();
+    assert((await items.count()) === n, "assigned count differs");
+  });
+
+  await step(`${scheme}: delete asks first, naming how many keys lose it`, async () => {
+    await page.getByRole("button", { name: "Interns", exact: true }).click();
+    await page.getByRole("button", { name: "Delete Interns" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete Interns?" });
+    await dialog.getByText("1 key loses this guardrail").waitFor();
+    await shot(page, `${scheme}-delete`);
+    await dialog.getByRole("button", { name: "Delete guardrail" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Interns", exact: true }).waitFor({ state: "detached" });
+  });
+
+  await step(`${scheme}: the key list shows each key's guardrail`, async () => {
+    await page.getByRole("button", { name: "Keys", exact: true }).click();
+    await page.getByRole("columnheader", { name: "Guardrail" }).waitFor();
+    await page.locator(".rows [role=row]").filter({ hasText: "Production" }).first().waitFor();
+    await shot(page, `${scheme}-keylist`);
+  });
+
+  await step(`${scheme}: empty state`, async () => {
+    await page.evaluate(() => { window.__kw.fake.guardrails.guardrails = []; });
+    await page.getByRole("button", { name: "Guardrails", exact: true }).click();
+    await page.getByText("No guardrails yet").waitFor();
+    await shot(page, `${scheme}-empty`);
+  });
+  await page.close();
+}
+
+await step("no console errors, CSP violations or page errors", async () => {
+  assert(problems.length === 0, problems.join("\n"));
+});
+
+await context.close();
+server.close();
+rmSync(profileDir, { recursive: true, force: true });
+rmSync(out, { recursive: true, force: true });
+// JUNIT_FILE (optional): where the JUnit report goes, for cargo xtask test.
+writeJunit(process.env.JUNIT_FILE, "ui-browser-guardrails", cases);
+console.log(`${passed} passed, ${failed} failed — screenshots: ${artifacts}/guardrails-*.png`);
+process.exit(failed === 0 ? 0 : 1);
