@@ -6,6 +6,7 @@
 //! The store is `Send` but not `Sync`: it lives behind a mutex that is never held across an await.
 //! Keychain calls block, so they run on tokio's blocking pool.
 
+mod account;
 mod keys;
 mod profiles;
 mod recovery;
@@ -30,6 +31,7 @@ use crate::ipc::{
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
+pub use account::{AccountPart, KeyAccount, KeyByok, KeyDestination, KeyGuardrail};
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, MemoryAccountLinks, NoAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::Keyward;
+use super::account::{AccountFacts, gather_facts};
 use crate::AppError;
 use crate::Error;
 use crate::alerts::{
@@ -128,6 +129,9 @@ struct Checked {
     /// The cached keys after the refresh, each with the time its numbers were fetched.
     keys: Vec<(ApiKey, DateTime<Utc>)>,
     fresh: bool,
+    /// Guardrails, assignments, workspace budgets and credits, read once this tick (fresh lists
+    /// only; `None` when they could not be read).
+    facts: Option<AccountFacts>,
 }
 
 /// One profile's evaluated alerts.
@@ -403,24 +407,42 @@ impl Keyward {
         }
         drop(store);
 
-        let contexts =
-            done.keys
-                .iter()
-                .zip(&series)
-                .map(|((key, observed_at), (days, history_start))| {
-                    let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
-                    let context = KeyContext {
-                        days,
-                        history_start: *history_start,
-                        observed_at: Some(*observed_at),
-                        disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
-                        disabled_since: disabled_since(of_key)
-                            .or_else(|| open_disabled_since(&previous, &key.hash)),
-                        rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
-                        snoozed_until: snoozes.get(&key.hash).copied(),
-                    };
-                    (key, context)
-                });
+        // Budgets besides each key's own limit, from this tick's account facts.
+        let budgets: Vec<Vec<usage::Budget>> = match &done.facts {
+            Some(facts) => {
+                let burns: HashMap<String, f64> = done
+                    .keys
+                    .iter()
+                    .zip(&series)
+                    .filter_map(|((key, _), (days, start))| {
+                        usage::burn_per_day(days, *start, now).map(|burn| (key.hash.clone(), burn))
+                    })
+                    .collect();
+                let all: Vec<ApiKey> = done.keys.iter().map(|(key, _)| key.clone()).collect();
+                all.iter()
+                    .map(|key| facts.budgets_for(key, &all, &burns))
+                    .collect()
+            }
+            None => vec![Vec::new(); done.keys.len()],
+        };
+
+        let contexts = done.keys.iter().zip(&series).zip(&budgets).map(
+            |(((key, observed_at), (days, history_start)), budgets)| {
+                let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
+                let context = KeyContext {
+                    days,
+                    history_start: *history_start,
+                    observed_at: Some(*observed_at),
+                    disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
+                    disabled_since: disabled_since(of_key)
+                        .or_else(|| open_disabled_since(&previous, &key.hash)),
+                    rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
+                    snoozed_until: snoozes.get(&key.hash).copied(),
+                    budgets,
+                };
+                (key, context)
+            },
+        );
         let mut open = alerts::evaluate(profile_id, contexts, settings, now);
         alerts::carry_over_raised_at(&mut open, &previous);
         Ok(Evaluated {
@@ -429,6 +451,30 @@ impl Keyward {
             current_keys: done.keys.iter().map(|(key, _)| key.hash.clone()).collect(),
             fresh: done.fresh,
         })
+    }
+
+    /// The account's budget facts for this tick: a few requests per profile (guardrails and
+    /// budgets per workspace, assignments, credits), not per key. `None` when they can't be read
+    /// (the forecast then looks at each key's own limit only).
+    async fn account_facts(
+        &self,
+        profile: &Profile,
+        keys: &[(ApiKey, DateTime<Utc>)],
+    ) -> Option<AccountFacts> {
+        let listed: Vec<ApiKey> = keys.iter().map(|(key, _)| key.clone()).collect();
+        let workspaces = self.known_workspaces(profile, &listed);
+        let gathered = async {
+            let client = self.client_for(profile).await?;
+            gather_facts(&client, &workspaces).await
+        }
+        .await;
+        match gathered {
+            Ok(facts) => Some(facts),
+            Err(error) => {
+                tracing::warn!(profile = %profile.id, kind = %error.kind(), "could not read guardrails, budgets or credits; forecasting key limits only");
+                None
+            }
+        }
     }
 
     /// Refreshes one profile and stores its snapshots (only numbers fresh from OpenRouter).
@@ -449,19 +495,28 @@ impl Keyward {
             }
         };
         let now = self.now();
-        let store = self.inner.store();
-        let keys: Vec<(ApiKey, DateTime<Utc>)> = store
-            .cached_keys::<ApiKey>(&profile.id)?
-            .into_iter()
-            .map(|cached| (cached.key, cached.fetched_at))
-            .collect();
-        let mut snapshots_written = 0;
-        if fresh {
-            let snapshots: Vec<UsageSnapshot> =
-                keys.iter().map(|(key, _)| snapshot_of(key, now)).collect();
-            snapshots_written = store.record_snapshots(&profile.id, &snapshots)?;
-        }
+        let (keys, snapshots_written) = {
+            let store = self.inner.store();
+            let keys: Vec<(ApiKey, DateTime<Utc>)> = store
+                .cached_keys::<ApiKey>(&profile.id)?
+                .into_iter()
+                .map(|cached| (cached.key, cached.fetched_at))
+                .collect();
+            let mut snapshots_written = 0;
+            if fresh {
+                let snapshots: Vec<UsageSnapshot> =
+                    keys.iter().map(|(key, _)| snapshot_of(key, now)).collect();
+                snapshots_written = store.record_snapshots(&profile.id, &snapshots)?;
+            }
+            (keys, snapshots_written)
+        };
+        let facts = if fresh {
+            self.account_facts(profile, &keys).await
+        } else {
+            None
+        };
         Ok(Checked {
+            facts,
             check: ProfileCheck {
                 profile_id: profile.id.clone(),
                 connectivity,
