@@ -76,6 +76,13 @@ pub struct KeyDestination {
     pub enabled: bool,
 }
 
+/// Arguments of `key_account`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct KeyAccountArgs {
+    pub profile_id: String,
+    pub key_hash: String,
+}
+
 /// Everything the key's details show about its place in the account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct KeyAccount {

@@ -31,7 +31,7 @@ use crate::ipc::{
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
-pub use account::{AccountPart, KeyAccount, KeyByok, KeyDestination, KeyGuardrail};
+pub use account::{AccountPart, KeyAccount, KeyAccountArgs, KeyByok, KeyDestination, KeyGuardrail};
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, MemoryAccountLinks, NoAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};

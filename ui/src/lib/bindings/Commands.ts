@@ -10,6 +10,8 @@ import type { CreateKeyArgs } from "./CreateKeyArgs";
 import type { CreatedKey } from "./CreatedKey";
 import type { Credits } from "./Credits";
 import type { EmptyArgs } from "./EmptyArgs";
+import type { KeyAccount } from "./KeyAccount";
+import type { KeyAccountArgs } from "./KeyAccountArgs";
 import type { KeyCheckArgs } from "./KeyCheckArgs";
 import type { KeyDeleteArgs } from "./KeyDeleteArgs";
 import type { KeyRow } from "./KeyRow";
@@ -60,6 +62,7 @@ export type Commands = {
   key_update: { args: UpdateKeyArgs; result: KeyRow };
   key_delete: { args: KeyDeleteArgs; result: null };
   key_check: { args: KeyCheckArgs; result: CheckedKey };
+  key_account: { args: KeyAccountArgs; result: KeyAccount };
   secret_copy: { args: SecretCopyArgs; result: SecretCopied };
   pending_resolve: { args: PendingResolveArgs; result: AppState };
   watch_settings_get: { args: EmptyArgs; result: WatchSettings };
