@@ -33,6 +33,7 @@ if (scenario.kind === "offline") {
   // Keys with a limit sit under a guardrail with a daily budget, use a BYOK key and log to Langfuse.
   const soon = (h: number) => new Date(Date.now() + h * 3600e3).toISOString();
   const midnight = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1)).toISOString();
+  const nextMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1)).toISOString();
   for (const k of fake.keys.p1.filter((k) => k.limit !== null)) {
     const left = Math.max(0, k.limit_remaining ?? k.limit ?? 0);
     fake.accounts.set(k.hash, makeAccount("p1", k, {
@@ -46,8 +47,9 @@ if (scenario.kind === "offline") {
       destinations: [{ id: "dest-1", name: "Langfuse (prod)", kind: "langfuse", enabled: true }],
       stops: [
         stop({ scope: "guardrail", name: "Production allowlist", limit: 10, spent: 7.4, remaining: 2.6, reset: "daily", resets_at: midnight, burn_per_day: 14.2, runs_out_at: soon(4.4) }),
-        stop({ limit: k.limit ?? 0, spent: (k.limit ?? 0) - left, remaining: left, reset: k.limit_reset, burn_per_day: 14.2 }),
-        stop({ scope: "workspace", name: "Default Workspace", limit: 500, spent: 212.5, remaining: 287.5, reset: "monthly", burn_per_day: 41 }),
+        stop({ limit: k.limit ?? 0, spent: (k.limit ?? 0) - left, remaining: left, reset: k.limit_reset, burn_per_day: 14.2,
+          resets_at: k.limit_reset === "monthly" ? nextMonth : k.limit_reset === "daily" ? midnight : null }),
+        stop({ scope: "workspace", name: "Default Workspace", limit: 500, spent: 212.5, remaining: 287.5, reset: "monthly", resets_at: nextMonth, burn_per_day: 41 }),
         stop({ scope: "credits", name: "Account credits", limit: 1000, spent: 642.1, remaining: 357.9, burn_per_day: 55.3, runs_out_at: soon(155) }),
       ],
     }));
