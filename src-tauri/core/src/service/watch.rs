@@ -419,8 +419,21 @@ impl Keyward {
                     })
                     .collect();
                 let all: Vec<ApiKey> = done.keys.iter().map(|(key, _)| key.clone()).collect();
+                // A shared budget (workspace, credits) forecasts only for keys that spend: an idle
+                // key in a busy workspace would otherwise raise the pool's alert too.
                 all.iter()
-                    .map(|key| facts.budgets_for(key, &all, &burns))
+                    .map(|key| {
+                        let spends = burns.get(&key.hash).is_some_and(|burn| *burn > 0.0);
+                        let mut budgets = facts.budgets_for(key, &all, &burns);
+                        budgets.retain(|budget| {
+                            spends
+                                || !matches!(
+                                    budget.scope,
+                                    usage::StopScope::Workspace | usage::StopScope::Credits
+                                )
+                        });
+                        budgets
+                    })
                     .collect()
             }
             None => vec![Vec::new(); done.keys.len()],
