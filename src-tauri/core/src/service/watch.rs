@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::Keyward;
-use super::account::{AccountFacts, gather_facts};
+use super::account::{AccountFacts, watch_budgets};
 use crate::AppError;
 use crate::Error;
 use crate::alerts::{
@@ -408,36 +408,7 @@ impl Keyward {
         drop(store);
 
         // Budgets besides each key's own limit, from this tick's account facts.
-        let budgets: Vec<Vec<usage::Budget>> = match &done.facts {
-            Some(facts) => {
-                let burns: HashMap<String, f64> = done
-                    .keys
-                    .iter()
-                    .zip(&series)
-                    .filter_map(|((key, _), (days, start))| {
-                        usage::burn_per_day(days, *start, now).map(|burn| (key.hash.clone(), burn))
-                    })
-                    .collect();
-                let all: Vec<ApiKey> = done.keys.iter().map(|(key, _)| key.clone()).collect();
-                // A shared budget (workspace, credits) forecasts only for keys that spend: an idle
-                // key in a busy workspace would otherwise raise the pool's alert too.
-                all.iter()
-                    .map(|key| {
-                        let spends = burns.get(&key.hash).is_some_and(|burn| *burn > 0.0);
-                        let mut budgets = facts.budgets_for(key, &all, &burns);
-                        budgets.retain(|budget| {
-                            spends
-                                || !matches!(
-                                    budget.scope,
-                                    usage::StopScope::Workspace | usage::StopScope::Credits
-                                )
-                        });
-                        budgets
-                    })
-                    .collect()
-            }
-            None => vec![Vec::new(); done.keys.len()],
-        };
+        let budgets = watch_budgets(done.facts.as_ref(), &done.keys, &series, now);
 
         let contexts = done.keys.iter().zip(&series).zip(&budgets).map(
             |(((key, observed_at), (days, history_start)), budgets)| {
@@ -464,30 +435,6 @@ impl Keyward {
             current_keys: done.keys.iter().map(|(key, _)| key.hash.clone()).collect(),
             fresh: done.fresh,
         })
-    }
-
-    /// The account's budget facts for this tick: a few requests per profile (guardrails and
-    /// budgets per workspace, assignments, credits), not per key. `None` when they can't be read
-    /// (the forecast then looks at each key's own limit only).
-    async fn account_facts(
-        &self,
-        profile: &Profile,
-        keys: &[(ApiKey, DateTime<Utc>)],
-    ) -> Option<AccountFacts> {
-        let listed: Vec<ApiKey> = keys.iter().map(|(key, _)| key.clone()).collect();
-        let workspaces = self.known_workspaces(profile, &listed);
-        let gathered = async {
-            let client = self.client_for(profile).await?;
-            gather_facts(&client, &workspaces).await
-        }
-        .await;
-        match gathered {
-            Ok(facts) => Some(facts),
-            Err(error) => {
-                tracing::warn!(profile = %profile.id, kind = %error.kind(), "could not read guardrails, budgets or credits; forecasting key limits only");
-                None
-            }
-        }
     }
 
     /// Refreshes one profile and stores its snapshots (only numbers fresh from OpenRouter).
