@@ -1,6 +1,7 @@
 //! A key's account against the emulator: its guardrail, the BYOK credential and log destination
 //! naming it, and what stops it first (own limit, guardrail budget, pooled workspace budget,
-//! credits) with the earliest first; the forecast alert of a watch cycle names that budget.
+//! credits) with the earliest first; the forecast alert of a watch cycle names that budget, and a
+//! tick reads the account once per profile, not once per key.
 
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -215,5 +216,36 @@ async fn the_forecast_alert_names_the_budget_that_runs_out_first() {
             .contains("will hit its guardrail 'Production allowlist' daily budget today at"),
         "{}",
         forecast.title
+    );
+}
+
+#[tokio::test]
+async fn a_watch_tick_reads_the_account_once_not_per_key() {
+    let w = watched("account-cheap").await;
+    seeded(&w).await;
+    for i in 0..6 {
+        w.create_key(json!({"name": format!("extra-{i}"), "limit": 5.0}))
+            .await;
+    }
+    w.cycle().await;
+    let credits = w.requests_to("/api/v1/credits").await;
+    let guardrails = w.requests_to("/api/v1/guardrails").await;
+    let budgets = w
+        .requests_to(&format!(
+            "/api/v1/workspaces/{DEFAULT_WORKSPACE_ID}/budgets"
+        ))
+        .await;
+    w.cycle().await;
+    // 8 keys in one workspace: one credits read, the workspace's guardrails plus every
+    // assignment, the workspace's budgets; per tick.
+    assert_eq!(w.requests_to("/api/v1/credits").await - credits, 1);
+    assert_eq!(w.requests_to("/api/v1/guardrails").await - guardrails, 2);
+    assert_eq!(
+        w.requests_to(&format!(
+            "/api/v1/workspaces/{DEFAULT_WORKSPACE_ID}/budgets"
+        ))
+        .await
+            - budgets,
+        1
     );
 }
