@@ -5,7 +5,7 @@
 //! screen, macOS. Servers without actions (e.g. xfce4-notifyd without them, notify-osd) only show it.
 
 use keyward_core::Keyward;
-use keyward_core::ipc::OpenKeyEvent;
+use keyward_core::ipc::{OpenKeyAction, OpenKeyEvent};
 use keyward_core::watch::{AlertNotifier, AlertsSnapshot, Notification};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::{ActionPerformed, NotificationExt};
@@ -16,6 +16,7 @@ use crate::tray::Tray;
 /// The extras a notification carries so a click can tell which key it is about.
 const EXTRA_PROFILE: &str = "profile_id";
 const EXTRA_KEY: &str = "key_hash";
+const EXTRA_ACTION: &str = "action";
 
 /// The plugin reports a click on the notification itself as this action.
 const TAP: &str = "tap";
@@ -61,6 +62,9 @@ impl AlertNotifier for DesktopNotifier {
                 builder = builder
                     .extra(EXTRA_PROFILE, profile_id)
                     .extra(EXTRA_KEY, key_hash);
+                if let Some(action) = notification.key_action {
+                    builder = builder.extra(EXTRA_ACTION, action);
+                }
             }
             match builder.show() {
                 Ok(()) => tracing::info!(
@@ -106,6 +110,10 @@ fn on_action(app: &AppHandle, performed: &ActionPerformed) {
         Some(OpenKeyEvent {
             profile_id: text(EXTRA_PROFILE)?,
             key_hash: text(EXTRA_KEY)?,
+            // An unknown or missing action still opens the key.
+            action: extra
+                .get(EXTRA_ACTION)
+                .and_then(|value| serde_json::from_value::<OpenKeyAction>(value.clone()).ok()),
         })
     });
     tracing::info!(opens_key = key.is_some(), "notification clicked");

@@ -58,6 +58,7 @@ fn generated_shapes_match_the_contract() {
             "key_update",
             "key_delete",
             "key_check",
+            "key_account",
             "secret_copy",
             "pending_resolve",
             "watch_settings_get",
@@ -105,6 +106,7 @@ fn generated_shapes_match_the_contract() {
         "rotations_list: { args: RotationsListArgs; result: Array<RotationView> };",
         "rotation_policy_validate: { args: RotationPolicy; result: Array<AppError> };",
         "rotation_plan: { args: RotationPlanArgs; result: RotationPlan };",
+        "key_account: { args: KeyAccountArgs; result: KeyAccount };",
         "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");

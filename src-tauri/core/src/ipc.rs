@@ -337,6 +337,18 @@ pub struct KeysChangedEvent {
 pub struct OpenKeyEvent {
     pub profile_id: String,
     pub key_hash: String,
+    /// What to open on the key besides its details (`null`: just the details).
+    #[serde(default)]
+    #[ts(optional)]
+    pub action: Option<OpenKeyAction>,
+}
+
+/// An action a notification opens a key with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenKeyAction {
+    /// The "Extend expiry" dialog (from an expiry alert).
+    ExtendExpiry,
 }
 
 /// Payload of `connectivity`: the result of the latest refresh of that profile.

@@ -5,6 +5,7 @@
 //! A command takes one `args` object (`invoke(name, { args })`), calls one service function and
 //! returns its result or rejects with an `AppError`.
 
+mod account;
 mod guardrails;
 mod keys;
 mod profiles;
@@ -86,6 +87,7 @@ keyward_commands! {
     keys::key_update;
     keys::key_delete;
     keys::key_check;
+    account::key_account;
     secrets::secret_copy;
     secrets::pending_resolve;
     watch::watch_settings_get;

@@ -268,3 +268,13 @@ describe("alerts", () => {
     expect(within(expiring).getByText("Also crossed the 7-day mark")).toBeInTheDocument();
   });
 });
+
+describe("extend expiry from an alert", () => {
+  it("an expiry alert offers Extend expiry…, which opens the key with the extend dialog; a limit alert does not", async () => {
+    const { panel, user } = await openPanel(withAlerts());
+    expect(within(panel).queryByRole("button", { name: "Extend the expiry of acme-backend" })).toBeNull();
+    await user.click(within(panel).getByRole("button", { name: "Extend the expiry of acme-ci" }));
+    expect(await screen.findByRole("dialog", { name: "Extend the expiry of acme-ci" })).toBeInTheDocument();
+    expect(screen.getByRole("dialog", { name: "acme-ci" })).toBeInTheDocument();
+  });
+});

@@ -1,6 +1,7 @@
 // Rotation state for the whole UI: the rotation commands (through the typed `call`) and the live
 // `rotation-changed` feed (through the typed `on`). One instance per window (src/lib/state.ts); it
 // listens only while something uses it. The words live in rotation.ts.
+import type { NewExpiry } from "./bindings/NewExpiry";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { call, on, toAppError } from "./ipc";
 import type { AppError } from "./bindings/AppError";
@@ -104,8 +105,11 @@ export class Rotations {
     return found;
   }
 
-  async start(profileId: string, keyHash: string, deleteAtOnce: boolean): Promise<RotationView> {
-    const view = await call("rotation_start", { profile_id: profileId, key_hash: keyHash, delete_at_once: deleteAtOnce });
+  /** `newExpiry`: this rotation's expiry instead of the policy's ("extend expiry"). */
+  async start(profileId: string, keyHash: string, deleteAtOnce: boolean, newExpiry?: NewExpiry): Promise<RotationView> {
+    const view = await call("rotation_start", {
+      profile_id: profileId, key_hash: keyHash, delete_at_once: deleteAtOnce, ...(newExpiry ? { new_expiry: newExpiry } : {}),
+    });
     this.upsert(view);
     return view;
   }
@@ -132,8 +136,8 @@ export class Rotations {
   }
 
   /** What rotating a key would do: its policy and the new key's name. */
-  plan(profileId: string, keyHash: string): Promise<RotationPlan> {
-    return call("rotation_plan", { profile_id: profileId, key_hash: keyHash });
+  plan(profileId: string, keyHash: string, newExpiry?: NewExpiry): Promise<RotationPlan> {
+    return call("rotation_plan", { profile_id: profileId, key_hash: keyHash, ...(newExpiry ? { new_expiry: newExpiry } : {}) });
   }
 
   /** The listed keys a batch pattern selects, with their new names (blank pattern: none). */

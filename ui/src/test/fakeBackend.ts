@@ -1,5 +1,7 @@
 // An in-memory stand-in for the Rust shell, following the generated contract (src/lib/bindings/Commands.ts, Events.ts): the component
 // tests hand it to mockIPC, and the browser test bundles it into the page before the app loads.
+import type { KeyAccount } from "../lib/bindings/KeyAccount";
+import { defaultAccount } from "./fakeAccount";
 import type { AppError } from "../lib/bindings/AppError";
 import type { AppState } from "../lib/bindings/AppState";
 import type { CheckedKey } from "../lib/bindings/CheckedKey";
@@ -144,6 +146,8 @@ export class FakeBackend {
   openedUrls: string[] = [];
   fetchedAt: Record<string, string> = {};
   credits = { total_credits: 150, total_usage: 42.37 };
+  /** `key_account` answers by key hash (src/test/fakeAccount.ts); other keys get a default. */
+  accounts = new Map<string, KeyAccount>();
   /** Secrets of created keys, so key_check can recognise them (stands in for OpenRouter). */
   secrets = new Map<string, KeyRow>();
   /** The keychain: pending/kept secrets by key hash. */
@@ -289,6 +293,10 @@ export class FakeBackend {
           profile_id: id, keys, fetched_at: this.fetchedAt[id] ?? null,
           from_cache: !a.refresh || connectivity.state !== "online", connectivity,
         };
+      }
+      case "key_account": {
+        const k = this.findKey(a.profile_id, a.key_hash);
+        return this.accounts.get(k.hash) ?? defaultAccount(String(a.profile_id), k, this.credits);
       }
       case "credits_get":
         this.profile(a.profile_id);

@@ -343,6 +343,13 @@ export class FakeRotation {
         return this.problems(a as unknown as RotationPolicy);
       case "rotation_plan": {
         const key = this.findKey(String(a.profile_id), String(a.key_hash));
+        // The core's expiry rules (rotation/expiry.rs): at least a day, at most 3,650, not in the past.
+        const asked = a.new_expiry as NewExpiry | undefined;
+        const invalid = (message: string) => ({ kind: "invalid_input", message: `Invalid new_expiry: ${message}`, field: "new_expiry", retry_after_ms: null });
+        if (asked && typeof asked === "object" && "days" in asked && (asked.days < 1 || asked.days > 3650)) {
+          throw invalid(asked.days < 1 ? "must be at least 1 day" : `${asked.days} days is more than the longest life Keyward gives a key (3650 days)`);
+        }
+        if (asked && typeof asked === "object" && "at" in asked && Date.parse(asked.at) <= Date.now()) throw invalid(`${asked.at} is in the past`);
         const policy = this.policy(String(a.profile_id), String(a.key_hash));
         // The expiry date and the attachments are the core's to work out (rotation_attachments.rs);
         // the fake plans none unless a test sets some.

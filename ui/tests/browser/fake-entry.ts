@@ -5,6 +5,7 @@ import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { Connectivity } from "../../src/lib/bindings/Connectivity";
 import { FakeBackend, makeKey, makeProfile, seedKeys } from "../../src/test/fakeBackend";
 import { makeGuardrail } from "../../src/test/fakeGuardrails";
+import { makeAccount, stop } from "../../src/test/fakeAccount";
 
 type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "guardrails" } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number };
 
@@ -30,6 +31,30 @@ if (scenario.kind === "offline") {
 } else if (scenario.kind === "watch") {
   // One ordinary profile whose keys raise alerts (near their limits, expiring) for the watching screens.
   fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: seedKeys(scenario.keys, 11) } });
+  // Keys with a limit sit under a guardrail with a daily budget, use a BYOK key and log to Langfuse.
+  const soon = (h: number) => new Date(Date.now() + h * 3600e3).toISOString();
+  const midnight = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1)).toISOString();
+  const nextMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1)).toISOString();
+  for (const k of fake.keys.p1.filter((k) => k.limit !== null)) {
+    const left = Math.max(0, k.limit_remaining ?? k.limit ?? 0);
+    fake.accounts.set(k.hash, makeAccount("p1", k, {
+      workspace_name: "Default Workspace",
+      guardrail: {
+        id: "g-prod", name: "Production allowlist", limit_usd: 10, reset_interval: "daily",
+        allowed_models: ["openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet"], allowed_providers: ["openai", "anthropic"],
+        ignored_providers: null, enforces_zdr: true, include_byok_in_budgets: false,
+      },
+      byok: [{ id: "byok-1", provider: "openai", name: "OpenAI production", label: "sk-...Q7xz", disabled: false }],
+      destinations: [{ id: "dest-1", name: "Langfuse (prod)", kind: "langfuse", enabled: true }],
+      stops: [
+        stop({ scope: "guardrail", name: "Production allowlist", limit: 10, spent: 7.4, remaining: 2.6, reset: "daily", resets_at: midnight, burn_per_day: 14.2, runs_out_at: soon(4.4) }),
+        stop({ limit: k.limit ?? 0, spent: (k.limit ?? 0) - left, remaining: left, reset: k.limit_reset, burn_per_day: 14.2,
+          resets_at: k.limit_reset === "monthly" ? nextMonth : k.limit_reset === "daily" ? midnight : null }),
+        stop({ scope: "workspace", name: "Default Workspace", limit: 500, spent: 212.5, remaining: 287.5, reset: "monthly", resets_at: nextMonth, burn_per_day: 41 }),
+        stop({ scope: "credits", name: "Account credits", limit: 1000, spent: 642.1, remaining: 357.9, burn_per_day: 55.3, runs_out_at: soon(155) }),
+      ],
+    }));
+  }
 } else if (scenario.kind === "rotation") {
   // A few production keys to rotate one by one and as a batch; rotations step on their own every 250 ms.
   const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();

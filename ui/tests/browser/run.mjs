@@ -358,6 +358,19 @@ for (const scheme of ["light", "dark"]) {
     assert(await inked(details) > 500, "the chart canvas is drawn on");
     await details.getByRole("region", { name: "Rotation" }).waitFor();
     await shot(watch, `${scheme}-14-key-details`);
+    // Its guardrail, BYOK and logs, and what stops it first (the guardrail's daily budget, highlighted).
+    const stops = details.getByRole("region", { name: "What stops this key first" });
+    await stops.locator("tr.first").waitFor();
+    assert((await stops.locator("tr.first th").innerText()).startsWith("Guardrail · Production allowlist"), "the guardrail stops it first");
+    await details.getByRole("region", { name: "BYOK and logs" }).getByText("Langfuse (prod)").waitFor();
+    await stops.evaluate((el) => el.scrollIntoView({ block: "end" }));
+    // Earlier steps' notices would cover the table's right columns in the picture.
+    const dismiss = watch.getByRole("button", { name: "Dismiss" });
+    for (let i = 0; i < 10 && (await dismiss.count()) > 0; i++) await dismiss.first().click();
+    await shot(watch, `${scheme}-14b-key-account`);
+    const table = await stops.locator("table").boundingBox();
+    const wrap = await stops.locator(".table-wrap").boundingBox();
+    assert(table.width <= wrap.width + 1, `the stops table fits the drawer (${table.width} > ${wrap.width})`);
     await watch.keyboard.press("Escape");
     await details.waitFor({ state: "detached" });
     await watch.getByRole("searchbox", { name: "Search keys" }).fill("");
@@ -371,6 +384,27 @@ for (const scheme of ["light", "dark"]) {
     await details.waitFor();
     await watch.locator(`.rows [role=row].selected[data-hash="${key.hash}"]`).waitFor();
     await watch.keyboard.press("Escape");
+  });
+
+  await step(`${scheme}: extend expiry from a notification: dialog, Rust's check, then the rotation wizard`, async () => {
+    const key = await watch.evaluate(() => window.__kw.fake.keys.p1.find((k) => k.status === "active" && k.expires_at));
+    assert(key, "a seeded key with an expiry");
+    await watch.evaluate((hash) => window.__kw.emit("open-key", { profile_id: "p1", key_hash: hash, action: "extend_expiry" }), key.hash);
+    const dialog = watch.getByRole("dialog", { name: `Extend the expiry of ${key.name}` });
+    await dialog.waitFor();
+    await dialog.getByRole("textbox", { name: "Days from now" }).fill("0");
+    await dialog.getByRole("button", { name: "Continue to rotation…" }).click();
+    await dialog.getByRole("alert").getByText("Expiry must be at least 1 day").waitFor();
+    await shot(watch, `${scheme}-15a-extend-expiry`);
+    await dialog.getByRole("textbox", { name: "Days from now" }).fill("180");
+    await dialog.getByRole("button", { name: "Continue to rotation…" }).click();
+    const wizard = watch.getByRole("dialog", { name: `Rotate ${key.name}?` });
+    await wizard.getByText(/expires 180 days after rotation/).waitFor();
+    await shot(watch, `${scheme}-15b-extend-expiry-wizard`);
+    await watch.keyboard.press("Escape");
+    await wizard.waitFor({ state: "detached" });
+    await watch.keyboard.press("Escape");
+    await watch.getByRole("dialog", { name: key.name }).waitFor({ state: "detached" });
   });
 
   await step(`${scheme}: usage across keys`, async () => {

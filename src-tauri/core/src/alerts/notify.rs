@@ -106,6 +106,9 @@ pub struct Notification {
     pub alert_ids: Vec<String>,
     /// The highest severity among them (a notification urgency).
     pub severity: AlertSeverity,
+    /// What activating it opens on the key (an expiry alert: the "Extend expiry" dialog).
+    #[serde(default)]
+    pub key_action: Option<crate::ipc::OpenKeyAction>,
 }
 
 /// Each key's current limit, by `(profile_id, key_hash)`; keys absent here keep their ledger
@@ -228,13 +231,17 @@ pub fn plan_notifications(
         if members.len() > GROUP_ABOVE {
             notifications.push(group_notification(kind, &members));
         } else {
-            notifications.extend(members.into_iter().map(|(alert, ids)| Notification {
-                title: alert.title.clone(),
-                body: format!("{} {}.", alert.body, alert.action),
-                profile_id: Some(alert.profile_id.clone()),
-                key_hash: Some(alert.key_hash.clone()),
-                alert_ids: ids,
-                severity: alert.severity,
+            notifications.extend(members.into_iter().map(|(alert, ids)| {
+                Notification {
+                    title: alert.title.clone(),
+                    body: format!("{} {}.", alert.body, alert.action),
+                    profile_id: Some(alert.profile_id.clone()),
+                    key_hash: Some(alert.key_hash.clone()),
+                    alert_ids: ids,
+                    severity: alert.severity,
+                    key_action: (alert.kind == AlertKind::Expiry)
+                        .then_some(crate::ipc::OpenKeyAction::ExtendExpiry),
+                }
             }));
         }
     }
@@ -315,6 +322,7 @@ fn group_notification(kind: AlertKind, members: &[(&AlertView, Vec<String>)]) ->
         ),
         profile_id: if one_profile { first_profile } else { None },
         key_hash: None,
+        key_action: None,
         alert_ids: members
             .iter()
             .flat_map(|(_, ids)| ids.iter().cloned())

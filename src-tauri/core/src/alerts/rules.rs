@@ -9,14 +9,15 @@ use chrono::{DateTime, Utc};
 use super::{AlertKind, AlertSeverity, AlertView, WatchSettings, alert_id};
 use crate::api::ApiKey;
 use crate::usage::{
-    DEFAULT_HORIZON, DailySpend, limit_standing, period_label, spend_anomaly, spend_forecast,
+    Budget, DEFAULT_HORIZON, DailySpend, SpendStop, limit_standing, period_label, spend_anomaly,
+    spend_forecast, what_stops_first,
 };
 
 mod lifecycle;
 mod spend;
 
 use lifecycle::{disabled_alert, expired_alert, expiry_alerts, rotation_alert};
-use spend::{anomaly_alert, forecast_alert, limit_alerts};
+use spend::{anomaly_alert, budget_forecast_alert, forecast_alert, limit_alerts};
 
 /// What the watcher knows about a key besides the key object itself. `Default` is "nothing".
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -39,6 +40,9 @@ pub struct KeyContext<'a> {
     pub rotation_due_at: Option<DateTime<Utc>>,
     /// The key's alerts are snoozed until then.
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// The budgets in the key's way besides its own limit (guardrail, workspace, credits), from
+    /// this tick's account facts; the forecast alert uses whichever runs out first.
+    pub budgets: &'a [Budget],
 }
 
 /// The alerts open for one key at `now`, most important first.
@@ -81,6 +85,8 @@ pub fn evaluate_key(
         period_label(key.limit_reset.as_ref(), observed)
             == period_label(key.limit_reset.as_ref(), now)
     });
+    let earliest_budget = earliest_budget_stop(key, context.budgets, now);
+    let mut key_forecast = None;
     if same_period && let Some(standing) = limit_standing(key, now) {
         alerts.extend(limit_alerts(&maker, &standing, &settings.limit_percents));
         let forecast = spend_forecast(
@@ -92,8 +98,21 @@ pub fn evaluate_key(
         );
         if let Some(hits_at) = forecast.and_then(|forecast| forecast.hits_limit_at) {
             let burn = forecast.map_or(0.0, |forecast| forecast.burn_per_day);
+            key_forecast = Some((standing, hits_at, burn));
+        }
+    }
+    // One forecast alert: whichever limit runs out first.
+    match (key_forecast, earliest_budget) {
+        (Some((standing, hits_at, burn)), stop)
+            if stop
+                .as_ref()
+                .and_then(|stop| stop.runs_out_at)
+                .is_none_or(|other| hits_at <= other) =>
+        {
             alerts.push(forecast_alert(&maker, &standing, hits_at, burn));
         }
+        (_, Some(stop)) => alerts.push(budget_forecast_alert(&maker, &stop)),
+        _ => {}
     }
     if let Some(anomaly) = spend_anomaly(
         context.days,
@@ -108,6 +127,20 @@ pub fn evaluate_key(
         alerts.push(rotation_alert(&maker, due));
     }
     finish(alerts)
+}
+
+/// The guardrail, workspace or credits budget that runs out first at the current burn rate, if one
+/// runs out before it resets and within the forecast horizon (or the key's expiry).
+fn earliest_budget_stop(key: &ApiKey, budgets: &[Budget], now: DateTime<Utc>) -> Option<SpendStop> {
+    let horizon = key
+        .expires_at
+        .filter(|expiry| *expiry > now)
+        .map_or(now + DEFAULT_HORIZON, |expiry| {
+            expiry.min(now + DEFAULT_HORIZON)
+        });
+    what_stops_first(budgets.to_vec(), now)
+        .into_iter()
+        .find(|stop| stop.runs_out_at.is_some_and(|at| at < horizon))
 }
 
 /// [`evaluate_key`] over many keys of one profile: `(key, context)` pairs; the result is sorted

@@ -6,6 +6,7 @@
 //! The store is `Send` but not `Sync`: it lives behind a mutex that is never held across an await.
 //! Keychain calls block, so they run on tokio's blocking pool.
 
+mod account;
 mod guardrails;
 mod keys;
 mod profiles;
@@ -32,6 +33,7 @@ use crate::ipc::{
 use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
+pub use account::{AccountPart, KeyAccount, KeyAccountArgs, KeyByok, KeyDestination, KeyGuardrail};
 pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::Keyward;
+use super::account::{AccountFacts, watch_budgets};
 use crate::AppError;
 use crate::Error;
 use crate::alerts::{
@@ -128,6 +129,9 @@ struct Checked {
     /// The cached keys after the refresh, each with the time its numbers were fetched.
     keys: Vec<(ApiKey, DateTime<Utc>)>,
     fresh: bool,
+    /// Guardrails, assignments, workspace budgets and credits, read once this tick (fresh lists
+    /// only; `None` when they could not be read).
+    facts: Option<AccountFacts>,
 }
 
 /// One profile's evaluated alerts.
@@ -403,24 +407,26 @@ impl Keyward {
         }
         drop(store);
 
-        let contexts =
-            done.keys
-                .iter()
-                .zip(&series)
-                .map(|((key, observed_at), (days, history_start))| {
-                    let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
-                    let context = KeyContext {
-                        days,
-                        history_start: *history_start,
-                        observed_at: Some(*observed_at),
-                        disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
-                        disabled_since: disabled_since(of_key)
-                            .or_else(|| open_disabled_since(&previous, &key.hash)),
-                        rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
-                        snoozed_until: snoozes.get(&key.hash).copied(),
-                    };
-                    (key, context)
-                });
+        // Budgets besides each key's own limit, from this tick's account facts.
+        let budgets = watch_budgets(done.facts.as_ref(), &done.keys, &series, now);
+
+        let contexts = done.keys.iter().zip(&series).zip(&budgets).map(
+            |(((key, observed_at), (days, history_start)), budgets)| {
+                let of_key = snapshots.get(&key.hash).map_or(&[][..], Vec::as_slice);
+                let context = KeyContext {
+                    days,
+                    history_start: *history_start,
+                    observed_at: Some(*observed_at),
+                    disabled_by_keyward: disabled_by_keyward.contains(&key.hash),
+                    disabled_since: disabled_since(of_key)
+                        .or_else(|| open_disabled_since(&previous, &key.hash)),
+                    rotation_due_at: rotation_due.get(key.hash.as_str()).copied(),
+                    snoozed_until: snoozes.get(&key.hash).copied(),
+                    budgets,
+                };
+                (key, context)
+            },
+        );
         let mut open = alerts::evaluate(profile_id, contexts, settings, now);
         alerts::carry_over_raised_at(&mut open, &previous);
         Ok(Evaluated {
@@ -449,19 +455,28 @@ impl Keyward {
             }
         };
         let now = self.now();
-        let store = self.inner.store();
-        let keys: Vec<(ApiKey, DateTime<Utc>)> = store
-            .cached_keys::<ApiKey>(&profile.id)?
-            .into_iter()
-            .map(|cached| (cached.key, cached.fetched_at))
-            .collect();
-        let mut snapshots_written = 0;
-        if fresh {
-            let snapshots: Vec<UsageSnapshot> =
-                keys.iter().map(|(key, _)| snapshot_of(key, now)).collect();
-            snapshots_written = store.record_snapshots(&profile.id, &snapshots)?;
-        }
+        let (keys, snapshots_written) = {
+            let store = self.inner.store();
+            let keys: Vec<(ApiKey, DateTime<Utc>)> = store
+                .cached_keys::<ApiKey>(&profile.id)?
+                .into_iter()
+                .map(|cached| (cached.key, cached.fetched_at))
+                .collect();
+            let mut snapshots_written = 0;
+            if fresh {
+                let snapshots: Vec<UsageSnapshot> =
+                    keys.iter().map(|(key, _)| snapshot_of(key, now)).collect();
+                snapshots_written = store.record_snapshots(&profile.id, &snapshots)?;
+            }
+            (keys, snapshots_written)
+        };
+        let facts = if fresh {
+            self.account_facts(profile, &keys).await
+        } else {
+            None
+        };
         Ok(Checked {
+            facts,
             check: ProfileCheck {
                 profile_id: profile.id.clone(),
                 connectivity,

@@ -20,7 +20,7 @@ use crate::store::Profile;
 pub(super) struct ProfileWorkspaces(Mutex<HashMap<String, Vec<WorkspaceInfo>>>);
 
 impl ProfileWorkspaces {
-    fn get(&self, profile_id: &str) -> Option<Vec<WorkspaceInfo>> {
+    pub(super) fn get(&self, profile_id: &str) -> Option<Vec<WorkspaceInfo>> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -66,6 +66,10 @@ pub async fn watched_with(test: &str, adjust: impl FnOnce(&mut WatcherConfig)) -
         http: reqwest::Client::new(),
     };
     w.pin_clocks(PINNED_AT).await;
+    // Credits enough that the account's credits never forecast to run out unless a test says so
+    // (the emulator starts at $100, which a few days of test spend would threaten).
+    w.control("/credits", json!({"total_credits": 1_000_000.0}))
+        .await;
     w
 }
 

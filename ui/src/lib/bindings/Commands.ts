@@ -19,6 +19,8 @@ import type { GuardrailCreateArgs } from "./GuardrailCreateArgs";
 import type { GuardrailEntry } from "./GuardrailEntry";
 import type { GuardrailUpdateArgs } from "./GuardrailUpdateArgs";
 import type { GuardrailsListArgs } from "./GuardrailsListArgs";
+import type { KeyAccount } from "./KeyAccount";
+import type { KeyAccountArgs } from "./KeyAccountArgs";
 import type { KeyCheckArgs } from "./KeyCheckArgs";
 import type { KeyDeleteArgs } from "./KeyDeleteArgs";
 import type { KeyGuardrails } from "./KeyGuardrails";
@@ -78,6 +80,7 @@ export type Commands = {
   key_update: { args: UpdateKeyArgs; result: KeyRow };
   key_delete: { args: KeyDeleteArgs; result: null };
   key_check: { args: KeyCheckArgs; result: CheckedKey };
+  key_account: { args: KeyAccountArgs; result: KeyAccount };
   secret_copy: { args: SecretCopyArgs; result: SecretCopied };
   pending_resolve: { args: PendingResolveArgs; result: AppState };
   watch_settings_get: { args: EmptyArgs; result: WatchSettings };

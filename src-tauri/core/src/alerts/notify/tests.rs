@@ -332,3 +332,31 @@ fn many_at_once_are_grouped_by_kind() {
     assert_eq!(step.notifications.len(), 3);
     assert!(step.notifications.iter().all(|n| n.key_hash.is_some()));
 }
+
+#[test]
+fn an_expiry_notification_opens_the_extend_dialog_others_just_the_key() {
+    let settings = WatchSettings::default();
+    let mut expiring = key("eu-api");
+    expiring.expires_at = Some(at("2026-11-24T12:00:00Z"));
+    let full = monthly("prod-api", 50.0, 1.0);
+    let planned = plan(
+        &[&expiring, &full],
+        &Ledger::default(),
+        &settings,
+        None,
+        "2026-11-23T13:00:00Z",
+    );
+    let action_of = |name: &str| {
+        planned
+            .notifications
+            .iter()
+            .find(|n| n.title.contains(name))
+            .map(|n| n.key_action)
+            .unwrap_or_else(|| panic!("no notification for {name}: {planned:#?}"))
+    };
+    assert_eq!(
+        action_of("eu-api"),
+        Some(crate::ipc::OpenKeyAction::ExtendExpiry)
+    );
+    assert_eq!(action_of("prod-api"), None);
+}

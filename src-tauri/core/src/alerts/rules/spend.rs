@@ -6,7 +6,7 @@ use super::{AlertMaker, Draft};
 use crate::alerts::text::{day, money, percent, span};
 use crate::alerts::{AlertKind, AlertSeverity, AlertView};
 use crate::api::LimitReset;
-use crate::usage::{LimitStanding, SpendAnomaly};
+use crate::usage::{LimitStanding, SpendAnomaly, SpendStop, StopScope, period_label};
 
 /// `monthly `, `weekly `, `daily ` or nothing: the limit's adjective.
 fn reset_adjective(reset: Option<&LimitReset>) -> &'static str {
@@ -128,6 +128,62 @@ pub(super) fn forecast_alert(
             money(standing.remaining)
         ),
         action: "Raise the limit or rotate the key",
+        due_at: Some(hits_at),
+    })
+}
+
+/// `its guardrail 'Production allowlist' budget`, `its workspace 'Research' monthly budget`, `the
+/// account's credits`.
+fn budget_phrase(stop: &SpendStop) -> String {
+    let adjective = reset_adjective(stop.reset.as_ref());
+    match stop.scope {
+        StopScope::Guardrail => format!("its guardrail '{}' {adjective}budget", stop.name),
+        StopScope::Workspace => format!("its workspace '{}' {adjective}budget", stop.name),
+        StopScope::Credits => "the account's credits".to_owned(),
+        StopScope::KeyLimit => format!("its {adjective}limit"),
+    }
+}
+
+/// The forecast alert for a budget other than the key's own limit (guardrail, workspace, credits):
+/// "will hit its guardrail 'Production allowlist' budget today at 14:29 UTC".
+pub(super) fn budget_forecast_alert(maker: &AlertMaker<'_>, stop: &SpendStop) -> AlertView {
+    let name = maker.name();
+    let now = maker.now;
+    let hits_at = stop.runs_out_at.unwrap_or(now);
+    let when = if hits_at.date_naive() == now.date_naive() {
+        format!("today at {} UTC", hits_at.format("%H:%M"))
+    } else {
+        format!("on {}", day(hits_at, now))
+    };
+    let what = budget_phrase(stop);
+    let before = match stop.resets_at {
+        Some(end) => format!(
+            ", {} before it resets on {}",
+            span(end - hits_at),
+            day(end, now)
+        ),
+        None => String::new(),
+    };
+    let pooled = match stop.scope {
+        StopScope::Workspace | StopScope::Credits => " (shared with other keys)",
+        StopScope::Guardrail | StopScope::KeyLimit => "",
+    };
+    maker.make(Draft {
+        kind: AlertKind::Forecast,
+        severity: AlertSeverity::Warning,
+        threshold: "forecast".to_owned(),
+        period: period_label(stop.reset.as_ref(), now),
+        title: format!("{name} will hit {what} {when}"),
+        body: format!(
+            "At this rate ({}/day{pooled}) {name} hits {what} ({}) {when}{before}. {} left.",
+            money(stop.burn_per_day.unwrap_or(0.0)),
+            money(stop.limit),
+            money(stop.remaining)
+        ),
+        action: match stop.scope {
+            StopScope::Credits => "Buy credits or slow the spend",
+            _ => "Raise the budget or slow the spend",
+        },
         due_at: Some(hits_at),
     })
 }

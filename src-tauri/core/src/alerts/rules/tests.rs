@@ -378,3 +378,76 @@ fn evaluate_sorts_by_severity_and_keeps_first_raised_at() {
             .all(|a| a.raised_at == at("2026-11-23T08:00:00Z"))
     );
 }
+
+#[test]
+fn forecast_uses_the_budget_that_runs_out_first() {
+    use crate::usage::{Budget, StopScope};
+    let now = at("2026-11-23T00:00:00Z"); // a Monday
+    // The key's own $50 monthly limit runs out on Nov 27 at $5/day.
+    let k = monthly(50.0, Some(20.0), 30.0);
+    let mut days = series(now, &[5.0; 30]);
+    days.last_mut().unwrap().spend = 0.0;
+    let guardrail = Budget {
+        scope: StopScope::Guardrail,
+        name: "Production allowlist".into(),
+        limit: 40.0,
+        reset: Some(LimitReset::Weekly),
+        spent: 30.0,
+        burn_per_day: Some(5.0),
+    };
+    let credits = Budget {
+        scope: StopScope::Credits,
+        name: "Account credits".into(),
+        limit: 500.0,
+        reset: None,
+        spent: 400.0,
+        burn_per_day: Some(20.0),
+    };
+    let forecasts = |budgets: &[Budget]| -> Vec<AlertView> {
+        let context = KeyContext {
+            days: &days,
+            budgets,
+            ..KeyContext::default()
+        };
+        evaluate_key("p1", &k, &context, &WatchSettings::default(), now)
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::Forecast)
+            .collect()
+    };
+
+    // $10 left of the guardrail's weekly $40 at $5/day: Nov 25, before the key's Nov 27.
+    let alerts = forecasts(&[guardrail.clone(), credits.clone()]);
+    assert_eq!(alerts.len(), 1, "one forecast alert: {alerts:#?}");
+    assert_eq!(
+        alerts[0].title,
+        "prod-api will hit its guardrail 'Production allowlist' weekly budget on Nov 25"
+    );
+    assert_eq!(alerts[0].due_at, Some(at("2026-11-25T00:00:00Z")));
+    assert_eq!(alerts[0].id, "p1|hash-prod-api|forecast|forecast|2026-W48");
+    assert!(alerts[0].body.contains("$10 left"), "{}", alerts[0].body);
+
+    // Credits ($100 at $20/day) run out Nov 28, after the key's own limit: the key's alert.
+    let alerts = forecasts(std::slice::from_ref(&credits));
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].title, "prod-api will hit its limit on Nov 27");
+
+    // Without a limit of its own, the credits' forecast alone.
+    let mut unlimited = k.clone();
+    unlimited.limit = None;
+    unlimited.limit_remaining = None;
+    let context = KeyContext {
+        days: &days,
+        budgets: std::slice::from_ref(&credits),
+        ..KeyContext::default()
+    };
+    let alerts = evaluate_key("p1", &unlimited, &context, &WatchSettings::default(), now);
+    let forecast = alerts
+        .iter()
+        .find(|a| a.kind == AlertKind::Forecast)
+        .unwrap();
+    assert_eq!(
+        forecast.title,
+        "prod-api will hit the account's credits on Nov 28"
+    );
+    assert!(forecast.body.contains("shared with other keys"));
+}
