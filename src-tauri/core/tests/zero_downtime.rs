@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use keyward_core::rotation::{Attachment, RotationPlanArgs, RotationStatus};
 use keyward_core::service::{AccountLinks, MemoryAccountLinks};
-use rotation_support::{Rig, rig_with};
+use rotation_support::{Rig, VARIABLE, rig_with};
 use serde_json::json;
 use zero_downtime_support::{Outcome, SampleApp, Setup, wait_until};
 
@@ -105,7 +105,7 @@ async fn rotate_under_load(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_a_key_in_use_loses_no_request() {
-    let (outcome, setup, _rig) = rotate_under_load("zero-downtime", None).await;
+    let (outcome, setup, rig) = rotate_under_load("zero-downtime", None).await;
     println!("requests: {}, failed: {}", outcome.requests, outcome.failed);
     assert_eq!(outcome.failed, 0, "{outcome:#?}");
     assert!(outcome.requests > 0);
@@ -127,6 +127,20 @@ async fn rotating_a_key_in_use_loses_no_request() {
         ["guardrail", "byok", "destination"]
     );
     assert_eq!(json!(setup.names_of(&setup.old_hash).await), json!([]));
+    // The new key reaches what the old one could, and no more: the allowed model through its BYOK
+    // provider answers, a model its guardrail does not allow is refused.
+    let env = std::fs::read_to_string(&rig.env_path).unwrap();
+    let secret = env
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{VARIABLE}=")))
+        .expect("the deployed key in the .env file");
+    assert_eq!(setup.chat_status(secret, MODEL, PROVIDER).await, 200);
+    assert_eq!(
+        setup
+            .chat_status(secret, "anthropic/claude-sonnet-4", "anthropic")
+            .await,
+        403
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

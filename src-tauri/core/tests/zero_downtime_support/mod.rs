@@ -172,6 +172,23 @@ impl Setup {
             .count()
     }
 
+    /// The HTTP status of one chat completion with `secret` to `model` through `provider`.
+    pub async fn chat_status(&self, secret: &str, model: &str, provider: &str) -> u16 {
+        self.http
+            .post(format!("{}/chat/completions", self.base_url))
+            .bearer_auth(secret)
+            .json(&serde_json::json!({
+                "model": model,
+                "messages": [{"role": "user", "content": "ping"}],
+                "provider": {"only": [provider]},
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Which of the guardrail, the BYOK credential and the destination name `hash`.
     pub async fn names_of(&self, hash: &str) -> Vec<&'static str> {
         let mut names = Vec::new();
