@@ -197,3 +197,15 @@ def test_models_list_parses_and_pages(emulator):
     paged = all_pages(anonymous.models.list(limit=4))
     assert [model.id for model in paged] == [model.id for model in models]
     assert anonymous.models.list(offset=0, limit=4).result.links.next == "/api/v1/models?offset=4&limit=4"
+
+
+def test_models_list_for_user_needs_the_management_key(emulator):
+    everything = emulator.client(None).models.list().result.data
+    for_user = emulator.client(None).models.list_for_user(security={"bearer": emulator.management_key})
+    assert [model.id for model in for_user.result.data] == [model.id for model in everything]
+    assert for_user.result.data[0].canonical_slug
+    raised(
+        lambda: emulator.client(None).models.list_for_user(security={"bearer": "sk-or-v1-" + "0" * 64}),
+        errors.UnauthorizedResponseError,
+        401,
+    )
