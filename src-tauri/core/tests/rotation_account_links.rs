@@ -13,6 +13,7 @@ mod service_support;
 use keyward_core::rotation::{
     JournalPhase, JournalStep, RotationAction, RotationPlanArgs, RotationStatus, RotationStepName,
 };
+use keyward_core::service::GuardrailsListArgs;
 use rotation_support::Rig;
 use rotation_support::account::{
     byok_keeps_the_other_key, key_with_attachments, named_on_emulator,
@@ -52,6 +53,18 @@ async fn a_key_in_another_workspace_carries_its_guardrail_byok_and_destination()
         Some(account.workspace_id.as_str())
     );
     assert_eq!(plan.attachments, account.attachments());
+    // The key list's key → guardrail map, read (and kept) before the rotation.
+    let map_args = GuardrailsListArgs {
+        profile_id: rig.profile_id.clone(),
+        refresh: false,
+    };
+    let before = rig
+        .t
+        .service
+        .key_guardrails(map_args.clone())
+        .await
+        .unwrap();
+    assert!(before.by_key.contains_key(&rig.old_hash));
 
     let view = rig.start().await;
     assert_eq!(
@@ -65,6 +78,12 @@ async fn a_key_in_another_workspace_carries_its_guardrail_byok_and_destination()
     assert_eq!(named_on_emulator(&rig, &account, &rig.old_hash).await, ALL);
     let new_key = rig.emulator_key(&new_hash).await.unwrap();
     assert_eq!(new_key["workspace_id"], account.workspace_id.as_str());
+    // The list shows the new key's guardrail without a refresh: the rotation dropped the kept map.
+    let during = rig.t.service.key_guardrails(map_args).await.unwrap();
+    assert_eq!(
+        during.by_key.get(&new_hash),
+        before.by_key.get(&rig.old_hash)
+    );
     assert!(
         journal_seq(&rig, &view.id, JournalStep::Attach, JournalPhase::Result)
             < journal_seq(&rig, &view.id, JournalStep::Deploy, JournalPhase::Intent)

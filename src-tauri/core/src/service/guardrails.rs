@@ -7,20 +7,20 @@
 //! changes (`emit_keys_changed`), so a refresh or a guardrail change is shown on the next read.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::Keyward;
+use super::{EventSink, Keyward};
 use crate::Error;
 use crate::api::{
     CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, Model, OpenRouterClient,
     UpdateGuardrailRequest,
 };
 use crate::error::AppError;
-use crate::ipc::{ProfileScopedArgs, WorkspacesListArgs};
+use crate::ipc::{ConnectivityEvent, KeysChangedEvent, ProfileScopedArgs, WorkspacesListArgs};
 
 // --- IPC types ------------------------------------------------------------------------------------
 
@@ -119,6 +119,28 @@ impl KeyGuardrailCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(profile_id);
+    }
+}
+
+/// An [`EventSink`] that drops a profile's key → guardrail map whenever its key list changes, then
+/// passes the event on (the rotation runner reports its changes through it).
+pub(super) struct ForgetOnKeysChanged {
+    pub events: Arc<dyn EventSink>,
+    pub cache: Arc<KeyGuardrailCache>,
+}
+
+impl EventSink for ForgetOnKeysChanged {
+    fn keys_changed(&self, event: KeysChangedEvent) {
+        self.cache.forget(&event.profile_id);
+        self.events.keys_changed(event);
+    }
+
+    fn connectivity(&self, event: ConnectivityEvent) {
+        self.events.connectivity(event);
+    }
+
+    fn rotation_changed(&self, rotation: crate::rotation::RotationView) {
+        self.events.rotation_changed(rotation);
     }
 }
 

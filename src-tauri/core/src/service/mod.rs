@@ -126,7 +126,7 @@ struct Inner {
     /// The workspaces each profile's latest refresh found.
     workspaces: workspaces::ProfileWorkspaces,
     /// Key hash → guardrail per profile, dropped whenever the key list changes.
-    key_guardrails: guardrails::KeyGuardrailCache,
+    key_guardrails: Arc<guardrails::KeyGuardrailCache>,
 }
 
 impl Inner {
@@ -148,12 +148,18 @@ impl std::fmt::Debug for Keyward {
 impl Keyward {
     pub fn new(store: Store, config: ServiceConfig) -> Self {
         let store = Arc::new(Mutex::new(store));
+        let key_guardrails = Arc::new(guardrails::KeyGuardrailCache::default());
+        // A rotation changes which key holds which guardrail: its key-list events drop the map too.
+        let rotation_events: Arc<dyn EventSink> = Arc::new(guardrails::ForgetOnKeysChanged {
+            events: Arc::clone(&config.events),
+            cache: Arc::clone(&key_guardrails),
+        });
         let inner = Arc::new_cyclic(|service| Inner {
             rotations: Arc::new(rotation::Rotations::new(
                 Arc::clone(&store),
                 config.vault.clone(),
                 Arc::clone(&config.clock),
-                Arc::clone(&config.events),
+                rotation_events,
                 Arc::new(rotation::ServiceClients(service.clone())),
                 config.rotation,
             )),
@@ -170,7 +176,7 @@ impl Keyward {
             recoveries: recovery::Recoveries::default(),
             watch: crate::watch::WatchShared::new(config.watcher),
             workspaces: workspaces::ProfileWorkspaces::default(),
-            key_guardrails: guardrails::KeyGuardrailCache::default(),
+            key_guardrails,
         });
         Keyward { inner }
     }

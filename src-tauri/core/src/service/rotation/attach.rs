@@ -42,6 +42,8 @@ impl Rotations {
                 );
             }
         }
+        // The key list shows each key's guardrail: it must learn the new key has one now.
+        self.keys_changed(&rotation.profile_id);
         StepOutcome::Done(format!(
             "the new key is in: {}",
             describe_all(&rotation.attachments)
