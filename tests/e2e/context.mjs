@@ -3,9 +3,9 @@
 // the scenario registry, and the helpers around one app launch (withApp, shot, waiting for the list).
 
 import { randomBytes } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { App, Emulator, bodyText, button, listCount, rowNamed, screenshot, secretToolSearch, waitFor } from "./lib.mjs";
+import { App, Emulator, bodyText, button, field, listCount, rowNamed, screenshot, secretToolSearch, type, waitFor } from "./lib.mjs";
 
 export const APP_BIN = required("KEYWARD_APP_BIN");
 export const EMULATOR_BIN = required("KEYWARD_EMULATOR_BIN");
@@ -100,6 +100,35 @@ export async function waitForRow(browser, name, predicate = () => true, timeout 
 
 export async function managementItems(service) {
   return (await secretToolSearch(service)).filter((i) => i.account?.startsWith("management-key/"));
+}
+
+/** A fresh account on its own emulator, so other scenarios' keys (and alerts) stay out of it. */
+export async function ownEmulator(tag) {
+  const key = `sk-or-v1-e2e-${tag}-${randomBytes(16).toString("hex")}`;
+  return new Emulator({ binary: EMULATOR_BIN, managementKey: key, stateFile: join(SCRATCH, `emulator-${tag}.json`) }).start();
+}
+
+/** The welcome screen's "Add your management key" with the emulator's management key. */
+export async function addProfile(browser, em) {
+  await browser.$("//h1[normalize-space(.)='Welcome to Keyward']").waitForDisplayed({ timeout: 10000 });
+  await browser.$("//button[.//span[normalize-space(.)='Add your management key']]").click();
+  await type(await field(browser, "Profile name"), PROFILE);
+  await browser.$("//summary[normalize-space(.)='Base URL and workspace (optional)']").click();
+  await type(await field(browser, "Base URL"), em.baseUrl);
+  await type(await field(browser, "Management key"), em.managementKey);
+  await button(browser, "Check and save").click();
+  await waitForList(browser);
+}
+
+/** Runs `body`; on failure saves the emulator's request log as `<tag>-emulator-requests.json`. */
+export async function dumpOnFailure(tag, em, body) {
+  try {
+    return await body();
+  } catch (err) {
+    const log = await em.requests().catch((e) => ({ error: String(e) }));
+    await writeFile(join(ARTIFACTS, `${tag}-emulator-requests.json`), JSON.stringify(log, null, 1)).catch(() => {});
+    throw err;
+  }
 }
 
 /** Every byte under the data dir, so a test can prove a secret never reached it. */

@@ -14,10 +14,11 @@ import { join } from "node:path";
 import { killAll } from "./lib.mjs";
 import { writeJunit } from "../junit.mjs";
 import { ARTIFACTS, ctx, scenarios } from "./context.mjs";
-// The scenarios register themselves in this order: 1–5, 6–8, 9–11.
+// The scenarios register themselves in this order: 1–5, 6–8, 9–11, 12–15.
 import "./scenarios/keys.mjs";
 import "./scenarios/resilience.mjs";
 import "./scenarios/watch.mjs";
+import "./scenarios/account.mjs";
 
 const ONLY = (process.env.E2E_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 

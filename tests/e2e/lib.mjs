@@ -250,26 +250,51 @@ export async function bodyText(browser) {
   return browser.$("body").getText();
 }
 
-/** The list's rows as a person reads them: name, label, status, and the cells by column. */
+/**
+ * The key list's rows as a person reads them: name, label, and each cell under its column's header
+ * (`columns`: "Workspace", "Status", "Guardrail", "Limit", …), since columns come and go (the
+ * Workspace column only with several workspaces, narrow windows drop some). Workspace group headers
+ * are not rows here (see `groupHeaders`).
+ */
 export async function rows(browser) {
-  return browser.execute(() =>
-    Array.from(document.querySelectorAll('[role="rowgroup"] [role="row"]'))
+  return browser.execute(() => {
+    const table = document.querySelector('[role="table"][aria-label="API keys"]');
+    if (!table) return [];
+    const heads = Array.from(table.querySelectorAll('[role="columnheader"]')).map((h) => h.textContent.replace(/[▲▼]/g, "").replace(/\s+/g, " ").trim());
+    return Array.from(table.querySelectorAll('[role="rowgroup"] [role="row"][data-hash]'))
       .map((row) => {
         const cells = Array.from(row.querySelectorAll('[role="cell"]')).map((c) => c.textContent.replace(/\s+/g, " ").trim());
+        const columns = Object.fromEntries(heads.map((h, i) => [h, cells[i]]));
         return {
           index: Number(row.getAttribute("aria-rowindex")),
           hash: row.getAttribute("data-hash"),
           name: row.querySelector(".name")?.textContent ?? "",
           label: row.querySelector(".label")?.textContent ?? "",
-          status: cells[1],
-          limit: cells[6],
-          reset: cells[7],
-          byok: cells[8],
-          expires: cells[9],
+          status: columns.Status,
+          workspace: columns.Workspace,
+          guardrail: columns.Guardrail,
+          limit: columns.Limit,
+          reset: columns.Reset,
+          byok: columns.BYOK,
+          expires: columns.Expires,
+          columns,
           cells,
         };
       })
-      .sort((a, b) => a.index - b.index),
+      .sort((a, b) => a.index - b.index);
+  });
+}
+
+/** The key list's workspace group headers, in order: [{workspaceId, name, count}]. */
+export async function groupHeaders(browser) {
+  return browser.execute(() =>
+    Array.from(document.querySelectorAll('[role="rowgroup"] [role="row"][data-group]'))
+      .sort((a, b) => Number(a.getAttribute("aria-rowindex")) - Number(b.getAttribute("aria-rowindex")))
+      .map((row) => ({
+        workspaceId: row.getAttribute("data-group"),
+        name: row.querySelector("strong")?.textContent?.trim() ?? "",
+        count: row.querySelector(".group-count")?.textContent?.trim() ?? "",
+      })),
   );
 }
 

@@ -1,42 +1,16 @@
 // Scenarios 9–11, watching and rotation: alerts as notifications, rotation into an .env file, the tray.
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  Emulator, NotificationSpy, Tray, bodyText, button, check, checkbox, dialog, field, mapped, processRunning, type, unmapWindow, waitFor, windows,
+  NotificationSpy, Tray, bodyText, button, check, checkbox, dialog, field, mapped, processRunning, type, unmapWindow, waitFor, windows,
 } from "../lib.mjs";
-import { APP_BIN, ARTIFACTS, EMULATOR_BIN, PROFILE, SCRATCH, run, scenario, shot, waitForList, waitForRow, withApp } from "../context.mjs";
+import {
+  APP_BIN, ARTIFACTS, SCRATCH, addProfile, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp,
+} from "../context.mjs";
 
 // ------------------------------------------------------------ watching and rotation (issues 6 and 5)
-
-/** A fresh account on its own emulator, so other scenarios' keys raise no alerts here. */
-async function ownEmulator(tag) {
-  const key = `sk-or-v1-e2e-${tag}-${randomBytes(16).toString("hex")}`;
-  return new Emulator({ binary: EMULATOR_BIN, managementKey: key, stateFile: join(SCRATCH, `emulator-${tag}.json`) }).start();
-}
-
-/** The welcome screen's "Add your management key" with the emulator's management key. */
-async function addProfile(browser, em) {
-  await browser.$("//h1[normalize-space(.)='Welcome to Keyward']").waitForDisplayed({ timeout: 10000 });
-  await browser.$("//button[.//span[normalize-space(.)='Add your management key']]").click();
-  await type(await field(browser, "Profile name"), PROFILE);
-  await browser.$("//summary[normalize-space(.)='Base URL and workspace (optional)']").click();
-  await type(await field(browser, "Base URL"), em.baseUrl);
-  await type(await field(browser, "Management key"), em.managementKey);
-  await button(browser, "Check and save").click();
-  await waitForList(browser);
-}
-
-async function dumpOnFailure(tag, em, body) {
-  try {
-    return await body();
-  } catch (err) {
-    const log = await em.requests().catch((e) => ({ error: String(e) }));
-    await writeFile(join(ARTIFACTS, `${tag}-emulator-requests.json`), JSON.stringify(log, null, 1)).catch(() => {});
-    throw err;
-  }
-}
 
 const WATCH_SECS = 3;
 
