@@ -620,3 +620,55 @@ async fn keychain_failure_still_returns_the_secret() {
     assert_eq!(cached.keys[0].key.hash, created.key.key.hash);
     assert!(t.keychain.entries().is_empty());
 }
+
+#[tokio::test]
+async fn the_sandbox_shows_a_whole_team_account() {
+    // A newcomer sees workspaces, guardrails, BYOK and a log destination without an account.
+    let t = start("sandbox-account");
+    let profile = open_listed(&t).await;
+    let workspaces = t
+        .service
+        .workspaces_list(keyward_core::ipc::WorkspacesListArgs {
+            profile_id: profile.id.clone(),
+            refresh: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(workspaces.len(), 2, "{workspaces:?}");
+    let snapshot = t.service.keys_list(list(&profile.id, true)).await.unwrap();
+    for workspace in &workspaces {
+        assert!(
+            snapshot
+                .keys
+                .iter()
+                .any(|row| row.key.workspace_id.as_deref() == Some(workspace.id.as_str())),
+            "no key of {}",
+            workspace.name
+        );
+    }
+    let guardrails = t
+        .service
+        .guardrails_list(keyward_core::service::GuardrailsListArgs {
+            profile_id: profile.id.clone(),
+            refresh: true,
+        })
+        .await
+        .unwrap();
+    assert!(guardrails.len() >= 2, "{guardrails:?}");
+    let (mut guarded, mut with_byok, mut logged) = (0, 0, 0);
+    for row in &snapshot.keys {
+        let account = t
+            .service
+            .key_account(&profile.id, &row.key.hash)
+            .await
+            .unwrap();
+        assert!(account.unavailable.is_empty(), "{account:?}");
+        guarded += usize::from(account.guardrail.is_some());
+        with_byok += usize::from(!account.byok.is_empty());
+        logged += usize::from(!account.destinations.is_empty());
+    }
+    assert!(
+        guarded >= 3 && with_byok >= 3 && logged >= 1,
+        "{guarded} {with_byok} {logged}"
+    );
+}
