@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::faults::{FaultState, RequestLog};
 use crate::persist::Persister;
+use crate::quirks::QuirkConfig;
 use crate::state::State;
 use crate::traffic::TrafficRun;
 
@@ -24,6 +25,7 @@ pub struct App {
     state: Mutex<State>,
     faults: Mutex<FaultState>,
     log: Mutex<RequestLog>,
+    quirks: Mutex<QuirkConfig>,
     pub persister: Option<Persister>,
     pub traffic: Mutex<Option<TrafficRun>>,
     /// Randomness of the traffic simulator.
@@ -36,6 +38,7 @@ impl App {
             state: Mutex::new(state),
             faults: Mutex::new(faults),
             log: Mutex::new(RequestLog::default()),
+            quirks: Mutex::new(QuirkConfig::default()),
             persister,
             traffic: Mutex::new(None),
             rng: Mutex::new(StdRng::from_os_rng()),
@@ -52,6 +55,11 @@ impl App {
 
     pub fn log(&self) -> MutexGuard<'_, RequestLog> {
         lock(&self.log)
+    }
+
+    /// Wire quirks (`/_emulator/quirks`); a leaf lock, never held while taking another.
+    pub fn quirks(&self) -> MutexGuard<'_, QuirkConfig> {
+        lock(&self.quirks)
     }
 
     pub fn state_mutex(&self) -> &Mutex<State> {

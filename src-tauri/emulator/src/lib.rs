@@ -7,6 +7,7 @@ mod control;
 mod faults;
 mod models;
 mod persist;
+mod quirks;
 mod seed;
 mod server;
 mod state;

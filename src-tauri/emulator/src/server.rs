@@ -31,10 +31,18 @@ impl ConnectionCloser {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    let api = api::router().layer(middleware::from_fn_with_state(Arc::clone(&app), api_gate));
+    let api = api::router()
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            crate::quirks::gate,
+        ))
+        .layer(middleware::from_fn_with_state(Arc::clone(&app), api_gate));
     Router::new()
         .nest("/api/v1", api)
-        .nest("/_emulator", control::router())
+        .nest(
+            "/_emulator",
+            control::router().merge(crate::quirks::router()),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors_only))
         .with_state(app)

@@ -323,7 +323,8 @@ impl State {
         now: DateTime<Utc>,
     ) -> Vec<&KeyRecord> {
         let now_ms = now.timestamp_millis();
-        let mut page = Vec::with_capacity(PAGE_SIZE);
+        let page_size = crate::quirks::page_size().unwrap_or(PAGE_SIZE);
+        let mut page = Vec::with_capacity(page_size);
         let mut skipped = 0;
         for entry in self.listing.iter().rev() {
             if (!filter.include_disabled && entry.disabled)
@@ -339,7 +340,7 @@ impl State {
             if let Some(record) = self.keys.get(&entry.hash) {
                 page.push(record);
             }
-            if page.len() == PAGE_SIZE {
+            if page.len() == page_size {
                 break;
             }
         }

@@ -12,9 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use super::created::parse_created;
+use super::endpoint::{bare_key, check_base_url};
 use super::models::{
-    ActivityItem, ApiKey, CreateKeyResponse, Credits, CurrentKey, DataEnvelope, DeleteResponse,
-    NewKey,
+    ActivityItem, ApiKey, Credits, CurrentKey, DataEnvelope, DeleteResponse, NewKey,
 };
 use super::requests::{ActivityQuery, CreateKeyRequest, ListKeysQuery, UpdateKeyRequest};
 use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
@@ -23,9 +24,12 @@ use crate::Error;
 
 mod guardrails;
 mod pages;
+mod response;
 mod workspaces;
 
 pub use guardrails::MODELS_TTL;
+pub use response::MAX_RESPONSE_BYTES;
+use response::{Body, MAX_ERROR_BYTES, error_for_status, read_body, redirect_error, too_large};
 
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -36,7 +40,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// Everything an `OpenRouterClient` needs. Build with `ClientConfig::new`, then adjust fields.
 pub struct ClientConfig {
     /// e.g. `https://openrouter.ai/api/v1` or an emulator's `http://127.0.0.1:PORT/api/v1`; a trailing
-    /// `/` is ignored.
+    /// `/` is ignored. Plain `http://` only to loopback (`endpoint::check_base_url`).
     pub base_url: String,
     /// Sent as `Authorization: Bearer …`. Empty = no Authorization header at all. A pasted
     /// `Bearer ` prefix and surrounding blanks are removed.
@@ -47,6 +51,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Pages `list_all` requests at once.
     pub list_concurrency: usize,
+    /// Longest 2xx body read (default `MAX_RESPONSE_BYTES`); a longer one fails with `Decode`.
+    pub max_response_bytes: usize,
     pub user_agent: String,
     pub clock: Clock,
 }
@@ -60,6 +66,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             list_concurrency: 8,
+            max_response_bytes: MAX_RESPONSE_BYTES,
             user_agent: format!("keyward/{}", env!("CARGO_PKG_VERSION")),
             clock: Arc::new(Utc::now),
         }
@@ -80,6 +87,7 @@ impl fmt::Debug for ClientConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("list_concurrency", &self.list_concurrency)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -94,6 +102,8 @@ pub struct OpenRouterClient {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// `base_url` parsed, to resolve a redirect's target for its error message.
+    parsed_base: url::Url,
     /// `host[:port]`, for error messages.
     host: String,
     api_key: Option<SecretString>,
@@ -101,6 +111,7 @@ struct Inner {
     connect_timeout: Duration,
     retry: RetryPolicy,
     list_concurrency: usize,
+    max_response_bytes: usize,
     clock: Clock,
     models_cache: guardrails::ModelCache,
 }
@@ -141,29 +152,16 @@ impl From<CallError> for Error {
 impl OpenRouterClient {
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
         let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
-        let parsed = url::Url::parse(&base_url).map_err(|err| {
-            Error::invalid(
-                "base_url",
-                format!("\"{base_url}\" is not a URL ({err}); e.g. {DEFAULT_BASE_URL}"),
-            )
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(Error::invalid(
-                "base_url",
-                format!("\"{base_url}\" must be an http(s) URL such as {DEFAULT_BASE_URL}"),
-            ));
-        }
+        // Enforced here too, not only where a profile is saved: no client ever sends a key over
+        // plain http to another machine.
+        let parsed = check_base_url(&base_url).map_err(|why| Error::invalid("base_url", why))?;
         let host = match (parsed.host_str(), parsed.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_owned(),
             (None, _) => base_url.clone(),
         };
 
-        let key_text = config.api_key.expose_secret().trim();
-        let key_text = key_text
-            .strip_prefix("Bearer ")
-            .unwrap_or(key_text)
-            .trim_start();
+        let key_text = bare_key(config.api_key.expose_secret());
         let api_key = if key_text.is_empty() {
             None
         } else {
@@ -187,6 +185,9 @@ impl OpenRouterClient {
             .default_headers(default_headers)
             .timeout(config.request_timeout)
             .connect_timeout(connect_timeout)
+            // A redirect is answered as an error (`response::redirect_error`), never followed:
+            // following it would send the key to whatever address the answer names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| Error::Network {
                 host: host.clone(),
@@ -198,12 +199,14 @@ impl OpenRouterClient {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                parsed_base: parsed,
                 host,
                 api_key,
                 request_timeout: config.request_timeout,
                 connect_timeout,
                 retry: config.retry,
                 list_concurrency: config.list_concurrency.max(1),
+                max_response_bytes: config.max_response_bytes,
                 clock: config.clock,
                 models_cache: guardrails::ModelCache::default(),
             }),
@@ -263,17 +266,19 @@ impl OpenRouterClient {
             replay: Replay::CreatesSomething,
         };
         let bytes = self.execute(&call).await.map_err(|failed| {
-            if failed.last_attempt_may_have_landed || failed.earlier_attempt_may_have_landed {
+            // `Decode` here is a 2xx answer too large to read: the key was created.
+            if failed.last_attempt_may_have_landed
+                || failed.earlier_attempt_may_have_landed
+                || matches!(failed.error, Error::Decode { .. })
+            {
                 note_possible_creation(failed.error)
             } else {
                 failed.error
             }
         })?;
-        let created: CreateKeyResponse = decode(&call, &bytes).map_err(note_possible_creation)?;
-        Ok(NewKey {
-            secret: created.key,
-            key: created.data,
-        })
+        // Secret and hash first, the rest leniently: an odd body must not lose the only copy of
+        // the secret (the caller stores it in the keychain right away).
+        parse_created(&bytes, request).map_err(note_possible_creation)
     }
 
     /// `GET /keys/{hash}`.
@@ -458,8 +463,27 @@ impl OpenRouterClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = match response.bytes().await {
-            Ok(bytes) => bytes.to_vec(),
+        if status.is_redirection() {
+            let location = response::location(&headers);
+            return Attempt::Failed {
+                error: redirect_error(status, location.as_deref(), &self.inner.parsed_base),
+                failure: None,
+            };
+        }
+        let (cap, truncate) = if status.is_success() {
+            (self.inner.max_response_bytes, false)
+        } else {
+            (MAX_ERROR_BYTES, true)
+        };
+        let bytes = match read_body(response, cap, truncate).await {
+            Ok(Body::Complete(bytes)) => bytes,
+            Ok(Body::TooLarge) => {
+                tracing::warn!(attempt, cap, "OpenRouter's answer is larger than the cap");
+                return Attempt::Failed {
+                    error: too_large(&call.describe(), cap),
+                    failure: None,
+                };
+            }
             Err(err) => return self.transport_failure(err, attempt),
         };
         tracing::debug!(
@@ -624,53 +648,6 @@ fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {
     })
 }
 
-/// Maps a non-2xx answer to an error carrying the server's `error.message` (or, for a body that is
-/// not the documented JSON, its first line or the status text).
-fn error_for_status(status: StatusCode, body: &[u8], hint: Option<Duration>) -> Error {
-    let message = server_message(body).unwrap_or_else(|| {
-        status
-            .canonical_reason()
-            .unwrap_or("no explanation given")
-            .to_owned()
-    });
-    match status {
-        // A 400 names the problem only in its message; there is no field to point at.
-        StatusCode::BAD_REQUEST => Error::InvalidInput {
-            field: None,
-            message,
-        },
-        StatusCode::UNAUTHORIZED => Error::Unauthorized { message },
-        StatusCode::FORBIDDEN => Error::Forbidden { message },
-        StatusCode::NOT_FOUND => Error::NotFound { message },
-        StatusCode::CONFLICT => Error::Conflict { message },
-        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
-            retry_after: hint,
-            message,
-        },
-        _ => Error::Server {
-            status: status.as_u16(),
-            message,
-        },
-    }
-}
-
-fn server_message(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        error: ErrorDetail,
-    }
-    #[derive(serde::Deserialize)]
-    struct ErrorDetail {
-        message: String,
-    }
-    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
-        return Some(parsed.error.message);
-    }
-    let text = String::from_utf8_lossy(body);
-    let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
-    Some(first_line.chars().take(200).collect())
-}
-
 /// "error sending request: connection refused" rather than reqwest's outermost line alone.
 fn error_chain(err: &reqwest::Error) -> String {
     let mut parts = Vec::new();
@@ -694,42 +671,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_mapping_keeps_the_server_message() {
-        let body = br#"{"error":{"code":404,"message":"Key not found"}}"#;
-        let err = error_for_status(StatusCode::NOT_FOUND, body, None);
-        assert_eq!(err.kind(), "not_found");
-        assert!(err.to_string().contains("Key not found"));
-
-        let err = error_for_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            br#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
-            Some(Duration::from_secs(3)),
-        );
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
-
-        let err = error_for_status(StatusCode::BAD_GATEWAY, b"<html>\n  Bad gateway\n", None);
-        assert_eq!(err.to_string(), "OpenRouter answered with HTTP 502: <html>");
-        let err = error_for_status(StatusCode::SERVICE_UNAVAILABLE, b"", None);
-        assert!(err.to_string().contains("Service Unavailable"));
-        assert_eq!(
-            error_for_status(StatusCode::BAD_REQUEST, b"{}", None).kind(),
-            "invalid_input"
-        );
-        assert_eq!(
-            error_for_status(StatusCode::PAYMENT_REQUIRED, b"{}", None).kind(),
-            "server"
-        );
-        for (status, kind) in [
-            (StatusCode::UNAUTHORIZED, "unauthorized"),
-            (StatusCode::FORBIDDEN, "forbidden"),
-            (StatusCode::CONFLICT, "conflict"),
-            (StatusCode::INTERNAL_SERVER_ERROR, "server"),
-        ] {
-            assert_eq!(error_for_status(status, b"", None).kind(), kind);
-        }
-    }
-
-    #[test]
     fn config_debug_hides_the_key() {
         let config = ClientConfig::new(
             "http://127.0.0.1:1/api/v1/",
@@ -744,7 +685,14 @@ mod tests {
 
     #[test]
     fn bad_configs_are_refused() {
-        for url in ["", "openrouter.ai", "ftp://x/api", "http://"] {
+        for url in [
+            "",
+            "openrouter.ai",
+            "ftp://x/api",
+            "http://",
+            "http://openrouter.ai/api/v1",
+            "http://192.168.0.10:8080/api/v1",
+        ] {
             let err =
                 OpenRouterClient::new(ClientConfig::new(url, SecretString::from("k"))).unwrap_err();
             assert_eq!(err.kind(), "invalid_input", "{url}");

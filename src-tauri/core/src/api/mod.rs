@@ -9,6 +9,8 @@ mod analytics;
 mod byok;
 mod catalog;
 mod client;
+mod created;
+pub mod endpoint;
 mod guardrails;
 mod models;
 mod paging;
@@ -27,7 +29,9 @@ pub use byok::{
     UpdateDestinationRequest, list_adding, list_removing,
 };
 pub use catalog::{Model, ModelArchitecture, ModelPricing};
-pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, MODELS_TTL, OpenRouterClient};
+pub use client::{
+    ClientConfig, Clock, DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, MODELS_TTL, OpenRouterClient,
+};
 pub use guardrails::{
     CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, UpdateGuardrailRequest,
 };

@@ -100,13 +100,6 @@ pub struct NewKey {
     pub key: ApiKey,
 }
 
-/// The wire shape of `POST /keys`; converted into `NewKey` right after parsing.
-#[derive(Deserialize)]
-pub(crate) struct CreateKeyResponse {
-    pub key: SecretString,
-    pub data: ApiKey,
-}
-
 /// `GET /key`: what the calling key is (any key, management or inference). Reference §4.6.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurrentKey {
@@ -406,8 +399,12 @@ mod tests {
         let _: DataEnvelope<ApiKey> = serde_json::from_value(example("get.json")).unwrap();
         let list: DataEnvelope<Vec<ApiKey>> = serde_json::from_value(example("list.json")).unwrap();
         assert!(!list.data.is_empty());
-        let created: CreateKeyResponse = serde_json::from_value(example("create.json")).unwrap();
-        assert!(created.key.expose_secret().starts_with("sk-or-v1-"));
+        let created = super::super::created::parse_created(
+            &serde_json::to_vec(&example("create.json")).unwrap(),
+            &super::super::requests::CreateKeyRequest::new("x"),
+        )
+        .unwrap();
+        assert!(created.secret.expose_secret().starts_with("sk-or-v1-"));
         let current: DataEnvelope<CurrentKey> =
             serde_json::from_value(example("current_key.json")).unwrap();
         assert_eq!(current.data.budgets.len(), 1);
@@ -512,12 +509,12 @@ mod tests {
 
     #[test]
     fn created_key_debug_hides_the_secret() {
-        let created: CreateKeyResponse = serde_json::from_value(example("create.json")).unwrap();
-        let plaintext = created.key.expose_secret().to_owned();
-        let created = NewKey {
-            secret: created.key,
-            key: created.data,
-        };
+        let created = super::super::created::parse_created(
+            &serde_json::to_vec(&example("create.json")).unwrap(),
+            &super::super::requests::CreateKeyRequest::new("x"),
+        )
+        .unwrap();
+        let plaintext = created.secret.expose_secret().to_owned();
         let debug = format!("{created:?}");
         assert!(!debug.contains(&plaintext));
         assert!(debug.contains("REDACTED"));

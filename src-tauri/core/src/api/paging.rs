@@ -1,7 +1,12 @@
 //! `list_all`: every key across pages, newest first, no duplicates and no gaps, pages fetched
 //! concurrently although the API gives no total count.
 //!
-//! How: pages are requested at offsets one less than the page size apart (0, 99, 198, …), so two
+//! The server decides the page size: the first page's length is the stride (the reference says 100,
+//! but a server answering pages of 7 or 250 must be listed whole too), and listing stops at an
+//! empty page or one shorter than the stride. So even a short first page is followed by one more
+//! request, which proves it was the last.
+//!
+//! How: pages are requested at offsets one less than the stride apart (0, 99, 198, … for 100), so two
 //! neighbouring pages share a key. If the later page starts with a key the earlier one holds, nothing
 //! between them can have been missed, even when keys were created or deleted meanwhile (keys that
 //! exist throughout keep their relative order; duplicates are dropped when stitching). A page that
@@ -20,12 +25,9 @@ use super::models::ApiKey;
 use super::requests::ListKeysQuery;
 use crate::Error;
 
-/// Keys per page of `GET /keys` (reference §4.1: "the most recent 100").
+/// Keys per page of `GET /keys` as the reference documents it (§4.1: "the most recent 100"). Paging
+/// does not rely on it: the server's first page sets the stride.
 pub const PAGE_SIZE: usize = 100;
-/// Concurrent pages overlap by one key: the proof that nothing fell between them.
-const CONCURRENT_STRIDE: u64 = PAGE_SIZE as u64 - 1;
-/// Sequential re-reads overlap by half a page, absorbing keys created or deleted between requests.
-const SEQUENTIAL_STRIDE: u64 = PAGE_SIZE as u64 / 2;
 const MAX_ROUNDS: u32 = 3;
 /// A server that never sends a short page (e.g. one ignoring `offset`) must not page forever.
 const MAX_KEYS: u64 = 1_000_000;
@@ -35,17 +37,61 @@ struct Page {
     keys: Vec<ApiKey>,
 }
 
-impl Page {
-    fn is_last(&self) -> bool {
-        self.keys.len() < PAGE_SIZE
-    }
+/// The server's page size, learnt from its first (non-empty) page.
+#[derive(Clone, Copy, Debug)]
+struct Stride {
+    len: usize,
 }
 
-/// True when `next` provably continues `previous`: it starts with a key `previous` holds.
-fn continues(previous: &Page, next: &Page) -> bool {
-    next.keys
-        .first()
-        .is_some_and(|first| previous.keys.iter().any(|key| key.hash == first.hash))
+impl Stride {
+    fn of(first_page: &Page) -> Stride {
+        Stride {
+            len: first_page.keys.len().max(1),
+        }
+    }
+
+    /// An empty page, or one shorter than the first, ends the list.
+    fn is_last(self, page: &Page) -> bool {
+        page.keys.len() < self.len
+    }
+
+    /// Pages of one key can't overlap and still move on: they are stitched without the proof.
+    fn overlaps(self) -> bool {
+        self.len >= 2
+    }
+
+    /// Concurrent pages overlap by one key: the proof that nothing fell between them.
+    fn concurrent(self) -> u64 {
+        if self.overlaps() {
+            self.len as u64 - 1
+        } else {
+            1
+        }
+    }
+
+    /// Sequential re-reads overlap by half a page, absorbing keys created or deleted meanwhile.
+    fn sequential(self) -> u64 {
+        (self.len as u64 / 2).max(1)
+    }
+
+    /// True when `next` provably continues `previous`: it starts with a key `previous` holds.
+    fn continues(self, previous: &Page, next: &Page) -> bool {
+        if !self.overlaps() {
+            return true;
+        }
+        next.keys
+            .first()
+            .is_some_and(|first| previous.keys.iter().any(|key| key.hash == first.hash))
+    }
+
+    /// A later page that starts with page 0's first key means the server ignored `offset` (the
+    /// newest key can't also sit further down). Caught early, before paging on to `MAX_KEYS`.
+    fn ignores_offset(self, first_page: &Page, page: &Page) -> bool {
+        page.offset > 0
+            && !self.is_last(page)
+            && page.keys.first().map(|key| &key.hash)
+                == first_page.keys.first().map(|key| &key.hash)
+    }
 }
 
 /// The pages' keys in order, each key once.
@@ -56,14 +102,6 @@ fn stitch(pages: Vec<Page>) -> Vec<ApiKey> {
         .flat_map(|page| page.keys)
         .filter(|key| seen.insert(key.hash.clone()))
         .collect()
-}
-
-/// A later page that starts with page 0's first key means the server ignored `offset` (the newest
-/// key can't also sit 50+ places down). Caught early, before paging on to `MAX_KEYS`.
-fn ignores_offset(first_page: &Page, page: &Page) -> bool {
-    page.offset > 0
-        && !page.is_last()
-        && page.keys.first().map(|key| &key.hash) == first_page.keys.first().map(|key| &key.hash)
 }
 
 fn too_many_keys() -> Error {
@@ -80,10 +118,10 @@ impl OpenRouterClient {
     pub async fn list_all(&self, query: &ListKeysQuery) -> Result<Vec<ApiKey>, Error> {
         query.validate()?;
         for round in 1..=MAX_ROUNDS {
-            let mut pages = self.fetch_concurrently(query).await?;
+            let (mut pages, stride) = self.fetch_concurrently(query).await?;
             let break_at = pages
                 .windows(2)
-                .position(|pair| !continues(&pair[0], &pair[1]));
+                .position(|pair| !stride.continues(&pair[0], &pair[1]));
             let Some(break_at) = break_at else {
                 return Ok(stitch(pages));
             };
@@ -93,7 +131,7 @@ impl OpenRouterClient {
                 "key list shifted while paging; re-reading the rest sequentially"
             );
             pages.truncate(break_at + 1);
-            if let Some(pages) = self.continue_sequentially(query, pages).await? {
+            if let Some(pages) = self.continue_sequentially(query, pages, stride).await? {
                 return Ok(stitch(pages));
             }
             tracing::info!(round, "key list kept shifting; starting over");
@@ -105,26 +143,32 @@ impl OpenRouterClient {
         })
     }
 
-    /// Page 0 alone (most accounts fit in it), then pages 1, 2, … with a window that grows with every
-    /// full page up to `list_concurrency`, until the first short page. Pages past it are dropped.
-    async fn fetch_concurrently(&self, query: &ListKeysQuery) -> Result<Vec<Page>, Error> {
-        let first = self.fetch_page(query, 0).await?;
-        let mut pages = vec![Some(Page {
+    /// Page 0 alone (it sets the stride), then pages 1, 2, … with a window that grows with every
+    /// full page up to `list_concurrency`, until the first empty or short page. Pages past it are
+    /// dropped. Most accounts take two requests: page 0 and the short page that proves the end.
+    async fn fetch_concurrently(
+        &self,
+        query: &ListKeysQuery,
+    ) -> Result<(Vec<Page>, Stride), Error> {
+        let first = Page {
             offset: 0,
-            keys: first,
-        })];
-        if pages[0].as_ref().is_some_and(Page::is_last) {
-            return Ok(pages.into_iter().flatten().collect());
+            keys: self.fetch_page(query, 0).await?,
+        };
+        let stride = Stride::of(&first);
+        if first.keys.is_empty() {
+            return Ok((vec![first], stride));
         }
+        let mut pages = vec![Some(first)];
         let max_window = self.list_concurrency();
-        let mut full_pages = 1usize;
+        // Full pages after page 0: the window starts at one request (the likely last page).
+        let mut full_pages = 0usize;
         let mut last_index: Option<usize> = None;
         let mut next_index = 1usize;
         let mut in_flight = FuturesUnordered::new();
         loop {
             let window = max_window.min(1 + full_pages);
             while in_flight.len() < window && last_index.is_none_or(|last| next_index <= last) {
-                let offset = next_index as u64 * CONCURRENT_STRIDE;
+                let offset = next_index as u64 * stride.concurrent();
                 if offset > MAX_KEYS {
                     return Err(too_many_keys());
                 }
@@ -138,7 +182,7 @@ impl OpenRouterClient {
                 && pages[..=last].iter().all(Option::is_some)
             {
                 pages.truncate(last + 1);
-                return Ok(pages.into_iter().flatten().collect());
+                return Ok((pages.into_iter().flatten().collect(), stride));
             }
             let Some((index, offset, result)) = in_flight.next().await else {
                 // Unreachable in practice: while pages are missing, one is always in flight.
@@ -153,11 +197,11 @@ impl OpenRouterClient {
             };
             if pages[0]
                 .as_ref()
-                .is_some_and(|first| ignores_offset(first, &page))
+                .is_some_and(|first| stride.ignores_offset(first, &page))
             {
                 return Err(too_many_keys());
             }
-            if page.is_last() {
+            if stride.is_last(&page) {
                 last_index = Some(last_index.map_or(index, |last| last.min(index)));
             } else {
                 full_pages += 1;
@@ -175,15 +219,16 @@ impl OpenRouterClient {
         &self,
         query: &ListKeysQuery,
         mut pages: Vec<Page>,
+        stride: Stride,
     ) -> Result<Option<Vec<Page>>, Error> {
         loop {
             let Some(previous) = pages.last() else {
                 return Ok(None);
             };
-            if previous.is_last() {
+            if stride.is_last(previous) {
                 return Ok(Some(pages));
             }
-            let offset = previous.offset + SEQUENTIAL_STRIDE;
+            let offset = previous.offset + stride.sequential();
             if offset > MAX_KEYS {
                 return Err(too_many_keys());
             }
@@ -191,10 +236,10 @@ impl OpenRouterClient {
                 offset,
                 keys: self.fetch_page(query, offset).await?,
             };
-            if ignores_offset(&pages[0], &page) {
+            if stride.ignores_offset(&pages[0], &page) {
                 return Err(too_many_keys());
             }
-            if !continues(previous, &page) {
+            if !stride.continues(previous, &page) {
                 return Ok(None);
             }
             pages.push(page);
@@ -228,6 +273,8 @@ mod tests {
     #[test]
     fn continuation_needs_the_shared_key() {
         let a = page(0, &["k5", "k4", "k3"]);
+        let stride = Stride::of(&a);
+        let continues = |previous: &Page, next: &Page| stride.continues(previous, next);
         assert!(continues(&a, &page(2, &["k3", "k2"])));
         // Keys created between the reads shift the next page down: still continuous.
         assert!(continues(&a, &page(2, &["k4", "k3", "k2"])));
@@ -252,11 +299,26 @@ mod tests {
         let full: Vec<String> = (0..PAGE_SIZE).map(|n| format!("k{n}")).collect();
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
         let first = page(0, &full);
+        let stride = Stride::of(&first);
+        let ignores_offset = |first: &Page, page: &Page| stride.ignores_offset(first, page);
         assert!(ignores_offset(&first, &page(99, &full)));
         assert!(!ignores_offset(&first, &page(0, &full)));
         assert!(!ignores_offset(&first, &page(99, &full[1..])));
         let mut shifted = full.clone();
         shifted.rotate_left(1);
         assert!(!ignores_offset(&first, &page(99, &shifted)));
+    }
+
+    #[test]
+    fn the_first_page_sets_the_stride() {
+        let seven = Stride::of(&page(0, &["a", "b", "c", "d", "e", "f", "g"]));
+        assert_eq!((seven.concurrent(), seven.sequential()), (6, 3));
+        assert!(!seven.is_last(&page(6, &["g", "h", "i", "j", "k", "l", "m"])));
+        assert!(seven.is_last(&page(6, &["g", "h"])));
+        assert!(seven.is_last(&page(6, &[])));
+        // One key per page: no overlap is possible, so pages are stitched without the proof.
+        let one = Stride::of(&page(0, &["a"]));
+        assert_eq!((one.concurrent(), one.sequential()), (1, 1));
+        assert!(one.continues(&page(0, &["a"]), &page(1, &["b"])));
     }
 }

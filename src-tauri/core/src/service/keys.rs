@@ -402,6 +402,9 @@ impl Keyward {
             .filter(|url| !url.is_empty())
             .unwrap_or(DEFAULT_BASE_URL)
             .to_owned();
+        // A pasted key is held to the same rules as a management key: shaped like one, sent only
+        // over https (or to loopback), never after a redirect (the client's policy).
+        crate::api::endpoint::check_key_shape("secret", &args.secret)?;
         let renames = [("api_key", "secret")];
         let client = self
             .build_client(&base_url, args.secret)

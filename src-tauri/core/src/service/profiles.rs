@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use super::{Keyward, rename_field};
 use crate::Error;
 use crate::api::DEFAULT_BASE_URL;
+use crate::api::endpoint::{check_base_url, check_key_shape};
 use crate::ipc::{
     AppState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
@@ -19,8 +20,11 @@ const PROFILE_FIELDS: &[(&str, &str)] = &[
 ];
 
 impl Keyward {
-    /// GET /key with `key` against `base_url`: only a management key passes.
+    /// GET /key with `key` against `base_url`: only a management key passes. Before any request, the
+    /// key must be shaped like an OpenRouter key and the URL https (or loopback http).
     async fn check_management_key(&self, base_url: &str, key: SecretString) -> Result<(), Error> {
+        check_key_shape("management_key", &key)?;
+        check_base_url(base_url).map_err(|why| Error::invalid("base_url", why))?;
         let client = self
             .build_client(base_url, key)
             .map_err(|err| rename_field(err, PROFILE_FIELDS))?;

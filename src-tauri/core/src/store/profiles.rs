@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, store_error};
 use crate::Error;
+use crate::api::endpoint::check_base_url;
 
 /// OpenRouter's API root, the base URL of a new profile unless another is given.
 pub use crate::api::DEFAULT_BASE_URL;
@@ -81,27 +82,10 @@ fn checked_name(name: &str) -> Result<String, Error> {
     Ok(name.to_owned())
 }
 
+/// https only (plain http only to loopback), no credentials: `api::endpoint::check_base_url`.
 fn checked_base_url(base_url: &str) -> Result<String, Error> {
-    let trimmed = base_url.trim().trim_end_matches('/');
-    let parsed = url::Url::parse(trimmed).map_err(|err| {
-        Error::invalid(
-            "base URL",
-            format!("{err}; expected e.g. {DEFAULT_BASE_URL}"),
-        )
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::invalid(
-            "base URL",
-            format!("must be an http(s) URL with a host, e.g. {DEFAULT_BASE_URL}"),
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid(
-            "base URL",
-            "must not contain credentials; the management key is kept in the keychain",
-        ));
-    }
-    Ok(trimmed.to_owned())
+    check_base_url(base_url).map_err(|why| Error::invalid("base URL", why))?;
+    Ok(base_url.trim().trim_end_matches('/').to_owned())
 }
 
 fn checked_workspace(workspace_id: Option<&str>) -> Option<String> {

@@ -172,7 +172,8 @@ pub(crate) fn page_params(params: &BTreeMap<String, String>) -> Result<(usize, u
             }
         },
     };
-    Ok((offset, limit))
+    // A page-size quirk (`/_emulator/quirks`) answers its own page size whatever was asked.
+    Ok((offset, crate::quirks::page_size().unwrap_or(limit)))
 }
 
 /// `{"data": [...page], "total_count": N}`.

@@ -1,7 +1,8 @@
 //! Lists that page on the server (`{"data": [...], "total_count": n}` with `offset`/`limit`), fetched
 //! whole by one routine for every such endpoint (workspaces, members, guardrails, assignments, BYOK,
-//! destinations): the first page tells the total and the rest are fetched at once; without a total,
-//! page on until a short page.
+//! destinations). The server decides the page size: `limit` asks for 100, but the first page's length
+//! is the stride (a server may cap pages lower, or ignore `limit`). With a total, the rest is fetched
+//! at once at that stride; without one, page on until an empty page or one shorter than the first.
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -19,7 +20,7 @@ pub(crate) struct ListPage<T> {
     pub total_count: Option<u64>,
 }
 
-/// Items asked per page (the API's maximum for these lists).
+/// Items asked per page (the API's maximum for these lists); the server may answer fewer or more.
 pub(crate) const LIST_LIMIT: u64 = 100;
 /// A server that never stops paging must not page forever.
 const MAX_ITEMS: u64 = 100_000;
@@ -40,16 +41,18 @@ impl OpenRouterClient {
         };
         let first = page(0).await?;
         let mut items = first.data;
-        if (items.len() as u64) < LIST_LIMIT {
+        let stride = items.len() as u64;
+        if stride == 0 {
             return Ok(items);
         }
         match first.total_count {
+            Some(total) if stride >= total => {}
             Some(total) => {
                 let total = total.min(MAX_ITEMS);
                 let mut rest: Vec<(u64, Vec<T>)> = Vec::new();
-                let mut pending: FuturesUnordered<_> = (1..total.div_ceil(LIST_LIMIT))
+                let mut pending: FuturesUnordered<_> = (1..total.div_ceil(stride))
                     .map(|index| {
-                        let offset = index * LIST_LIMIT;
+                        let offset = index * stride;
                         let fetch = page(offset);
                         async move { fetch.await.map(|page| (offset, page.data)) }
                     })
@@ -70,7 +73,7 @@ impl OpenRouterClient {
                 }
             }
             None => {
-                let mut offset = LIST_LIMIT;
+                let mut offset = stride;
                 loop {
                     if offset >= MAX_ITEMS {
                         return Err(Error::Decode {
@@ -82,12 +85,12 @@ impl OpenRouterClient {
                         });
                     }
                     let next = page(offset).await?;
-                    let done = (next.data.len() as u64) < LIST_LIMIT;
+                    let done = (next.data.len() as u64) < stride;
                     items.extend(next.data);
                     if done {
                         break;
                     }
-                    offset += LIST_LIMIT;
+                    offset += stride;
                 }
             }
         }

@@ -1,0 +1,199 @@
+//! Reading an answer: its body up to a cap (counted while streaming, so a huge or endless body is
+//! cut off instead of buffered), a redirect refused as an error (a redirect is never followed: the
+//! key must not go to another address), and a non-2xx status mapped to a `keyward_core::Error`.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+
+use crate::Error;
+
+/// The most a 2xx answer may hold unless `ClientConfig::max_response_bytes` says otherwise: 32 MiB.
+/// The largest real answers (a page of 100 keys, the model catalog) are well under 2 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Of an error answer only the message is read: the first 64 KiB are plenty.
+pub(super) const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// A body read up to a cap.
+pub(super) enum Body {
+    Complete(Vec<u8>),
+    /// Longer than the cap (announced by `Content-Length` or found while reading); reading
+    /// stopped there and the connection is dropped.
+    TooLarge,
+}
+
+/// Reads `response`'s body, counting bytes as they arrive; never holds more than `cap` of it.
+/// With `truncate`, a longer body is cut at `cap` instead of being `TooLarge` (for error messages).
+pub(super) async fn read_body(
+    mut response: reqwest::Response,
+    cap: usize,
+    truncate: bool,
+) -> Result<Body, reqwest::Error> {
+    let announced = response.content_length();
+    if !truncate && announced.is_some_and(|length| length > cap as u64) {
+        return Ok(Body::TooLarge);
+    }
+    let mut bytes =
+        Vec::with_capacity(announced.map_or(0, |length| length.min(cap as u64) as usize));
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() + chunk.len() > cap {
+            if truncate {
+                let room = cap - bytes.len();
+                bytes.extend_from_slice(&chunk[..room]);
+                return Ok(Body::Complete(bytes));
+            }
+            return Ok(Body::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body::Complete(bytes))
+}
+
+/// The error for an answer longer than `cap`.
+pub(super) fn too_large(what: &str, cap: usize) -> Error {
+    Error::Decode {
+        message: format!(
+            "{what} answered more than {} MiB; Keyward stopped reading there (real answers are far              smaller: check the profile's base URL)",
+            cap / (1024 * 1024).max(1)
+        ),
+        source: None,
+    }
+}
+
+/// The error for a 3xx answer: where it pointed (scheme, host and port only; a path or query could
+/// carry anything) and that Keyward does not follow it.
+pub(super) fn redirect_error(status: StatusCode, location: Option<&str>, base: &url::Url) -> Error {
+    let target = location
+        .and_then(|location| base.join(location).ok())
+        .map(|target| target.origin().ascii_serialization())
+        .filter(|origin| origin != "null");
+    let message = match target {
+        Some(target) => format!(
+            "it redirects to {target}; Keyward never follows redirects, so the key is not sent              elsewhere: set the profile's base URL to the address that answers directly"
+        ),
+        None => "it answered with a redirect; Keyward never follows redirects, so the key is not                  sent elsewhere: set the profile's base URL to the address that answers directly"
+            .to_owned(),
+    };
+    Error::Server {
+        status: status.as_u16(),
+        message,
+    }
+}
+
+/// The `Location` header of a redirect, if it is text.
+pub(super) fn location(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Maps a non-2xx answer to an error carrying the server's `error.message` (or, for a body that is
+/// not the documented JSON, its first line or the status text).
+pub(super) fn error_for_status(status: StatusCode, body: &[u8], hint: Option<Duration>) -> Error {
+    let message = server_message(body).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("no explanation given")
+            .to_owned()
+    });
+    match status {
+        // A 400 names the problem only in its message; there is no field to point at.
+        StatusCode::BAD_REQUEST => Error::InvalidInput {
+            field: None,
+            message,
+        },
+        StatusCode::UNAUTHORIZED => Error::Unauthorized { message },
+        StatusCode::FORBIDDEN => Error::Forbidden { message },
+        StatusCode::NOT_FOUND => Error::NotFound { message },
+        StatusCode::CONFLICT => Error::Conflict { message },
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+            retry_after: hint,
+            message,
+        },
+        _ => Error::Server {
+            status: status.as_u16(),
+            message,
+        },
+    }
+}
+
+fn server_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: ErrorDetail,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorDetail {
+        message: String,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        return Some(parsed.error.message);
+    }
+    let text = String::from_utf8_lossy(body);
+    let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
+    Some(first_line.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping_keeps_the_server_message() {
+        let body = br#"{"error":{"code":404,"message":"Key not found"}}"#;
+        let err = error_for_status(StatusCode::NOT_FOUND, body, None);
+        assert_eq!(err.kind(), "not_found");
+        assert!(err.to_string().contains("Key not found"));
+
+        let err = error_for_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            br#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
+            Some(Duration::from_secs(3)),
+        );
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+
+        let err = error_for_status(StatusCode::BAD_GATEWAY, b"<html>\n  Bad gateway\n", None);
+        assert_eq!(err.to_string(), "OpenRouter answered with HTTP 502: <html>");
+        let err = error_for_status(StatusCode::SERVICE_UNAVAILABLE, b"", None);
+        assert!(err.to_string().contains("Service Unavailable"));
+        assert_eq!(
+            error_for_status(StatusCode::BAD_REQUEST, b"{}", None).kind(),
+            "invalid_input"
+        );
+        assert_eq!(
+            error_for_status(StatusCode::PAYMENT_REQUIRED, b"{}", None).kind(),
+            "server"
+        );
+        for (status, kind) in [
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            (StatusCode::CONFLICT, "conflict"),
+            (StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        ] {
+            assert_eq!(error_for_status(status, b"", None).kind(), kind);
+        }
+    }
+
+    #[test]
+    fn a_redirect_names_only_the_origin() {
+        let base = url::Url::parse("http://127.0.0.1:9/api/v1/keys").unwrap();
+        let err = redirect_error(
+            StatusCode::FOUND,
+            Some("https://evil.test:8443/steal?key=1"),
+            &base,
+        );
+        let text = err.to_string();
+        assert!(text.contains("HTTP 302"), "{text}");
+        assert!(text.contains("https://evil.test:8443"), "{text}");
+        assert!(!text.contains("steal"), "{text}");
+        let err = redirect_error(StatusCode::MOVED_PERMANENTLY, Some("/elsewhere"), &base);
+        assert!(err.to_string().contains("http://127.0.0.1:9"), "{err}");
+        assert!(
+            redirect_error(StatusCode::FOUND, None, &base)
+                .to_string()
+                .contains("redirect")
+        );
+    }
+}
