@@ -80,6 +80,9 @@ pub struct QuirkConfig {
     /// `limit` asked for, like a server with a fixed page size). Default: 100 and `limit`.
     #[serde(default)]
     pub page_size: Option<usize>,
+    /// Paged lists answer without `total_count` (the client must page on to a short page).
+    #[serde(default)]
+    pub omit_total_count: bool,
 }
 
 impl QuirkConfig {
@@ -170,11 +173,29 @@ pub async fn gate(AxumState(app): AxumState<Arc<App>>, request: Request, next: N
         return huge_response(&huge);
     }
     let is_create = request.method() == Method::POST && path == "/api/v1/keys";
+    let is_get = request.method() == Method::GET;
     let response = PAGE_SIZE.scope(config.page_size, next.run(request)).await;
+    if !response.status().is_success() {
+        return response;
+    }
     match config.create_response {
-        Some(quirk) if is_create && response.status().is_success() => {
-            mangle_create(response, &quirk).await
-        }
+        Some(quirk) if is_create => rewrite_json(response, |answer| {
+            if let Some(Value::Object(data)) = answer.get_mut("data") {
+                for field in &quirk.data_remove {
+                    data.remove(field);
+                }
+                data.extend(quirk.data_set.clone());
+            }
+            for field in &quirk.remove {
+                answer.remove(field);
+            }
+            answer.extend(quirk.set.clone());
+        })
+        .await,
+        _ if is_get && config.omit_total_count => rewrite_json(response, |answer| {
+            answer.remove("total_count");
+        })
+        .await,
         _ => response,
     }
 }
@@ -218,24 +239,16 @@ fn huge_response(huge: &HugeBodyQuirk) -> Response {
     response
 }
 
-async fn mangle_create(response: Response, quirk: &CreateResponseQuirk) -> Response {
+/// `response` with its JSON object body changed by `change` (other bodies pass unchanged).
+async fn rewrite_json(response: Response, change: impl FnOnce(&mut Map<String, Value>)) -> Response {
     let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({}));
     };
     let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    if let Some(Value::Object(data)) = answer.get_mut("data") {
-        for field in &quirk.data_remove {
-            data.remove(field);
-        }
-        data.extend(quirk.data_set.clone());
-    }
-    for field in &quirk.remove {
-        answer.remove(field);
-    }
-    answer.extend(quirk.set.clone());
+    change(&mut answer);
     let body = serde_json::to_vec(&Value::Object(answer)).unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))

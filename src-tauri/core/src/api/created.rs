@@ -5,7 +5,7 @@
 //! name (never by value); unknown fields are ignored. So an odd body still hands the secret to the
 //! caller, which stores it in the keychain, instead of failing the whole create.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use super::models::{ApiKey, NewKey};
@@ -74,7 +74,7 @@ pub(crate) fn parse_created(bytes: &[u8], request: &CreateKeyRequest) -> Result<
         .map_err(|_| undecodable("POST /keys answered a \"data.hash\" that is not a key hash"))?;
     let key = match data.map(|data| ApiKey::deserialize_map(data)) {
         Some(Ok(key)) => key,
-        _ => lenient_key(data, hash, request),
+        _ => lenient_key(data, hash, &masked(secret.expose_secret()), request),
     };
     Ok(NewKey { secret, key })
 }
@@ -90,9 +90,10 @@ impl ApiKey {
 fn lenient_key(
     data: Option<&Map<String, Value>>,
     hash: &str,
+    label: &str,
     request: &CreateKeyRequest,
 ) -> ApiKey {
-    let mut current = defaults(hash, request);
+    let mut current = defaults(hash, label, request);
     let mut odd: Vec<&str> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
     for field in KEY_FIELDS {
@@ -115,13 +116,29 @@ fn lenient_key(
         "POST /keys answered fields Keyward can't read; it used the request's values or defaults \
          for them and kept the new secret"
     );
-    ApiKey::deserialize_map(&current).unwrap_or_else(|_| fallback(hash, request))
+    ApiKey::deserialize_map(&current).unwrap_or_else(|_| fallback(hash, label, request))
+}
+
+/// The masked form OpenRouter shows for a key (reference §3: `sk-or-v1-d35...55d`, the first and
+/// last three characters after the prefix); what rotation's verification compares `GET /key` with.
+fn masked(secret: &str) -> String {
+    let (prefix, body) = match secret.strip_prefix("sk-or-v1-") {
+        Some(body) => ("sk-or-v1-", body),
+        None => ("", secret),
+    };
+    let chars: Vec<char> = body.chars().collect();
+    if chars.len() < 6 {
+        return format!("{prefix}...");
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{prefix}{head}...{tail}")
 }
 
 /// What the key is known to be from the request alone.
-fn defaults(hash: &str, request: &CreateKeyRequest) -> Map<String, Value> {
+fn defaults(hash: &str, label: &str, request: &CreateKeyRequest) -> Map<String, Value> {
     let mut fields = match json!({
-        "hash": hash, "name": request.name, "label": "", "disabled": false,
+        "hash": hash, "name": request.name, "label": label, "disabled": false,
         "limit": request.limit, "limit_remaining": request.limit,
         "include_byok_in_limit": request.include_byok_in_limit.unwrap_or(false),
         "usage": 0.0, "usage_daily": 0.0, "usage_weekly": 0.0, "usage_monthly": 0.0,
@@ -143,11 +160,11 @@ fn defaults(hash: &str, request: &CreateKeyRequest) -> Map<String, Value> {
 }
 
 /// Never reached in practice (the defaults parse); keeps `lenient_key` total without a panic.
-fn fallback(hash: &str, request: &CreateKeyRequest) -> ApiKey {
+fn fallback(hash: &str, label: &str, request: &CreateKeyRequest) -> ApiKey {
     ApiKey {
         hash: hash.to_owned(),
         name: request.name.clone(),
-        label: String::new(),
+        label: label.to_owned(),
         disabled: false,
         limit: request.limit,
         limit_remaining: request.limit,
@@ -175,7 +192,6 @@ fn fallback(hash: &str, request: &CreateKeyRequest) -> ApiKey {
 mod tests {
     use super::*;
     use crate::api::LimitReset;
-    use secrecy::ExposeSecret;
 
     const HASH: &str = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
     const SECRET: &str =
@@ -226,7 +242,8 @@ mod tests {
         assert_eq!(created.key.hash, body["data"]["hash"].as_str().unwrap());
         assert_eq!(created.key.usage, 0.0);
         assert!(!created.key.disabled);
-        assert_eq!(created.key.label, "");
+        // The masked form the reference shows for this very key.
+        assert_eq!(created.key.label, "sk-or-v1-d35...55d");
         assert_eq!(created.key.name, body["data"]["name"].as_str().unwrap());
         assert_eq!(created.key.limit_reset, Some(LimitReset::Monthly));
     }
