@@ -114,11 +114,19 @@ async fn a_huge_body_is_cut_off_at_the_cap() {
             json!({"huge_body": {"bytes": MAX_RESPONSE_BYTES + 8 * mib, "content_length": content_length}}),
         )
         .await;
-        let err = env.client.list_page(&ListKeysQuery::everything(), 0).await.unwrap_err();
+        let err = env
+            .client
+            .list_page(&ListKeysQuery::everything(), 0)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), "decode", "{err}");
         assert!(err.to_string().contains("more than 32 MiB"), "{err}");
         // Not retried: a second copy would be as large.
-        assert_eq!(env.requests().await.len(), 1, "content_length {content_length}");
+        assert_eq!(
+            env.requests().await.len(),
+            1,
+            "content_length {content_length}"
+        );
     }
     // A smaller configured cap, and a body just under it still reads (as what it is: not JSON).
     let small = env.client_with(|config| config.max_response_bytes = mib);

@@ -23,7 +23,12 @@ fn counts(page: usize) -> Vec<usize> {
 
 /// Empties the emulator, sets its page size, seeds `count` keys; answers every key's hash, newest
 /// first (as `list_all` must list them).
-async fn fresh(env: &TestEnv, page_size: usize, count: usize, omit_total_count: bool) -> Vec<String> {
+async fn fresh(
+    env: &TestEnv,
+    page_size: usize,
+    count: usize,
+    omit_total_count: bool,
+) -> Vec<String> {
     env.control_post("/reset", json!({})).await;
     env.control_post(
         "/quirks",
@@ -137,7 +142,11 @@ async fn many_guardrails_list_whole_in_small_pages() {
                 .await
                 .unwrap();
             let listed = env.client.list_guardrails().await.unwrap();
-            assert_eq!(listed.len(), n + 1, "total_count omitted: {omit_total_count}");
+            assert_eq!(
+                listed.len(),
+                n + 1,
+                "total_count omitted: {omit_total_count}"
+            );
         }
     }
 }

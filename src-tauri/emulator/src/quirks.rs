@@ -179,23 +179,27 @@ pub async fn gate(AxumState(app): AxumState<Arc<App>>, request: Request, next: N
         return response;
     }
     match config.create_response {
-        Some(quirk) if is_create => rewrite_json(response, |answer| {
-            if let Some(Value::Object(data)) = answer.get_mut("data") {
-                for field in &quirk.data_remove {
-                    data.remove(field);
+        Some(quirk) if is_create => {
+            rewrite_json(response, |answer| {
+                if let Some(Value::Object(data)) = answer.get_mut("data") {
+                    for field in &quirk.data_remove {
+                        data.remove(field);
+                    }
+                    data.extend(quirk.data_set.clone());
                 }
-                data.extend(quirk.data_set.clone());
-            }
-            for field in &quirk.remove {
-                answer.remove(field);
-            }
-            answer.extend(quirk.set.clone());
-        })
-        .await,
-        _ if is_get && config.omit_total_count => rewrite_json(response, |answer| {
-            answer.remove("total_count");
-        })
-        .await,
+                for field in &quirk.remove {
+                    answer.remove(field);
+                }
+                answer.extend(quirk.set.clone());
+            })
+            .await
+        }
+        _ if is_get && config.omit_total_count => {
+            rewrite_json(response, |answer| {
+                answer.remove("total_count");
+            })
+            .await
+        }
         _ => response,
     }
 }
@@ -240,7 +244,10 @@ fn huge_response(huge: &HugeBodyQuirk) -> Response {
 }
 
 /// `response` with its JSON object body changed by `change` (other bodies pass unchanged).
-async fn rewrite_json(response: Response, change: impl FnOnce(&mut Map<String, Value>)) -> Response {
+async fn rewrite_json(
+    response: Response,
+    change: impl FnOnce(&mut Map<String, Value>),
+) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({}));

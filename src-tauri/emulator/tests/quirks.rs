@@ -21,9 +21,12 @@ async fn quirks_round_trip_and_reject_nonsense() {
     set_quirks(&harness, json!({"page_size": 0}))
         .await
         .assert_error(400, "page_size");
-    set_quirks(&harness, json!({"redirect": {"location": "http://x", "status": 200}}))
-        .await
-        .assert_error(400, "redirect.status");
+    set_quirks(
+        &harness,
+        json!({"redirect": {"location": "http://x", "status": 200}}),
+    )
+    .await
+    .assert_error(400, "redirect.status");
     set_quirks(&harness, json!({"page_sise": 7}))
         .await
         .assert_error(400, "page_sise");
@@ -69,7 +72,11 @@ async fn redirect_answers_a_3xx_with_location_and_is_logged() {
 async fn page_size_sets_the_keys_page_and_every_offset_limit_list() {
     let harness = Harness::start().await;
     let seeded = harness
-        .control(Method::POST, "/seed", Some(&json!({"count": 30, "seed": 1})))
+        .control(
+            Method::POST,
+            "/seed",
+            Some(&json!({"count": 30, "seed": 1})),
+        )
         .await;
     let hashes: Vec<String> = seeded.body["hashes"]
         .as_array()
@@ -130,7 +137,11 @@ async fn page_size_sets_the_keys_page_and_every_offset_limit_list() {
     assert_eq!(page.data().as_array().unwrap().len(), 7);
     assert_eq!(page.body["total_count"], 30);
     // Larger than the documented maximum works too, and `total_count` can be left out.
-    set_quirks(&harness, json!({"page_size": 250, "omit_total_count": true})).await;
+    set_quirks(
+        &harness,
+        json!({"page_size": 250, "omit_total_count": true}),
+    )
+    .await;
     let page = harness
         .api(
             Method::GET,
