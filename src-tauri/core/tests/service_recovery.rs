@@ -190,9 +190,10 @@ async fn rate_limited_refresh_retries_at_retry_at() {
         *online_at >= retry_at,
         "retried at {online_at}, before {retry_at}"
     );
-    // One 429, then one successful list (the workspaces, then one page of keys in each of the
-    // demo account's two workspaces): no retries in between.
-    assert_eq!(t.request_count(&control).await, 4);
+    // One 429, then one successful list (the workspaces, then in each of the demo account's two
+    // workspaces one page of keys and the empty or short page that proves it was the last): no
+    // retries in between.
+    assert_eq!(t.request_count(&control).await, 6);
     assert!(!t.service.recovery_pending(&profile.id));
 }
 
