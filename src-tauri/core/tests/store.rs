@@ -214,6 +214,9 @@ fn profiles_are_created_listed_renamed_updated_and_removed() {
         "not a url",
         "ftp://openrouter.ai/api/v1",
         "https://user:pw@example.com",
+        // The key would cross the network unencrypted: http only to loopback.
+        "http://openrouter.ai/api/v1",
+        "http://10.1.2.3:8080/api/v1",
     ] {
         let err = store
             .create_profile(&NewProfile {

@@ -72,7 +72,7 @@ pub(crate) fn parse_created(bytes: &[u8], request: &CreateKeyRequest) -> Result<
     };
     validate_hash(hash)
         .map_err(|_| undecodable("POST /keys answered a \"data.hash\" that is not a key hash"))?;
-    let key = match data.map(|data| ApiKey::deserialize_map(data)) {
+    let key = match data.map(ApiKey::deserialize_map) {
         Some(Ok(key)) => key,
         _ => lenient_key(data, hash, &masked(secret.expose_secret()), request),
     };

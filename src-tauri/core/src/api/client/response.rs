@@ -54,10 +54,21 @@ pub(super) async fn read_body(
 pub(super) fn too_large(what: &str, cap: usize) -> Error {
     Error::Decode {
         message: format!(
-            "{what} answered more than {} MiB; Keyward stopped reading there (real answers are far              smaller: check the profile's base URL)",
-            cap / (1024 * 1024).max(1)
+            "{what} answered more than {}; Keyward stopped reading there (real answers are far \
+             smaller: check the profile's base URL)",
+            size_text(cap)
         ),
         source: None,
+    }
+}
+
+/// "32 MiB", or "1000 bytes" for a cap that is no whole number of MiB.
+fn size_text(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -70,9 +81,11 @@ pub(super) fn redirect_error(status: StatusCode, location: Option<&str>, base: &
         .filter(|origin| origin != "null");
     let message = match target {
         Some(target) => format!(
-            "it redirects to {target}; Keyward never follows redirects, so the key is not sent              elsewhere: set the profile's base URL to the address that answers directly"
+            "it redirects to {target}; Keyward never follows redirects, so the key is not sent \
+             elsewhere: set the profile's base URL to the address that answers directly"
         ),
-        None => "it answered with a redirect; Keyward never follows redirects, so the key is not                  sent elsewhere: set the profile's base URL to the address that answers directly"
+        None => "it answered with a redirect; Keyward never follows redirects, so the key is not \
+                 sent elsewhere: set the profile's base URL to the address that answers directly"
             .to_owned(),
     };
     Error::Server {
