@@ -29,7 +29,11 @@ mod workspaces;
 
 pub use guardrails::MODELS_TTL;
 pub use response::MAX_RESPONSE_BYTES;
-use response::{Body, MAX_ERROR_BYTES, error_for_status, read_body, redirect_error, too_large};
+pub(crate) use response::encode;
+use response::{
+    Body, MAX_ERROR_BYTES, decode, error_chain, error_for_status, note_possible_creation,
+    read_body, redirect_error, too_large,
+};
 
 /// OpenRouter's production API; every path of the reference is relative to it.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -556,32 +560,6 @@ impl OpenRouterClient {
     }
 }
 
-/// Adds to a failed create's message that the key may exist after all (when the error has a
-/// message to add to: `Timeout`'s Display already says the answer never came).
-fn note_possible_creation(error: Error) -> Error {
-    const NOTE: &str = "the key may have been created anyway: refresh the list before trying again";
-    match error {
-        Error::Server { status, message } => Error::Server {
-            status,
-            message: format!("{message} ({NOTE})"),
-        },
-        Error::Network {
-            host,
-            message,
-            source,
-        } => Error::Network {
-            host,
-            message: format!("{message} ({NOTE})"),
-            source,
-        },
-        Error::Decode { message, source } => Error::Decode {
-            message: format!("{message} ({NOTE})"),
-            source,
-        },
-        other => other,
-    }
-}
-
 enum Attempt {
     Success(Vec<u8>),
     /// `failure` is `None` when retrying can't help (4xx other than 429).
@@ -626,43 +604,6 @@ impl Call {
 
     fn describe(&self) -> String {
         format!("{} {}", self.method, self.path)
-    }
-}
-
-/// A request body as JSON.
-pub(crate) fn encode(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(body).map_err(|err| Error::Decode {
-        message: format!("could not encode the request: {err}"),
-        source: Some(err.into()),
-    })
-}
-
-fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {
-    // The body is never quoted: a create answer holds a plaintext key.
-    serde_json::from_slice(bytes).map_err(|err| Error::Decode {
-        message: format!(
-            "{} sent an answer Keyward can't read: {err}",
-            call.describe()
-        ),
-        source: Some(err.into()),
-    })
-}
-
-/// "error sending request: connection refused" rather than reqwest's outermost line alone.
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|seen: &String| seen.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    if parts.is_empty() {
-        err.to_string()
-    } else {
-        parts.join(": ")
     }
 }
 

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
+use super::Call;
 use crate::Error;
 
 /// The most a 2xx answer may hold unless `ClientConfig::max_response_bytes` says otherwise: 32 MiB.
@@ -147,6 +150,69 @@ fn server_message(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
     Some(first_line.chars().take(200).collect())
+}
+
+/// Adds to a failed create's message that the key may exist after all (when the error has a
+/// message to add to: `Timeout`'s Display already says the answer never came).
+pub(super) fn note_possible_creation(error: Error) -> Error {
+    const NOTE: &str = "the key may have been created anyway: refresh the list before trying again";
+    match error {
+        Error::Server { status, message } => Error::Server {
+            status,
+            message: format!("{message} ({NOTE})"),
+        },
+        Error::Network {
+            host,
+            message,
+            source,
+        } => Error::Network {
+            host,
+            message: format!("{message} ({NOTE})"),
+            source,
+        },
+        Error::Decode { message, source } => Error::Decode {
+            message: format!("{message} ({NOTE})"),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// A request body as JSON.
+pub(crate) fn encode(body: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body).map_err(|err| Error::Decode {
+        message: format!("could not encode the request: {err}"),
+        source: Some(err.into()),
+    })
+}
+
+pub(super) fn decode<T: DeserializeOwned>(call: &Call, bytes: &[u8]) -> Result<T, Error> {
+    // The body is never quoted: a create answer holds a plaintext key.
+    serde_json::from_slice(bytes).map_err(|err| Error::Decode {
+        message: format!(
+            "{} sent an answer Keyward can't read: {err}",
+            call.describe()
+        ),
+        source: Some(err.into()),
+    })
+}
+
+/// "error sending request: connection refused" rather than reqwest's outermost line alone.
+pub(super) fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|seen: &String| seen.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 #[cfg(test)]
