@@ -12,8 +12,9 @@
 //! exist throughout keep their relative order; duplicates are dropped when stitching). A page that
 //! does not start inside its predecessor means the list shifted under us: the pages before the break
 //! are kept, and the rest is re-read one page at a time at half-page steps, which tolerates up to
-//! ~50 keys created or deleted between two requests. If even that breaks, the whole listing starts
-//! over, a bounded number of times, then gives up with `Conflict`.
+//! half a page of keys (~50) created or deleted between two requests. If even that breaks, the whole
+//! listing starts over, a bounded number of times, then gives up with `Conflict`. Pages of one key
+//! can't overlap: they are stitched (deduplicated) without that proof.
 
 use std::collections::HashSet;
 
