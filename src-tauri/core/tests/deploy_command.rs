@@ -187,7 +187,11 @@ async fn an_unapproved_or_changed_target_never_runs() {
     let target = sh("touch \"$1\"", &[marker.to_str().unwrap()]);
     let outcome = run_as_is(&target, &DeployContext::new()).await;
     assert!(!outcome.ok);
-    assert!(outcome.message.contains("approval needed"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("approval needed"),
+        "{}",
+        outcome.message
+    );
     assert!(!marker.exists(), "an unapproved command ran");
 
     // Approved for other arguments (or another working directory) is not approved for these.
@@ -196,7 +200,12 @@ async fn an_unapproved_or_changed_target_never_runs() {
     assert!(!run_as_is(&target, &ctx).await.ok);
     let moved = DeployTarget::Command {
         program: "/bin/sh".into(),
-        args: vec!["-c".into(), "touch \"$1\"".into(), "sh".into(), marker.to_str().unwrap().into()],
+        args: vec![
+            "-c".into(),
+            "touch \"$1\"".into(),
+            "sh".into(),
+            marker.to_str().unwrap().into(),
+        ],
         env_var: "KW_SECRET".into(),
         working_dir: Some("/".into()),
     };
@@ -221,7 +230,11 @@ async fn a_relative_program_is_refused_without_a_path_lookup() {
         let err = deploy::validate_target(&target).unwrap_err();
         assert!(err.to_string().contains("absolute path"), "{err}");
         let outcome = run(&target, &DeployContext::new()).await;
-        assert!(!outcome.ok && outcome.message.contains("absolute path"), "{}", outcome.message);
+        assert!(
+            !outcome.ok && outcome.message.contains("absolute path"),
+            "{}",
+            outcome.message
+        );
     }
 }
 
@@ -248,7 +261,10 @@ async fn the_child_inherits_nothing_but_its_secret_path_home_and_lang() {
     // `PWD` and `SHLVL` are set by sh itself, not inherited.
     let allowed: BTreeSet<&str> = ["KW_SECRET", "PATH", "HOME", "LANG", "PWD", "SHLVL", "_"].into();
     assert!(names.is_subset(&allowed), "{names:?}");
-    assert!(vars.contains(&format!("PATH={}", deploy::COMMAND_PATH)), "{vars:?}");
+    assert!(
+        vars.contains(&format!("PATH={}", deploy::COMMAND_PATH)),
+        "{vars:?}"
+    );
     assert!(vars.contains(&"LANG=C.UTF-8".to_owned()), "{vars:?}");
     // This process has variables of its own (cargo's at least); none reached the child.
     let ours: Vec<String> = std::env::vars()
@@ -283,7 +299,11 @@ async fn a_timeout_kills_the_whole_process_group() {
     let ctx = DeployContext::new().with_command_timeout(Duration::from_millis(500));
     let outcome = run(&target, &ctx).await;
     assert!(!outcome.ok);
-    assert!(outcome.message.contains("did not finish"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("did not finish"),
+        "{}",
+        outcome.message
+    );
     let pid = fs::read_to_string(&pidfile).unwrap().trim().to_owned();
     // SIGKILL was sent before the outcome came back; the kernel may take a moment to finish it.
     let mut dead = is_dead(&pid);
@@ -310,7 +330,9 @@ async fn every_key_shaped_value_in_the_output_is_redacted() {
     assert!(!outcome.message.contains(OTHER_KEY), "{}", outcome.message);
     assert!(!outcome.message.contains("3333"), "{}", outcome.message);
     assert!(
-        outcome.message.contains("old key [REDACTED] new [REDACTED]"),
+        outcome
+            .message
+            .contains("old key [REDACTED] new [REDACTED]"),
         "{}",
         outcome.message
     );

@@ -54,7 +54,10 @@ fn store_behind_the_back(rig: &Rig, policy: &RotationPolicy) {
 
 async fn rig_approving(test: &str, approver: &Arc<MemoryApprover>) -> Rig {
     let approver: Arc<dyn CommandApprover> = approver.clone();
-    rig_with(test, None, move |config| config.rotation.approver = Some(approver)).await
+    rig_with(test, None, move |config| {
+        config.rotation.approver = Some(approver)
+    })
+    .await
 }
 
 fn out_file(rig: &Rig) -> PathBuf {
@@ -74,7 +77,10 @@ fn assert_refused(error: &Error, words: &str) {
 /// Runs the rotation on until it is no longer running or waiting (quiet and grace periods are 0).
 async fn finish(rig: &Rig, mut view: RotationView) -> RotationView {
     for _ in 0..5 {
-        if !matches!(view.status, RotationStatus::Running | RotationStatus::Waiting) {
+        if !matches!(
+            view.status,
+            RotationStatus::Running | RotationStatus::Waiting
+        ) {
             break;
         }
         rig.t.advance_clock(2);
@@ -90,7 +96,11 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
     let policy = policy_with(&rig, command(&out, None));
 
     // No approver (nobody to ask): saving is refused, asking or not.
-    let error = rig.t.service.set_rotation_policy(policy.clone()).unwrap_err();
+    let error = rig
+        .t
+        .service
+        .set_rotation_policy(policy.clone())
+        .unwrap_err();
     assert_refused(&error, "approval needed");
     let error = rig
         .t
@@ -102,7 +112,12 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
 
     // A policy that reached the database anyway: rotating refuses it before creating a key.
     store_behind_the_back(&rig, &policy);
-    let error = rig.t.service.rotation_start(start_args(&rig)).await.unwrap_err();
+    let error = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap_err();
     assert_refused(&error, "approval needed");
     assert_eq!(rig.emulator_keys().await.len(), 1, "a key was created");
     assert!(rig.t.service.rotations(None, false).unwrap().is_empty());
@@ -110,7 +125,12 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
     // The person refuses in the prompt: still nothing.
     let approver = Arc::new(MemoryApprover::refusing());
     rig.t.service.set_command_approver(Some(approver.clone()));
-    let error = rig.t.service.rotation_start(start_args(&rig)).await.unwrap_err();
+    let error = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap_err();
     assert_refused(&error, "was not approved");
     assert_eq!(approver.asked().len(), 1);
     assert_eq!(rig.emulator_keys().await.len(), 1, "a key was created");
@@ -118,7 +138,12 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
     assert_eq!(batch.len(), 1);
     assert_eq!(batch[0].status, RotationStatus::Failed);
     assert!(
-        batch[0].error.as_ref().unwrap().message.contains("not approved"),
+        batch[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("not approved"),
         "{:?}",
         batch[0].error
     );
@@ -127,7 +152,12 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
 
     // Approved when asked (rotating by hand): it runs.
     approver.set_answer(true);
-    let view = rig.t.service.rotation_start(start_args(&rig)).await.unwrap();
+    let view = rig
+        .t
+        .service
+        .rotation_start(start_args(&rig))
+        .await
+        .unwrap();
     assert!(view.error.is_none(), "{view:#?}");
     assert_eq!(approver.asked().len(), 3);
     assert!(out.exists(), "the approved command did not run");
@@ -162,7 +192,10 @@ async fn a_refusal_in_the_prompt_stores_nothing_and_names_the_exact_command() {
     assert_eq!(&asked[0].args, args);
     assert_eq!(asked[0].working_dir.as_deref(), Some("/tmp"));
     let text = asked[0].prompt_text();
-    assert!(text.contains("\"/bin/sh\"") && text.contains("\"/tmp\""), "{text}");
+    assert!(
+        text.contains("\"/bin/sh\"") && text.contains("\"/tmp\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -207,7 +240,10 @@ async fn an_approved_target_runs_and_a_changed_one_needs_approval_again() {
     assert_eq!(held.expose_secret(), deployed);
     let state = rig.t.service.app_state().unwrap();
     assert!(
-        state.pending_secrets.iter().any(|entry| entry.key_hash == new_hash),
+        state
+            .pending_secrets
+            .iter()
+            .any(|entry| entry.key_hash == new_hash),
         "{:?}",
         state.pending_secrets
     );

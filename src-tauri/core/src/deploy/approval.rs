@@ -90,7 +90,12 @@ impl CommandApprovalRequest {
 
 fn quoted(text: &str) -> String {
     // Whole, never cut: the person must see every character that will run.
-    format!("\"{}\"", text.chars().flat_map(char::escape_debug).collect::<String>())
+    format!(
+        "\"{}\"",
+        text.chars()
+            .flat_map(char::escape_debug)
+            .collect::<String>()
+    )
 }
 
 /// The SHA-256 (hex) of a command target's program, arguments, variable and working directory, in
@@ -132,7 +137,12 @@ pub fn target_digest(target: &DeployTarget) -> Option<String> {
             args,
             env_var,
             working_dir,
-        } => Some(command_digest(program, args, env_var, working_dir.as_deref())),
+        } => Some(command_digest(
+            program,
+            args,
+            env_var,
+            working_dir.as_deref(),
+        )),
         _ => None,
     }
 }
@@ -143,7 +153,10 @@ pub fn target_digest(target: &DeployTarget) -> Option<String> {
 pub trait CommandApprover: Send + Sync {
     /// `Ok(true)`: the person approved exactly this request. `Ok(false)`: they refused (or could
     /// not be asked). `Err`: the prompt itself failed.
-    fn approve<'a>(&'a self, request: &'a CommandApprovalRequest) -> BoxFuture<'a, Result<bool, Error>>;
+    fn approve<'a>(
+        &'a self,
+        request: &'a CommandApprovalRequest,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 }
 
 /// An approver with a fixed answer that records what it was asked (tests).
@@ -184,7 +197,10 @@ impl MemoryApprover {
 }
 
 impl CommandApprover for MemoryApprover {
-    fn approve<'a>(&'a self, request: &'a CommandApprovalRequest) -> BoxFuture<'a, Result<bool, Error>> {
+    fn approve<'a>(
+        &'a self,
+        request: &'a CommandApprovalRequest,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
         self.asked
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -256,7 +272,10 @@ mod tests {
             working_dir: None,
         };
         assert_ne!(target_digest(&renamed).unwrap(), base);
-        assert_eq!(target_digest(&target("/bin/a", &["x", "y"], None)).unwrap(), base);
+        assert_eq!(
+            target_digest(&target("/bin/a", &["x", "y"], None)).unwrap(),
+            base
+        );
         assert!(target_digest(&DeployTarget::Clipboard).is_none());
     }
 

@@ -265,12 +265,17 @@ fn kill_group(group: Option<u32>, shown: &str) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
 
-    let Some(group) = group.and_then(|id| i32::try_from(id).ok()).filter(|id| *id > 1) else {
+    let Some(group) = group
+        .and_then(|id| i32::try_from(id).ok())
+        .filter(|id| *id > 1)
+    else {
         return;
     };
     match killpg(Pid::from_raw(group), Signal::SIGKILL) {
         Ok(()) | Err(Errno::ESRCH) => {}
-        Err(err) => tracing::warn!(program = %shown, %err, "could not kill a deploy command's process group"),
+        Err(err) => {
+            tracing::warn!(program = %shown, %err, "could not kill a deploy command's process group")
+        }
     }
 }
 

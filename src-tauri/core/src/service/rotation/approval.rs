@@ -22,10 +22,7 @@ pub(super) enum Ask {
 impl Rotations {
     /// The front end's approver (`None`: unapproved command targets are refused).
     pub(crate) fn set_approver(&self, approver: Option<Arc<dyn CommandApprover>>) {
-        *self
-            .approver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = approver;
+        *self.approver.lock().unwrap_or_else(PoisonError::into_inner) = approver;
     }
 
     fn approver(&self) -> Option<Arc<dyn CommandApprover>> {
