@@ -188,7 +188,7 @@ async fn an_unapproved_or_changed_target_never_runs() {
     let outcome = run_as_is(&target, &DeployContext::new()).await;
     assert!(!outcome.ok);
     assert!(
-        outcome.message.contains("approval needed"),
+        outcome.message.contains("needs your approval"),
         "{}",
         outcome.message
     );

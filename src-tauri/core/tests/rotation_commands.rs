@@ -101,14 +101,14 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
         .service
         .set_rotation_policy(policy.clone())
         .unwrap_err();
-    assert_refused(&error, "approval needed");
+    assert_refused(&error, "needs your approval");
     let error = rig
         .t
         .service
         .set_rotation_policy_approving(policy.clone())
         .await
         .unwrap_err();
-    assert_refused(&error, "approval needed");
+    assert_refused(&error, "needs your approval");
 
     // A policy that reached the database anyway: rotating refuses it before creating a key.
     store_behind_the_back(&rig, &policy);
@@ -118,7 +118,7 @@ async fn an_unapproved_target_is_refused_before_any_key_is_created() {
         .rotation_start(start_args(&rig))
         .await
         .unwrap_err();
-    assert_refused(&error, "approval needed");
+    assert_refused(&error, "needs your approval");
     assert_eq!(rig.emulator_keys().await.len(), 1, "a key was created");
     assert!(rig.t.service.rotations(None, false).unwrap().is_empty());
 

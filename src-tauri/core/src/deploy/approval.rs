@@ -215,20 +215,21 @@ pub(crate) fn not_approved(field: &str, program: &str, refused: bool) -> Error {
     Error::invalid(field, not_approved_message(program, refused))
 }
 
-/// The sentence of [`not_approved`] (also a refused deploy's outcome message).
+/// The sentence of [`not_approved`], worded to follow the field's name ("Program needs your
+/// approval…"), as the desktop form shows it.
 pub(crate) fn not_approved_message(program: &str, refused: bool) -> String {
     let shown = printable(program);
     if refused {
         format!(
-            "running {shown} was not approved: it was refused (or no one could be asked) in the \
-             approval prompt, so Keyward will not run it"
+            "was not approved: running {shown} was refused in the approval prompt (or no one \
+             could be asked), so Keyward will not run it"
         )
     } else {
         format!(
-            "approval needed: {shown} (with exactly these arguments, working directory and \
-             variable) has not been approved, or has changed since it was; save the rotation \
-             policy in the desktop app, or rotate from a terminal, to be asked. Keyward never runs \
-             an unapproved command"
+            "needs your approval: {shown}, with exactly these arguments, working directory and \
+             variable, has not been approved to run (or has changed since it was). Save the \
+             rotation policy in the desktop app, or rotate from a terminal, to be asked; Keyward \
+             never runs an unapproved command"
         )
     }
 }

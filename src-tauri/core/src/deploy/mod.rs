@@ -238,7 +238,10 @@ pub async fn deploy(
         };
         return DeployOutcome::failed(
             target,
-            format!("Did not run it: {}", not_approved_message(program, false)),
+            format!(
+                "Did not run the command: it {}",
+                not_approved_message(program, false)
+            ),
         );
     }
     let result = match target {
