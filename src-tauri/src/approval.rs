@@ -53,3 +53,30 @@ impl CommandApprover for NativeApprover {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    /// The dialog plugin is registered for Rust's use only: no capability lets a window call it
+    /// (the web view could otherwise show its own "approval" dialogs or file pickers).
+    #[test]
+    fn no_window_is_granted_a_dialog_permission() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for permission in capability["permissions"].as_array().unwrap() {
+                let id = permission
+                    .as_str()
+                    .or_else(|| permission["identifier"].as_str())
+                    .unwrap();
+                assert!(!id.starts_with("dialog:"), "{} grants {id}", path.display());
+            }
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
+}

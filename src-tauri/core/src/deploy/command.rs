@@ -400,7 +400,7 @@ impl Tail {
                 spans.push((first_word, end));
             }
         }
-        spans.sort_unstable();
+        let spans = merged(spans);
         let mut text = Vec::with_capacity(bytes.len() - shown_from + REDACTED.len());
         if cut {
             text.extend_from_slice("…".as_bytes());
@@ -408,7 +408,7 @@ impl Tail {
         // `copied_to`: the next byte not yet in `text`.
         let mut copied_to = shown_from;
         for (start, end) in spans {
-            if end <= copied_to {
+            if end <= shown_from {
                 continue;
             }
             if start > copied_to {
@@ -422,6 +422,19 @@ impl Tail {
         }
         String::from_utf8_lossy(&text).into_owned()
     }
+}
+
+/// `spans` sorted, overlapping or touching ones joined: one `[REDACTED]` each.
+fn merged(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    spans.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 /// Where `secret` occurs in `bytes` (non-overlapping, left to right).
@@ -526,6 +539,12 @@ mod tests {
             tail.redacted(secret),
             "new [REDACTED] old=[REDACTED] mgmt:[REDACTED]; done"
         );
+        // The secret inside a longer key-shaped word: one redaction, nothing left of either.
+        let tail = tail_of(
+            &[b"x sk-or-v1-new_suffix y"],
+            OUTPUT_TAIL_BYTES + KEY_MARGIN,
+        );
+        assert_eq!(tail.redacted(secret), "x [REDACTED] y");
     }
 
     #[test]
