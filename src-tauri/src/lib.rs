@@ -3,6 +3,7 @@
 //! keyward-core. Environment: `KEYWARD_DATA_DIR`, `KEYWARD_KEYCHAIN_SERVICE`,
 //! `KEYWARD_WATCH_INTERVAL_SECS` (tests), `RUST_LOG`; flags `--sandbox`, `--hidden` (start at login).
 
+mod approval;
 mod autostart;
 pub mod bindings;
 mod clipboard;
@@ -92,6 +93,9 @@ pub fn run() {
         // Notifications are sent from Rust only; the window has no notification permission.
         .plugin(tauri_plugin_notification::init())
         .plugin(autostart::plugin())
+        // For the native dialog approving a command deploy target, shown from Rust only: the window
+        // has no dialog permission (capabilities/main-window.json).
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let service = start_service(app.handle(), &options)?;
@@ -287,6 +291,7 @@ fn start_service(
     }
     config.events = Arc::new(events::WindowEvents::new(app.clone()));
     config.rotation.clipboard = Some(Arc::new(clipboard::ShellClipboard::new(app.clone())));
+    config.rotation.approver = Some(Arc::new(approval::NativeApprover::new(app.clone())));
     config.sandbox = SandboxConfig {
         state_file: Some(data_dir.join("sandbox-emulator.json")),
         traffic: true,

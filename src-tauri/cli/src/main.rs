@@ -3,6 +3,7 @@
 //! never disagree. `--json` prints machine-readable output; secrets only ever go to stdout on
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
+mod approve;
 mod rotate;
 
 use std::io::{IsTerminal, Read};
@@ -173,6 +174,9 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
     config.events = Arc::new(NoEvents);
     // A terminal command does its work and exits: nothing retries in the background.
     config.recovery = None;
+    // A command deploy target not approved yet is put to the person on the terminal (refused
+    // when standard input is not one).
+    config.rotation.approver = Some(Arc::new(approve::TerminalApprover));
     if let Some(points) = &cli.crash_test_pause_at {
         config.rotation.hooks = EnvPauseHook::parse(points)
             .map(|hook| Arc::new(hook) as Arc<dyn keyward_core::rotation::RotationHooks>);

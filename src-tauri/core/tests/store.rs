@@ -83,6 +83,7 @@ fn migrates_an_empty_database_to_the_latest_schema_in_wal_mode() {
             "alert_snoozes",
             "cache_meta",
             "cached_keys",
+            "command_approvals",
             "keyward_disabled_keys",
             "open_alerts",
             "pending_secrets",
@@ -704,4 +705,28 @@ fn the_default_data_dir_is_the_desktop_apps() {
     let conf: serde_json::Value =
         serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
     assert_eq!(conf["identifier"], keyward_core::store::APP_IDENTIFIER);
+}
+
+#[test]
+fn command_approvals_keep_only_digests_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest =
+        keyward_core::deploy::command_digest("/usr/bin/update", &["--x".into()], "KEY", None);
+    {
+        let store = open(dir.path());
+        assert!(!store.is_command_approved(&digest).unwrap());
+        store.approve_command(&digest, Utc::now()).unwrap();
+        // Twice is fine (the first approval is kept).
+        store.approve_command(&digest, Utc::now()).unwrap();
+        assert!(
+            store
+                .approve_command("/usr/bin/update", Utc::now())
+                .is_err()
+        );
+    }
+    let store = open(dir.path());
+    assert!(store.is_command_approved(&digest).unwrap());
+    assert_eq!(store.approved_commands().unwrap().len(), 1);
+    let other = keyward_core::deploy::command_digest("/usr/bin/update", &[], "KEY", None);
+    assert!(!store.is_command_approved(&other).unwrap());
 }

@@ -111,6 +111,7 @@ fn policies() -> Vec<RotationPolicy> {
             p.every_days = Some(0);
             p.targets = vec![
                 command("", "API_KEY"),
+                command("reload", "API_KEY"),
                 command("/usr/local/bin/reload", "9LIVES"),
                 command("/usr/local/bin/reload", "API_KEY"),
             ]

@@ -18,12 +18,15 @@ pub async fn rotation_policy_get(
     Ok(service(&app).rotation_policy(&args.profile_id, &args.key_hash)?)
 }
 
+/// Stores a policy. A command target not approved yet is put to the person in a native dialog
+/// (shown by Rust, not the web view); a refusal is an `invalid_input` error on
+/// `targets[i].program` and stores nothing. The web view can ask, never approve.
 #[tauri::command]
 pub async fn rotation_policy_set(
     app: AppHandle,
     args: RotationPolicy,
 ) -> Result<RotationPolicy, AppError> {
-    Ok(service(&app).set_rotation_policy(args)?)
+    Ok(service(&app).set_rotation_policy_approving(args).await?)
 }
 
 /// Every problem of a policy (`field` set); nothing is stored. Empty = valid.

@@ -99,6 +99,13 @@ export class FakeRotation {
   autoMs: number | null = null;
   /** Emits rotation-changed for every change (off in tests that only look at command answers). */
   emitEvents = true;
+  /** What the person answers in the shell's native dialog when a policy brings a command target
+   *  not approved yet (the shell asks; the web view can't answer). */
+  commandApproval: "approve" | "refuse" = "approve";
+  /** Command targets approved so far (the core keeps a digest of program, args, variable, dir). */
+  approvedCommands = new Set<string>();
+  /** Every command target the dialog was shown for. */
+  approvalsAsked: Extract<RotationPolicy["targets"][number], { kind: "command" }>[] = [];
   private counter = 0;
 
   constructor(private host: Host) {}
@@ -145,10 +152,25 @@ export class FakeRotation {
         else if (t.account.trim() === "") bad(f("account"), "must not be empty");
       } else if (t.kind === "command") {
         if (t.program.trim() === "") bad(f("program"), "must name the program to run, e.g. /usr/local/bin/update-key");
+        else if (!t.program.startsWith("/")) bad(f("program"), `must be an absolute path, e.g. /usr/local/bin/update-key ("${t.program}" is not): Keyward does not look programs up on PATH`);
         else if (!ENV_NAME.test(t.env_var)) bad(f("env_var"), badVariable(t.env_var));
       }
     }
     return out;
+  }
+
+  /** The shell's native dialog for each command target not approved yet (RotationPolicy save). */
+  private approveCommands(p: RotationPolicy): void {
+    for (const [i, t] of p.targets.entries()) {
+      if (t.kind !== "command") continue;
+      const digest = JSON.stringify([t.program, t.args, t.env_var, t.working_dir]);
+      if (this.approvedCommands.has(digest)) continue;
+      this.approvalsAsked.push(structuredClone(t));
+      if (this.commandApproval === "refuse") {
+        throw err("invalid_input", `was not approved: running "${t.program}" was refused in the approval prompt (or no one could be asked), so Keyward will not run it`, `targets[${i}].program`);
+      }
+      this.approvedCommands.add(digest);
+    }
   }
 
   private findKey(profileId: string, hash: string): KeyRow {
@@ -371,6 +393,7 @@ export class FakeRotation {
         const p = a as unknown as RotationPolicy;
         const problem = this.problems(p)[0];
         if (problem) throw problem;
+        this.approveCommands(p);
         this.setPolicy(p);
         return this.policy(p.profile_id, p.key_hash);
       }

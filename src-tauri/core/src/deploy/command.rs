@@ -1,10 +1,14 @@
-//! Command targets: run a program (directly, never through a shell) with the secret in one environment
-//! variable, stdin closed, stdout and stderr captured (only their last few KB, with the secret
-//! redacted should the program print it), and a timeout after which it is killed. A non-zero exit
-//! is a failure reported with its code and the tail of what the program wrote.
+//! Command targets: run a program (directly, never through a shell, by its absolute path: no PATH
+//! lookup) with the secret in one environment variable, stdin closed, stdout and stderr captured
+//! (only their last few KB, with every key-shaped value redacted should the program print one), and
+//! a timeout after which it is killed. A non-zero exit is a failure reported with its code and the
+//! tail of what the program wrote.
 //!
-//! Only the program itself is killed on timeout; children it started and left running are not (they
-//! may keep its output open, so after the program ends its output is read for a short grace only).
+//! The environment is cleared: the program sees its secret variable, `PATH` = [`COMMAND_PATH`],
+//! `HOME` (the user's home directory) and `LANG=C.UTF-8`, nothing of Keyward's own environment
+//! (which, in the CLI, may hold the management key). On Unix it runs in a process group of its own:
+//! on timeout the whole group is killed (children it started too), and whatever it left running in
+//! its group when it ends is killed as well (nothing keeps the secret after the deploy).
 
 use std::io;
 use std::path::Path;
@@ -18,6 +22,9 @@ use tokio::process::Command;
 
 use super::{DeployContext, Deployed, looks_like_secret, printable, validate_variable_name};
 use crate::Error;
+use output::{KEY_MARGIN, Tail};
+
+mod output;
 
 /// How long a command may run by default.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,8 +36,12 @@ pub const OUTPUT_TAIL_BYTES: usize = 4096;
 /// behind) before reading stops.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
-/// Shown instead of the secret in captured output.
-const REDACTED: &str = "[REDACTED]";
+/// The `PATH` a command target runs with (for the programs it runs itself; Keyward runs the target
+/// by its absolute path).
+pub const COMMAND_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The `LANG` a command target runs with.
+const COMMAND_LANG: &str = "C.UTF-8";
 
 pub(super) fn validate(
     program: &str,
@@ -48,6 +59,16 @@ pub(super) fn validate(
         return Err(Error::invalid(
             "program",
             "must not contain a NUL character",
+        ));
+    }
+    if !Path::new(program).is_absolute() {
+        return Err(Error::invalid(
+            "program",
+            format!(
+                "must be an absolute path, e.g. /usr/local/bin/update-key (\"{}\" is not): \
+                 Keyward does not look programs up on PATH",
+                printable(program)
+            ),
         ));
     }
     if looks_like_secret(program) {
@@ -90,6 +111,15 @@ pub(super) fn validate(
                 "must not contain a NUL character",
             ));
         }
+        if !Path::new(dir).is_absolute() {
+            return Err(Error::invalid(
+                "working_dir",
+                format!(
+                    "must be an absolute path, e.g. /srv/app (\"{}\" is not)",
+                    printable(dir)
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -116,11 +146,16 @@ pub(super) async fn deploy(
     let mut command = Command::new(program);
     command
         .args(args)
+        .env_clear()
+        .envs(base_environment())
         .env(env_var, secret.expose_secret())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group (id = its pid), so a timeout can kill everything it started.
+    #[cfg(unix)]
+    command.process_group(0);
     if let Some(dir) = working_dir {
         // Checked here because a missing working directory fails the spawn with the same error
         // as a missing program.
@@ -133,8 +168,9 @@ pub(super) async fn deploy(
         command.current_dir(dir);
     }
     let mut child = command.spawn().map_err(|err| spawn_failure(&shown, &err))?;
+    let group = child.id();
 
-    let keep = OUTPUT_TAIL_BYTES + secret_bytes.len();
+    let keep = OUTPUT_TAIL_BYTES + secret_bytes.len().max(KEY_MARGIN);
     let stdout = Arc::new(Mutex::new(Tail::new(keep)));
     let stderr = Arc::new(Mutex::new(Tail::new(keep)));
     let readers = [
@@ -155,6 +191,8 @@ pub(super) async fn deploy(
             return Err(format!("Could not wait for {shown} to finish: {err}"));
         }
         Err(_elapsed) => {
+            // The group first, while its leader (not yet reaped) keeps the group id taken.
+            kill_group(group, &shown);
             // kill() also reaps it, so no zombie is left behind.
             if let Err(err) = child.kill().await {
                 tracing::warn!(program = %shown, %err, "could not kill a timed-out deploy command");
@@ -162,6 +200,8 @@ pub(super) async fn deploy(
             None
         }
     };
+    // Whatever it left running in its group (e.g. `sleep 300 &`) ends with it.
+    kill_group(group, &shown);
     for reader in readers.into_iter().flatten() {
         let abort = reader.abort_handle();
         if tokio::time::timeout(OUTPUT_GRACE, reader).await.is_err() {
@@ -192,11 +232,53 @@ pub(super) async fn deploy(
     ))
 }
 
+/// The only variables a command target gets besides its secret: a fixed `PATH` and `LANG`, and
+/// `HOME` (secrets-manager CLIs read their configuration from there). Never Keyward's own
+/// environment, which may hold the management key (`KEYWARD_MANAGEMENT_KEY` in the CLI).
+fn base_environment() -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut vars = vec![("LANG", COMMAND_LANG.into())];
+    #[cfg(unix)]
+    vars.push(("PATH", COMMAND_PATH.into()));
+    if let Some(dirs) = directories::BaseDirs::new() {
+        vars.push(("HOME", dirs.home_dir().as_os_str().to_owned()));
+    }
+    // Windows programs need to find the system.
+    #[cfg(windows)]
+    if let Some(root) = std::env::var_os("SystemRoot") {
+        vars.push(("SystemRoot", root));
+    }
+    vars
+}
+
+/// Kills the process group `group` (the command's; its id is the command's pid). A group that is
+/// already gone is not an error.
+#[cfg(unix)]
+fn kill_group(group: Option<u32>, shown: &str) {
+    use nix::errno::Errno;
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+
+    let Some(group) = group
+        .and_then(|id| i32::try_from(id).ok())
+        .filter(|id| *id > 1)
+    else {
+        return;
+    };
+    match killpg(Pid::from_raw(group), Signal::SIGKILL) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(err) => {
+            tracing::warn!(program = %shown, %err, "could not kill a deploy command's process group")
+        }
+    }
+}
+
+/// Elsewhere only the program itself is killed (on timeout, by `Child::kill`).
+#[cfg(not(unix))]
+fn kill_group(_group: Option<u32>, _shown: &str) {}
+
 fn spawn_failure(shown: &str, err: &io::Error) -> String {
     match err.kind() {
-        io::ErrorKind::NotFound => format!(
-            "Can't run {shown}: no such program (give its full path, or check that it is on PATH)"
-        ),
+        io::ErrorKind::NotFound => format!("Can't run {shown}: no such program"),
         io::ErrorKind::PermissionDenied => {
             format!("Can't run {shown}: permission denied (is it an executable file?)")
         }
@@ -251,121 +333,9 @@ async fn read_into(mut pipe: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>) {
     }
 }
 
-/// The last `keep` bytes of a stream. `keep` exceeds what is shown by the secret's length, so that a
-/// secret cut by the start of the buffer is never within what is shown.
-pub(super) struct Tail {
-    bytes: Vec<u8>,
-    keep: usize,
-    /// Bytes dropped from the front so far.
-    dropped: bool,
-}
-
-impl Tail {
-    pub(super) fn new(keep: usize) -> Self {
-        Tail {
-            bytes: Vec::new(),
-            keep,
-            dropped: false,
-        }
-    }
-
-    pub(super) fn push(&mut self, data: &[u8]) {
-        self.bytes.extend_from_slice(data);
-        // Trimmed in batches so a chatty program costs amortised O(1) per byte.
-        if self.bytes.len() > self.keep * 2 {
-            let excess = self.bytes.len() - self.keep;
-            self.bytes.drain(..excess);
-            self.dropped = true;
-        }
-    }
-
-    /// The last [`OUTPUT_TAIL_BYTES`] as text, every occurrence of `secret` replaced by
-    /// `[REDACTED]`, prefixed with `…` when the start was cut.
-    pub(super) fn redacted(&self, secret: &[u8]) -> String {
-        let bytes = &self.bytes;
-        let shown_from = bytes.len().saturating_sub(OUTPUT_TAIL_BYTES);
-        let mut text = Vec::with_capacity(bytes.len() - shown_from + REDACTED.len());
-        if self.dropped || shown_from > 0 {
-            text.extend_from_slice("…".as_bytes());
-        }
-        // `copied_to`: the next byte not yet in `text`.
-        let mut copied_to = shown_from;
-        let mut at = 0;
-        while !secret.is_empty() && at + secret.len() <= bytes.len() {
-            if bytes[at..].starts_with(secret) {
-                let end = at + secret.len();
-                // An occurrence that only partly reaches into the shown window is redacted whole.
-                if end > shown_from {
-                    if at > copied_to {
-                        text.extend_from_slice(&bytes[copied_to..at]);
-                    }
-                    text.extend_from_slice(REDACTED.as_bytes());
-                    copied_to = end;
-                }
-                at = end;
-            } else {
-                at += 1;
-            }
-        }
-        if copied_to < bytes.len() {
-            text.extend_from_slice(&bytes[copied_to..]);
-        }
-        String::from_utf8_lossy(&text).into_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tail_of(chunks: &[&[u8]], keep: usize) -> Tail {
-        let mut tail = Tail::new(keep);
-        for chunk in chunks {
-            tail.push(chunk);
-        }
-        tail
-    }
-
-    #[test]
-    fn short_output_is_kept_whole_and_redacted() {
-        let secret = b"sk-or-v1-abc";
-        let tail = tail_of(&[b"key is sk-or-v1-abc and sk-or-v1-abc!"], 100);
-        assert_eq!(tail.redacted(secret), "key is [REDACTED] and [REDACTED]!");
-    }
-
-    #[test]
-    fn a_secret_straddling_the_shown_window_is_redacted_whole() {
-        let secret = b"SECRETSECRET";
-        let keep = OUTPUT_TAIL_BYTES + secret.len();
-        // The secret starts 5 bytes before the shown window begins.
-        let mut data = vec![b'a'; 100];
-        data.extend_from_slice(secret);
-        data.extend(std::iter::repeat_n(
-            b'b',
-            OUTPUT_TAIL_BYTES - secret.len() + 5,
-        ));
-        let tail = tail_of(&[&data], keep);
-        let text = tail.redacted(secret);
-        assert!(text.starts_with("…[REDACTED]"), "{}", &text[..40]);
-        assert!(!text.contains("SECRET"));
-        assert!(!text.contains("CRET"), "a cut piece of the secret leaked");
-    }
-
-    #[test]
-    fn chatty_output_keeps_only_the_tail() {
-        let secret = b"sk-or-v1-zzz";
-        let keep = OUTPUT_TAIL_BYTES + secret.len();
-        let mut tail = Tail::new(keep);
-        for round in 0..1000 {
-            tail.push(format!("line {round} sk-or-v1-zzz\n").as_bytes());
-        }
-        let text = tail.redacted(secret);
-        assert!(text.starts_with('…'));
-        assert!(text.ends_with("line 999 [REDACTED]\n"));
-        assert!(!text.contains("sk-or-v1-zzz"));
-        assert!(text.len() <= OUTPUT_TAIL_BYTES + 64);
-        assert!(tail.bytes.len() <= keep * 2);
-    }
 
     #[test]
     fn validation_names_the_field() {
@@ -374,30 +344,41 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let args = vec!["--flag".to_owned()];
-        assert!(validate("deploy.sh", &args, "API_KEY", None).is_ok());
+        assert!(validate("/usr/local/bin/deploy.sh", &args, "API_KEY", None).is_ok());
+        assert!(validate("/x", &args, "API_KEY", Some("/srv/app")).is_ok());
         assert_eq!(
             field(validate(" ", &args, "API_KEY", None).unwrap_err()),
             "program"
         );
+        // No PATH lookup: a bare name or a relative path is refused.
+        for relative in ["sh", "deploy.sh", "./deploy.sh", "bin/deploy"] {
+            let err = validate(relative, &args, "API_KEY", None).unwrap_err();
+            assert!(err.to_string().contains("absolute path"), "{err}");
+            assert_eq!(field(err), "program");
+        }
         let leaked = vec!["sk-or-v1-0123".to_owned()];
         assert_eq!(
-            field(validate("x", &leaked, "API_KEY", None).unwrap_err()),
+            field(validate("/x", &leaked, "API_KEY", None).unwrap_err()),
             "args"
         );
         assert_eq!(
-            field(validate("x", &args, "1BAD", None).unwrap_err()),
+            field(validate("/x", &args, "1BAD", None).unwrap_err()),
             "env_var"
         );
         assert_eq!(
-            field(validate("x", &args, "A-B", None).unwrap_err()),
+            field(validate("/x", &args, "A-B", None).unwrap_err()),
             "env_var"
         );
         assert_eq!(
-            field(validate("x", &args, "", None).unwrap_err()),
+            field(validate("/x", &args, "", None).unwrap_err()),
             "env_var"
         );
         assert_eq!(
-            field(validate("x", &args, "API_KEY", Some("")).unwrap_err()),
+            field(validate("/x", &args, "API_KEY", Some("")).unwrap_err()),
+            "working_dir"
+        );
+        assert_eq!(
+            field(validate("/x", &args, "API_KEY", Some("relative/dir")).unwrap_err()),
             "working_dir"
         );
     }

@@ -2,11 +2,14 @@
 //! command that receives it in an environment variable, or the clipboard. [`validate_target`] checks
 //! a target, [`deploy`] delivers a secret and answers with a [`DeployOutcome`] (never the secret),
 //! [`undo`] reverts a deploy, [`discard_backup`] removes the backup once the old key is gone.
+//! A command target runs only once the person approved it (`approval`).
 
+mod approval;
 mod command;
 mod env_file;
 mod keychain;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +21,11 @@ use ts_rs::TS;
 use crate::Error;
 use crate::vault::Vault;
 
-pub use command::{DEFAULT_COMMAND_TIMEOUT, OUTPUT_TAIL_BYTES};
+pub use approval::{
+    CommandApprovalRequest, CommandApprover, MemoryApprover, command_digest, target_digest,
+};
+pub(crate) use approval::{is_approved, not_approved, not_approved_message};
+pub use command::{COMMAND_PATH, DEFAULT_COMMAND_TIMEOUT, OUTPUT_TAIL_BYTES};
 
 /// Longest variable name accepted (env files and command environment variables).
 const MAX_VARIABLE_LEN: usize = 256;
@@ -33,8 +40,10 @@ pub enum DeployTarget {
     EnvFile { path: String, variable: String },
     /// An OS keychain entry of the person's choosing.
     Keychain { service: String, account: String },
-    /// A program run with the secret in the environment variable `env_var` (never on its command
-    /// line, never through a shell).
+    /// A program (an absolute path, never looked up on PATH) run with the secret in the environment
+    /// variable `env_var` (never on its command line, never through a shell), in an environment
+    /// holding nothing else but a fixed PATH, HOME and LANG. Runs only once the person approved
+    /// exactly these fields (`CommandApprover`).
     Command {
         program: String,
         args: Vec<String>,
@@ -128,6 +137,9 @@ pub struct DeployContext {
     /// holding the value from before) instead of backing up the new secret. `None`: a fresh,
     /// timestamped name per deploy.
     pub backup_suffix: Option<String>,
+    /// Digests ([`target_digest`]) of the command targets the person approved: any other command
+    /// target is refused without running.
+    pub approved_commands: HashSet<String>,
 }
 
 impl Default for DeployContext {
@@ -137,6 +149,7 @@ impl Default for DeployContext {
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             vault: Vault::new(),
             backup_suffix: None,
+            approved_commands: HashSet::new(),
         }
     }
 }
@@ -160,6 +173,14 @@ impl DeployContext {
         self.backup_suffix = Some(suffix.into());
         self
     }
+
+    /// Lets `target` (a command) run: as if the person had approved it.
+    pub fn approving(mut self, target: &DeployTarget) -> Self {
+        if let Some(digest) = target_digest(target) {
+            self.approved_commands.insert(digest);
+        }
+        self
+    }
 }
 
 impl fmt::Debug for DeployContext {
@@ -172,6 +193,7 @@ impl fmt::Debug for DeployContext {
             .field("command_timeout", &self.command_timeout)
             .field("vault", &self.vault)
             .field("backup_suffix", &self.backup_suffix)
+            .field("approved_commands", &self.approved_commands.len())
             .finish()
     }
 }
@@ -207,6 +229,20 @@ pub async fn deploy(
 ) -> DeployOutcome {
     if let Err(err) = validate_target(target) {
         return DeployOutcome::failed(target, err.to_string());
+    }
+    if !is_approved(target, &ctx.approved_commands) {
+        tracing::warn!(target = %target.describe(), "refused to run an unapproved command target");
+        let program = match target {
+            DeployTarget::Command { program, .. } => program.as_str(),
+            _ => "",
+        };
+        return DeployOutcome::failed(
+            target,
+            format!(
+                "Did not run the command: it {}",
+                not_approved_message(program, false)
+            ),
+        );
     }
     let result = match target {
         DeployTarget::Clipboard => deploy_clipboard(secret, ctx),

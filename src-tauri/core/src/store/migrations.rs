@@ -66,6 +66,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("schema/v2_watch.sql")).comment("usage snapshots, alert ledger, snoozes"),
     M::up(include_str!("schema/v3_rotation.sql"))
         .comment("rotation journal, policies, deploy targets"),
+    M::up(include_str!("schema/command_approvals.sql"))
+        .comment("approved command deploy targets (digests)"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.
@@ -96,6 +98,6 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 3);
+        assert_eq!(LATEST_VERSION, 4);
     }
 }

@@ -6,6 +6,7 @@
 //! short local disk operations; from async code prefer `tokio::task::spawn_blocking` for bulk writes.
 
 mod cache;
+mod command_approvals;
 mod migrations;
 mod profile_manager;
 mod profiles;

@@ -152,6 +152,37 @@ describe("rotation policy editor", () => {
     await waitFor(() => expect(onclose).toHaveBeenCalled());
   });
 
+  it("a command target needs an absolute program and the person's approval in Keyward's own dialog: refused is shown under Program and nothing is saved", async () => {
+    const fake = rotationFake();
+    fake.rotation.commandApproval = "refuse";
+    const { user, d, onclose, onsaved } = await open(fake);
+    await user.click(d.getByRole("button", { name: "+ Command" }));
+    expect(d.getByText(/Saving asks you to approve exactly this command/)).toBeInTheDocument();
+    await user.type(d.getByLabelText("Program"), "reload");
+    await user.click(d.getByRole("button", { name: "Save policy" }));
+    // No PATH lookup: the core's rule, under the field.
+    expect(await d.findByText(/^Program must be an absolute path/)).toBeInTheDocument();
+    expect(fake.rotation.approvalsAsked).toEqual([]);
+    await user.clear(d.getByLabelText("Program"));
+    await user.type(d.getByLabelText("Program"), "/usr/local/bin/reload");
+    await user.click(d.getByRole("button", { name: "Save policy" }));
+    // The dialog (the shell's, not this window's) was refused: said under Program, nothing stored.
+    expect(await d.findByText(/^Program was not approved: running "\/usr\/local\/bin\/reload" was refused/)).toBeInTheDocument();
+    expect(d.getByLabelText("Program")).toHaveAttribute("aria-invalid", "true");
+    await waitFor(() => expect(d.getByLabelText("Program")).toHaveFocus());
+    expect(fake.rotation.approvalsAsked).toEqual([
+      { kind: "command", program: "/usr/local/bin/reload", args: [], env_var: "OPENROUTER_API_KEY", working_dir: null },
+    ]);
+    expect(fake.rotation.policy("p1", "old-hash").targets).toEqual([]);
+    expect(onclose).not.toHaveBeenCalled();
+    // Approved this time: saved.
+    fake.rotation.commandApproval = "approve";
+    await user.click(d.getByRole("button", { name: "Save policy" }));
+    await waitFor(() => expect(onclose).toHaveBeenCalled());
+    expect(onsaved).toHaveBeenCalled();
+    expect(fake.rotation.policy("p1", "old-hash").targets).toMatchObject([{ kind: "command", program: "/usr/local/bin/reload" }]);
+  });
+
   it("an error without a field shows as a callout; Esc cancels", async () => {
     const fake = rotationFake();
     fake.failures.set("rotation_policy_set", [{ kind: "store", message: "Keyward's local data failed: disk full", field: null, retry_after_ms: null }]);

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Rotations;
+use super::approval::Ask;
 use crate::AppError;
 use crate::Error;
 use crate::api::{ApiKey, ListKeysQuery};
@@ -29,9 +30,11 @@ impl Rotations {
             .unwrap_or_else(|| RotationPolicy::default_for(profile_id, key_hash)))
     }
 
-    /// Validates and stores a policy (`InvalidInput` names the field, e.g. `targets[0].path`).
+    /// Validates and stores a policy (`InvalidInput` names the field, e.g. `targets[0].path`). A
+    /// command target must be approved already (`targets[i].program` otherwise).
     pub(crate) fn set_policy(&self, policy: RotationPolicy) -> Result<RotationPolicy, Error> {
         policy.validate()?;
+        self.require_commands_approved(&policy.targets)?;
         self.store().set_rotation_policy(&policy)?;
         Ok(policy)
     }
@@ -141,7 +144,17 @@ impl Rotations {
     /// or completes; progress is announced through `EventSink::rotation_changed`. Refused (conflict)
     /// while the key already has an unfinished rotation.
     pub(crate) async fn start(&self, args: RotationStartArgs) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args).await?;
+        self.start_as(args, Ask::Person).await
+    }
+
+    /// [`start`](Self::start); `ask` says whether an unapproved command target may be put to the
+    /// person ([`Ask::Never`] for automatic rotations).
+    pub(super) async fn start_as(
+        &self,
+        args: RotationStartArgs,
+        ask: Ask,
+    ) -> Result<RotationView, Error> {
+        let id = self.record_new_rotation(&args, ask).await?;
         self.advance(&id).await
     }
 
@@ -152,7 +165,7 @@ impl Rotations {
         self: &Arc<Self>,
         args: RotationStartArgs,
     ) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args).await?;
+        let id = self.record_new_rotation(&args, Ask::Person).await?;
         let view = self.view(&id)?;
         let rotations = Arc::clone(self);
         tokio::spawn(async move {
@@ -168,6 +181,7 @@ impl Rotations {
     pub(super) async fn record_new_rotation(
         &self,
         args: &RotationStartArgs,
+        ask: Ask,
     ) -> Result<String, Error> {
         if let Some(expiry) = args.new_expiry {
             validate_new_expiry(expiry, self.now())?;
@@ -185,6 +199,8 @@ impl Rotations {
             ));
         }
         let policy = self.policy(&profile.id, &old.hash)?;
+        // Before anything is created: an unapproved (or changed) command target never runs.
+        self.ensure_commands_approved(&policy.targets, ask).await?;
         // Snapshotted now and saved with the rotation: a resumed run carries this same list.
         let attachments = self
             .config

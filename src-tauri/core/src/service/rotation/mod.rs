@@ -7,6 +7,7 @@
 
 mod api;
 mod api_links;
+mod approval;
 mod attach;
 mod links;
 mod reconcile;
@@ -27,7 +28,7 @@ use super::{EventSink, Inner, Keyward};
 use crate::AppError;
 use crate::Error;
 use crate::api::{ApiKey, Clock, NewKey, OpenRouterClient};
-use crate::deploy::{self, ClipboardSink, DeployContext};
+use crate::deploy::{self, ClipboardSink, CommandApprover, DeployContext};
 use crate::ipc::KeysChangedEvent;
 use crate::rotation::{
     HookPoint, JournalEntry, Rotation, RotationAction, RotationBatchArgs, RotationHooks,
@@ -60,6 +61,10 @@ pub struct RotationConfig {
     /// What names a key (guardrail, BYOK allowlists, log destinations), carried to the new key.
     /// Default: [`ApiAccountLinks`] (the profile's API); tests may use [`MemoryAccountLinks`].
     pub links: Arc<dyn AccountLinks>,
+    /// Asks the person to approve a command target (a native dialog, a terminal prompt); `None`:
+    /// unapproved command targets are refused. The shell may set it later with
+    /// `Keyward::set_command_approver`.
+    pub approver: Option<Arc<dyn CommandApprover>>,
 }
 
 impl Default for RotationConfig {
@@ -73,6 +78,7 @@ impl Default for RotationConfig {
             batch_concurrency: 3,
             create_match_skew: Duration::from_secs(300),
             links: Arc::new(ApiAccountLinks),
+            approver: None,
         }
     }
 }
@@ -87,6 +93,7 @@ impl fmt::Debug for RotationConfig {
             .field("tick_interval", &self.tick_interval)
             .field("batch_concurrency", &self.batch_concurrency)
             .field("create_match_skew", &self.create_match_skew)
+            .field("approver", &self.approver.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +173,9 @@ pub(crate) struct Rotations {
     clients: Arc<dyn ProfileClients>,
     config: RotationConfig,
     clipboard: Mutex<Option<Arc<dyn ClipboardSink>>>,
+    approver: Mutex<Option<Arc<dyn CommandApprover>>>,
+    /// Held while the approver is asked: one prompt at a time.
+    approval_lock: tokio::sync::Mutex<()>,
     /// One lock per rotation: runs and actions of one rotation never overlap.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Held while checking that a key has no active rotation and recording a new one.
@@ -203,6 +213,8 @@ impl Rotations {
             events,
             clients,
             clipboard: Mutex::new(config.clipboard.clone()),
+            approver: Mutex::new(config.approver.clone()),
+            approval_lock: tokio::sync::Mutex::new(()),
             config,
             locks: Mutex::new(HashMap::new()),
             start_lock: tokio::sync::Mutex::new(()),
@@ -353,11 +365,17 @@ impl Rotations {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        // Read at every deploy: a command target runs only if it is approved right now.
+        let approved_commands = self.store().approved_commands().unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "could not read the approved commands; none will run");
+            Default::default()
+        });
         DeployContext {
             clipboard,
             command_timeout: self.config.command_timeout,
             vault: self.shared.vault.clone(),
             backup_suffix: None,
+            approved_commands,
         }
     }
 }
@@ -412,9 +430,30 @@ impl Keyward {
         self.inner.rotations.policy(profile_id, key_hash)
     }
 
-    /// Validates and stores a policy (`InvalidInput` names the field, e.g. `targets[0].path`).
+    /// Validates and stores a policy (`InvalidInput` names the field, e.g. `targets[0].path`). Its
+    /// command targets must be approved already (`targets[i].program`: approval needed); use
+    /// [`set_rotation_policy_approving`](Self::set_rotation_policy_approving) to ask the person.
     pub fn set_rotation_policy(&self, policy: RotationPolicy) -> Result<RotationPolicy, Error> {
         self.inner.rotations.set_policy(policy)
+    }
+
+    /// Validates a policy, asks the person (through the front end's `CommandApprover`, never the
+    /// web view) to approve each command target not approved yet, and stores it. A refusal is
+    /// `InvalidInput` on `targets[i].program` and stores nothing.
+    pub async fn set_rotation_policy_approving(
+        &self,
+        policy: RotationPolicy,
+    ) -> Result<RotationPolicy, Error> {
+        self.inner
+            .rotations
+            .set_policy_approving(policy, approval::Ask::Person)
+            .await
+    }
+
+    /// The front end's approval prompt for command targets (`None`: they are refused unless
+    /// approved before).
+    pub fn set_command_approver(&self, approver: Option<Arc<dyn CommandApprover>>) {
+        self.inner.rotations.set_approver(approver);
     }
 
     /// When a key is next due for rotation under its policy, from the cached key list.

@@ -195,7 +195,11 @@ impl Rotations {
         };
         let mut views = Vec::new();
         for args in candidates {
-            match self.start(args.clone()).await {
+            // Nobody to ask: an unapproved command target is refused before any key is created.
+            match self
+                .start_as(args.clone(), super::approval::Ask::Never)
+                .await
+            {
                 Ok(view) => views.push(view),
                 Err(error) => {
                     tracing::warn!(key = %args.key_hash, error = %error, "automatic rotation did not start");

@@ -449,21 +449,34 @@ impl Rotations {
         StepOutcome::Done(notes.join("; "))
     }
 
-    /// The rotation is over: the new secret leaves the keychain if a durable target holds it, stays
-    /// kept if the policy says so, and stays pending (for the person to resolve) otherwise.
+    /// The rotation is over: the new secret leaves the keychain if a durable target Keyward wrote
+    /// itself (an env file, a keychain entry) holds it, stays kept if the policy says so, and stays
+    /// pending (for the person to resolve) otherwise. A command that exited 0 is not proof that the
+    /// secret is stored anywhere (Keyward cannot check what it did), so it never removes the secret.
     pub(super) async fn resolve_new_secret(&self, rotation: &Rotation) -> String {
         let Some(new_key) = rotation.new_key.clone() else {
             return "no new secret to resolve".to_owned();
         };
-        let durable = rotation
-            .step(RotationStepName::Deploy)
-            .deploy
-            .iter()
-            .any(|outcome| outcome.ok && outcome.target != DeployTarget::Clipboard);
+        let deploys = &rotation.step(RotationStepName::Deploy).deploy;
+        let durable = deploys.iter().any(|outcome| {
+            outcome.ok
+                && matches!(
+                    outcome.target,
+                    DeployTarget::EnvFile { .. } | DeployTarget::Keychain { .. }
+                )
+        });
         let keep = rotation.settings.keep_new_secret;
         if !keep && !durable {
-            return "the new secret stays in the keychain as pending until you resolve it"
-                .to_owned();
+            let commands = deploys.iter().any(|outcome| {
+                outcome.ok && matches!(outcome.target, DeployTarget::Command { .. })
+            });
+            return if commands {
+                "the new secret stays in the keychain as pending until you resolve it: a command \
+                 that finished successfully is not proof that it stored the secret"
+                    .to_owned()
+            } else {
+                "the new secret stays in the keychain as pending until you resolve it".to_owned()
+            };
         }
         let profile_id = rotation.profile_id.clone();
         let result = self
