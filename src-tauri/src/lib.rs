@@ -82,6 +82,7 @@ pub fn run() {
             show_main_window(app);
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(clipboard::CopiedSecret::default())
         // Only for the one link the capability allows; links are opened explicitly by the UI, so the
         // plugin's click interception (which would open any `target=_blank` link) stays off.
         .plugin(
@@ -98,6 +99,7 @@ pub fn run() {
             app.manage(service.clone());
             app.manage(PendingOpenKey::default());
             start_desktop(app.handle(), &service, &options);
+            quit_on_signals(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -120,7 +122,10 @@ pub fn run() {
             RunEvent::ExitRequested {
                 code: None, api, ..
             } if stays_in_tray(app) => api.prevent_exit(),
-            RunEvent::Exit => tracing::info!("Keyward exits"),
+            RunEvent::Exit => {
+                clipboard::clear_on_exit(app);
+                tracing::info!("Keyward exits");
+            }
             _ => {}
         }),
         Err(err) => {
@@ -128,6 +133,37 @@ pub fn run() {
             std::process::exit(1);
         }
     }
+}
+
+/// SIGTERM, SIGINT or SIGHUP (a logout, `kill`, Ctrl-C) quit like the tray's Quit, so the exit
+/// hooks run (the clipboard is cleared of a secret copied less than 30 s ago).
+fn quit_on_signals(app: &tauri::AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
+            ) else {
+                tracing::warn!(
+                    "cannot listen for signals; a kill ends Keyward without its exit hooks"
+                );
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+                _ = hup.recv() => "SIGHUP",
+            };
+            tracing::info!(signal = name, "quitting on a signal");
+            app.exit(0);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 /// Whether closing the window leaves the app running in the tray (so the watcher goes on). Without a
