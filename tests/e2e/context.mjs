@@ -161,6 +161,16 @@ export async function dataDirContains(dir, needle) {
   return hits;
 }
 
+/**
+ * The files scenarios made deploy targets (an .env file a rotation writes the new secret to): the
+ * one place a secret belongs on disk, so the secret hygiene scan leaves exactly these out.
+ */
+export const deployTargets = new Set();
+export function deployTarget(path) {
+  deployTargets.add(path);
+  return path;
+}
+
 // ============================================================== scenarios
 
 export const scenarios = [];
