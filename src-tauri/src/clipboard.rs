@@ -1,8 +1,8 @@
 //! The clipboard, written from Rust only: a copied secret is marked so clipboard managers keep it out
 //! of their history, and cleared again after [`CLIPBOARD_CLEAR_AFTER`] — or when Keyward quits
-//! before then ([`clear_on_exit`], called from the app's `RunEvent::Exit`), since a timer of a
-//! process that has ended clears nothing. Either way only when the clipboard still holds what
-//! Keyward put there: something the person copied since is theirs. Used by `secret_copy` and, as
+//! before then ([`clear_on_exit`], called when an exit is requested and not prevented), since the
+//! timer of a process that has ended clears nothing. Either way only when the clipboard still holds
+//! what Keyward put there: something the person copied since is theirs. Used by `secret_copy` and, as
 //! keyward-core's [`ClipboardSink`], by the rotation's clipboard deploy target.
 
 use std::sync::{Mutex, PoisonError};

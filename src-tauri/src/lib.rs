@@ -122,10 +122,10 @@ pub fn run() {
             RunEvent::ExitRequested {
                 code: None, api, ..
             } if stays_in_tray(app) => api.prevent_exit(),
-            RunEvent::Exit => {
-                clipboard::clear_on_exit(app);
-                tracing::info!("Keyward exits");
-            }
+            // Keyward is quitting. Here rather than at `Exit`: by then the clipboard plugin has
+            // dropped its clipboard (and would panic on a read).
+            RunEvent::ExitRequested { .. } => clipboard::clear_on_exit(app),
+            RunEvent::Exit => tracing::info!("Keyward exits"),
             _ => {}
         }),
         Err(err) => {

@@ -214,6 +214,18 @@ export class App {
     return this.browser;
   }
 
+  /**
+   * Quits the app as a logout or `kill` would (SIGTERM), while its WebDriver session is still up,
+   * and waits until the process is gone. Returns whether it ended by itself within 10 s.
+   */
+  async terminate() {
+    const pids = this.driver ? (await descendants(this.driver.pid)).slice(2) : [];
+    const app = pids[0];
+    if (!app || !alive(app)) return false;
+    process.kill(app, "SIGTERM");
+    return waitFor(`the app (${app}) to quit on SIGTERM`, () => !alive(app), { timeout: 10000, interval: 50 }).then(() => true, () => false);
+  }
+
   async quit() {
     // The app process (tauri-driver → WebKitWebDriver → app), found before anything ends.
     const appPids = this.driver ? (await descendants(this.driver.pid)).slice(1) : [];
