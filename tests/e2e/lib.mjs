@@ -3,6 +3,7 @@
 // `secret-tool`, screenshots of the X screen, and waiting for what a person would see.
 
 import { spawn, execFile } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -77,6 +78,23 @@ async function stopChild(child, grace = 5000) {
 
 // ---------------------------------------------------------------- emulator
 
+/**
+ * Every secret this run used, value → what it is: each emulator's management key and every secret
+ * an emulator handed out (its `GET /_emulator/issued-secrets`, read before it stops). The secret
+ * hygiene scenario searches the session's files for all of them.
+ */
+export const secretsUsed = new Map();
+export function noteSecret(value, what) {
+  if (value && !secretsUsed.has(value)) secretsUsed.set(value, what);
+}
+const runningEmulators = new Set();
+export const secretCollectionErrors = [];
+
+/** Reads what every running emulator handed out so far into `secretsUsed`. */
+export async function collectIssuedSecrets() {
+  for (const emulator of runningEmulators) await emulator.collectIssued();
+}
+
 export class Emulator {
   constructor({ binary, managementKey, stateFile, port = 0, logFile }) {
     Object.assign(this, { binary, managementKey, stateFile, port, logFile });
@@ -101,12 +119,25 @@ export class Emulator {
     this.controlUrl = endpoints.control_url.replace(/\/$/, "");
     this.port = Number(new URL(this.baseUrl).port);
     this.child = child;
+    noteSecret(this.managementKey, `management key of the emulator on :${this.port}`);
+    runningEmulators.add(this);
     return this;
   }
 
   async stop() {
-    if (this.child) await stopChild(this.child);
+    if (this.child) {
+      // Its list of handed-out secrets lives in its memory only; a failure to read it fails the
+      // hygiene scenario later (it could not know every secret), not this stop.
+      await this.collectIssued().catch((err) => secretCollectionErrors.push(`:${this.port}: ${err.message ?? err}`));
+      await stopChild(this.child);
+    }
+    runningEmulators.delete(this);
     this.child = null;
+  }
+
+  async collectIssued() {
+    const { secrets } = await this.control("GET", "/issued-secrets");
+    for (const [i, value] of secrets.entries()) noteSecret(value, `secret #${i + 1} handed out by the emulator on :${this.port}`);
   }
 
   get running() {
@@ -183,7 +214,21 @@ export class App {
     return this.browser;
   }
 
+  /**
+   * Quits the app as a logout or `kill` would (SIGTERM), while its WebDriver session is still up,
+   * and waits until the process is gone. Returns whether it ended by itself within 10 s.
+   */
+  async terminate() {
+    const pids = this.driver ? (await descendants(this.driver.pid)).slice(2) : [];
+    const app = pids[0];
+    if (!app || !alive(app)) return false;
+    process.kill(app, "SIGTERM");
+    return waitFor(`the app (${app}) to quit on SIGTERM`, () => !alive(app), { timeout: 10000, interval: 50 }).then(() => true, () => false);
+  }
+
   async quit() {
+    // The app process (tauri-driver → WebKitWebDriver → app), found before anything ends.
+    const appPids = this.driver ? (await descendants(this.driver.pid)).slice(1) : [];
     try {
       await this.browser?.deleteSession();
     } catch {
@@ -192,7 +237,49 @@ export class App {
     this.browser = null;
     if (this.driver) await stopChild(this.driver);
     this.driver = null;
+    // A session that could not be deleted (a loaded machine) leaves the app running once the
+    // drivers are gone, and the next launch then only reaches it (single instance). End it as a
+    // person's `kill` would: SIGTERM quits Keyward through its exit hooks; SIGKILL after 5 s.
+    for (const pid of appPids) {
+      if (!alive(pid)) continue;
+      process.kill(pid, "SIGTERM");
+      await waitFor(`process ${pid} to end`, () => !alive(pid), { timeout: 5000, interval: 50 }).catch(() => {
+        if (alive(pid)) process.kill(pid, "SIGKILL");
+      });
+    }
   }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+}
+
+/** `pid` and every process below it, parents first (from /proc/PID/task/TID/children). */
+async function descendants(pid) {
+  const found = [pid];
+  for (let i = 0; i < found.length; i += 1) {
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${found[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${found[i]}/task/${task}/children`, "utf8").split(" ").filter(Boolean)) {
+          if (!found.includes(Number(child))) found.push(Number(child));
+        }
+      } catch {
+        // The task ended meanwhile.
+      }
+    }
+  }
+  return found;
 }
 
 function portOpen(port) {

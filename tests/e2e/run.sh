@@ -18,6 +18,9 @@ done
 [ -x /usr/bin/WebKitWebDriver ] || fail "/usr/bin/WebKitWebDriver is missing (apt package webkit2gtk-driver)"
 [ -d "$here/node_modules/webdriverio" ] || fail "run npm ci in tests/e2e first (cargo xtask setup does)"
 
+# The secret hygiene scanner must be able to fail before the session relies on it finding nothing.
+node --test "$here/hygiene.test.mjs" >/dev/null 2>&1 || { node --test "$here/hygiene.test.mjs"; fail "the secret hygiene scanner's own tests failed"; }
+
 artifacts="$root/tests/artifacts/e2e"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
@@ -26,7 +29,9 @@ export KEYWARD_EMULATOR_BIN=$(realpath "$KEYWARD_EMULATOR_BIN")
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH" WEBKIT_DISABLE_COMPOSITING_MODE=1
 
 # Inside the session: a private copy of the app, so a rebuild during the run cannot pull it away.
-inner='cp "$1" "$KEYWARD_SESSION_DIR/keyward" &&
+# A TMPDIR of the session's own, so the secret hygiene scan knows the temp files it made.
+inner='cp "$1" "$KEYWARD_SESSION_DIR/keyward" && mkdir -m 700 "$KEYWARD_SESSION_DIR/tmp" &&
+  export E2E_ORIG_TMPDIR=${TMPDIR:-/tmp} TMPDIR=$KEYWARD_SESSION_DIR/tmp &&
   E2E_SCRATCH=$KEYWARD_SESSION_DIR KEYWARD_APP_BIN=$KEYWARD_SESSION_DIR/keyward exec node "$2"'
 set +e
 timeout --kill-after=10 "${E2E_TIMEOUT:-900}" "$root/tests/session.sh" --x11 --password e2e -- \

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use keyward_core::ipc::{KeysListArgs, ProfileAddArgs};
+#[cfg(feature = "crash-test")]
+use keyward_core::rotation::EnvPauseHook;
 use keyward_core::rotation::{
-    EnvPauseHook, NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs, RotationView,
+    NewExpiry, RotationAction, RotationPlanArgs, RotationStartArgs, RotationView,
 };
 use keyward_core::service::NoEvents;
 use keyward_core::store::Profile;
@@ -46,6 +48,8 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Crash tests only: pause for ever at these rotation step boundaries (e.g. `create:posted`).
+    /// Compiled in only with the `crash-test` feature, which the crash harness enables.
+    #[cfg(feature = "crash-test")]
     #[arg(long, global = true, hide = true)]
     crash_test_pause_at: Option<String>,
     #[command(subcommand)]
@@ -177,6 +181,7 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
     // A command deploy target not approved yet is put to the person on the terminal (refused
     // when standard input is not one).
     config.rotation.approver = Some(Arc::new(approve::TerminalApprover));
+    #[cfg(feature = "crash-test")]
     if let Some(points) = &cli.crash_test_pause_at {
         config.rotation.hooks = EnvPauseHook::parse(points)
             .map(|hook| Arc::new(hook) as Arc<dyn keyward_core::rotation::RotationHooks>);
@@ -358,11 +363,16 @@ fn read_management_key() -> Result<SecretString, CliError> {
         return Ok(SecretString::from(key.trim().to_owned()));
     }
     let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("Paste the management key and press Ctrl-D:");
-    }
-    let mut key = String::new();
-    stdin.read_to_string(&mut key).map_err(CliError::Stdin)?;
+    let key = if stdin.is_terminal() {
+        // Pasted on a terminal: read from it with echo off, so the key is not left on the screen
+        // (or in the terminal's scrollback and a screen recording).
+        rpassword::prompt_password("Management key (not shown as you type or paste): ")
+            .map_err(CliError::Stdin)?
+    } else {
+        let mut key = String::new();
+        stdin.read_to_string(&mut key).map_err(CliError::Stdin)?;
+        key
+    };
     let key = key.trim().to_owned();
     if key.is_empty() {
         return Err(CliError::Usage(format!(

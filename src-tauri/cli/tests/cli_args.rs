@@ -1,5 +1,5 @@
 //! `keyward-cli`'s argument handling, without a keychain or a network: usage errors are clear and
-//! fail, the hidden crash-test option is accepted but not advertised, and an empty data directory
+//! fail, the hidden crash-test option exists only in `crash-test` builds, and an empty data directory
 //! answers with empty lists.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -44,6 +44,26 @@ fn help_lists_the_commands_but_not_the_crash_test_option() {
 }
 
 #[test]
+fn the_crash_test_option_exists_only_in_crash_test_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &["rotations", "--crash-test-pause-at", "create:posted"],
+    );
+    let stderr = text(&output.stderr);
+    if cfg!(feature = "crash-test") {
+        assert!(output.status.success(), "{stderr}");
+    } else {
+        // A default (and so every release) build does not know the option at all.
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("unexpected argument '--crash-test-pause-at'"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_rotation_action_is_refused_by_the_parser() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &["rotation-action", "some-id", "explode"]);
@@ -81,15 +101,7 @@ fn a_fresh_data_directory_has_no_rotations_and_no_active_profile() {
     let rotations: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rotations, serde_json::json!([]));
 
-    let output = run(
-        dir.path(),
-        &[
-            "rotate",
-            "somehash",
-            "--crash-test-pause-at",
-            "create:posted",
-        ],
-    );
+    let output = run(dir.path(), &["rotate", "somehash"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("no active profile"),

@@ -232,6 +232,7 @@ async fn create_key(AxumState(app): AppState, headers: HeaderMap, body: Bytes) -
     );
     state.insert(record);
     drop(state);
+    app.issued.record(&secret);
     app.changed();
     Ok(response)
 }

@@ -30,6 +30,8 @@ pub struct App {
     pub traffic: Mutex<Option<TrafficRun>>,
     /// Randomness of the traffic simulator.
     pub rng: Mutex<StdRng>,
+    /// The secrets handed out (memory only), for `GET /_emulator/issued-secrets`.
+    pub issued: crate::issued::IssuedSecrets,
 }
 
 impl App {
@@ -42,6 +44,7 @@ impl App {
             persister,
             traffic: Mutex::new(None),
             rng: Mutex::new(StdRng::from_os_rng()),
+            issued: Default::default(),
         }
     }
 

@@ -45,6 +45,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/traffic", get(get_traffic).post(set_traffic))
         .route("/credits", post(set_credits))
         .merge(crate::api::control_router())
+        .merge(crate::issued::router())
 }
 
 /// Parses a control body; an empty body counts as `{}`.
@@ -162,6 +163,7 @@ async fn add_management_key(AxumState(app): AppState, body: Bytes) -> ApiResult 
             "the emulator holds at most {MAX_MANAGEMENT_KEYS} management keys"
         )));
     }
+    app.issued.record(&key);
     app.changed();
     ok(json!({"key": key}))
 }

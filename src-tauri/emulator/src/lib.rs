@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod control;
 mod faults;
+mod issued;
 mod models;
 mod persist;
 mod quirks;
@@ -203,6 +204,7 @@ impl Emulator {
             })?;
 
         let app = Arc::new(App::new(state, FaultState::new(config.latency), persister));
+        app.issued.record(&management_key);
         // Write the state file once at start: it exists (with the seed) from now on, and a path
         // that cannot be written fails here rather than silently later.
         if let (Some(persister), Some(path)) = (&app.persister, &config.state_file) {

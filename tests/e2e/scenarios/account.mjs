@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bodyText, button, check, checkbox, dialog, field, groupHeaders, listCount, rows, type, waitFor } from "../lib.mjs";
-import { SCRATCH, addProfile, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp } from "../context.mjs";
+import { SCRATCH, addProfile, deployTarget, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp } from "../context.mjs";
 
 const DAY_MS = 86400000;
 
@@ -247,7 +247,7 @@ scenario(14, "rotate-guarded-key", async () => {
   const oldHash = created.data.hash;
   const guardrail = (await em.api("POST", "/guardrails", { name: GUARDRAIL, allowed_models: [ALLOWED] })).data;
   await em.api("POST", `/guardrails/${guardrail.id}/assignments/keys`, { key_hashes: [oldHash] });
-  const envPath = join(SCRATCH, "guarded-app.env");
+  const envPath = deployTarget(join(SCRATCH, "guarded-app.env"));
   await writeFile(envPath, `OPENROUTER_API_KEY=${created.key}\n`);
   let fresh = null;
   try {
@@ -310,7 +310,7 @@ scenario(15, "extend-expiry", async () => {
   const now = Date.parse((await em.control("GET", "/clock")).now);
   const expiresAt = new Date(now + 20 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, "Z");
   const created = await em.api("POST", "/keys", { name: NAME, limit: 3, limit_reset: "monthly", expires_at: expiresAt });
-  const envPath = join(SCRATCH, "extend-app.env");
+  const envPath = deployTarget(join(SCRATCH, "extend-app.env"));
   await writeFile(envPath, `OPENROUTER_API_KEY=${created.key}\n`);
   let fresh = null;
   try {

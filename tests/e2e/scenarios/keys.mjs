@@ -1,6 +1,8 @@
 // Scenarios 1–5, the keys themselves: first run, create, edit, delete, and search / filter / sort over 1,000 keys.
 
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { alert, button, check, checkbox, dialog, field, listCount, rowNamed, rows, secretToolSearch, type, waitFor } from "../lib.mjs";
 import { MAIN, PROFILE, ctx, dataDirContains, firstKey, managementItems, scenario, shot, waitForList, waitForRow, withApp } from "../context.mjs";
 
@@ -107,7 +109,14 @@ scenario(2, "create-key", async () => {
     check(row.expires !== "never" && row.expires !== "", `expiry cell “${row.expires}”`);
     check(row.label === held.label, `label ${row.label} vs ${held.label}`);
     await shot("02-created-in-list");
+
+    // Quit (a logout's SIGTERM) well within the 30 s the copied secret would stay: the exit hook
+    // clears the clipboard, which still holds the secret.
+    check(await ctx.current.app.terminate(), "the app did not quit on SIGTERM");
   });
+  const log = await readFile(join(MAIN.dataDir, "keyward.log"), "utf8");
+  check(/cleared the copied secret from the clipboard when="on quit"/.test(log),
+    `the app quit within 30 s of the copy without clearing the clipboard; its log ends:\n${log.split("\n").slice(-6).join("\n")}`);
 });
 
 async function edit(browser, name, change) {

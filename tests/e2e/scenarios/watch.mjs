@@ -7,7 +7,7 @@ import {
   NotificationSpy, Tray, bodyText, button, check, checkbox, dialog, field, mapped, processRunning, type, unmapWindow, waitFor, windows,
 } from "../lib.mjs";
 import {
-  APP_BIN, ARTIFACTS, SCRATCH, addProfile, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp,
+  APP_BIN, ARTIFACTS, SCRATCH, addProfile, deployTarget, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp,
 } from "../context.mjs";
 
 // ------------------------------------------------------------ watching and rotation (issues 6 and 5)
@@ -101,7 +101,7 @@ scenario(10, "rotation-env-file", async () => {
   const NAME = "e2e-rotate";
   const created = await em.api("POST", "/keys", { name: NAME, limit: 5, limit_reset: "weekly" });
   const oldHash = created.data.hash;
-  const envPath = join(SCRATCH, "rotation-app.env");
+  const envPath = deployTarget(join(SCRATCH, "rotation-app.env"));
   const before = ["# the app's settings", "DATABASE_URL=postgres://localhost/app", `OPENROUTER_API_KEY=${created.key}`, 'GREETING="hello world"', "", "# end", ""].join("\n");
   await writeFile(envPath, before);
   await dumpOnFailure("10-rotation-env-file", em, () => withApp(where, async (browser) => {

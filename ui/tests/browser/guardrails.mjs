@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "vite";
 import { chromium } from "playwright-core";
 import { writeJunit } from "../../../tests/junit.mjs";
+import { htmlNeedsNoTauriAdditions, shippedCsp } from "./csp.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -31,6 +32,9 @@ const fake = await build({
 });
 const fakeScript = (Array.isArray(fake) ? fake[0] : fake).output.find((o) => o.type === "chunk").code;
 
+// The CSP the app ships (src-tauri/tauri.conf.json), as Tauri serves it.
+const CSP = shippedCsp();
+htmlNeedsNoTauriAdditions(readFileSync(join(out, "index.html"), "utf8"));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
 const server = await new Promise((ok) => {
   const s = createServer((req, res) => {
@@ -40,7 +44,7 @@ const server = await new Promise((ok) => {
     if (!file.startsWith(out) || !existsSync(file)) return void res.writeHead(404).end("not found");
     res.writeHead(200, {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-security-policy": "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self'",
+      "content-security-policy": CSP,
     });
     res.end(readFileSync(file));
   });

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "vite";
 import { chromium } from "playwright-core";
 import { writeJunit } from "../../../tests/junit.mjs";
+import { htmlNeedsNoTauriAdditions, probeInline, shippedCsp } from "./csp.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -32,7 +33,9 @@ async function bundleFake() {
   return chunk.code;
 }
 
-// ---- a tiny static server for ui/dist, with the CSP the app ships under ----
+// ---- a tiny static server for ui/dist, with the CSP the app ships (read from tauri.conf.json) ----
+const CSP = shippedCsp();
+htmlNeedsNoTauriAdditions(readFileSync(join(dist, "index.html"), "utf8"));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon" };
 function serve() {
   const server = createServer((req, res) => {
@@ -44,7 +47,7 @@ function serve() {
     }
     res.writeHead(200, {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-security-policy": "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self'",
+      "content-security-policy": CSP,
     });
     res.end(readFileSync(file));
   });
@@ -101,7 +104,7 @@ async function openPage(scenario, colorScheme = "light") {
 }
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 
-console.log(`browser test: ${CHROMIUM} against ${base}`);
+console.log(`browser test: ${CHROMIUM} against ${base}\n  CSP (src-tauri/tauri.conf.json): ${CSP}`);
 let secret = "";
 let createdName = "browser-test-key";
 
@@ -614,6 +617,17 @@ for (const scheme of ["light", "dark"]) {
   });
   await ws.close();
 }
+
+await step("the shipped CSP refuses inline styles and scripts (no 'unsafe-inline')", async () => {
+  // On a page of its own: the refusals it provokes are the point, not violations of the app.
+  const page = await context.newPage();
+  await page.goto(base);
+  const probe = await probeInline(page);
+  await page.close();
+  assert(!probe.styleApplied, `an inline style attribute applied under: ${CSP}`);
+  assert(!probe.scriptRan, `an inline script ran under: ${CSP}`);
+  assert(probe.violations.length === 2, `expected 2 reported violations, got ${JSON.stringify(probe.violations)}`);
+});
 
 await step("no CSP violations or page errors", async () => {
   assert(cspViolations.length === 0, cspViolations.join("\n"));
