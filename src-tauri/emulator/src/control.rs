@@ -69,6 +69,7 @@ async fn health() -> ApiResult {
 async fn reset(AxumState(app): AppState) -> ApiResult {
     app.state().reset();
     app.faults().clear();
+    app.faults().reset_counts();
     app.log().clear();
     app.changed();
     ok(json!({"ok": true}))
