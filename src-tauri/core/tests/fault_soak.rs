@@ -7,7 +7,7 @@
 //! key's secret must be in the vault and hash to its hash, no key may be unknown (orphan) and no
 //! rotation unfinished without having been reported.
 //!
-//! `KEYWARD_SOAK_OPS` (default 600: the CI size), `KEYWARD_SOAK_SEED`, `KEYWARD_SOAK_FAULT_RATE`
+//! `KEYWARD_SOAK_OPS` (default 800: the CI size), `KEYWARD_SOAK_SEED`, `KEYWARD_SOAK_FAULT_RATE`
 //! (default 0.10). The full run: `KEYWARD_SOAK_OPS=10000 cargo test -p keyward-core --test
 //! fault_soak -- --nocapture`. The seed fixes every choice of operation and the faults' random
 //! sequence; timing (which request of two running at once meets a fault, a slow machine's own

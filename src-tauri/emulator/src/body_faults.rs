@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 const MAX_CHUNK_DELAY_MS: u64 = 60_000;
 /// Most chunks a slow body is cut into.
 const MAX_CHUNKS: u32 = 1_000;
+/// How long a cut body waits after its half before the connection closes.
+const CUT_PAUSE: Duration = Duration::from_millis(20);
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -124,13 +126,19 @@ pub async fn slow(response: Response, chunks: u32, delay: Duration) -> Response 
 pub async fn cut(response: Response) -> Response {
     let (parts, bytes) = into_bytes(response).await;
     let half = bytes.slice(..bytes.len() / 2);
-    let stream = futures::stream::iter([
-        Ok(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "cut_body fault: the connection closes mid-body",
-        )),
-    ]);
+    let stream = futures::stream::iter([Some(half), None]).then(|piece| async move {
+        match piece {
+            Some(half) => Ok(half),
+            None => {
+                // Pending for a moment first, so the server flushes the headers and the half.
+                tokio::time::sleep(CUT_PAUSE).await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "cut_body fault: the connection closes mid-body",
+                ))
+            }
+        }
+    });
     Response::from_parts(parts, Body::from_stream(stream))
 }
 

@@ -63,12 +63,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `KEYWARD_SOAK_OPS` (default 600), `KEYWARD_SOAK_SEED` (default fixed),
+    /// `KEYWARD_SOAK_OPS` (default 800), `KEYWARD_SOAK_SEED` (default fixed),
     /// `KEYWARD_SOAK_FAULT_RATE` (default 0.10).
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Settings {
-            ops: var("KEYWARD_SOAK_OPS").map_or(600, |ops| ops.parse().expect("KEYWARD_SOAK_OPS")),
+            ops: var("KEYWARD_SOAK_OPS").map_or(800, |ops| ops.parse().expect("KEYWARD_SOAK_OPS")),
             seed: var("KEYWARD_SOAK_SEED").map_or(0x50a6_2026, |seed| {
                 seed.parse().expect("KEYWARD_SOAK_SEED is a number")
             }),
