@@ -1,6 +1,7 @@
 //! Faults on the way back, over real HTTP: a slow body (headers, then the body in chunks) and a cut
 //! body (half the body, then the connection closes) — both after the handler ran, so the request's
 //! effect stays — and the counts of requests and injected faults that `GET /_emulator/faults` reports.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -56,7 +57,10 @@ async fn a_slow_body_arrives_whole_in_chunks_and_a_short_timeout_loses_it_after_
         .send()
         .await
         .unwrap();
-    let error = response.bytes().await.expect_err("the body never completes");
+    let error = response
+        .bytes()
+        .await
+        .expect_err("the body never completes");
     assert!(error.is_timeout(), "{error:?}");
     assert!(names(&harness).await.contains(&"lost".to_owned()));
 

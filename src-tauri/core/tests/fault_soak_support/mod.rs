@@ -48,7 +48,8 @@ pub fn sha256_hex(text: &str) -> String {
 pub fn soak_client(config: &mut ClientConfig) {
     config.retry = RetryPolicy {
         max_attempts: 6,
-        backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(200)).with_jitter(0.5),
+        backoff: Backoff::new(Duration::from_millis(10), Duration::from_millis(200))
+            .with_jitter(0.5),
         max_elapsed: Duration::from_secs(20),
         retry_rate_limited: true,
     };
@@ -227,7 +228,8 @@ impl Soak {
             };
             ops.push(op);
         }
-        self.tally.note("operations run inside batches", ops.len() as u64);
+        self.tally
+            .note("operations run inside batches", ops.len() as u64);
         let this = &*self;
         let ran: Vec<(Op, Ran)> = futures::stream::iter(ops)
             .map(|op| async move {
@@ -259,18 +261,28 @@ impl Soak {
                 }
             }
             let Some(snapshot) = snapshot else {
-                self.tally.error("look into doubt", Outcome::Reported, "offline", "no fresh list");
+                self.tally.error(
+                    "look into doubt",
+                    Outcome::Reported,
+                    "offline",
+                    "no fresh list",
+                );
                 return;
             };
             self.check_listing(&snapshot, op_index);
             let landed: Vec<String> = snapshot
                 .keys
                 .iter()
-                .filter(|row| row.key.name == doubt.name && !self.model.keys.contains_key(&row.key.hash))
+                .filter(|row| {
+                    row.key.name == doubt.name && !self.model.keys.contains_key(&row.key.hash)
+                })
                 .map(|row| row.key.hash.clone())
                 .collect();
             for hash in landed {
-                self.tally.note("doubtful creates that landed (secret never received; deleted)", 1);
+                self.tally.note(
+                    "doubtful creates that landed (secret never received; deleted)",
+                    1,
+                );
                 let mut deleted = false;
                 for _ in 0..attempts {
                     let result = self
@@ -287,7 +299,12 @@ impl Soak {
                     }
                 }
                 if !deleted {
-                    self.tally.error("look into doubt", Outcome::Reported, "delete", "could not delete");
+                    self.tally.error(
+                        "look into doubt",
+                        Outcome::Reported,
+                        "delete",
+                        "could not delete",
+                    );
                     return;
                 }
             }
@@ -302,7 +319,12 @@ impl Soak {
         let listed: BTreeMap<String, Value> = snapshot
             .keys
             .iter()
-            .map(|row| (row.key.hash.clone(), serde_json::to_value(&row.key).unwrap()))
+            .map(|row| {
+                (
+                    row.key.hash.clone(),
+                    serde_json::to_value(&row.key).unwrap(),
+                )
+            })
             .collect();
         let wrong: Vec<String> = self
             .model
@@ -332,7 +354,10 @@ impl Soak {
             .await
             .unwrap();
         let stale = cache_differences(&cached, &server);
-        self.tally.note("cache rows differing from the server before the final refresh", stale.len() as u64);
+        self.tally.note(
+            "cache rows differing from the server before the final refresh",
+            stale.len() as u64,
+        );
         for what in stale.iter().take(5) {
             eprintln!("stale before refresh: {what}");
         }
@@ -343,7 +368,10 @@ impl Soak {
             .await
             .unwrap();
         if fresh.from_cache {
-            self.violation(op_index, format!("the final refresh failed: {:?}", fresh.connectivity));
+            self.violation(
+                op_index,
+                format!("the final refresh failed: {:?}", fresh.connectivity),
+            );
         }
         for what in cache_differences(&fresh, &server) {
             self.violation(op_index, format!("Keyward's list after a refresh: {what}"));
@@ -353,7 +381,8 @@ impl Soak {
         }
         self.check_secrets(&server, op_index).await;
         self.check_rotations(op_index);
-        self.tally.note("keys on the server at the end", server.len() as u64);
+        self.tally
+            .note("keys on the server at the end", server.len() as u64);
         faults
     }
 
@@ -377,7 +406,12 @@ impl Soak {
         }
         let pending = self.t.service.app_state().unwrap().pending_secrets;
         for entry in pending {
-            match self.t.service.held_secret(&self.profile_id, &entry.key_hash).await {
+            match self
+                .t
+                .service
+                .held_secret(&self.profile_id, &entry.key_hash)
+                .await
+            {
                 Ok(secret) if sha256_hex(secret.expose_secret()) == entry.key_hash => {}
                 other => self.violation(
                     op_index,
@@ -393,17 +427,32 @@ impl Soak {
 
     /// No rotation unfinished; every journal consistent.
     fn check_rotations(&mut self, op_index: u64) {
-        let all = self.t.service.rotations(Some(&self.profile_id), false).unwrap();
+        let all = self
+            .t
+            .service
+            .rotations(Some(&self.profile_id), false)
+            .unwrap();
         for rotation in &all {
             if !rotation.finished {
-                self.violation(op_index, format!("rotation {} is still {}", rotation.id, rotation.status));
+                self.violation(
+                    op_index,
+                    format!("rotation {} is still {}", rotation.id, rotation.status),
+                );
             }
-            let problems = self.t.service.rotation_journal_problems(&rotation.id).unwrap();
+            let problems = self
+                .t
+                .service
+                .rotation_journal_problems(&rotation.id)
+                .unwrap();
             if !problems.is_empty() {
-                self.violation(op_index, format!("rotation {} journal: {problems:?}", rotation.id));
+                self.violation(
+                    op_index,
+                    format!("rotation {} journal: {problems:?}", rotation.id),
+                );
             }
         }
-        self.tally.note("rotations in the journal", all.len() as u64);
+        self.tally
+            .note("rotations in the journal", all.len() as u64);
     }
 }
 
@@ -413,19 +462,33 @@ fn cache_differences(snapshot: &KeysSnapshot, server: &BTreeMap<String, Value>) 
     let listed: BTreeMap<&str, Value> = snapshot
         .keys
         .iter()
-        .map(|row| (row.key.hash.as_str(), serde_json::to_value(&row.key).unwrap()))
+        .map(|row| {
+            (
+                row.key.hash.as_str(),
+                serde_json::to_value(&row.key).unwrap(),
+            )
+        })
         .collect();
     for (hash, key) in server {
         match listed.get(hash.as_str()) {
             None => wrong.push(format!("{hash} ({}) is missing", key["name"])),
             Some(row) => {
-                for field in ["name", "limit", "limit_reset", "include_byok_in_limit", "disabled"] {
+                for field in [
+                    "name",
+                    "limit",
+                    "limit_reset",
+                    "include_byok_in_limit",
+                    "disabled",
+                ] {
                     let same = match (row[field].as_f64(), key[field].as_f64()) {
                         (Some(a), Some(b)) => a == b,
                         _ => row[field] == key[field],
                     };
                     if !same {
-                        wrong.push(format!("{hash}: {field} {} but the server has {}", row[field], key[field]));
+                        wrong.push(format!(
+                            "{hash}: {field} {} but the server has {}",
+                            row[field], key[field]
+                        ));
                     }
                 }
             }

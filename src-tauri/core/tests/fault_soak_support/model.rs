@@ -75,7 +75,10 @@ impl ModelKey {
             return if self.exists.allows(&false) {
                 Vec::new()
             } else {
-                vec![format!("{} ({}) is gone from the server", self.lineage, self.hash)]
+                vec![format!(
+                    "{} ({}) is gone from the server",
+                    self.lineage, self.hash
+                )]
             };
         };
         let mut wrong = Vec::new();

@@ -20,7 +20,14 @@ use super::rotate::{Rotated, see_through};
 /// The keychain service of the soak's deploy targets (one entry per key lineage).
 pub const TARGET_SERVICE: &str = "keyward-soak-targets";
 pub const GROUPS: u32 = 16;
-const LIMITS: [Option<f64>; 6] = [None, Some(1.0), Some(2.5), Some(10.0), Some(25.0), Some(100.0)];
+const LIMITS: [Option<f64>; 6] = [
+    None,
+    Some(1.0),
+    Some(2.5),
+    Some(10.0),
+    Some(25.0),
+    Some(100.0),
+];
 const RESETS: [Option<&str>; 4] = [None, Some("daily"), Some("weekly"), Some("monthly")];
 
 #[derive(Clone, Debug)]
@@ -71,7 +78,9 @@ impl Op {
             Op::Create { .. } => "create",
             Op::Update { .. } => "update",
             Op::SetDisabled { disabled: true, .. } => "disable",
-            Op::SetDisabled { disabled: false, .. } => "enable",
+            Op::SetDisabled {
+                disabled: false, ..
+            } => "enable",
             Op::Delete { .. } => "delete",
             Op::Rotate { .. } => "rotate",
             Op::Refresh => "refresh",
@@ -305,7 +314,7 @@ impl Soak {
                     self.tally.error(
                         name,
                         Outcome::Reported,
-                        &error.kind().to_string(),
+                        error.kind().as_ref(),
                         &error.to_string(),
                     );
                     if may_have_landed(&error) {
@@ -410,7 +419,7 @@ impl Soak {
             Outcome::Reported
         };
         self.tally
-            .error(op, outcome, &error.kind().to_string(), &error.to_string());
+            .error(op, outcome, error.kind().as_ref(), &error.to_string());
     }
 
     /// A 404 says the key is gone: fine when the model allowed that (a delete whose answer was
@@ -447,7 +456,10 @@ impl Soak {
                 let answer = serde_json::to_value(&row.key).unwrap();
                 let wrong = key.mismatches(Some(&answer));
                 for what in wrong {
-                    self.violation(op_index, format!("{op} answered a key the model denies: {what}"));
+                    self.violation(
+                        op_index,
+                        format!("{op} answered a key the model denies: {what}"),
+                    );
                 }
                 self.tally.count(op, Outcome::Converged);
             }
@@ -465,16 +477,28 @@ impl Soak {
     fn check_created(&mut self, created: &CreatedKey, lineage: &str, op_index: u64) {
         let hash = &created.key.key.hash;
         if super::sha256_hex(&created.secret) != *hash {
-            self.violation(op_index, format!("{lineage}: the secret does not hash to {hash}"));
+            self.violation(
+                op_index,
+                format!("{lineage}: the secret does not hash to {hash}"),
+            );
         }
         if !created.pending_saved {
-            self.violation(op_index, format!("{lineage}: the secret was not held ({:?})", created.keychain_error));
+            self.violation(
+                op_index,
+                format!(
+                    "{lineage}: the secret was not held ({:?})",
+                    created.keychain_error
+                ),
+            );
         }
         match self.t.vault.pending_secret(&self.profile_id, hash) {
             Ok(held) if super::sha256_hex(held.expose_secret()) == *hash => {}
             other => self.violation(
                 op_index,
-                format!("{lineage}: the vault holds no matching pending secret ({:?})", other.map(|_| "another secret")),
+                format!(
+                    "{lineage}: the vault holds no matching pending secret ({:?})",
+                    other.map(|_| "another secret")
+                ),
             ),
         }
     }

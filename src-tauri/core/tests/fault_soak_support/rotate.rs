@@ -46,7 +46,9 @@ pub async fn see_through(service: &Keyward, mut view: RotationView) -> Rotated {
                 };
                 if retry_allowed && *budget < PERSON_RETRIES {
                     *budget += 1;
-                    service.rotation_action(&view.id, RotationAction::Retry).await
+                    service
+                        .rotation_action(&view.id, RotationAction::Retry)
+                        .await
                 } else if !rotated.rolled_back_by_person
                     && view.actions.contains(&RotationAction::RollBack)
                 {
@@ -84,7 +86,10 @@ impl Soak {
     /// Moves the model by how a rotation ended and counts it under `op`.
     pub fn apply_rotation(&mut self, op: &'static str, rotated: Rotated, op_index: u64) {
         let view = &rotated.view;
-        self.tally.note("person retries of failed rotation steps", u64::from(rotated.retries));
+        self.tally.note(
+            "person retries of failed rotation steps",
+            u64::from(rotated.retries),
+        );
         if let Some(refused) = &rotated.refused {
             self.violation(
                 op_index,
@@ -94,7 +99,10 @@ impl Soak {
         let Some(old) = self.model.keys.get(&view.old_key_hash).cloned() else {
             self.violation(
                 op_index,
-                format!("rotation {} rotated {}, a key the soak does not know", view.id, view.old_key_hash),
+                format!(
+                    "rotation {} rotated {}, a key the soak does not know",
+                    view.id, view.old_key_hash
+                ),
             );
             return;
         };
@@ -116,7 +124,10 @@ impl Soak {
                 if let Some(new_key) = successor {
                     self.model.insert(new_key);
                 } else {
-                    self.violation(op_index, format!("rotation {} completed without a new key", view.id));
+                    self.violation(
+                        op_index,
+                        format!("rotation {} completed without a new key", view.id),
+                    );
                 }
                 self.tally.count(op, Outcome::Converged);
             }
@@ -142,7 +153,10 @@ impl Soak {
                 self.tally.count(op, outcome);
             }
             RotationStatus::Abandoned => {
-                self.violation(op_index, format!("rotation {} was abandoned by itself", view.id));
+                self.violation(
+                    op_index,
+                    format!("rotation {} was abandoned by itself", view.id),
+                );
             }
             RotationStatus::Failed | RotationStatus::Waiting | RotationStatus::Running => {
                 // Left for the end: reported (failed with its error) and then finished with the
@@ -182,8 +196,12 @@ impl Soak {
         let views = match views {
             Ok(views) => views,
             Err(error) => {
-                self.tally
-                    .error(op, Outcome::Reported, &error.kind().to_string(), &error.to_string());
+                self.tally.error(
+                    op,
+                    Outcome::Reported,
+                    error.kind().as_ref(),
+                    &error.to_string(),
+                );
                 return;
             }
         };
@@ -192,20 +210,24 @@ impl Soak {
         for view in views {
             if view.id.is_empty() {
                 let error = view.error.clone().expect("a batch failure says why");
-                let outcome = if ["invalid_input", "conflict", "not_found"]
-                    .contains(&error.kind.to_string().as_str())
-                {
-                    Outcome::Refused
-                } else {
-                    Outcome::Reported
-                };
+                let outcome =
+                    if ["invalid_input", "conflict", "not_found"].contains(&error.kind.as_ref()) {
+                        Outcome::Refused
+                    } else {
+                        Outcome::Reported
+                    };
                 self.tally
-                    .error(op, outcome, &error.kind.to_string(), &error.message);
+                    .error(op, outcome, error.kind.as_ref(), &error.message);
                 continue;
             }
             if self.unfinished.contains(&view.id) {
                 // A key of an unfinished rotation: the batch names that rotation instead.
-                self.tally.error(op, Outcome::Refused, "conflict", "already part of an unfinished rotation");
+                self.tally.error(
+                    op,
+                    Outcome::Refused,
+                    "conflict",
+                    "already part of an unfinished rotation",
+                );
                 continue;
             }
             rotated.push(see_through(&service, view).await);
@@ -226,7 +248,10 @@ impl Soak {
         let listed: Vec<String> = active.iter().map(|view| view.id.clone()).collect();
         for id in self.unfinished.clone() {
             if !listed.contains(&id) {
-                self.violation(op_index, format!("unfinished rotation {id} is not listed as active"));
+                self.violation(
+                    op_index,
+                    format!("unfinished rotation {id} is not listed as active"),
+                );
             }
         }
         for id in &listed {
@@ -237,14 +262,20 @@ impl Soak {
                 );
             }
         }
-        self.tally.note("rotations unfinished at the end (reported)", listed.len() as u64);
+        self.tally.note(
+            "rotations unfinished at the end (reported)",
+            listed.len() as u64,
+        );
         self.unfinished.clear();
         for view in active {
             let rotated = see_through(&self.t.service.clone(), view).await;
             if !rotated.view.finished {
                 self.violation(
                     op_index,
-                    format!("rotation {} did not finish with the faults off: {:?}", rotated.view.id, rotated.view.detail),
+                    format!(
+                        "rotation {} did not finish with the faults off: {:?}",
+                        rotated.view.id, rotated.view.detail
+                    ),
                 );
             }
             self.apply_rotation("finish rotation", rotated, op_index);
