@@ -46,3 +46,91 @@ async fn fault_soak() {
         &soak.violations[..soak.violations.len().min(20)]
     );
 }
+
+/// Found by the soak: a refresh whose list left the server before a rename converged wrote that
+/// older list over the renamed key in the cache (and would bring back a key deleted meanwhile).
+/// The listing's body is slowed down so the rename lands while it is on its way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_racing_a_change_does_not_undo_it_in_the_cache() {
+    use keyward_core::api::Patch;
+    use keyward_core::ipc::{CreateKeyArgs, ProfileAddArgs, UpdateKeyArgs};
+    use openrouter_emulator::{Emulator, EmulatorConfig};
+    use secrecy::SecretString;
+    use serde_json::json;
+    use service_support::list;
+
+    let t = service_support::start("soak-race");
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let control = emulator.control_url().to_owned();
+    let profile_id = t
+        .service
+        .profile_add(ProfileAddArgs {
+            name: "Race".into(),
+            base_url: Some(emulator.base_url().to_owned()),
+            workspace_id: None,
+            management_key: SecretString::from(emulator.management_key().to_owned()),
+        })
+        .await
+        .unwrap()
+        .id;
+    let created = t
+        .service
+        .key_create(CreateKeyArgs {
+            profile_id: profile_id.clone(),
+            name: "before".into(),
+            limit: None,
+            limit_reset: None,
+            include_byok_in_limit: false,
+            expires_at: None,
+            workspace_id: None,
+        })
+        .await
+        .unwrap();
+    let hash = created.key.key.hash.clone();
+
+    // The next key listing is answered at once, its body then trickles in for about 2 s.
+    t.post(
+        &control,
+        "/faults",
+        json!({"path_prefix": "/api/v1/keys", "slow_body": {"next": 1, "chunks": 3, "chunk_delay_ms": 1000}}),
+    )
+    .await;
+    t.control
+        .delete(format!("{control}/requests"))
+        .send()
+        .await
+        .unwrap();
+    let service = t.service.clone();
+    let refresh_profile = profile_id.clone();
+    let refresh =
+        tokio::spawn(async move { service.keys_list(list(&refresh_profile, true)).await });
+    // Until the server has answered the listing (the log has it once the handler ran).
+    while !t.get(&control, "/requests").await["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|entry| entry["fault"] == "slow_body")
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let renamed = t
+        .service
+        .key_update(UpdateKeyArgs {
+            profile_id: profile_id.clone(),
+            hash: hash.clone(),
+            name: Some("after".into()),
+            disabled: None,
+            limit: Patch::Keep,
+            limit_reset: Patch::Keep,
+            include_byok_in_limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.key.name, "after");
+    let refreshed = refresh.await.unwrap().unwrap();
+    assert!(!refreshed.from_cache, "{:?}", refreshed.connectivity);
+
+    let cached = t.service.keys_list(list(&profile_id, false)).await.unwrap();
+    let row = cached.keys.iter().find(|row| row.key.hash == hash).unwrap();
+    assert_eq!(row.key.name, "after", "the refresh undid the rename");
+}

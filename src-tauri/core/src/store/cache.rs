@@ -100,6 +100,7 @@ impl Store {
         )
         .map_err(store_error)?;
         tx.commit().map_err(store_error)?;
+        self.note_cache_change(profile_id);
         Ok(cached)
     }
 
@@ -171,18 +172,40 @@ impl Store {
                 params![profile_id, key_hash, json, fetched_at],
             )
             .map_err(store_error)?;
+        self.note_cache_change(profile_id);
         Ok(())
     }
 
     /// Drops one key from a profile's cache (deleted through Keyward); returns whether it was there.
     pub fn remove_cached_key(&self, profile_id: &str, key_hash: &str) -> Result<bool, Error> {
-        self.conn()
+        let removed = self
+            .conn()
             .execute(
                 "DELETE FROM cached_keys WHERE profile_id = ?1 AND key_hash = ?2",
                 [profile_id, key_hash],
             )
             .map(|removed| removed > 0)
-            .map_err(store_error)
+            .map_err(store_error)?;
+        self.note_cache_change(profile_id);
+        Ok(removed)
+    }
+
+    /// How many writes this store has made to a profile's cached keys since it was opened (a
+    /// refresh, a key changed or dropped). A refresh reads it before listing and again before
+    /// `replace_cached_keys`: when it moved, a change landed while the list was on its way, and the
+    /// list may predate it (writing it would undo that change in the cache until the next refresh).
+    pub fn cache_changes(&self, profile_id: &str) -> u64 {
+        self.cache_changes
+            .borrow()
+            .get(profile_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn note_cache_change(&self, profile_id: &str) {
+        let mut changes = self.cache_changes.borrow_mut();
+        let count = changes.entry(profile_id.to_owned()).or_default();
+        *count = count.wrapping_add(1);
     }
 
     /// How fresh a profile's cache is; `None` if it was never refreshed nor failed.

@@ -60,6 +60,8 @@ pub fn default_data_dir() -> Result<PathBuf, Error> {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// Per profile, bumped by every write to its cached keys (see `cache_changes`).
+    cache_changes: std::cell::RefCell<std::collections::HashMap<String, u64>>,
 }
 
 impl Store {
@@ -112,7 +114,11 @@ impl Store {
                 .map_err(store_error)?;
         }
         migrations::migrate(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            cache_changes: std::cell::RefCell::default(),
+        })
     }
 
     /// The database file, or `None` in memory.

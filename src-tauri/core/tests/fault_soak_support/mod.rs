@@ -223,6 +223,9 @@ impl Soak {
                 Op::SetDisabled { hash, disabled }
             } else if self.rng.random_bool(0.2) {
                 self.plan_create()
+            } else if self.rng.random_bool(0.1) {
+                // A refresh racing the batch's changes (the watcher does that in the app).
+                Op::Refresh
             } else {
                 self.plan_on(&hash, op_index)
             };
@@ -239,8 +242,67 @@ impl Soak {
             .buffered(BATCH_CONCURRENCY)
             .collect()
             .await;
+        let raced = ran.iter().any(|(op, _)| matches!(op, Op::Refresh));
         for (op, ran) in ran {
-            self.apply(&op, ran, op_index).await;
+            match (&op, ran) {
+                // Its list may show the batch's other changes or not: counted, not compared.
+                (Op::Refresh, Ran::Refresh(result)) => match result {
+                    Ok(snapshot) if !snapshot.from_cache => {
+                        self.tally.count("refresh", Outcome::Converged);
+                    }
+                    Ok(_) => self.tally.count("refresh", Outcome::Reported),
+                    Err(error) => self.tally.error(
+                        "refresh",
+                        Outcome::Reported,
+                        error.kind().as_ref(),
+                        &error.to_string(),
+                    ),
+                },
+                (_, ran) => self.apply(&op, ran, op_index).await,
+            }
+        }
+        if raced {
+            self.check_cache_after_race(op_index).await;
+        }
+    }
+
+    /// After a batch with a refresh among its changes: Keyward's cached list against the server,
+    /// for the keys whose every field the soak is certain of (each changed by a call that
+    /// converged, so Keyward had the answer). A row that differs is one a refresh overwrote with
+    /// what it had listed before the change landed.
+    async fn check_cache_after_race(&mut self, op_index: u64) {
+        let server = self.server_keys().await;
+        let cached = self
+            .t
+            .service
+            .keys_list(list(&self.profile_id, false))
+            .await
+            .unwrap();
+        let certain: std::collections::HashSet<&str> = self
+            .model
+            .keys
+            .values()
+            .filter(|key| {
+                !key.busy
+                    && key.exists.is_certain()
+                    && key.name.is_certain()
+                    && key.limit.is_certain()
+                    && key.limit_reset.is_certain()
+                    && key.include_byok.is_certain()
+                    && key.disabled.is_certain()
+            })
+            .map(|key| key.hash.as_str())
+            .collect();
+        let stale: Vec<String> = cache_differences(&cached, &server)
+            .into_iter()
+            .filter(|what| certain.iter().any(|hash| what.starts_with(hash)))
+            .collect();
+        if !stale.is_empty() {
+            self.tally.note(
+                "cache rows a racing refresh left stale (keys known for certain)",
+                stale.len() as u64,
+            );
+            eprintln!("op {op_index}: stale after a racing refresh: {}", stale[0]);
         }
     }
 
