@@ -90,11 +90,13 @@ impl Keyward {
                         tracing::debug!(profile = %profile.id, "a key changed during the refresh; listing again");
                         continue;
                     }
-                    store.replace_cached_keys(
+                    // Still moving (a busy profile): keep what changed meanwhile over the list.
+                    store.replace_cached_keys_since(
                         &profile.id,
                         &keys,
                         |key: &ApiKey| key.hash.as_str(),
                         now,
+                        Some(changes_before),
                     )?;
                     return Ok(None);
                 }

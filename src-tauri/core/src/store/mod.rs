@@ -60,8 +60,8 @@ pub fn default_data_dir() -> Result<PathBuf, Error> {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
-    /// Per profile, bumped by every write to its cached keys (see `cache_changes`).
-    cache_changes: std::cell::RefCell<std::collections::HashMap<String, u64>>,
+    /// Per profile, the writes to its cached keys (see `cache_changes`).
+    cache_changes: std::cell::RefCell<std::collections::HashMap<String, cache::CacheChanges>>,
 }
 
 impl Store {
