@@ -18,8 +18,8 @@ use crate::ipc::{
 use crate::store::{NewSecretIndexEntry, ProfileManager, SecretIndexEntry};
 use crate::{AppError, Error};
 
-/// Lists a refresh sends again, at most, when keys changed through Keyward while it listed (after
-/// that it writes what it has: a busy profile must still refresh).
+/// Lists a refresh sends again, at most, when keys changed through Keyward while it listed; after
+/// that (a busy profile must still refresh) it writes its list with those changes kept over it.
 const RACING_RELISTS: u32 = 3;
 
 /// When a 429 names no wait, the UI counts down from this.
@@ -90,7 +90,8 @@ impl Keyward {
                         tracing::debug!(profile = %profile.id, "a key changed during the refresh; listing again");
                         continue;
                     }
-                    // Still moving (a busy profile): keep what changed meanwhile over the list.
+                    // Keys changed one by one since this list began (a busy profile that kept
+                    // moving through every relist) keep their cached rows over the listed ones.
                     store.replace_cached_keys_since(
                         &profile.id,
                         &keys,
