@@ -71,6 +71,7 @@ async fn reset(AxumState(app): AppState) -> ApiResult {
     app.state().reset();
     app.faults().clear();
     *app.quirks() = crate::quirks::QuirkConfig::default();
+    app.faults().reset_counts();
     app.log().clear();
     app.changed();
     ok(json!({"ok": true}))

@@ -1,7 +1,8 @@
-//! Fault injection for `/api/v1` (latency, 429, 5xx, timeouts, dropped connections) and the log of
-//! API requests that tests read back.
+//! Fault injection for `/api/v1` (latency, 429, 5xx, timeouts, dropped connections, slow and cut
+//! bodies — those two in `body_faults`) with counts of what was injected, and the log of API
+//! requests that tests read back.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::body_faults::{CutBodyFault, SlowBodyFault};
 use crate::state::wire_time;
 
 /// Longest `latency_ms` accepted (10 minutes): keeps arithmetic far from overflow.
@@ -92,6 +94,12 @@ pub struct FaultConfig {
     pub timeout: Option<TimeoutFault>,
     #[serde(default)]
     pub drop: Option<DropFault>,
+    /// After the handler ran: the body trickles in chunks (`body_faults`).
+    #[serde(default)]
+    pub slow_body: Option<SlowBodyFault>,
+    /// After the handler ran: half the body, then the connection closes (`body_faults`).
+    #[serde(default)]
+    pub cut_body: Option<CutBodyFault>,
     #[serde(default)]
     pub path_prefix: Option<String>,
     /// Seed of the RNG behind every `probability` (default fixed, so runs repeat).
@@ -139,6 +147,13 @@ impl FaultConfig {
         if let Some(drop) = &self.drop {
             check_probability("drop", drop.probability)?;
         }
+        if let Some(slow) = &self.slow_body {
+            check_probability("slow_body", slow.probability)?;
+            slow.validate()?;
+        }
+        if let Some(cut) = &self.cut_body {
+            check_probability("cut_body", cut.probability)?;
+        }
         Ok(())
     }
 }
@@ -157,6 +172,13 @@ pub enum Fault {
     ServerError {
         status: u16,
     },
+    /// The handler runs; its body is sent in `chunks` pieces, `delay` apart.
+    SlowBody {
+        chunks: u32,
+        delay: Duration,
+    },
+    /// The handler runs; half its body is sent, then the connection closes.
+    CutBody,
 }
 
 impl Fault {
@@ -166,6 +188,8 @@ impl Fault {
             Self::Timeout { .. } => "timeout",
             Self::RateLimit { .. } => "rate_limit",
             Self::ServerError { .. } => "server_error",
+            Self::SlowBody { .. } => "slow_body",
+            Self::CutBody => "cut_body",
         }
     }
 }
@@ -184,6 +208,10 @@ pub struct FaultState {
     rng: StdRng,
     /// `--latency-ms`: applies whenever the configuration sets no `latency_ms` of its own.
     baseline_latency: Option<Duration>,
+    /// API requests decided, and faults injected by kind, since start or the last reset (a new
+    /// configuration keeps counting: a run may change its faults midway).
+    requests: u64,
+    injected: BTreeMap<&'static str, u64>,
 }
 
 /// Rolls a `next`/`probability` pair: a pending `next` is consumed first.
@@ -202,7 +230,15 @@ impl FaultState {
             storm_until: None,
             rng: StdRng::seed_from_u64(DEFAULT_FAULT_SEED),
             baseline_latency,
+            requests: 0,
+            injected: BTreeMap::new(),
         }
+    }
+
+    /// Zeroes the counts of requests and injected faults.
+    pub fn reset_counts(&mut self) {
+        self.requests = 0;
+        self.injected.clear();
     }
 
     /// Replaces the configuration (already validated).
@@ -240,6 +276,8 @@ impl FaultState {
                         .map(|latency| latency.as_millis() as u64)
                 ),
             );
+            map.insert("requests".into(), json!(self.requests));
+            map.insert("injected".into(), json!(self.injected));
         }
         value
     }
@@ -289,9 +327,24 @@ impl FaultState {
             Some(Fault::ServerError {
                 status: server.status,
             })
+        } else if let Some(slow) = self.config.slow_body.as_mut()
+            && roll(&mut slow.next, slow.probability, rng)
+        {
+            Some(Fault::SlowBody {
+                chunks: slow.chunks,
+                delay: Duration::from_millis(slow.chunk_delay_ms),
+            })
+        } else if let Some(cut) = self.config.cut_body.as_mut()
+            && roll(&mut cut.next, cut.probability, rng)
+        {
+            Some(Fault::CutBody)
         } else {
             None
         };
+        self.requests += 1;
+        if let Some(fault) = &fault {
+            *self.injected.entry(fault.kind()).or_default() += 1;
+        }
         Decision { latency, fault }
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod app;
+mod body_faults;
 mod control;
 mod faults;
 mod issued;

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 
 use crate::app::{App, error_body, json_response};
 use crate::faults::{Fault, log_entry};
-use crate::{api, control};
+use crate::{api, body_faults, control};
 
 /// Lets a handler close the connection its request came in on, without a response.
 #[derive(Clone, Debug)]
@@ -113,6 +113,11 @@ async fn api_gate(AxumState(app): AxumState<Arc<App>>, request: Request, next: N
                 kind,
             )
         }
+        Some(Fault::SlowBody { chunks, delay }) => (
+            body_faults::slow(next.run(request).await, chunks, delay).await,
+            kind,
+        ),
+        Some(Fault::CutBody) => (body_faults::cut(next.run(request).await).await, kind),
         None => (next.run(request).await, None),
     };
     log(Some(response.status().as_u16()), fault);

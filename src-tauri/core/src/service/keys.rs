@@ -18,6 +18,10 @@ use crate::ipc::{
 use crate::store::{NewSecretIndexEntry, ProfileManager, SecretIndexEntry};
 use crate::{AppError, Error};
 
+/// Lists a refresh sends again, at most, when keys changed through Keyward while it listed; after
+/// that (a busy profile must still refresh) it writes its list with those changes kept over it.
+const RACING_RELISTS: u32 = 3;
+
 /// When a 429 names no wait, the UI counts down from this.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
@@ -68,22 +72,40 @@ impl Keyward {
         profile: &crate::store::Profile,
     ) -> Result<Option<Error>, Error> {
         let client = self.client_for(profile).await?;
-        // Every workspace of the account (or the profile's pinned one): alerts watch them all.
-        match self.list_profile_keys(&client, profile).await {
-            Ok(keys) => {
-                let now = self.now();
-                self.inner.store().replace_cached_keys(
-                    &profile.id,
-                    &keys,
-                    |key: &ApiKey| key.hash.as_str(),
-                    now,
-                )?;
-                Ok(None)
+        let mut relisted = 0;
+        loop {
+            let changes_before = self.inner.store().cache_changes(&profile.id);
+            // Every workspace of the account (or the profile's pinned one): alerts watch them all.
+            match self.list_profile_keys(&client, profile).await {
+                Ok(keys) => {
+                    let now = self.now();
+                    let store = self.inner.store();
+                    // A key created, changed or deleted through Keyward while the list was on its
+                    // way: the list may predate that change, so list again rather than undo it.
+                    if store.cache_changes(&profile.id) != changes_before
+                        && relisted < RACING_RELISTS
+                    {
+                        drop(store);
+                        relisted += 1;
+                        tracing::debug!(profile = %profile.id, "a key changed during the refresh; listing again");
+                        continue;
+                    }
+                    // Keys changed one by one since this list began (a busy profile that kept
+                    // moving through every relist) keep their cached rows over the listed ones.
+                    store.replace_cached_keys_since(
+                        &profile.id,
+                        &keys,
+                        |key: &ApiKey| key.hash.as_str(),
+                        now,
+                        Some(changes_before),
+                    )?;
+                    return Ok(None);
+                }
+                Err(error) if is_offline(&error) || matches!(error, Error::RateLimited { .. }) => {
+                    return Ok(Some(error));
+                }
+                Err(error) => return Err(error),
             }
-            Err(error) if is_offline(&error) || matches!(error, Error::RateLimited { .. }) => {
-                Ok(Some(error))
-            }
-            Err(error) => Err(error),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The last known key list of each profile, so the app opens instantly and works offline. Generic over
 //! the key type (anything serde can round-trip), so the store does not depend on the API models.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;
@@ -8,6 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, json_error, refuse_secrets, store_error};
 use crate::Error;
+
+/// The writes to one profile's cached keys (in memory, per store): how many, and for each key
+/// changed or dropped one by one, the count at its latest change and whether it was dropped.
+#[derive(Debug, Default)]
+pub(crate) struct CacheChanges {
+    count: u64,
+    keys: HashMap<String, (u64, bool)>,
+}
 
 /// One cached key object as it was last fetched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,13 +74,48 @@ impl Store {
         T: Serialize,
         F: Fn(&T) -> &str,
     {
+        self.replace_cached_keys_since(profile_id, keys, key_hash, fetched_at, None)
+    }
+
+    /// [`replace_cached_keys`](Self::replace_cached_keys) with a list that left the server after
+    /// `since` (a [`cache_changes`](Self::cache_changes) count read before listing): a key changed
+    /// or dropped through this store after that keeps its cached row (or stays dropped) instead of
+    /// the listed one, which may predate the change.
+    pub fn replace_cached_keys_since<T, F>(
+        &self,
+        profile_id: &str,
+        keys: &[T],
+        key_hash: F,
+        fetched_at: DateTime<Utc>,
+        since: Option<u64>,
+    ) -> Result<usize, Error>
+    where
+        T: Serialize,
+        F: Fn(&T) -> &str,
+    {
         // Serialize (and screen for secrets) before touching the database.
         let rows = keys
             .iter()
             .map(|key| Ok((key_hash(key), to_json(key)?)))
             .collect::<Result<Vec<_>, Error>>()?;
+        let newer = since.map_or_else(HashMap::new, |since| self.changed_since(profile_id, since));
         let tx = self.conn().unchecked_transaction().map_err(store_error)?;
         self.require_profile(profile_id)?;
+        // The rows changed through Keyward meanwhile, as they are now (a dropped one is absent).
+        let mut kept = Vec::new();
+        for hash in newer.keys() {
+            let row: Option<(String, DateTime<Utc>)> = tx
+                .query_row(
+                    "SELECT json, fetched_at FROM cached_keys WHERE profile_id = ?1 AND key_hash = ?2",
+                    [profile_id, hash.as_str()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(store_error)?;
+            if let Some((json, at)) = row {
+                kept.push((hash.as_str(), json, at));
+            }
+        }
         tx.execute(
             "DELETE FROM cached_keys WHERE profile_id = ?1",
             [profile_id],
@@ -84,10 +129,26 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                 )
                 .map_err(store_error)?;
+            let mut listed_at = HashMap::new();
             for (position, (hash, json)) in rows.iter().enumerate() {
                 let position = i64::try_from(position).unwrap_or(i64::MAX);
+                listed_at.entry(*hash).or_insert(position);
+                if newer.contains_key(*hash) {
+                    continue;
+                }
                 cached += insert
                     .execute(params![profile_id, hash, position, json, fetched_at])
+                    .map_err(store_error)?;
+            }
+            // A kept row takes its listed place; one the list lacks (created meanwhile) goes first.
+            let mut first: i64 = 0;
+            for (hash, json, at) in &kept {
+                let position = listed_at.get(hash).copied().unwrap_or_else(|| {
+                    first -= 1;
+                    first
+                });
+                cached += insert
+                    .execute(params![profile_id, hash, position, json, at])
                     .map_err(store_error)?;
             }
         }
@@ -100,6 +161,7 @@ impl Store {
         )
         .map_err(store_error)?;
         tx.commit().map_err(store_error)?;
+        self.note_cache_change(profile_id, None);
         Ok(cached)
     }
 
@@ -171,18 +233,62 @@ impl Store {
                 params![profile_id, key_hash, json, fetched_at],
             )
             .map_err(store_error)?;
+        self.note_cache_change(profile_id, Some((key_hash, false)));
         Ok(())
     }
 
     /// Drops one key from a profile's cache (deleted through Keyward); returns whether it was there.
     pub fn remove_cached_key(&self, profile_id: &str, key_hash: &str) -> Result<bool, Error> {
-        self.conn()
+        let removed = self
+            .conn()
             .execute(
                 "DELETE FROM cached_keys WHERE profile_id = ?1 AND key_hash = ?2",
                 [profile_id, key_hash],
             )
             .map(|removed| removed > 0)
-            .map_err(store_error)
+            .map_err(store_error)?;
+        self.note_cache_change(profile_id, Some((key_hash, true)));
+        Ok(removed)
+    }
+
+    /// How many writes this store has made to a profile's cached keys since it was opened (a
+    /// refresh, a key changed or dropped). A refresh reads it before listing: when it moved by the
+    /// time the list is in, a change landed while the list was on its way, and the list may
+    /// predate it; [`replace_cached_keys_since`](Self::replace_cached_keys_since) keeps those
+    /// changes.
+    pub fn cache_changes(&self, profile_id: &str) -> u64 {
+        self.cache_changes
+            .borrow()
+            .get(profile_id)
+            .map_or(0, |changes| changes.count)
+    }
+
+    /// The keys changed (`false`) or dropped (`true`) one by one after the count `since`.
+    fn changed_since(&self, profile_id: &str, since: u64) -> HashMap<String, bool> {
+        self.cache_changes
+            .borrow()
+            .get(profile_id)
+            .map(|changes| {
+                changes
+                    .keys
+                    .iter()
+                    .filter(|(_, (at, _))| *at > since)
+                    .map(|(hash, (_, dropped))| (hash.clone(), *dropped))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Counts a write to a profile's cache; `key`: one key changed or (`true`) dropped.
+    fn note_cache_change(&self, profile_id: &str, key: Option<(&str, bool)>) {
+        let mut all = self.cache_changes.borrow_mut();
+        let changes = all.entry(profile_id.to_owned()).or_default();
+        changes.count = changes.count.wrapping_add(1);
+        if let Some((hash, dropped)) = key {
+            changes
+                .keys
+                .insert(hash.to_owned(), (changes.count, dropped));
+        }
     }
 
     /// How fresh a profile's cache is; `None` if it was never refreshed nor failed.

@@ -61,6 +61,8 @@ pub fn default_data_dir() -> Result<PathBuf, Error> {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// Per profile, the writes to its cached keys (see `cache_changes`).
+    cache_changes: std::cell::RefCell<std::collections::HashMap<String, cache::CacheChanges>>,
 }
 
 impl Store {
@@ -113,7 +115,11 @@ impl Store {
                 .map_err(store_error)?;
         }
         migrations::migrate(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            cache_changes: std::cell::RefCell::default(),
+        })
     }
 
     /// The database file, or `None` in memory.
