@@ -73,10 +73,13 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    #[error("OpenRouter at {host} did not answer within {} s", format_seconds(*.after))]
+    #[error("OpenRouter at {host} did not answer within {} s{}", format_seconds(*.after), format_note(.note))]
     Timeout {
         host: String,
         after: Duration,
+        /// What the person should know about this call's outcome (e.g. that a create may have
+        /// landed); empty when there is nothing to add.
+        note: String,
         #[source]
         source: Option<BoxError>,
     },
@@ -183,6 +186,14 @@ fn retry_after_text(retry_after: Option<Duration>) -> String {
 }
 
 /// "3", "0.5", "1.25": whole seconds without a fraction, otherwise up to two decimals.
+fn format_note(note: &str) -> String {
+    if note.is_empty() {
+        String::new()
+    } else {
+        format!(" ({note})")
+    }
+}
+
 fn format_seconds(duration: Duration) -> String {
     let secs = duration.as_secs_f64();
     if duration.subsec_millis() == 0 {
@@ -415,6 +426,7 @@ mod tests {
         let err = Error::Timeout {
             host: "openrouter.ai".into(),
             after: Duration::from_millis(250),
+            note: String::new(),
             source: None,
         };
         assert_eq!(
@@ -448,6 +460,7 @@ mod tests {
             Error::Timeout {
                 host: text(),
                 after: Duration::from_secs(1),
+                note: text(),
                 source: None,
             },
             Error::Decode {

@@ -293,6 +293,31 @@ async fn timeouts_are_reported_and_retried_for_reads() {
 }
 
 #[tokio::test]
+async fn a_create_that_times_out_says_the_key_may_exist() {
+    // The request left this machine: the server may have created the key before the answer was
+    // lost, so the person must refresh before trying again (or make a duplicate).
+    let env = start().await;
+    let impatient = env.client_with(|config| config.request_timeout = Duration::from_millis(300));
+    env.set_faults(json!({"timeout": {"next": 1, "hold_seconds": 5}}))
+        .await;
+    let err = impatient
+        .create_key(&CreateKeyRequest::new("held"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(err.kind(), "timeout");
+    assert!(
+        err.to_string()
+            .contains("did not answer within 0.3 s (the key may have been created anyway"),
+        "{err}"
+    );
+    assert_eq!(
+        request_lines(&env.requests().await),
+        vec!["POST /api/v1/keys"]
+    );
+}
+
+#[tokio::test]
 async fn dropped_connections_are_retried_for_reads() {
     let env = start().await;
     env.set_faults(json!({"drop": {"next": 2}})).await;

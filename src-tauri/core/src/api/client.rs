@@ -528,6 +528,7 @@ impl OpenRouterClient {
                 } else {
                     self.inner.request_timeout
                 },
+                note: String::new(),
                 source: None,
             }
         } else {

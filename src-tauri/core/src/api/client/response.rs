@@ -174,6 +174,18 @@ pub(super) fn note_possible_creation(error: Error) -> Error {
             message: format!("{message} ({NOTE})"),
             source,
         },
+        // A timeout while waiting for the answer: the request may well have reached the server.
+        Error::Timeout {
+            host,
+            after,
+            source,
+            ..
+        } => Error::Timeout {
+            host,
+            after,
+            note: NOTE.to_owned(),
+            source,
+        },
         other => other,
     }
 }
