@@ -25,6 +25,7 @@ use crate::Error;
 pub use cache::{CacheMeta, CachedKey};
 pub use profile_manager::ProfileManager;
 pub use profiles::{DEFAULT_BASE_URL, NewProfile, Profile, ProfileChanges};
+pub use rotation_journal::LeaseHolder;
 pub use secret_index::{NewSecretIndexEntry, SecretIndexEntry, SecretState};
 pub use watch_state::{LedgerEntry, Snooze, StoredActivity, UsageSnapshot};
 
@@ -108,7 +109,11 @@ impl Store {
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(%mode, "SQLite refused WAL mode; continuing with this journal mode");
             }
-            conn.pragma_update(None, "synchronous", "NORMAL")
+            // FULL, not NORMAL: with NORMAL a power loss can drop the last commits of the WAL, so a
+            // rotation's intent could vanish while its effect (a created key, a written `.env`)
+            // stays, and recovery would go the wrong way. FULL syncs the WAL at every commit; the
+            // store is written rarely (a refresh, a rotation step), so the cost is a few fsyncs.
+            conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(store_error)?;
         }
         migrations::migrate(&mut conn)?;
@@ -131,6 +136,13 @@ impl Store {
     pub fn journal_mode(&self) -> Result<String, Error> {
         self.conn
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .map_err(store_error)
+    }
+
+    /// SQLite's `synchronous` setting in force (2 = FULL for databases on disk).
+    pub fn synchronous(&self) -> Result<i64, Error> {
+        self.conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
             .map_err(store_error)
     }
 

@@ -141,8 +141,12 @@ impl Rotations {
     /// or completes; progress is announced through `EventSink::rotation_changed`. Refused (conflict)
     /// while the key already has an unfinished rotation.
     pub(crate) async fn start(&self, args: RotationStartArgs) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args).await?;
-        self.advance(&id).await
+        let (id, lease) = self.record_new_rotation(&args).await?;
+        let lock = self.lock_of(&id);
+        let _running = lock.lock().await;
+        let view = self.advance_locked(&id).await;
+        drop(lease);
+        view
     }
 
     /// Like [`start`](Self::start), but answers as soon as the rotation is recorded and runs it on a
@@ -152,23 +156,28 @@ impl Rotations {
         self: &Arc<Self>,
         args: RotationStartArgs,
     ) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args).await?;
+        let (id, lease) = self.record_new_rotation(&args).await?;
         let view = self.view(&id)?;
         let rotations = Arc::clone(self);
         tokio::spawn(async move {
+            let lock = rotations.lock_of(&id);
+            let _running = lock.lock().await;
             // Step failures are saved in the rotation (failed, with its error); only the store
             // failing ends up here.
-            if let Err(err) = rotations.advance(&id).await {
+            if let Err(err) = rotations.advance_locked(&id).await {
                 tracing::error!(rotation = %id, error = %err, "a rotation could not be run on");
             }
+            drop(lease);
         });
         Ok(view)
     }
 
+    /// Records a new rotation (refused while the key has an unfinished one, in this process or
+    /// another: the store allows one per key) and takes its lease.
     pub(super) async fn record_new_rotation(
         &self,
         args: &RotationStartArgs,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, super::lease::Lease), Error> {
         if let Some(expiry) = args.new_expiry {
             validate_new_expiry(expiry, self.now())?;
         }
@@ -237,9 +246,10 @@ impl Rotations {
                 "attachments": rotation.attachments,
             }),
         );
-        self.save_rotation(&rotation, vec![note])?;
+        self.save_rotation(&mut rotation, vec![note])?;
+        let lease = self.lease(&rotation.id)?;
         tracing::info!(rotation = %rotation.id, profile = %profile.id, key = %old.hash, "rotation started");
-        Ok(rotation.id)
+        Ok((rotation.id, lease))
     }
 
     /// Starts rotating every active key (of every workspace) of a profile whose name matches `name_pattern` (`prod-*`),

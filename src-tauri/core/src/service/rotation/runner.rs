@@ -22,6 +22,7 @@ impl Rotations {
     pub(crate) async fn advance(&self, id: &str) -> Result<RotationView, Error> {
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
+        let _lease = self.lease(id)?;
         self.advance_locked(id).await
     }
 
@@ -54,6 +55,9 @@ impl Rotations {
     ) -> Result<RotationView, Error> {
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
+        // Another process (the app, another keyward-cli) driving it refuses the action: a rollback
+        // must never restore a key that process is deleting.
+        let _lease = self.lease(id)?;
         let mut rotation = self.load_rotation(id)?;
         if action == RotationAction::Abandon && self.unsaved().contains_key(id) {
             return Err(Error::invalid(
@@ -74,7 +78,7 @@ impl Rotations {
             Some(action.into()),
             serde_json::json!({ "action": action }),
         );
-        self.save_rotation(&rotation, vec![entry])?;
+        self.save_rotation(&mut rotation, vec![entry])?;
         tracing::info!(rotation = %id, action = action.as_str(), "rotation action");
         match effect {
             ActionEffect::Advance => self.advance_locked(id).await,
@@ -88,10 +92,26 @@ impl Rotations {
     pub(crate) async fn resume(&self) -> Result<Vec<RotationView>, Error> {
         let active = self.store().rotations(None, true)?;
         let mut views = Vec::with_capacity(active.len());
-        for mut rotation in active {
-            if rotation.status == RotationStatus::Running {
-                let lock = self.lock_of(&rotation.id);
+        for listed in active {
+            if listed.status == RotationStatus::Running {
+                let lock = self.lock_of(&listed.id);
                 let _running = lock.lock().await;
+                // Driven by another live process: not interrupted, just busy elsewhere.
+                let _lease = match self.lease(&listed.id) {
+                    Ok(lease) => lease,
+                    Err(Error::Conflict { message }) => {
+                        tracing::info!(rotation = %listed.id, %message, "left to the process running it");
+                        views.push(listed.view());
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                // Read again under the lease: another process may have moved it on meanwhile.
+                let mut rotation = self.load_rotation(&listed.id)?;
+                if rotation.status != RotationStatus::Running {
+                    views.push(self.advance_locked(&rotation.id).await?);
+                    continue;
+                }
                 let now = self.now();
                 let stopped_at = rotation
                     .current_step()
@@ -112,13 +132,17 @@ impl Rotations {
                     Some(JournalOutcome::Resumed),
                     serde_json::json!({ "stopped_at": stopped_at, "detail": what }),
                 );
-                self.save_rotation(&rotation, vec![note])?;
+                self.save_rotation(&mut rotation, vec![note])?;
                 tracing::info!(rotation = %rotation.id, %stopped_at, "resuming an interrupted rotation");
                 views.push(self.advance_locked(&rotation.id).await?);
-            } else if rotation.status == RotationStatus::Waiting {
-                views.push(self.advance(&rotation.id).await?);
+            } else if listed.status == RotationStatus::Waiting {
+                match self.advance(&listed.id).await {
+                    Ok(view) => views.push(view),
+                    Err(Error::Conflict { .. }) => views.push(listed.view()),
+                    Err(error) => return Err(error),
+                }
             } else {
-                views.push(rotation.view());
+                views.push(listed.view());
             }
         }
         Ok(views)
@@ -141,6 +165,10 @@ impl Rotations {
             let lock = self.lock_of(&id);
             // Already running elsewhere: that run does what this one would.
             let Ok(_running) = lock.try_lock() else {
+                continue;
+            };
+            // Run by another process (the CLI, another app): the same.
+            let Ok(_lease) = self.lease(&id) else {
                 continue;
             };
             match self.advance_locked(&id).await {
