@@ -106,35 +106,7 @@ impl Rotations {
                     }
                     Err(error) => return Err(error),
                 };
-                // Read again under the lease: another process may have moved it on meanwhile.
-                let mut rotation = self.load_rotation(&listed.id)?;
-                if rotation.status != RotationStatus::Running {
-                    views.push(self.advance_locked(&rotation.id).await?);
-                    continue;
-                }
-                let now = self.now();
-                let stopped_at = rotation
-                    .current_step()
-                    .map_or("the end", RotationStepName::as_str);
-                let what = if rotation.rolling_back {
-                    format!(
-                        "Keyward stopped while rolling back (at {stopped_at}); finishing the rollback"
-                    )
-                } else {
-                    format!("Keyward stopped during {stopped_at}; resumed at start-up")
-                };
-                rotation.detail = Some(what.clone());
-                rotation.updated_at = now;
-                let note = JournalEntry::new(
-                    now,
-                    JournalStep::Rotation,
-                    JournalPhase::Note,
-                    Some(JournalOutcome::Resumed),
-                    serde_json::json!({ "stopped_at": stopped_at, "detail": what }),
-                );
-                self.save_rotation(&mut rotation, vec![note])?;
-                tracing::info!(rotation = %rotation.id, %stopped_at, "resuming an interrupted rotation");
-                views.push(self.advance_locked(&rotation.id).await?);
+                views.push(self.resume_interrupted_locked(&listed.id).await?);
             } else if listed.status == RotationStatus::Waiting {
                 match self.advance(&listed.id).await {
                     Ok(view) => views.push(view),
@@ -148,6 +120,37 @@ impl Rotations {
         Ok(views)
     }
 
+    /// Runs on a rotation that was running when its process stopped (called with its lock and
+    /// lease held): notes where it stopped, then resumes it or finishes its rollback. Read again
+    /// here: another process may have moved it on meanwhile.
+    async fn resume_interrupted_locked(&self, id: &str) -> Result<RotationView, Error> {
+        let mut rotation = self.load_rotation(id)?;
+        if rotation.status != RotationStatus::Running {
+            return self.advance_locked(id).await;
+        }
+        let now = self.now();
+        let stopped_at = rotation
+            .current_step()
+            .map_or("the end", RotationStepName::as_str);
+        let what = if rotation.rolling_back {
+            format!("Keyward stopped while rolling back (at {stopped_at}); finishing the rollback")
+        } else {
+            format!("Keyward stopped during {stopped_at}; resumed")
+        };
+        rotation.detail = Some(what.clone());
+        rotation.updated_at = now;
+        let note = JournalEntry::new(
+            now,
+            JournalStep::Rotation,
+            JournalPhase::Note,
+            Some(JournalOutcome::Resumed),
+            serde_json::json!({ "stopped_at": stopped_at, "detail": what }),
+        );
+        self.save_rotation(&mut rotation, vec![note])?;
+        tracing::info!(rotation = %rotation.id, %stopped_at, "resuming an interrupted rotation");
+        self.advance_locked(id).await
+    }
+
     /// Runs every waiting rotation that is due (drain check, end of the grace period) and starts
     /// the automatic rotations that are due. Returns the rotations it ran or started.
     pub(crate) async fn tick(&self) -> Result<Vec<RotationView>, Error> {
@@ -156,8 +159,13 @@ impl Rotations {
             .store()
             .rotations(None, true)?
             .into_iter()
-            .filter(|rotation| rotation.status == RotationStatus::Waiting)
-            .filter(|rotation| matches!(rotation.next_move(now), Next::Run(_)))
+            .filter(|rotation| {
+                // Running here means running in some process: if none holds its lease any more
+                // (the process that ran it died while another one had started), it is resumed.
+                rotation.status == RotationStatus::Running
+                    || (rotation.status == RotationStatus::Waiting
+                        && matches!(rotation.next_move(now), Next::Run(_)))
+            })
             .map(|rotation| rotation.id)
             .collect();
         let mut views = Vec::new();
@@ -171,7 +179,7 @@ impl Rotations {
             let Ok(_lease) = self.lease(&id) else {
                 continue;
             };
-            match self.advance_locked(&id).await {
+            match self.resume_interrupted_locked(&id).await {
                 Ok(view) => views.push(view),
                 Err(error) => {
                     tracing::warn!(rotation = %id, error = %error, "rotation tick failed")
