@@ -5,7 +5,7 @@
 //! `Conflict`; a lease whose process is gone (killed, crashed) is taken over at once on this
 //! machine, otherwise when it runs out.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -49,13 +49,35 @@ fn holder(owner: &str) -> LeaseHolder {
     }
 }
 
-/// Whether the process that holds a lease is known to be gone (only checked on Linux, where
-/// `/proc` tells; a zombie counts as gone). Our own pid is never gone: another service instance
-/// in this process must give its lease up or let it run out.
+/// This machine's current boot (Linux: `/proc/sys/kernel/random/boot_id`): a lease owner's name
+/// starts with it, so a pid is only ever checked against the boot (and machine) it belongs to.
+fn boot_id() -> &'static str {
+    static BOOT: OnceLock<String> = OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|id| id.trim().to_owned())
+            .unwrap_or_default()
+    })
+}
+
+/// A new lease owner's name: `<boot id>/<random>`, unique per running service.
+pub(crate) fn new_owner() -> String {
+    format!("{}/{}", boot_id(), uuid::Uuid::new_v4())
+}
+
+/// Whether the process that holds a lease is known to be gone: it ran in this boot of this machine
+/// (a data directory shared between machines, or a lease left from before a reboot, waits for the
+/// lease to run out instead) and its pid no longer runs (checked on Linux, where `/proc` tells; a
+/// zombie counts as gone). Our own pid is never gone: another service instance in this process
+/// must give its lease up or let it run out.
 fn holder_gone(holder: &LeaseHolder) -> bool {
     let Some(pid) = holder.pid else {
         return false;
     };
+    let boot = boot_id();
+    if boot.is_empty() || !holder.owner.starts_with(&format!("{boot}/")) {
+        return false;
+    }
     if pid == std::process::id() {
         return false;
     }
@@ -132,5 +154,34 @@ impl Rotations {
             store: Arc::clone(&self.shared.store),
             renewal,
         })
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn held_by(owner: String, pid: u32) -> LeaseHolder {
+        LeaseHolder {
+            owner,
+            pid: Some(pid),
+            until: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_a_process_of_this_boot_that_has_ended_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let ended = child.id();
+        child.wait().unwrap();
+        assert!(holder_gone(&held_by(new_owner(), ended)));
+        // Alive: our parent; ourselves (another service in this process).
+        assert!(!holder_gone(&held_by(
+            new_owner(),
+            std::os::unix::process::parent_id()
+        )));
+        assert!(!holder_gone(&held_by(new_owner(), std::process::id())));
+        // Another machine or an earlier boot: its pids mean nothing here.
+        assert!(!holder_gone(&held_by("other-boot/x".into(), ended)));
     }
 }

@@ -212,7 +212,7 @@ impl Rotations {
             start_lock: tokio::sync::Mutex::new(()),
             unsaved: Mutex::new(HashMap::new()),
             ticker: Mutex::new(None),
-            instance: uuid::Uuid::new_v4().to_string(),
+            instance: lease::new_owner(),
         }
     }
 
