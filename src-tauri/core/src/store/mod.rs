@@ -10,6 +10,7 @@ mod migrations;
 mod profile_manager;
 mod profiles;
 mod rotation_journal;
+mod rotation_leases;
 mod rotation_policies;
 mod secret_index;
 mod settings;
@@ -25,7 +26,7 @@ use crate::Error;
 pub use cache::{CacheMeta, CachedKey};
 pub use profile_manager::ProfileManager;
 pub use profiles::{DEFAULT_BASE_URL, NewProfile, Profile, ProfileChanges};
-pub use rotation_journal::LeaseHolder;
+pub use rotation_leases::LeaseHolder;
 pub use secret_index::{NewSecretIndexEntry, SecretIndexEntry, SecretState};
 pub use watch_state::{LedgerEntry, Snooze, StoredActivity, UsageSnapshot};
 
