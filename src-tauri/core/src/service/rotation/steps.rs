@@ -95,9 +95,10 @@ impl Rotations {
             }
         };
         notes.insert(0, held_note);
+        // Named as it will be once renamed (it carries the rotation's token until then).
         StepOutcome::Done(format!(
             "created \"{}\" ({}); {}",
-            created.key.name,
+            rotation.new_key_name,
             created.key.label,
             notes.join("; ")
         ))
