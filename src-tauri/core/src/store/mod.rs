@@ -102,6 +102,10 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(store_error)?;
+        // Every transaction takes the write lock when it begins (waiting up to BUSY_TIMEOUT for
+        // another process): a deferred one that reads first and writes later fails at once with
+        // "database is locked" when another process (the CLI, the app) wrote in between.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         if path.is_some() {
             // WAL: readers (the CLI) never block the app's writes, and a crash mid-write is harmless.
             let mode: String = conn
