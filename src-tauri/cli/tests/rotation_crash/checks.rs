@@ -291,7 +291,8 @@ impl Harness {
             let in_doubt = rotations.iter().any(|rotation| {
                 !rotation.status.is_terminal()
                     && rotation.create_in_doubt
-                    && rotation.new_key_name == name
+                    // Created under the name marked with the rotation's token (issue 14, #8).
+                    && (rotation.create_name() == name || rotation.new_key_name == name)
             });
             if in_doubt && !settled {
                 continue;

@@ -29,6 +29,29 @@ pub fn new_key_name(old_name: &str, today: NaiveDate) -> String {
     format!("{base} · rotated {}", today.format("%Y-%m-%d"))
 }
 
+/// The token that marks a rotation's new key until its secret is safe: the first 12 letters and
+/// digits of the rotation's id (a random UUID: 48 random bits).
+pub fn create_token(rotation_id: &str) -> String {
+    rotation_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// `"<name> ⟨kw:<token>⟩"`: how a new key is named from its create until its secret is stored, so
+/// that after a crash only keys carrying this rotation's token are taken for its own (a key of the
+/// same name made by anyone else is never touched).
+pub fn marked_key_name(name: &str, token: &str) -> String {
+    format!("{name} \u{27e8}kw:{token}\u{27e9}")
+}
+
+/// Whether a key's name carries `token` (see [`marked_key_name`]).
+pub fn carries_token(key_name: &str, token: &str) -> bool {
+    !token.is_empty() && key_name.ends_with(&format!("\u{27e8}kw:{token}\u{27e9}"))
+}
+
 /// The drain step's reading of the old key at `now`: the new state, and whether it has been still
 /// for the quiet period. The quiet clock starts when draining starts at the earliest (traffic must
 /// have had the chance to move to the new key), restarts whenever usage or `last_used_at` moves, and
@@ -108,6 +131,7 @@ impl Rotation {
         settings: RotationSettings,
         now: DateTime<Utc>,
     ) -> Self {
+        let id_for_token = id.clone();
         Rotation {
             id,
             profile_id,
@@ -134,6 +158,17 @@ impl Rotation {
             started_at: now,
             updated_at: now,
             finished_at: None,
+            create_token: Some(create_token(&id_for_token)),
+            version: 0,
+        }
+    }
+
+    /// The name the new key is created with: its final name marked with this rotation's token (the
+    /// final name alone for rotations from before tokens).
+    pub fn create_name(&self) -> String {
+        match &self.create_token {
+            Some(token) => marked_key_name(&self.new_key_name, token),
+            None => self.new_key_name.clone(),
         }
     }
 
@@ -198,7 +233,7 @@ impl Rotation {
             now,
         );
         CreateKeyRequest {
-            name: self.new_key_name.clone(),
+            name: self.create_name(),
             limit: self.old.limit,
             limit_reset: self
                 .old
@@ -265,7 +300,8 @@ impl Rotation {
                 let window_start = *self.create_window_start.get_or_insert(now);
                 self.create_in_doubt = true;
                 let request = self.create_request(now);
-                facts["name"] = serde_json::json!(self.new_key_name);
+                facts["name"] = serde_json::json!(self.create_name());
+                facts["token"] = serde_json::json!(self.create_token);
                 facts["window_start"] = serde_json::json!(window_start);
                 facts["limit"] = serde_json::json!(request.limit);
                 facts["expires_at"] = serde_json::json!(request.expires_at);

@@ -156,7 +156,18 @@ fn the_create_request_copies_the_old_keys_settings() {
     let mut rotation = fresh(true);
     let now = at(0);
     let request = rotation.create_request(now);
-    assert_eq!(request.name, rotation.new_key_name);
+    // Created under its final name marked with the rotation's token, renamed once the secret is safe.
+    let token = rotation.create_token.clone().unwrap();
+    assert!(!token.is_empty());
+    assert_eq!(
+        request.name,
+        format!("{} \u{27e8}kw:{token}\u{27e9}", rotation.new_key_name)
+    );
+    assert!(crate::rotation::carries_token(&request.name, &token));
+    assert!(!crate::rotation::carries_token(
+        &rotation.new_key_name,
+        &token
+    ));
     assert_eq!(request.limit, Some(25.0));
     assert_eq!(request.limit_reset, Some(LimitReset::Monthly));
     assert_eq!(request.include_byok_in_limit, Some(true));

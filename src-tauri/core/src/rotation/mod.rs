@@ -27,7 +27,8 @@ pub use hooks::{Boundary, EnvPauseHook, HookPoint, PAUSED_MARKER, RotationHooks}
 pub use journal::{JournalEntry, JournalOutcome, JournalPhase, JournalStep, check_journal};
 pub use machine::{
     ActionEffect, CreateReconcile, DrainState, NewKey, Next, OldKey, RollbackState, Rotation,
-    RotationSettings, StepOutcome, StepRecord, drain_observation, new_key_name,
+    RotationSettings, StepOutcome, StepRecord, carries_token, create_token, drain_observation,
+    marked_key_name, new_key_name,
 };
 pub use plan::{PlannedRotation, RotationPlan, RotationPlanArgs, batch_plan};
 

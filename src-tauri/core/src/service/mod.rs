@@ -277,7 +277,8 @@ impl Keyward {
         })
     }
 
-    /// `forget`: the person stored the secret elsewhere, so it leaves the keychain and the list.
+    /// `forget`: the person stored the secret elsewhere, so it leaves the keychain and the list
+    /// (refused, `Conflict`, while an unfinished rotation still needs it as its new key's secret).
     /// `keep`: it stays in the keychain, listed as kept.
     pub async fn pending_resolve(&self, args: PendingResolveArgs) -> Result<AppState, Error> {
         self.blocking(move |inner| {
@@ -290,6 +291,22 @@ impl Keyward {
             {
                 return Err(Error::SecretNotFound {
                     what: format!("A held secret of key {}", args.key_hash),
+                });
+            }
+            if args.action == PendingAction::Forget
+                && let Some(rotation) =
+                    store.unfinished_rotation_needing(&args.profile_id, &args.key_hash)?
+            {
+                // The rotation deploys, verifies or rolls back with this secret: forgetting it
+                // now would leave a live key nobody can use and a rotation that cannot finish.
+                return Err(Error::Conflict {
+                    message: format!(
+                        "the secret of key {} is still needed by rotation {} ({}): finish, roll \
+                         back or abandon that rotation first",
+                        args.key_hash,
+                        rotation.id,
+                        rotation.status.as_str()
+                    ),
                 });
             }
             match args.action {

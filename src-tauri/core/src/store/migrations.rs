@@ -66,7 +66,9 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("schema/v2_watch.sql")).comment("usage snapshots, alert ledger, snoozes"),
     M::up(include_str!("schema/v3_rotation.sql"))
         .comment("rotation journal, policies, deploy targets"),
-    M::up(include_str!("schema/command_approvals.sql"))
+    M::up(include_str!("schema/v4_rotation_leases.sql"))
+        .comment("rotation versions and leases, one unfinished rotation per key"),
+    M::up(include_str!("schema/v5_command_approvals.sql"))
         .comment("approved command deploy targets (digests)"),
 ];
 
@@ -98,6 +100,51 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 4);
+        assert_eq!(LATEST_VERSION, 5);
+    }
+
+    /// A version-3 database where two processes had raced (two unfinished rotations of one key):
+    /// the update keeps the newest, marks the other abandoned (its state too) and builds the index.
+    #[test]
+    fn version_4_resolves_two_unfinished_rotations_of_one_key() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        Migrations::from_slice(MIGRATIONS)
+            .to_version(&mut conn, 3)
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO rotations (id, profile_id, old_key_hash, status, state, started_at, updated_at)
+             VALUES ('older', 'p1', 'h', 'running', '{\"status\":\"running\"}',
+                     '2026-11-23T12:00:00Z', '2026-11-23T12:05:00Z'),
+                    ('newer', 'p1', 'h', 'waiting', '{\"status\":\"waiting\"}',
+                     '2026-11-23T12:01:00Z', '2026-11-23T12:06:00Z'),
+                    ('other', 'p1', 'k', 'running', '{\"status\":\"running\"}',
+                     '2026-11-23T12:00:00Z', '2026-11-23T12:05:00Z');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, String, i64)> = conn
+            .prepare(
+                "SELECT id, status, json_extract(state, '$.status'), version FROM rotations ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("newer".into(), "waiting".into(), "waiting".into(), 1),
+                ("older".into(), "abandoned".into(), "abandoned".into(), 1),
+                ("other".into(), "running".into(), "running".into(), 1),
+            ]
+        );
+        let duplicate = conn.execute(
+            "INSERT INTO rotations (id, profile_id, old_key_hash, status, state, started_at, updated_at)
+             VALUES ('third', 'p1', 'h', 'failed', '{}', '2026-11-24T00:00:00Z', '2026-11-24T00:00:00Z')",
+            [],
+        );
+        assert!(duplicate.is_err(), "{duplicate:?}");
     }
 }

@@ -11,6 +11,7 @@ mod migrations;
 mod profile_manager;
 mod profiles;
 mod rotation_journal;
+mod rotation_leases;
 mod rotation_policies;
 mod secret_index;
 mod settings;
@@ -26,6 +27,7 @@ use crate::Error;
 pub use cache::{CacheMeta, CachedKey};
 pub use profile_manager::ProfileManager;
 pub use profiles::{DEFAULT_BASE_URL, NewProfile, Profile, ProfileChanges};
+pub use rotation_leases::LeaseHolder;
 pub use secret_index::{NewSecretIndexEntry, SecretIndexEntry, SecretState};
 pub use watch_state::{LedgerEntry, Snooze, StoredActivity, UsageSnapshot};
 
@@ -103,6 +105,10 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(store_error)?;
+        // Every transaction takes the write lock when it begins (waiting up to BUSY_TIMEOUT for
+        // another process): a deferred one that reads first and writes later fails at once with
+        // "database is locked" when another process (the CLI, the app) wrote in between.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         if path.is_some() {
             // WAL: readers (the CLI) never block the app's writes, and a crash mid-write is harmless.
             let mode: String = conn
@@ -111,7 +117,11 @@ impl Store {
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(%mode, "SQLite refused WAL mode; continuing with this journal mode");
             }
-            conn.pragma_update(None, "synchronous", "NORMAL")
+            // FULL, not NORMAL: with NORMAL a power loss can drop the last commits of the WAL, so a
+            // rotation's intent could vanish while its effect (a created key, a written `.env`)
+            // stays, and recovery would go the wrong way. FULL syncs the WAL at every commit; the
+            // store is written rarely (a refresh, a rotation step), so the cost is a few fsyncs.
+            conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(store_error)?;
         }
         migrations::migrate(&mut conn)?;
@@ -138,6 +148,13 @@ impl Store {
     pub fn journal_mode(&self) -> Result<String, Error> {
         self.conn
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .map_err(store_error)
+    }
+
+    /// SQLite's `synchronous` setting in force (2 = FULL for databases on disk).
+    pub fn synchronous(&self) -> Result<i64, Error> {
+        self.conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
             .map_err(store_error)
     }
 

@@ -26,21 +26,47 @@ fn state_json(rotation: &Rotation) -> Result<String, Error> {
     Ok(json)
 }
 
-fn rotation_from_json(id: &str, json: &str) -> Result<Rotation, Error> {
-    serde_json::from_str(json).map_err(|err| Error::Store {
+fn rotation_from_json(id: &str, json: &str, version: i64) -> Result<Rotation, Error> {
+    let mut rotation: Rotation = serde_json::from_str(json).map_err(|err| Error::Store {
         message: format!(
             "rotation {id} was written by another version of Keyward and can't be read ({err})"
         ),
         source: Some(err.into()),
-    })
+    })?;
+    rotation.version = version;
+    Ok(rotation)
+}
+
+/// An insert refused by the index that allows one unfinished rotation per key is a conflict.
+fn insert_error(rotation: &Rotation, err: rusqlite::Error) -> Error {
+    let unique = matches!(
+        &err,
+        rusqlite::Error::SqliteFailure(code, _)
+            if code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || code.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    );
+    if unique {
+        return Error::Conflict {
+            message: format!(
+                "key \"{}\" already has an unfinished rotation (started by another Keyward \
+                 process?); finish, roll back or abandon it first",
+                rotation.old.name
+            ),
+        };
+    }
+    store_error(err)
 }
 
 impl Store {
-    /// Writes `rotation` (inserting or replacing its row) and appends `entries` to its journal, in
-    /// one transaction. Returns the entries with their sequence numbers.
+    /// Writes `rotation` and appends `entries` to its journal, in one transaction; returns the
+    /// entries with their sequence numbers. A rotation never saved (`version` 0) is inserted, and
+    /// refused (`Conflict`) while its key has another unfinished rotation. Otherwise the row is
+    /// updated only if it is still at `rotation.version`: when another process wrote it in between,
+    /// nothing is written and the answer is a `Conflict` (reload and decide again, never overwrite).
+    /// On success `rotation.version` is the row's new version.
     pub fn save_rotation(
         &self,
-        rotation: &Rotation,
+        rotation: &mut Rotation,
         entries: &[JournalEntry],
     ) -> Result<Vec<JournalEntry>, Error> {
         let json = state_json(rotation)?;
@@ -51,27 +77,53 @@ impl Store {
             details.push(detail);
         }
         let tx = self.conn().unchecked_transaction().map_err(store_error)?;
-        tx.execute(
-            "INSERT INTO rotations (id, profile_id, old_key_hash, new_key_hash, status, state,
-                                    started_at, updated_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (id) DO UPDATE SET
-                 new_key_hash = excluded.new_key_hash, status = excluded.status,
-                 state = excluded.state, updated_at = excluded.updated_at,
-                 finished_at = excluded.finished_at",
-            params![
-                rotation.id,
-                rotation.profile_id,
-                rotation.old.hash,
-                rotation.new_key.as_ref().map(|key| key.hash.as_str()),
-                rotation.status.as_str(),
-                json,
-                rotation.started_at,
-                rotation.updated_at,
-                rotation.finished_at,
-            ],
-        )
-        .map_err(store_error)?;
+        let new_key_hash = rotation.new_key.as_ref().map(|key| key.hash.as_str());
+        if rotation.version == 0 {
+            tx.execute(
+                "INSERT INTO rotations (id, profile_id, old_key_hash, new_key_hash, status, state,
+                                        started_at, updated_at, finished_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)",
+                params![
+                    rotation.id,
+                    rotation.profile_id,
+                    rotation.old.hash,
+                    new_key_hash,
+                    rotation.status.as_str(),
+                    json,
+                    rotation.started_at,
+                    rotation.updated_at,
+                    rotation.finished_at,
+                ],
+            )
+            .map_err(|err| insert_error(rotation, err))?;
+        } else {
+            let changed = tx
+                .execute(
+                    "UPDATE rotations SET new_key_hash = ?3, status = ?4, state = ?5,
+                         updated_at = ?6, finished_at = ?7, version = version + 1
+                     WHERE id = ?1 AND version = ?2",
+                    params![
+                        rotation.id,
+                        rotation.version,
+                        new_key_hash,
+                        rotation.status.as_str(),
+                        json,
+                        rotation.updated_at,
+                        rotation.finished_at,
+                    ],
+                )
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(Error::Conflict {
+                    message: format!(
+                        "rotation {} was changed by another Keyward process (the app or \
+                         keyward-cli) since this one read it; nothing was written: look at it again \
+                         before acting",
+                        rotation.id
+                    ),
+                });
+            }
+        }
         let mut seq: i64 = tx
             .query_row(
                 "SELECT COALESCE(MAX(seq), 0) FROM rotation_journal WHERE rotation_id = ?1",
@@ -102,18 +154,23 @@ impl Store {
             });
         }
         tx.commit().map_err(store_error)?;
+        rotation.version += 1;
         Ok(written)
     }
 
+    /// A rotation as last written, with its version.
     pub fn rotation(&self, id: &str) -> Result<Option<Rotation>, Error> {
-        let json: Option<String> = self
+        let row: Option<(String, i64)> = self
             .conn()
-            .query_row("SELECT state FROM rotations WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT state, version FROM rotations WHERE id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
             .optional()
             .map_err(store_error)?;
-        json.map(|json| rotation_from_json(id, &json)).transpose()
+        row.map(|(json, version)| rotation_from_json(id, &json, version))
+            .transpose()
     }
 
     /// Rotations, newest first: of one profile or all; `active_only` leaves out finished ones.
@@ -123,7 +180,7 @@ impl Store {
         active_only: bool,
     ) -> Result<Vec<Rotation>, Error> {
         self.query_rotations(
-            "SELECT id, state FROM rotations
+            "SELECT id, state, version FROM rotations
              WHERE (?1 IS NULL OR profile_id = ?1)
                AND (?2 = 0 OR status IN ('running', 'waiting', 'failed'))
              ORDER BY started_at DESC, id",
@@ -138,7 +195,7 @@ impl Store {
         key_hash: &str,
     ) -> Result<Vec<Rotation>, Error> {
         self.query_rotations(
-            "SELECT id, state FROM rotations
+            "SELECT id, state, version FROM rotations
              WHERE profile_id = ?1 AND (old_key_hash = ?2 OR new_key_hash = ?2)
              ORDER BY started_at DESC, id",
             params![profile_id, key_hash],
@@ -153,11 +210,28 @@ impl Store {
     ) -> Result<Option<Rotation>, Error> {
         Ok(self
             .query_rotations(
-                "SELECT id, state FROM rotations
+                "SELECT id, state, version FROM rotations
                  WHERE profile_id = ?1 AND old_key_hash = ?2
                    AND status IN ('running', 'waiting', 'failed')
                  ORDER BY started_at DESC, id LIMIT 1",
                 params![profile_id, old_key_hash],
+            )?
+            .pop())
+    }
+
+    /// The unfinished rotation whose new key is `key_hash` (it still needs that key's held secret).
+    pub fn unfinished_rotation_needing(
+        &self,
+        profile_id: &str,
+        key_hash: &str,
+    ) -> Result<Option<Rotation>, Error> {
+        Ok(self
+            .query_rotations(
+                "SELECT id, state, version FROM rotations
+                 WHERE profile_id = ?1 AND new_key_hash = ?2
+                   AND status IN ('running', 'waiting', 'failed')
+                 ORDER BY started_at DESC, id LIMIT 1",
+                params![profile_id, key_hash],
             )?
             .pop())
     }
@@ -237,18 +311,18 @@ impl Store {
         params: impl rusqlite::Params,
     ) -> Result<Vec<Rotation>, Error> {
         let mut statement = self.conn().prepare_cached(sql).map_err(store_error)?;
-        let rows: Vec<(String, String)> = statement
-            .query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))
+        let rows: Vec<(String, String, i64)> = statement
+            .query_map(params, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             .and_then(Iterator::collect)
             .map_err(store_error)?;
         rows.iter()
-            .map(|(id, json)| rotation_from_json(id, json))
+            .map(|(id, json, version)| rotation_from_json(id, json, *version))
             .collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::store) mod tests {
     use super::*;
     use crate::rotation::{JournalOutcome, JournalPhase, JournalStep};
 
@@ -345,8 +419,9 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
+        // Another key: `r1` is the unfinished rotation of `h`.
         let old = crate::rotation::OldKey {
-            hash: "h".into(),
+            hash: "h2".into(),
             name: "k".into(),
             label: "l".into(),
             limit: None,
@@ -360,7 +435,8 @@ mod tests {
             &crate::rotation::RotationPolicy::default_for("p1", "h"),
             false,
         );
-        let rotation = Rotation::new("r2".into(), "p1".into(), old, settings, chrono::Utc::now());
+        let mut rotation =
+            Rotation::new("r2".into(), "p1".into(), old, settings, chrono::Utc::now());
         let entries: Vec<JournalEntry> = journal
             .iter()
             .map(|entry| JournalEntry {
@@ -368,7 +444,7 @@ mod tests {
                 ..entry.clone()
             })
             .collect();
-        store.save_rotation(&rotation, &entries).unwrap();
+        store.save_rotation(&mut rotation, &entries).unwrap();
         let rewritten: Vec<(String, Option<String>)> = store
             .conn()
             .prepare(
@@ -380,6 +456,107 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rewritten, written);
+    }
+
+    pub(in crate::store) fn rotation_of(id: &str, key: &str) -> Rotation {
+        let old = crate::rotation::OldKey {
+            hash: key.into(),
+            name: format!("key {key}"),
+            label: "l".into(),
+            limit: None,
+            limit_reset: None,
+            include_byok_in_limit: false,
+            expires_at: None,
+            created_at: None,
+            workspace_id: None,
+        };
+        let settings = crate::rotation::RotationSettings::from_policy(
+            &crate::rotation::RotationPolicy::default_for("p1", key),
+            false,
+        );
+        Rotation::new(id.into(), "p1".into(), old, settings, chrono::Utc::now())
+    }
+
+    /// Two connections to one file, as the app and the CLI have; the profile `p1` exists.
+    pub(in crate::store) fn two_stores() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open_in_dir(dir.path()).unwrap();
+        first
+            .conn()
+            .execute(
+                "INSERT INTO profiles (id, name, base_url, created_at, updated_at)
+                 VALUES ('p1', 'Work', 'http://127.0.0.1:1', '2026-01-01T00:00:00Z',
+                         '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        let second = Store::open_in_dir(dir.path()).unwrap();
+        (dir, first, second)
+    }
+
+    #[test]
+    fn a_write_over_another_processes_write_is_refused_not_applied() {
+        let (_dir, app, cli) = two_stores();
+        let mut rotation = rotation_of("r1", "h1");
+        app.save_rotation(&mut rotation, &[]).unwrap();
+        assert_eq!(rotation.version, 1);
+
+        // Both read version 1; the CLI writes first.
+        let mut in_app = app.rotation("r1").unwrap().unwrap();
+        let mut in_cli = cli.rotation("r1").unwrap().unwrap();
+        assert_eq!((in_app.version, in_cli.version), (1, 1));
+        in_cli.detail = Some("rolled back by the CLI".into());
+        cli.save_rotation(&mut in_cli, &[]).unwrap();
+        assert_eq!(in_cli.version, 2);
+
+        in_app.detail = Some("the app deleted the old key".into());
+        let note = JournalEntry::new(
+            chrono::Utc::now(),
+            JournalStep::Rotation,
+            JournalPhase::Note,
+            None,
+            serde_json::json!({}),
+        );
+        let error = app.save_rotation(&mut in_app, &[note]).unwrap_err();
+        assert!(matches!(error, Error::Conflict { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("another Keyward process"),
+            "{error}"
+        );
+        assert_eq!(in_app.version, 1);
+        // Nothing of the losing write landed: neither the state nor its journal row.
+        let stored = app.rotation("r1").unwrap().unwrap();
+        assert_eq!(stored.detail.as_deref(), Some("rolled back by the CLI"));
+        assert_eq!(stored.version, 2);
+        assert!(app.rotation_journal("r1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_key_has_at_most_one_unfinished_rotation_across_processes() {
+        let (_dir, app, cli) = two_stores();
+        app.save_rotation(&mut rotation_of("r1", "h1"), &[])
+            .unwrap();
+        let error = cli
+            .save_rotation(&mut rotation_of("r2", "h1"), &[])
+            .unwrap_err();
+        assert!(matches!(error, Error::Conflict { .. }), "{error:?}");
+        assert!(error.to_string().contains("unfinished rotation"), "{error}");
+        assert!(cli.rotation("r2").unwrap().is_none());
+        // Another key is fine; so is the same key once the first rotation has finished.
+        cli.save_rotation(&mut rotation_of("r3", "h2"), &[])
+            .unwrap();
+        let mut first = app.rotation("r1").unwrap().unwrap();
+        first.status = RotationStatus::RolledBack;
+        app.save_rotation(&mut first, &[]).unwrap();
+        cli.save_rotation(&mut rotation_of("r4", "h1"), &[])
+            .unwrap();
+    }
+
+    #[test]
+    fn the_database_on_disk_syncs_every_commit() {
+        let (_dir, app, _cli) = two_stores();
+        // 2 = FULL: a commit (a journal intent) is on disk before its side effect runs.
+        assert_eq!(app.synchronous().unwrap(), 2);
     }
 
     #[test]

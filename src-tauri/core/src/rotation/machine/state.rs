@@ -168,6 +168,16 @@ pub struct Rotation {
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The token the new key carries in its name until its secret is safe (`⟨kw:…⟩`, see
+    /// [`crate::rotation::marked_key_name`]): after an interrupted create, only keys carrying it are
+    /// this rotation's. `None` in rotations written before tokens existed.
+    #[serde(default)]
+    pub create_token: Option<String>,
+    /// The store's version of this state as last read or written (0: never saved). Not part of the
+    /// state: the store's `version` column, checked on every write so two processes never overwrite
+    /// each other's progress.
+    #[serde(skip)]
+    pub version: i64,
 }
 
 /// How a step ended.

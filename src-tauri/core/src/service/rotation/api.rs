@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use tokio::sync::OwnedMutexGuard;
 
 use super::Rotations;
 use super::approval::Ask;
@@ -154,8 +155,11 @@ impl Rotations {
         args: RotationStartArgs,
         ask: Ask,
     ) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args, ask).await?;
-        self.advance(&id).await
+        let (id, lease, running) = self.record_new_rotation(&args, ask).await?;
+        let view = self.advance_locked(&id).await;
+        drop(lease);
+        drop(running);
+        view
     }
 
     /// Like [`start`](Self::start), but answers as soon as the rotation is recorded and runs it on a
@@ -165,24 +169,29 @@ impl Rotations {
         self: &Arc<Self>,
         args: RotationStartArgs,
     ) -> Result<RotationView, Error> {
-        let id = self.record_new_rotation(&args, Ask::Person).await?;
+        let (id, lease, running) = self.record_new_rotation(&args, Ask::Person).await?;
         let view = self.view(&id)?;
         let rotations = Arc::clone(self);
         tokio::spawn(async move {
             // Step failures are saved in the rotation (failed, with its error); only the store
             // failing ends up here.
-            if let Err(err) = rotations.advance(&id).await {
+            if let Err(err) = rotations.advance_locked(&id).await {
                 tracing::error!(rotation = %id, error = %err, "a rotation could not be run on");
             }
+            drop(lease);
+            drop(running);
         });
         Ok(view)
     }
 
+    /// Records a new rotation (refused while the key has an unfinished one, in this process or
+    /// another: the store allows one per key) and takes its lock and its lease, before anything
+    /// else (the ticker, another process) can see it.
     pub(super) async fn record_new_rotation(
         &self,
         args: &RotationStartArgs,
         ask: Ask,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, super::lease::Lease, OwnedMutexGuard<()>), Error> {
         if let Some(expiry) = args.new_expiry {
             validate_new_expiry(expiry, self.now())?;
         }
@@ -231,13 +240,9 @@ impl Rotations {
         if let Some(expiry) = args.new_expiry {
             settings.new_expiry = expiry;
         }
-        let mut rotation = Rotation::new(
-            uuid::Uuid::new_v4().to_string(),
-            profile.id.clone(),
-            OldKey::from(&old),
-            settings,
-            now,
-        );
+        let id = uuid::Uuid::new_v4().to_string();
+        let running = self.lock_of(&id).lock_owned().await;
+        let mut rotation = Rotation::new(id, profile.id.clone(), OldKey::from(&old), settings, now);
         rotation.attachments = attachments;
         let note = JournalEntry::new(
             now,
@@ -253,9 +258,10 @@ impl Rotations {
                 "attachments": rotation.attachments,
             }),
         );
-        self.save_rotation(&rotation, vec![note])?;
+        self.save_rotation(&mut rotation, vec![note])?;
+        let lease = self.lease(&rotation.id)?;
         tracing::info!(rotation = %rotation.id, profile = %profile.id, key = %old.hash, "rotation started");
-        Ok(rotation.id)
+        Ok((rotation.id, lease, running))
     }
 
     /// Starts rotating every active key (of every workspace) of a profile whose name matches `name_pattern` (`prod-*`),

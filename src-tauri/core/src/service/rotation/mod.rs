@@ -9,6 +9,7 @@ mod api;
 mod api_links;
 mod approval;
 mod attach;
+mod lease;
 mod links;
 mod reconcile;
 mod rollback;
@@ -56,7 +57,8 @@ pub struct RotationConfig {
     pub tick_interval: Duration,
     /// Rotations a batch runs at once.
     pub batch_concurrency: usize,
-    /// Clock skew allowed when matching a key an interrupted create made by its `created_at`.
+    /// No longer used: an interrupted create's keys are found by the token in their name, not by
+    /// name and time. Kept so configurations that set it still build.
     pub create_match_skew: Duration,
     /// What names a key (guardrail, BYOK allowlists, log destinations), carried to the new key.
     /// Default: [`ApiAccountLinks`] (the profile's API); tests may use [`MemoryAccountLinks`].
@@ -183,6 +185,8 @@ pub(crate) struct Rotations {
     /// New secrets the keychain refused, by rotation id, until the store-secret step saves them.
     unsaved: Mutex<HashMap<String, SecretString>>,
     ticker: Mutex<Option<tokio::task::AbortHandle>>,
+    /// This service's name as a lease owner (see `lease`): unique per running service.
+    instance: String,
 }
 
 impl Drop for Rotations {
@@ -220,6 +224,7 @@ impl Rotations {
             start_lock: tokio::sync::Mutex::new(()),
             unsaved: Mutex::new(HashMap::new()),
             ticker: Mutex::new(None),
+            instance: lease::new_owner(),
         }
     }
 
@@ -297,7 +302,11 @@ impl Rotations {
     }
 
     /// Saves the state with its journal rows (one transaction) and announces the change.
-    fn save_rotation(&self, rotation: &Rotation, entries: Vec<JournalEntry>) -> Result<(), Error> {
+    fn save_rotation(
+        &self,
+        rotation: &mut Rotation,
+        entries: Vec<JournalEntry>,
+    ) -> Result<(), Error> {
         self.store().save_rotation(rotation, &entries)?;
         self.events.rotation_changed(rotation.view());
         Ok(())

@@ -1,5 +1,7 @@
-//! After an interrupted create: the keys it may have made are found on the server by name and time;
-//! one whose secret reached the keychain is adopted, every other deleted.
+//! After an interrupted create: the keys it may have made are found on the server by the token
+//! their name carries until their secret is safe (`⟨kw:…⟩`, unique to the rotation); one whose
+//! secret reached the keychain is adopted, every other deleted. A key of the same name without the
+//! token (another install, a teammate, a batch) is never touched.
 
 use std::collections::HashSet;
 
@@ -7,14 +9,16 @@ use super::Rotations;
 use crate::Error;
 use crate::api::{ApiKey, ListKeysQuery, OpenRouterClient};
 use crate::rotation::{
-    CreateReconcile, JournalEntry, JournalOutcome, JournalPhase, NewKey, Rotation, RotationStepName,
+    CreateReconcile, JournalEntry, JournalOutcome, JournalPhase, NewKey, Rotation,
+    RotationStepName, carries_token,
 };
 use crate::store::NewSecretIndexEntry;
 
 impl Rotations {
-    /// Finds keys this rotation's interrupted create made (same name, created after the first
-    /// attempt was recorded, not known to any rotation): the first whose secret reached the keychain
-    /// is adopted (unless `discard_all`), every other one deleted — nobody ever had its secret.
+    /// Finds keys this rotation's interrupted create made (their name carries the rotation's token,
+    /// not known to any rotation): the first whose secret reached the keychain is adopted (unless
+    /// `discard_all`), every other one deleted — nobody ever had its secret. A rotation from before
+    /// tokens finds nothing (it cannot tell its keys from anyone else's).
     pub(super) async fn reconcile_create(
         &self,
         rotation: &mut Rotation,
@@ -26,12 +30,13 @@ impl Rotations {
             adopted: None,
             deleted: Vec::new(),
         };
-        let Some(window_start) = rotation.create_window_start else {
+        if rotation.create_window_start.is_none() {
+            return Ok(found);
+        }
+        let Some(token) = rotation.create_token.clone() else {
+            tracing::warn!(rotation = %rotation.id, "an interrupted create of a rotation without a token: no key is adopted or deleted");
             return Ok(found);
         };
-        let skew = chrono::Duration::from_std(self.config.create_match_skew)
-            .unwrap_or(chrono::Duration::minutes(5));
-        let from = window_start - skew;
         let keys = client
             .list_all(&ListKeysQuery {
                 include_disabled: true,
@@ -46,9 +51,8 @@ impl Rotations {
             .collect();
         let mut candidates: Vec<ApiKey> = keys
             .into_iter()
-            .filter(|key| key.name == rotation.new_key_name && key.hash != rotation.old.hash)
+            .filter(|key| carries_token(&key.name, &token) && key.hash != rotation.old.hash)
             .filter(|key| !known.contains(&key.hash))
-            .filter(|key| key.created_at.is_some_and(|at| at >= from))
             .collect();
         candidates.sort_by_key(|key| key.created_at);
         for key in candidates {

@@ -84,7 +84,7 @@ impl Rotations {
     /// Saves rollback progress (so a resumed rollback skips what is done).
     pub(super) fn rollback_progress(
         &self,
-        rotation: &Rotation,
+        rotation: &mut Rotation,
         what: JournalOutcome,
     ) -> Result<(), Error> {
         let entry = JournalEntry::new(

@@ -22,6 +22,7 @@ impl Rotations {
     pub(crate) async fn advance(&self, id: &str) -> Result<RotationView, Error> {
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
+        let _lease = self.lease(id)?;
         self.advance_locked(id).await
     }
 
@@ -54,6 +55,9 @@ impl Rotations {
     ) -> Result<RotationView, Error> {
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
+        // Another process (the app, another keyward-cli) driving it refuses the action: a rollback
+        // must never restore a key that process is deleting.
+        let _lease = self.lease(id)?;
         let mut rotation = self.load_rotation(id)?;
         if action == RotationAction::Abandon && self.unsaved().contains_key(id) {
             return Err(Error::invalid(
@@ -74,7 +78,7 @@ impl Rotations {
             Some(action.into()),
             serde_json::json!({ "action": action }),
         );
-        self.save_rotation(&rotation, vec![entry])?;
+        self.save_rotation(&mut rotation, vec![entry])?;
         tracing::info!(rotation = %id, action = action.as_str(), "rotation action");
         match effect {
             ActionEffect::Advance => self.advance_locked(id).await,
@@ -88,40 +92,63 @@ impl Rotations {
     pub(crate) async fn resume(&self) -> Result<Vec<RotationView>, Error> {
         let active = self.store().rotations(None, true)?;
         let mut views = Vec::with_capacity(active.len());
-        for mut rotation in active {
-            if rotation.status == RotationStatus::Running {
-                let lock = self.lock_of(&rotation.id);
+        for listed in active {
+            if listed.status == RotationStatus::Running {
+                let lock = self.lock_of(&listed.id);
                 let _running = lock.lock().await;
-                let now = self.now();
-                let stopped_at = rotation
-                    .current_step()
-                    .map_or("the end", RotationStepName::as_str);
-                let what = if rotation.rolling_back {
-                    format!(
-                        "Keyward stopped while rolling back (at {stopped_at}); finishing the rollback"
-                    )
-                } else {
-                    format!("Keyward stopped during {stopped_at}; resumed at start-up")
+                // Driven by another live process: not interrupted, just busy elsewhere.
+                let _lease = match self.lease(&listed.id) {
+                    Ok(lease) => lease,
+                    Err(Error::Conflict { message }) => {
+                        tracing::info!(rotation = %listed.id, %message, "left to the process running it");
+                        views.push(listed.view());
+                        continue;
+                    }
+                    Err(error) => return Err(error),
                 };
-                rotation.detail = Some(what.clone());
-                rotation.updated_at = now;
-                let note = JournalEntry::new(
-                    now,
-                    JournalStep::Rotation,
-                    JournalPhase::Note,
-                    Some(JournalOutcome::Resumed),
-                    serde_json::json!({ "stopped_at": stopped_at, "detail": what }),
-                );
-                self.save_rotation(&rotation, vec![note])?;
-                tracing::info!(rotation = %rotation.id, %stopped_at, "resuming an interrupted rotation");
-                views.push(self.advance_locked(&rotation.id).await?);
-            } else if rotation.status == RotationStatus::Waiting {
-                views.push(self.advance(&rotation.id).await?);
+                views.push(self.resume_interrupted_locked(&listed.id).await?);
+            } else if listed.status == RotationStatus::Waiting {
+                match self.advance(&listed.id).await {
+                    Ok(view) => views.push(view),
+                    Err(Error::Conflict { .. }) => views.push(listed.view()),
+                    Err(error) => return Err(error),
+                }
             } else {
-                views.push(rotation.view());
+                views.push(listed.view());
             }
         }
         Ok(views)
+    }
+
+    /// Runs on a rotation that was running when its process stopped (called with its lock and
+    /// lease held): notes where it stopped, then resumes it or finishes its rollback. Read again
+    /// here: another process may have moved it on meanwhile.
+    async fn resume_interrupted_locked(&self, id: &str) -> Result<RotationView, Error> {
+        let mut rotation = self.load_rotation(id)?;
+        if rotation.status != RotationStatus::Running {
+            return self.advance_locked(id).await;
+        }
+        let now = self.now();
+        let stopped_at = rotation
+            .current_step()
+            .map_or("the end", RotationStepName::as_str);
+        let what = if rotation.rolling_back {
+            format!("Keyward stopped while rolling back (at {stopped_at}); finishing the rollback")
+        } else {
+            format!("Keyward stopped during {stopped_at}; resumed")
+        };
+        rotation.detail = Some(what.clone());
+        rotation.updated_at = now;
+        let note = JournalEntry::new(
+            now,
+            JournalStep::Rotation,
+            JournalPhase::Note,
+            Some(JournalOutcome::Resumed),
+            serde_json::json!({ "stopped_at": stopped_at, "detail": what }),
+        );
+        self.save_rotation(&mut rotation, vec![note])?;
+        tracing::info!(rotation = %rotation.id, %stopped_at, "resuming an interrupted rotation");
+        self.advance_locked(id).await
     }
 
     /// Runs every waiting rotation that is due (drain check, end of the grace period) and starts
@@ -132,8 +159,13 @@ impl Rotations {
             .store()
             .rotations(None, true)?
             .into_iter()
-            .filter(|rotation| rotation.status == RotationStatus::Waiting)
-            .filter(|rotation| matches!(rotation.next_move(now), Next::Run(_)))
+            .filter(|rotation| {
+                // Running here means running in some process: if none holds its lease any more
+                // (the process that ran it died while another one had started), it is resumed.
+                rotation.status == RotationStatus::Running
+                    || (rotation.status == RotationStatus::Waiting
+                        && matches!(rotation.next_move(now), Next::Run(_)))
+            })
             .map(|rotation| rotation.id)
             .collect();
         let mut views = Vec::new();
@@ -143,7 +175,11 @@ impl Rotations {
             let Ok(_running) = lock.try_lock() else {
                 continue;
             };
-            match self.advance_locked(&id).await {
+            // Run by another process (the CLI, another app): the same.
+            let Ok(_lease) = self.lease(&id) else {
+                continue;
+            };
+            match self.resume_interrupted_locked(&id).await {
                 Ok(view) => views.push(view),
                 Err(error) => {
                     tracing::warn!(rotation = %id, error = %error, "rotation tick failed")

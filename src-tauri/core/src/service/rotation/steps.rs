@@ -95,9 +95,10 @@ impl Rotations {
             }
         };
         notes.insert(0, held_note);
+        // Named as it will be once renamed (it carries the rotation's token until then).
         StepOutcome::Done(format!(
             "created \"{}\" ({}); {}",
-            created.key.name,
+            rotation.new_key_name,
             created.key.label,
             notes.join("; ")
         ))
@@ -155,6 +156,11 @@ impl Rotations {
         match held {
             Ok(Some(state)) => {
                 self.unsaved().remove(&rotation.id);
+                // The secret is safe and the key recorded: it takes its final name (until now it
+                // carried the rotation's token, so a crash could not confuse it with anyone's).
+                if let Err(error) = self.rename_new_key(rotation, &new_key.hash).await {
+                    return failed(&error, "giving the new key its final name failed");
+                }
                 let vault = &self.shared.vault;
                 let place = vault
                     .pending_secret_entry(&rotation.profile_id, &new_key.hash)
@@ -173,6 +179,23 @@ impl Rotations {
             Ok(None) => self.restart_lost_secret(rotation, &new_key).await,
             Err(error) => failed(&error, "the keychain could not hold the new secret"),
         }
+    }
+
+    /// Renames the new key from its token-marked create name to its final name (nothing to do for
+    /// rotations from before tokens).
+    async fn rename_new_key(&self, rotation: &Rotation, hash: &str) -> Result<(), Error> {
+        if rotation.create_token.is_none() {
+            return Ok(());
+        }
+        let client = self.profile_client(&rotation.profile_id).await?;
+        // Renaming to the name it has is harmless, so a repeated step simply sends it again.
+        let request = UpdateKeyRequest {
+            name: Some(rotation.new_key_name.clone()),
+            ..UpdateKeyRequest::default()
+        };
+        let renamed = client.update_key(hash, &request).await?;
+        self.cache_rotated_key(&rotation.profile_id, &renamed);
+        Ok(())
     }
 
     /// The new secret never reached the keychain and is gone (the process stopped): nobody has it, so
