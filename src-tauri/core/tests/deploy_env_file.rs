@@ -1,6 +1,7 @@
-//! Env-file deploy targets on a real file system: one variable replaced atomically with a backup,
-//! every other byte kept, permissions kept, refusals that change nothing, symlinks, concurrent
-//! writers, undo and discarding the backup.
+//! Env-file deploy targets on a real file system: one variable replaced atomically with a backup
+//! (of that variable's line only, in Keyward's backup directory, never beside the file), every other
+//! byte kept, permissions kept unless other users could read the file, refusals that change nothing,
+//! symlinks, concurrent writers, undo and discarding the backups.
 
 #![cfg(unix)]
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
@@ -34,13 +35,47 @@ fn target(path: &Path, variable: &str) -> DeployTarget {
     }
 }
 
+/// A test's scratch space: `project/` (what `path()` gives) for the `.env` files and `data/` as
+/// Keyward's data directory, which holds the backup directory.
+struct Scratch {
+    _root: tempfile::TempDir,
+    project: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let project = root.path().join("project");
+        fs::create_dir(&project).unwrap();
+        Scratch {
+            _root: root,
+            project,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.project
+    }
+}
+
+/// The backup directory for a file in a scratch's project (or a directory of it).
+fn backup_dir_of(env: &Path) -> PathBuf {
+    let mut dir = env.parent().unwrap();
+    while dir.file_name().unwrap() != "project" {
+        dir = dir.parent().unwrap();
+    }
+    dir.parent()
+        .unwrap()
+        .join("data")
+        .join(deploy::BACKUP_DIR_NAME)
+}
+
+fn ctx_for(env: &Path) -> DeployContext {
+    DeployContext::new().with_backup_dir(backup_dir_of(env))
+}
+
 async fn deploy_to(path: &Path, variable: &str, value: &str) -> DeployOutcome {
-    deploy::deploy(
-        &target(path, variable),
-        &secret(value),
-        &DeployContext::new(),
-    )
-    .await
+    deploy::deploy(&target(path, variable), &secret(value), &ctx_for(path)).await
 }
 
 fn mode(path: &Path) -> u32 {
@@ -59,11 +94,24 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
-fn backups_in(dir: &Path) -> Vec<String> {
+/// Backup files left beside the files of `dir` (there must never be any).
+fn backups_beside(dir: &Path) -> Vec<String> {
     listing(dir)
         .into_iter()
-        .filter(|name| name.contains(".keyward-backup-"))
+        .filter(|name| name.contains("keyward-backup"))
         .collect()
+}
+
+/// Every backup in the backup directory of `env`'s scratch, as `group/name`, sorted.
+fn backups_of(env: &Path) -> Vec<String> {
+    let dir = backup_dir_of(env);
+    let mut found = Vec::new();
+    for group in listing(&dir) {
+        for name in listing(&dir.join(&group)) {
+            found.push(format!("{group}/{name}"));
+        }
+    }
+    found
 }
 
 /// The outcome, as the UI and the journal see it, never holds the secret.
@@ -84,7 +132,7 @@ LAST=1";
 
 #[tokio::test]
 async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, RICH_ENV).unwrap();
     fs::set_permissions(&env, fs::Permissions::from_mode(0o640)).unwrap();
@@ -102,16 +150,18 @@ async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
     assert_eq!(mode(&env), 0o640, "the file keeps its permissions");
 
     let backup = PathBuf::from(outcome.backup_path.clone().unwrap());
-    assert_eq!(backup.parent().unwrap(), dir.path());
-    assert!(
-        backup
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with(".env.keyward-backup-")
+    // In Keyward's backup directory (0700), not beside the file (where a `.gitignore` line `.env`
+    // would not match it), holding the variable's line and none of the file's other values.
+    let backup_dir = backup_dir_of(&env);
+    assert_eq!(backup.parent().unwrap().parent().unwrap(), backup_dir);
+    assert!(backups_beside(dir.path()).is_empty());
+    assert_eq!(
+        fs::read_to_string(&backup).unwrap(),
+        format!("OPENROUTER_API_KEY=\"{OLD_SECRET}\" # rotated by Keyward\n")
     );
-    assert_eq!(fs::read(&backup).unwrap(), RICH_ENV.as_bytes());
     assert_eq!(mode(&backup), 0o600);
+    assert_eq!(mode(&backup_dir), 0o700);
+    assert_eq!(mode(backup.parent().unwrap()), 0o700);
     // The backup travels in `backup_path` (the window shows it beside the message), not twice.
     assert!(
         !outcome.message.contains("keyward-backup"),
@@ -127,13 +177,13 @@ async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
             backup_path: outcome.backup_path.clone(),
         })
     );
-    // Nothing else was left behind (no temporary files).
-    assert_eq!(listing(dir.path()).len(), 2, "{:?}", listing(dir.path()));
+    // Nothing else was left behind (no temporary files, no backup).
+    assert_eq!(listing(dir.path()), [".env"]);
 }
 
 #[tokio::test]
 async fn a_missing_file_is_created_private() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join("app.env");
     let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
     assert!(outcome.ok, "{}", outcome.message);
@@ -156,7 +206,7 @@ async fn a_missing_file_is_created_private() {
 
 #[tokio::test]
 async fn an_absent_variable_is_appended() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "A=1\r\nB=2").unwrap();
     let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
@@ -170,7 +220,7 @@ async fn an_absent_variable_is_appended() {
 
 #[tokio::test]
 async fn values_with_special_characters_are_quoted_and_read_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "K=old\n").unwrap();
     for (value, line) in [
@@ -215,7 +265,7 @@ async fn assert_refused(env: &Path, variable: &str, expect: &str) {
 
 #[tokio::test]
 async fn refusals_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "KEY=a\nOTHER=1\nexport KEY=b\n").unwrap();
     assert_refused(&env, "KEY", "set 2 times (lines 1, 3)").await;
@@ -299,7 +349,7 @@ fn can_create_in(dir: &Path) -> bool {
 
 #[tokio::test]
 async fn an_unwritable_directory_is_a_clear_error_and_the_file_is_untouched() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, format!("KEY={OLD_SECRET}\n")).unwrap();
     let before = listing(dir.path());
@@ -330,7 +380,7 @@ async fn an_unwritable_directory_is_a_clear_error_and_the_file_is_untouched() {
 
 #[tokio::test]
 async fn a_symlink_is_followed_and_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let real_dir = dir.path().join("shared");
     fs::create_dir(&real_dir).unwrap();
     let real = real_dir.join("prod.env");
@@ -360,13 +410,13 @@ async fn a_symlink_is_followed_and_kept() {
         outcome
             .message
             .contains(&format!("in {}, which", real.display()))
-            && outcome.message.ends_with("links to"),
+            && outcome.message.contains("links to"),
         "{}",
         outcome.message
     );
-    // The backup is beside the file it backs up.
-    assert_eq!(backups_in(&real_dir).len(), 1);
-    assert!(backups_in(&link_dir).is_empty());
+    // One backup, in the backup directory, beside neither the link nor the file.
+    assert_eq!(backups_of(&link).len(), 1);
+    assert!(backups_beside(&real_dir).is_empty() && backups_beside(&link_dir).is_empty());
 
     let dangling = link_dir.join("broken.env");
     std::os::unix::fs::symlink("../shared/nowhere.env", &dangling).unwrap();
@@ -375,7 +425,7 @@ async fn a_symlink_is_followed_and_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deploys_to_one_file_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "# shared\nKEEP=1\n").unwrap();
     let mut tasks = Vec::new();
@@ -405,16 +455,16 @@ async fn concurrent_deploys_to_one_file_lose_nothing() {
     assert_eq!(content.matches("SAME=same-").count(), 1, "{content}");
     assert_eq!(content.lines().count(), 2 + 16 + 1);
     // One backup per deploy (all to an existing file), no temporary file left.
-    assert_eq!(backups_in(dir.path()).len(), 32);
-    assert_eq!(listing(dir.path()).len(), 33);
+    assert_eq!(backups_of(&env).len(), 32);
+    assert_eq!(listing(dir.path()).len(), 1);
 }
 
 #[tokio::test]
 async fn undo_restores_the_variable_and_discard_removes_the_backup() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, RICH_ENV).unwrap();
-    let ctx = DeployContext::new();
+    let ctx = ctx_for(&env);
 
     let outcome = deploy_to(&env, "OPENROUTER_API_KEY", NEW_SECRET).await;
     assert!(outcome.ok);
@@ -456,7 +506,7 @@ async fn undo_restores_the_variable_and_discard_removes_the_backup() {
 
 #[tokio::test]
 async fn discard_backup_removes_only_keyward_backups() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let precious = dir.path().join(".env");
     fs::write(&precious, "KEY=1\n").unwrap();
     let forged = DeployOutcome {
@@ -470,7 +520,7 @@ async fn discard_backup_removes_only_keyward_backups() {
             backup_path: Some(precious.display().to_string()),
         }),
     };
-    let err = deploy::discard_backup(&forged, &DeployContext::new())
+    let err = deploy::discard_backup(&forged, &ctx_for(&precious))
         .await
         .unwrap_err();
     assert!(
@@ -482,21 +532,24 @@ async fn discard_backup_removes_only_keyward_backups() {
 
 #[tokio::test]
 async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, format!("A=1\nKEY={OLD_SECRET}\n")).unwrap();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
-    let planned = dir.path().join(".env.keyward-backup-rotation-r1");
+    let ctx = ctx_for(&env).with_backup_suffix("rotation-r1");
 
     let first = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(first.ok, "{first:?}");
-    assert_eq!(first.backup_path, Some(planned.display().to_string()));
+    let planned = PathBuf::from(first.backup_path.clone().unwrap());
+    assert_eq!(
+        planned.parent().unwrap(),
+        backup_dir_of(&env).join("rotation-r1")
+    );
     // Run again (a resumed deploy whose first run's outcome was lost): the file already holds the
     // new secret, the backup with the old one is kept, and no second backup is taken.
     let again = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(again.ok, "{again:?}");
     assert_eq!(again.undo, first.undo);
-    assert_eq!(backups_in(dir.path()), [".env.keyward-backup-rotation-r1"]);
+    assert_eq!(backups_of(&env).len(), 1);
     assert!(fs::read_to_string(&planned).unwrap().contains(OLD_SECRET));
     deploy::undo(&again, &ctx).await.unwrap();
     assert_eq!(
@@ -508,7 +561,7 @@ async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
     // new secret by a second run: undo removes it again.
     let created = dir.path().join("app.env");
     fs::write(&created, "A=1\n").unwrap();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r2");
+    let ctx = ctx_for(&created).with_backup_suffix("rotation-r2");
     fs::write(&created, format!("A=1\nKEY={NEW_SECRET}\n")).unwrap();
     let again = deploy::deploy(&target(&created, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(again.ok, "{again:?}");
@@ -519,11 +572,11 @@ async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
 
 #[tokio::test]
 async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     let before = format!("A=1\nKEY={OLD_SECRET}\n");
     let since = std::time::SystemTime::now();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
+    let ctx = ctx_for(&env).with_backup_suffix("rotation-r1");
     let key = target(&env, "KEY");
 
     // The write never happened: nothing to do, the file stays as it is.
@@ -540,7 +593,7 @@ async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
 
     // Written by a deploy without a planned name: its timestamped backup since the start is used.
     assert!(deploy_to(&env, "KEY", NEW_SECRET).await.ok);
-    let unplanned = DeployContext::new().with_backup_suffix("rotation-r9");
+    let unplanned = ctx_for(&env).with_backup_suffix("rotation-r9");
     let done = deploy::undo_interrupted(&key, &secret(NEW_SECRET), since, &unplanned).await;
     assert!(done.unwrap().is_some());
     assert_eq!(fs::read_to_string(&env).unwrap(), before);
@@ -557,4 +610,88 @@ async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
     let new_secret = secret(NEW_SECRET);
     let done = deploy::undo_interrupted(&DeployTarget::Clipboard, &new_secret, since, &ctx).await;
     assert_eq!(done.unwrap(), None);
+}
+
+/// A rewritten file is never left readable by other users: a world-readable one (0644, the usual
+/// umask default) becomes 0600, and the message says so; one that granted its group access but not
+/// other users keeps the group's bits (a deliberate share); a private one stays private.
+#[tokio::test]
+async fn a_rewritten_file_is_never_readable_by_other_users() {
+    let dir = Scratch::new();
+    for (before, after) in [
+        (0o644, 0o600),
+        (0o666, 0o600),
+        (0o604, 0o600),
+        (0o640, 0o640),
+        (0o660, 0o660),
+        (0o600, 0o600),
+    ] {
+        let env = dir.path().join(format!("mode-{before:o}.env"));
+        fs::write(&env, format!("KEY={OLD_SECRET}\n")).unwrap();
+        fs::set_permissions(&env, fs::Permissions::from_mode(before)).unwrap();
+        let outcome = deploy_to(&env, "KEY", NEW_SECRET).await;
+        assert!(outcome.ok, "{}", outcome.message);
+        assert_eq!(mode(&env), after, "{before:o}");
+        assert_eq!(
+            outcome.message.contains("its mode is now"),
+            before != after,
+            "{before:o}: {}",
+            outcome.message
+        );
+        // Undo writes the file again: still not readable by others.
+        deploy::undo(&outcome, &ctx_for(&env)).await.unwrap();
+        assert_eq!(mode(&env), after, "{before:o} after undo");
+        assert_eq!(
+            fs::read_to_string(&env).unwrap(),
+            format!("KEY={OLD_SECRET}\n")
+        );
+    }
+}
+
+/// A rotation's backups all live in one group of the backup directory, removed at once when the
+/// rotation ends; a context without a backup directory refuses to overwrite an existing file (its
+/// previous value would be nowhere) but may still create a new one.
+#[tokio::test]
+async fn a_rotations_backups_are_removed_together_and_none_is_kept_without_a_backup_dir() {
+    let dir = Scratch::new();
+    let first = dir.path().join(".env");
+    let sub = dir.path().join("api");
+    fs::create_dir(&sub).unwrap();
+    let second = sub.join(".env");
+    for env in [&first, &second] {
+        fs::write(env, format!("OTHER=kept\nKEY={OLD_SECRET}\n")).unwrap();
+    }
+    let ctx = ctx_for(&first).with_backup_suffix("rotation-r7");
+    let mut outcomes = Vec::new();
+    for env in [&first, &second] {
+        let outcome = deploy::deploy(&target(env, "KEY"), &secret(NEW_SECRET), &ctx).await;
+        assert!(outcome.ok, "{}", outcome.message);
+        outcomes.push(outcome);
+    }
+    // Two files named `.env`: two backups, in the rotation's group.
+    let backups = backups_of(&first);
+    assert_eq!(backups.len(), 2, "{backups:?}");
+    assert!(backups.iter().all(|b| b.starts_with("rotation-r7/")));
+    assert_eq!(
+        deploy::backup_groups(&backup_dir_of(&first)),
+        ["rotation-r7"]
+    );
+    let problems = deploy::discard_backups_of("rotation-r7", &outcomes, &ctx).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(backups_of(&first).is_empty());
+    assert!(!backup_dir_of(&first).join("rotation-r7").exists());
+
+    let nowhere = DeployContext::new();
+    let before = fs::read_to_string(&first).unwrap();
+    let refused = deploy::deploy(&target(&first, "KEY"), &secret(OLD_SECRET), &nowhere).await;
+    assert!(!refused.ok);
+    assert!(
+        refused.message.contains("no data directory"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(fs::read_to_string(&first).unwrap(), before);
+    let created = dir.path().join("new.env");
+    let outcome = deploy::deploy(&target(&created, "KEY"), &secret(NEW_SECRET), &nowhere).await;
+    assert!(outcome.ok, "{}", outcome.message);
 }

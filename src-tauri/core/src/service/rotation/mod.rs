@@ -3,11 +3,12 @@
 //! (policies, reading, planning, starting), `runner` (advancing, actions, resume, tick, journaled
 //! steps), `steps` (the step executors), `attach` (carrying the key's attachments), `links` (the
 //! seam to what names a key), `api_links` (that seam on the API), `reconcile` (after an
-//! interrupted create), `rollback`.
+//! interrupted create), `rollback`, `backups` (removed when a rotation ends).
 
 mod api;
 mod api_links;
 mod attach;
+mod backups;
 mod links;
 mod reconcile;
 mod rollback;
@@ -16,6 +17,7 @@ mod steps;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -173,6 +175,9 @@ pub(crate) struct Rotations {
     /// New secrets the keychain refused, by rotation id, until the store-secret step saves them.
     unsaved: Mutex<HashMap<String, SecretString>>,
     ticker: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Where env-file deploys keep their backups: `deploy-backups` in the data directory (`None`
+    /// for a store in memory, where env-file deploys of existing files are refused).
+    backup_dir: Option<PathBuf>,
 }
 
 impl Drop for Rotations {
@@ -197,7 +202,14 @@ impl Rotations {
         clients: Arc<dyn ProfileClients>,
         config: RotationConfig,
     ) -> Self {
+        let backup_dir = store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .path()
+            .and_then(std::path::Path::parent)
+            .map(deploy::backup_dir_in);
         Rotations {
+            backup_dir,
             shared: Shared { store, vault },
             clock,
             events,
@@ -358,6 +370,7 @@ impl Rotations {
             command_timeout: self.config.command_timeout,
             vault: self.shared.vault.clone(),
             backup_suffix: None,
+            backup_dir: self.backup_dir.clone(),
         }
     }
 }

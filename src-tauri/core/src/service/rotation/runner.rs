@@ -78,7 +78,10 @@ impl Rotations {
         tracing::info!(rotation = %id, action = action.as_str(), "rotation action");
         match effect {
             ActionEffect::Advance => self.advance_locked(id).await,
-            ActionEffect::Settled => Ok(rotation.view()),
+            ActionEffect::Settled => {
+                self.discard_backups_if_ended(&rotation).await;
+                Ok(rotation.view())
+            }
         }
     }
 
@@ -121,6 +124,7 @@ impl Rotations {
                 views.push(rotation.view());
             }
         }
+        self.sweep_backups().await;
         Ok(views)
     }
 
@@ -307,6 +311,7 @@ impl Rotations {
             )],
         )?;
         tracing::info!(rotation = %rotation.id, step = step.as_str(), outcome = %word, "rotation step");
+        self.discard_backups_if_ended(rotation).await;
         self.hook(&rotation.id, HookPoint::new(step, Boundary::After))
             .await;
         Ok(())
