@@ -306,9 +306,7 @@ fn interrupted_backup(
     if !holds(&current, variable, secret) {
         return Ok(None);
     }
-    let Some(backup_dir) = backup_dir else {
-        return Err(fail(require_backup_dir(None).unwrap_err()));
-    };
+    let backup_dir = require_backup_dir(backup_dir).map_err(fail)?;
     if let Some(suffix) = backup_suffix {
         let planned = planned_backup(backup_dir, &file.real, suffix);
         if planned.exists() {
