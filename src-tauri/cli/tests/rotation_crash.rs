@@ -52,6 +52,8 @@ mod attachments;
 mod checks;
 #[path = "rotation_crash/harness.rs"]
 mod harness;
+#[path = "rotation_crash/keychain.rs"]
+mod keychain;
 
 use checks::*;
 use harness::*;

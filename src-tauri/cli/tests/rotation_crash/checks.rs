@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::harness::*;
+use super::keychain::failed_on_keychain;
 
 impl Harness {
     // --- Checks ----------------------------------------------------------------------------------
