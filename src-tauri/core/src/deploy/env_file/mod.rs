@@ -158,6 +158,7 @@ fn deploy_blocking(
     };
     // The target already names the variable and the file, and `backup_path` where the previous
     // value is kept (the window shows both beside this): say what happened, and where a link led.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut message = if file.real == path {
         what.to_owned()
     } else {
