@@ -309,7 +309,8 @@ fn start_service(
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => app.path().app_data_dir()?,
     };
-    std::fs::create_dir_all(&data_dir)?;
+    // 0700, also an existing directory an earlier version made 0755.
+    keyward_core::private_fs::ensure_private_dir(&data_dir)?;
     logging::init(&data_dir);
     tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "Keyward starts");
 

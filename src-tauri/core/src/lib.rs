@@ -7,6 +7,8 @@ pub mod backoff;
 pub mod deploy;
 pub mod error;
 pub mod ipc;
+pub mod log_file;
+pub mod private_fs;
 pub mod rotation;
 pub mod service;
 pub mod store;

@@ -1,6 +1,7 @@
-//! Env-file deploy targets on a real file system: one variable replaced atomically with a backup,
-//! every other byte kept, permissions kept, refusals that change nothing, symlinks, concurrent
-//! writers, undo and discarding the backup.
+//! Env-file deploy targets on a real file system: one variable replaced atomically with a backup
+//! (of that variable's line only, in Keyward's backup directory, never beside the file), every other
+//! byte kept, permissions kept unless other users could read the file, refusals that change nothing,
+//! symlinks, concurrent writers, undo and discarding the backups.
 
 #![cfg(unix)]
 // Helpers outside #[test] functions panic on failure too; .clippy.toml only covers the tests.
@@ -15,63 +16,9 @@ use keyward_core::Error;
 use keyward_core::deploy::{
     self, DeployContext, DeployOutcome, DeployTarget, DeployUndo, validate_target,
 };
-use secrecy::SecretString;
 
-// Made-up key-shaped fixtures (never real keys).
-const NEW_SECRET: &str =
-    "sk-or-v1-1111111111111111111111111111111111111111111111111111111111111111";
-const OLD_SECRET: &str =
-    "sk-or-v1-0000000000000000000000000000000000000000000000000000000000000000";
-
-fn secret(text: &str) -> SecretString {
-    SecretString::from(text.to_owned())
-}
-
-fn target(path: &Path, variable: &str) -> DeployTarget {
-    DeployTarget::EnvFile {
-        path: path.display().to_string(),
-        variable: variable.to_owned(),
-    }
-}
-
-async fn deploy_to(path: &Path, variable: &str, value: &str) -> DeployOutcome {
-    deploy::deploy(
-        &target(path, variable),
-        &secret(value),
-        &DeployContext::new(),
-    )
-    .await
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-/// Names of the files in `dir`, sorted (none if it does not exist).
-fn listing(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn backups_in(dir: &Path) -> Vec<String> {
-    listing(dir)
-        .into_iter()
-        .filter(|name| name.contains(".keyward-backup-"))
-        .collect()
-}
-
-/// The outcome, as the UI and the journal see it, never holds the secret.
-fn assert_no_secret(outcome: &DeployOutcome) {
-    let json = serde_json::to_string(outcome).unwrap();
-    assert!(!json.contains(NEW_SECRET), "{json}");
-    assert!(!format!("{outcome:?}").contains(NEW_SECRET));
-}
+mod env_file_support;
+use env_file_support::*;
 
 const RICH_ENV: &str = "# Production settings\r\n\
 \r\n\
@@ -84,7 +31,7 @@ LAST=1";
 
 #[tokio::test]
 async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, RICH_ENV).unwrap();
     fs::set_permissions(&env, fs::Permissions::from_mode(0o640)).unwrap();
@@ -102,16 +49,18 @@ async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
     assert_eq!(mode(&env), 0o640, "the file keeps its permissions");
 
     let backup = PathBuf::from(outcome.backup_path.clone().unwrap());
-    assert_eq!(backup.parent().unwrap(), dir.path());
-    assert!(
-        backup
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with(".env.keyward-backup-")
+    // In Keyward's backup directory (0700), not beside the file (where a `.gitignore` line `.env`
+    // would not match it), holding the variable's line and none of the file's other values.
+    let backup_dir = backup_dir_of(&env);
+    assert_eq!(backup.parent().unwrap().parent().unwrap(), backup_dir);
+    assert!(backups_beside(dir.path()).is_empty());
+    assert_eq!(
+        fs::read_to_string(&backup).unwrap(),
+        format!("OPENROUTER_API_KEY=\"{OLD_SECRET}\" # rotated by Keyward\n")
     );
-    assert_eq!(fs::read(&backup).unwrap(), RICH_ENV.as_bytes());
     assert_eq!(mode(&backup), 0o600);
+    assert_eq!(mode(&backup_dir), 0o700);
+    assert_eq!(mode(backup.parent().unwrap()), 0o700);
     // The backup travels in `backup_path` (the window shows it beside the message), not twice.
     assert!(
         !outcome.message.contains("keyward-backup"),
@@ -127,13 +76,13 @@ async fn replaces_one_variable_keeps_every_other_byte_and_backs_up() {
             backup_path: outcome.backup_path.clone(),
         })
     );
-    // Nothing else was left behind (no temporary files).
-    assert_eq!(listing(dir.path()).len(), 2, "{:?}", listing(dir.path()));
+    // Nothing else was left behind (no temporary files, no backup).
+    assert_eq!(listing(dir.path()), [".env"]);
 }
 
 #[tokio::test]
 async fn a_missing_file_is_created_private() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join("app.env");
     let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
     assert!(outcome.ok, "{}", outcome.message);
@@ -156,7 +105,7 @@ async fn a_missing_file_is_created_private() {
 
 #[tokio::test]
 async fn an_absent_variable_is_appended() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "A=1\r\nB=2").unwrap();
     let outcome = deploy_to(&env, "API_KEY", NEW_SECRET).await;
@@ -170,7 +119,7 @@ async fn an_absent_variable_is_appended() {
 
 #[tokio::test]
 async fn values_with_special_characters_are_quoted_and_read_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "K=old\n").unwrap();
     for (value, line) in [
@@ -215,7 +164,7 @@ async fn assert_refused(env: &Path, variable: &str, expect: &str) {
 
 #[tokio::test]
 async fn refusals_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "KEY=a\nOTHER=1\nexport KEY=b\n").unwrap();
     assert_refused(&env, "KEY", "set 2 times (lines 1, 3)").await;
@@ -299,7 +248,7 @@ fn can_create_in(dir: &Path) -> bool {
 
 #[tokio::test]
 async fn an_unwritable_directory_is_a_clear_error_and_the_file_is_untouched() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, format!("KEY={OLD_SECRET}\n")).unwrap();
     let before = listing(dir.path());
@@ -330,7 +279,7 @@ async fn an_unwritable_directory_is_a_clear_error_and_the_file_is_untouched() {
 
 #[tokio::test]
 async fn a_symlink_is_followed_and_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let real_dir = dir.path().join("shared");
     fs::create_dir(&real_dir).unwrap();
     let real = real_dir.join("prod.env");
@@ -360,13 +309,13 @@ async fn a_symlink_is_followed_and_kept() {
         outcome
             .message
             .contains(&format!("in {}, which", real.display()))
-            && outcome.message.ends_with("links to"),
+            && outcome.message.contains("links to"),
         "{}",
         outcome.message
     );
-    // The backup is beside the file it backs up.
-    assert_eq!(backups_in(&real_dir).len(), 1);
-    assert!(backups_in(&link_dir).is_empty());
+    // One backup, in the backup directory, beside neither the link nor the file.
+    assert_eq!(backups_of(&link).len(), 1);
+    assert!(backups_beside(&real_dir).is_empty() && backups_beside(&link_dir).is_empty());
 
     let dangling = link_dir.join("broken.env");
     std::os::unix::fs::symlink("../shared/nowhere.env", &dangling).unwrap();
@@ -375,7 +324,7 @@ async fn a_symlink_is_followed_and_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deploys_to_one_file_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, "# shared\nKEEP=1\n").unwrap();
     let mut tasks = Vec::new();
@@ -405,16 +354,16 @@ async fn concurrent_deploys_to_one_file_lose_nothing() {
     assert_eq!(content.matches("SAME=same-").count(), 1, "{content}");
     assert_eq!(content.lines().count(), 2 + 16 + 1);
     // One backup per deploy (all to an existing file), no temporary file left.
-    assert_eq!(backups_in(dir.path()).len(), 32);
-    assert_eq!(listing(dir.path()).len(), 33);
+    assert_eq!(backups_of(&env).len(), 32);
+    assert_eq!(listing(dir.path()).len(), 1);
 }
 
 #[tokio::test]
 async fn undo_restores_the_variable_and_discard_removes_the_backup() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, RICH_ENV).unwrap();
-    let ctx = DeployContext::new();
+    let ctx = ctx_for(&env);
 
     let outcome = deploy_to(&env, "OPENROUTER_API_KEY", NEW_SECRET).await;
     assert!(outcome.ok);
@@ -456,7 +405,7 @@ async fn undo_restores_the_variable_and_discard_removes_the_backup() {
 
 #[tokio::test]
 async fn discard_backup_removes_only_keyward_backups() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let precious = dir.path().join(".env");
     fs::write(&precious, "KEY=1\n").unwrap();
     let forged = DeployOutcome {
@@ -470,7 +419,7 @@ async fn discard_backup_removes_only_keyward_backups() {
             backup_path: Some(precious.display().to_string()),
         }),
     };
-    let err = deploy::discard_backup(&forged, &DeployContext::new())
+    let err = deploy::discard_backup(&forged, &ctx_for(&precious))
         .await
         .unwrap_err();
     assert!(
@@ -482,21 +431,24 @@ async fn discard_backup_removes_only_keyward_backups() {
 
 #[tokio::test]
 async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     fs::write(&env, format!("A=1\nKEY={OLD_SECRET}\n")).unwrap();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
-    let planned = dir.path().join(".env.keyward-backup-rotation-r1");
+    let ctx = ctx_for(&env).with_backup_suffix("rotation-r1");
 
     let first = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(first.ok, "{first:?}");
-    assert_eq!(first.backup_path, Some(planned.display().to_string()));
+    let planned = PathBuf::from(first.backup_path.clone().unwrap());
+    assert_eq!(
+        planned.parent().unwrap(),
+        backup_dir_of(&env).join("rotation-r1")
+    );
     // Run again (a resumed deploy whose first run's outcome was lost): the file already holds the
     // new secret, the backup with the old one is kept, and no second backup is taken.
     let again = deploy::deploy(&target(&env, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(again.ok, "{again:?}");
     assert_eq!(again.undo, first.undo);
-    assert_eq!(backups_in(dir.path()), [".env.keyward-backup-rotation-r1"]);
+    assert_eq!(backups_of(&env).len(), 1);
     assert!(fs::read_to_string(&planned).unwrap().contains(OLD_SECRET));
     deploy::undo(&again, &ctx).await.unwrap();
     assert_eq!(
@@ -508,7 +460,7 @@ async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
     // new secret by a second run: undo removes it again.
     let created = dir.path().join("app.env");
     fs::write(&created, "A=1\n").unwrap();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r2");
+    let ctx = ctx_for(&created).with_backup_suffix("rotation-r2");
     fs::write(&created, format!("A=1\nKEY={NEW_SECRET}\n")).unwrap();
     let again = deploy::deploy(&target(&created, "KEY"), &secret(NEW_SECRET), &ctx).await;
     assert!(again.ok, "{again:?}");
@@ -519,11 +471,11 @@ async fn a_repeated_deploy_with_a_planned_backup_keeps_the_first_backup() {
 
 #[tokio::test]
 async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Scratch::new();
     let env = dir.path().join(".env");
     let before = format!("A=1\nKEY={OLD_SECRET}\n");
     let since = std::time::SystemTime::now();
-    let ctx = DeployContext::new().with_backup_suffix("rotation-r1");
+    let ctx = ctx_for(&env).with_backup_suffix("rotation-r1");
     let key = target(&env, "KEY");
 
     // The write never happened: nothing to do, the file stays as it is.
@@ -540,7 +492,7 @@ async fn undo_interrupted_restores_only_what_the_lost_deploy_wrote() {
 
     // Written by a deploy without a planned name: its timestamped backup since the start is used.
     assert!(deploy_to(&env, "KEY", NEW_SECRET).await.ok);
-    let unplanned = DeployContext::new().with_backup_suffix("rotation-r9");
+    let unplanned = ctx_for(&env).with_backup_suffix("rotation-r9");
     let done = deploy::undo_interrupted(&key, &secret(NEW_SECRET), since, &unplanned).await;
     assert!(done.unwrap().is_some());
     assert_eq!(fs::read_to_string(&env).unwrap(), before);

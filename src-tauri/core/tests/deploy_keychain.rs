@@ -102,3 +102,73 @@ async fn a_planned_backup_survives_a_repeated_deploy_and_undoes_an_interrupted_o
     assert!(done.unwrap().is_some());
     assert!(!vault.delete_entry(&entry).unwrap());
 }
+
+/// A keychain target may not name Keyward's own entries: its service (`keyward`, or the vault's own,
+/// e.g. the CLI's `--keychain-service`) holds the management keys and the pending and kept secrets,
+/// and `….keyward-backup-…` accounts hold other deploys' previous values. Refused when the target is
+/// checked (policy validation), and again when a deploy runs, leaving the entry as it was.
+#[tokio::test]
+async fn keywards_own_entries_are_refused_as_targets() {
+    let field = |target: &DeployTarget| match deploy::validate_target(target) {
+        Err(keyward_core::Error::InvalidInput { field, message }) => {
+            (field.unwrap_or_default(), message)
+        }
+        other => panic!("{target:?}: {other:?}"),
+    };
+    for service in ["keyward", "Keyward", " keyward "] {
+        let (at, why) = field(&DeployTarget::Keychain {
+            service: service.into(),
+            account: "management-key/p1".into(),
+        });
+        assert_eq!(at, "service");
+        assert!(why.contains("Keyward's own keychain service"), "{why}");
+    }
+    let (at, _) = field(&DeployTarget::Keychain {
+        service: "my-app".into(),
+        account: "prod.keyward-backup-rotation-r1".into(),
+    });
+    assert_eq!(at, "account");
+    let mut policy = keyward_core::rotation::RotationPolicy::default_for("p1", "h1");
+    policy.targets = vec![DeployTarget::Keychain {
+        service: "keyward".into(),
+        account: "pending/p1/h2".into(),
+    }];
+    assert!(policy.validate().is_err());
+
+    // A vault under its own service name: that service is refused too, and nothing is written.
+    let vault = Vault::in_memory("keyward-cli-test");
+    vault
+        .set_management_key("p1", &secret("sk-or-v1-management"))
+        .unwrap();
+    let ctx = DeployContext {
+        vault: vault.clone(),
+        ..DeployContext::new()
+    };
+    let own = DeployTarget::Keychain {
+        service: "keyward-cli-test".into(),
+        account: "management-key/p1".into(),
+    };
+    assert!(deploy::validate_target(&own).is_ok());
+    assert!(deploy::validate_target_for(&own, vault.service()).is_err());
+    let outcome = deploy::deploy(&own, &secret("sk-or-v1-new"), &ctx).await;
+    assert!(!outcome.ok);
+    assert!(
+        outcome.message.contains("own keychain service"),
+        "{}",
+        outcome.message
+    );
+    assert_eq!(
+        vault.management_key("p1").unwrap().expose_secret(),
+        "sk-or-v1-management"
+    );
+    // Another service is fine.
+    let elsewhere = DeployTarget::Keychain {
+        service: "my-app".into(),
+        account: "prod".into(),
+    };
+    assert!(
+        deploy::deploy(&elsewhere, &secret("sk-or-v1-new"), &ctx)
+            .await
+            .ok
+    );
+}

@@ -264,20 +264,23 @@ async fn interrupted_deploy(test: &str, how: Interrupted) -> (Rig, Keyward, Stri
         .await
         .unwrap();
     let suffix = format!("rotation-{}", view.id);
-    let planned = rig.env_path.with_file_name(format!(
-        "{}.keyward-backup-{suffix}",
-        rig.env_path.file_name().unwrap().to_string_lossy()
-    ));
+    let backup_dir = deploy::backup_dir_in(rig.t.dir.path());
+    let planned = deploy::env_backup_path(&backup_dir, &rig.env_path, &suffix);
     let target = [rig.env_target()];
     match how {
         Interrupted::Written => {
-            let ctx = DeployContext::default().with_backup_suffix(suffix);
+            let ctx = DeployContext::default()
+                .with_backup_dir(&backup_dir)
+                .with_backup_suffix(suffix);
             assert!(deploy::deploy_all(&target, &secret, &ctx).await[0].ok);
             assert!(planned.exists());
         }
-        Interrupted::BackedUp => std::fs::copy(&rig.env_path, &planned).map(|_| ()).unwrap(),
+        Interrupted::BackedUp => {
+            std::fs::create_dir_all(planned.parent().unwrap()).unwrap();
+            std::fs::copy(&rig.env_path, &planned).map(|_| ()).unwrap()
+        }
         Interrupted::WrittenElsewhere => {
-            let ctx = DeployContext::default();
+            let ctx = DeployContext::default().with_backup_dir(&backup_dir);
             assert!(deploy::deploy_all(&target, &secret, &ctx).await[0].ok);
             assert!(!planned.exists());
         }
@@ -295,6 +298,19 @@ async fn rolled_back(rig: &Rig, service: &Keyward, id: &str) {
     assert!(service.rotation_journal_problems(id).unwrap().is_empty());
     // The old key stays in use, so the file holds it again.
     assert_eq!(rig.env_secret(), rig.old_secret, "{:?}", view.detail);
+    // The rotation is over: its backups (they hold a secret) are gone.
+    let backup_dir = deploy::backup_dir_in(rig.t.dir.path());
+    let left: Vec<String> = deploy::backup_groups(&backup_dir)
+        .into_iter()
+        .filter(|group| group.starts_with("rotation-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let beside: Vec<String> = std::fs::read_dir(rig.env_path.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("keyward-backup"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
 }
 
 #[tokio::test]
@@ -324,16 +340,8 @@ async fn a_resumed_deploy_keeps_the_first_backup_so_a_rollback_restores_the_old_
     assert_eq!(deploy_step.status, RotationStepStatus::Done, "{view:#?}");
     // The file already held the new secret: the resumed deploy took no second backup.
     assert_eq!(rotation_support::env_value(&planned), rig.old_secret);
-    let backups = std::fs::read_dir(rig.env_path.parent().unwrap())
+    let backups = std::fs::read_dir(planned.parent().unwrap())
         .unwrap()
-        .filter(|entry| {
-            entry
-                .as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains(".keyward-backup-")
-        })
         .count();
     assert_eq!(backups, 1);
     rolled_back(&rig, &restarted, &id).await;

@@ -62,6 +62,10 @@ async fn happy_path_with_an_env_target() {
     );
     let new_hash = view.new_key_hash.clone().unwrap();
     assert!(view.new_key_name.starts_with("prod-api · rotated "));
+    // The old value is backed up in the data directory's backup directory, not beside the file.
+    let backups = backup_files(&rig);
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(backups[0].starts_with(&format!("rotation-{}/", view.id)));
 
     // The file holds the new secret (the rest of it kept); it works; the keychain holds it too.
     let deployed = rig.env_secret();
@@ -115,6 +119,8 @@ async fn happy_path_with_an_env_target() {
     );
     // A durable target holds the secret, so it left the keychain; the policy moved to the new key.
     assert_eq!(held(&rig, &new_hash).await, None);
+    // The backup, holding the old secret, left with the rotation's end.
+    assert_eq!(backup_files(&rig), Vec::<String>::new());
     let moved = rig
         .t
         .service
@@ -163,6 +169,66 @@ async fn happy_path_with_an_env_target() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Every backup file the rig's data directory holds (`group/name`), and any left beside the `.env`
+/// file (an earlier version's place), sorted.
+fn backup_files(rig: &Rig) -> Vec<String> {
+    let dir = keyward_core::deploy::backup_dir_in(rig.t.dir.path());
+    let mut found = Vec::new();
+    for group in keyward_core::deploy::backup_groups(&dir) {
+        for entry in std::fs::read_dir(dir.join(&group)).unwrap() {
+            found.push(format!(
+                "{group}/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            ));
+        }
+    }
+    for entry in std::fs::read_dir(rig.env_path.parent().unwrap()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.contains("keyward-backup") {
+            found.push(name);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// An abandoned rotation's backups go at once; the backups of a rotation that ended while the
+/// process stopped before removing them, or that no rotation knows, go at the next start-up.
+#[tokio::test]
+async fn backups_leave_when_a_rotation_is_abandoned_or_at_the_next_start() {
+    let rig = rig("rot-backups-abandoned", None).await;
+    let view = rig.start().await;
+    assert_eq!(view.status, RotationStatus::Waiting, "{view:#?}");
+    assert_eq!(backup_files(&rig).len(), 1);
+    let abandoned = rig
+        .t
+        .service
+        .rotation_action(&view.id, RotationAction::Abandon)
+        .await
+        .unwrap();
+    assert_eq!(abandoned.status, RotationStatus::Abandoned);
+    assert_eq!(backup_files(&rig), Vec::<String>::new());
+
+    // As a process stopped between the end and the removal leaves them (and one of a rotation
+    // this store never heard of): a resume at start-up removes them.
+    let dir = keyward_core::deploy::backup_dir_in(rig.t.dir.path());
+    for group in [
+        format!("rotation-{}", view.id),
+        "rotation-unknown".to_owned(),
+    ] {
+        std::fs::create_dir_all(dir.join(&group)).unwrap();
+        std::fs::write(
+            dir.join(&group)
+                .join("app.env.0011223344556677.keyward-backup"),
+            format!("{VARIABLE}={}\n", rig.old_secret),
+        )
+        .unwrap();
+    }
+    assert_eq!(backup_files(&rig).len(), 2);
+    rig.t.service.resume_rotations().await.unwrap();
+    assert_eq!(backup_files(&rig), Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -694,6 +694,38 @@ fn the_database_files_are_readable_by_their_owner_only() {
     }
 }
 
+/// The data directory is made 0700 (a fresh one, and an existing one that was 0755), and a database,
+/// WAL and shared-memory file left wider by an earlier run (or made by hand) are narrowed to 0600
+/// when the store opens.
+#[cfg(unix)]
+#[test]
+fn an_existing_data_dir_and_database_files_are_narrowed_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let scratch = tempfile::tempdir().unwrap();
+    let fresh = scratch.path().join("fresh/dev.keyward.app");
+    open(&fresh).create_profile(&profile("p")).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+
+    let dir = scratch.path().join("old");
+    std::fs::create_dir(&dir).unwrap();
+    // A handle kept open keeps the WAL and shared-memory files in place (as the app does while the
+    // CLI starts).
+    let earlier = open(&dir);
+    earlier.create_profile(&profile("p")).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for name in [DATABASE_FILE, "keyward.sqlite3-wal", "keyward.sqlite3-shm"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = open(&dir);
+    store.create_profile(&profile("q")).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    for name in [DATABASE_FILE, "keyward.sqlite3-wal", "keyward.sqlite3-shm"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    drop(earlier);
+}
+
 #[test]
 fn the_default_data_dir_is_the_desktop_apps() {
     let dir = default_data_dir().unwrap();

@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use keyward_core::Error as KeywardError;
 use keyward_core::rotation::{Rotation, RotationStatus, RotationStepName};
 use keyward_core::vault::Vault;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::harness::*;
+use super::keychain::failed_on_keychain;
 
 impl Harness {
     // --- Checks ----------------------------------------------------------------------------------
@@ -40,18 +41,26 @@ impl Harness {
             .as_u16()
     }
 
-    /// Whether a `.env` backup a deploy left next to its file holds the key's secret.
+    /// Whether a deploy backup holds the key's secret: in the data directory's backup directory
+    /// (`deploy-backups/<group>/…`), or beside the `.env` files (where earlier versions kept them).
     pub(crate) fn in_backup(&self, hash: &str) -> bool {
-        let Ok(entries) = std::fs::read_dir(self._scratch.path()) else {
-            return false;
-        };
-        entries.flatten().any(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .contains(".keyward-backup-")
-                && env_value(&entry.path()).is_some_and(|secret| sha256_hex(&secret) == hash)
-        })
+        let backup_dir = keyward_core::deploy::backup_dir_in(&self.data_dir);
+        let mut dirs = vec![self._scratch.path().to_path_buf()];
+        dirs.extend(
+            keyward_core::deploy::backup_groups(&backup_dir)
+                .into_iter()
+                .map(|group| backup_dir.join(group)),
+        );
+        dirs.iter()
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flat_map(|entries| entries.flatten())
+            .any(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".keyward-backup")
+                    && env_value(&entry.path()).is_some_and(|secret| sha256_hex(&secret) == hash)
+            })
     }
 
     pub(crate) async fn keychain_holds(&mut self, hash: &str) -> Result<bool, String> {
@@ -147,6 +156,10 @@ impl Harness {
             }
             known.extend(hashes.iter().cloned());
             match rotation.status {
+                // A run without a keychain (injected) fails its step; a retry gets over it.
+                RotationStatus::Failed if failed_on_keychain(rotation) => {
+                    *active_per_old_key.entry(&rotation.old.hash).or_default() += 1;
+                }
                 RotationStatus::Failed | RotationStatus::Abandoned => note(
                     &mut self.problems,
                     context,
@@ -256,17 +269,20 @@ impl Harness {
                             )
                         })
                         .collect();
+                    // Only in a backup is lost too: a backup is a deploy's previous value, which
+                    // Keyward removes once the rotation ends, and nothing points anyone to it.
+                    let backup = if self.in_backup(hash) {
+                        " (only a deploy backup holds it)"
+                    } else {
+                        ""
+                    };
                     let finding = format!(
                         "rotation {id} ({}, at {:?}): key {hash} exists but its secret is neither \
-                         in the keychain nor in a .env file; rotations of it: {later:?}",
+                         in the keychain nor in a .env file{backup}; rotations of it: {later:?}",
                         rotation.status.as_str(),
                         rotation.current_step()
                     );
-                    if self.in_backup(hash) {
-                        note(&mut self.only_in_backup, context, finding);
-                    } else {
-                        note(&mut self.lost, context, finding);
-                    }
+                    note(&mut self.lost, context, finding);
                 }
             }
         }
@@ -313,8 +329,10 @@ impl Harness {
     }
 }
 
-/// Whether the keychain holds the key's secret (pending or kept), or why it could not tell. Only
-/// "no such entry" for both places means "not there": any other error (a Secret Service call past
+/// Whether the keychain holds the key's secret (pending or kept), or why it could not tell. An
+/// entry holds it only if the secret's SHA-256 is the key's hash (an entry with another value, say
+/// a different key's secret saved under this hash, holds nothing usable). Only "no such entry" (or
+/// a wrong value) for both places means "not there": any other error (a Secret Service call past
 /// its 2 s D-Bus timeout on a loaded machine, say) proves nothing either way, so the read is retried
 /// (each failed read counted in `failed_reads`); a keychain that never answers is an error, never
 /// "not there" (a loss) nor "there".
@@ -325,7 +343,7 @@ pub(crate) async fn keychain_holds(
     failed_reads: &mut usize,
 ) -> Result<bool, String> {
     let read = |found: Result<SecretString, KeywardError>| match found {
-        Ok(_) => Ok(true),
+        Ok(secret) => Ok(sha256_hex(secret.expose_secret()) == hash),
         Err(KeywardError::SecretNotFound { .. }) => Ok(false),
         Err(error) => Err(error.to_string()),
     };

@@ -18,13 +18,27 @@ use sha2::{Digest, Sha256};
 
 use super::attachments::{Attached, management};
 use super::checks::note;
+use super::keychain::failed_on_keychain;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 pub(crate) const CLI: &str = env!("CARGO_BIN_EXE_keyward-cli");
 pub(crate) const VARIABLE: &str = "OPENROUTER_API_KEY";
-/// Kills the whole run must reach.
+/// Kills the whole run must reach by default (CI); `KEYWARD_CRASH_KILLS=N` asks for more (the
+/// documented run uses 1,000).
 pub(crate) const MIN_KILLS: usize = 200;
+/// A session bus address nothing listens on: a `keyward-cli` run given it finds no keychain at all
+/// (every keychain call fails with `keychain_unavailable`), as when the Secret Service is gone.
+pub(crate) const NO_KEYCHAIN_BUS: &str = "unix:path=/nonexistent/keyward-crash-test-bus";
+
+/// The kills a run must reach: `KEYWARD_CRASH_KILLS`, at least [`MIN_KILLS`].
+pub(crate) fn target_kills() -> usize {
+    std::env::var("KEYWARD_CRASH_KILLS")
+        .ok()
+        .and_then(|kills| kills.parse().ok())
+        .unwrap_or(MIN_KILLS)
+        .max(MIN_KILLS)
+}
 /// How long a paused process may take to reach its pause point.
 pub(crate) const PAUSE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often the harness tries to read a secret before saying it cannot tell where it is.
@@ -100,8 +114,10 @@ pub(crate) struct Harness {
     pub(crate) lost: BTreeMap<String, String>,
     pub(crate) orphans: BTreeMap<String, String>,
     pub(crate) problems: BTreeMap<String, String>,
-    /// Secrets found only in a deploy's backup file (recoverable by hand, nowhere Keyward knows).
-    pub(crate) only_in_backup: BTreeMap<String, String>,
+    /// Runs whose keychain was unreachable (`NO_KEYCHAIN_BUS`).
+    pub(crate) keychain_fault_runs: usize,
+    /// Rotations such a run left failed, retried with the keychain back.
+    pub(crate) keychain_retries: usize,
     /// Hashes missing where they must be, or left where they must not (see `attachments`).
     pub(crate) attachments_lost: BTreeMap<String, String>,
     /// Keychain reads that failed (and were retried) instead of answering "there" or "not there".
@@ -244,7 +260,8 @@ impl Harness {
             lost: BTreeMap::new(),
             orphans: BTreeMap::new(),
             problems: BTreeMap::new(),
-            only_in_backup: BTreeMap::new(),
+            keychain_fault_runs: 0,
+            keychain_retries: 0,
             attachments_lost: BTreeMap::new(),
             keychain_read_errors: 0,
         };
@@ -436,6 +453,7 @@ impl Harness {
     /// rotations keep running.
     pub(crate) async fn resume_until_settled(&mut self, context: &str) {
         for _ in 0..5 {
+            self.retry_keychain_failures(context).await;
             let ended = self.cli(&["resume"], Kill::Never).await;
             if let Ended::Exited {
                 success: false,
@@ -453,7 +471,9 @@ impl Harness {
             let running = self
                 .rotations()
                 .into_iter()
-                .filter(|rotation| rotation.status == RotationStatus::Running)
+                .filter(|rotation| {
+                    rotation.status == RotationStatus::Running || failed_on_keychain(rotation)
+                })
                 .count();
             if running == 0 {
                 self.settle_slots();
@@ -471,8 +491,25 @@ impl Harness {
         kill: Kill,
         context: &str,
     ) -> Ended {
-        let ended = self.cli(args, kill).await;
-        let settles = args.first() == Some(&"resume");
+        self.kill_and_check_with(args, kill, false, context).await
+    }
+
+    /// [`kill_and_check`](Self::kill_and_check); with `no_keychain` the run finds no keychain.
+    pub(crate) async fn kill_and_check_with(
+        &mut self,
+        args: &[&str],
+        kill: Kill,
+        no_keychain: bool,
+        context: &str,
+    ) -> Ended {
+        let ended = if no_keychain {
+            self.keychain_fault_runs += 1;
+            let env = [("DBUS_SESSION_BUS_ADDRESS", NO_KEYCHAIN_BUS)];
+            self.cli_with_env(args, &env, kill).await
+        } else {
+            self.cli(args, kill).await
+        };
+        let settles = args.first() == Some(&"resume") && !no_keychain;
         match &ended {
             Ended::KilledAtPoint { point, .. } => {
                 self.check(&format!("{context}: killed at {point}"), false)
@@ -535,34 +572,6 @@ impl Harness {
             self.slots[slot].current_hash.clone(),
             "--delete-at-once".to_owned(),
         ]
-    }
-
-    /// Cleans up the keychain entries the run made (management key, held secrets).
-    pub(crate) fn clean_keychain(&self) {
-        let _ = self.vault.delete_management_key(&self.profile_id);
-        let mut hashes = self.seen_hashes.clone();
-        for rotation in self.rotations() {
-            hashes.insert(rotation.old.hash.clone());
-            for entry in self
-                .store
-                .rotation_journal(&rotation.id)
-                .unwrap_or_default()
-            {
-                journal_hashes(&entry.detail, &mut hashes);
-            }
-        }
-        for hash in hashes {
-            let _ = self.vault.delete_pending_secret(&self.profile_id, &hash);
-            let _ = self.vault.delete_kept_secret(&self.profile_id, &hash);
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if !self.profile_id.is_empty() {
-            self.clean_keychain();
-        }
     }
 }
 

@@ -6,12 +6,44 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{DeployUndo, Deployed, looks_like_secret};
 use crate::Error;
-use crate::vault::KeychainEntry;
+use crate::vault::{DEFAULT_SERVICE, KeychainEntry};
 
 use super::DeployContext;
 
 /// Longest service or account name accepted (keychains limit attribute sizes; this is well inside).
 const MAX_NAME_LEN: usize = 256;
+
+/// Marks the accounts of backup entries (`<account>.keyward-backup-<suffix>`).
+const BACKUP_ACCOUNT_MARKER: &str = ".keyward-backup";
+
+/// Refuses an entry Keyward keeps for itself: anything under its own service (`keyward`, or
+/// `own_service`, the vault's, e.g. the CLI's `--keychain-service`), where its management keys,
+/// pending and kept secrets live, and backup accounts, which hold another deploy's previous value.
+/// Deploying there would overwrite them, and a rollback would "restore" over them.
+pub(super) fn refuse_own(service: &str, account: &str, own_service: &str) -> Result<(), Error> {
+    let named = service.trim();
+    if named.eq_ignore_ascii_case(DEFAULT_SERVICE) || named.eq_ignore_ascii_case(own_service.trim())
+    {
+        return Err(Error::invalid(
+            "service",
+            format!(
+                "\"{named}\" is Keyward's own keychain service, which holds its management keys and \
+                 the secrets it keeps; a deploy target there could overwrite them. Choose the \
+                 service name your application reads, e.g. \"my-app\""
+            ),
+        ));
+    }
+    if account.contains(BACKUP_ACCOUNT_MARKER) {
+        return Err(Error::invalid(
+            "account",
+            format!(
+                "names a backup entry Keyward makes (\"…{BACKUP_ACCOUNT_MARKER}-…\"), which holds \
+                 another deploy's previous value; choose the account your application reads"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 pub(super) fn validate(service: &str, account: &str) -> Result<(), Error> {
     for (field, value) in [("service", service), ("account", account)] {
@@ -35,7 +67,7 @@ pub(super) fn validate(service: &str, account: &str) -> Result<(), Error> {
             ));
         }
     }
-    Ok(())
+    refuse_own(service, account, DEFAULT_SERVICE)
 }
 
 pub(super) async fn deploy(
@@ -179,7 +211,7 @@ fn optional(found: Result<SecretString, Error>) -> Result<Option<SecretString>, 
 }
 
 fn planned_backup_account(account: &str, suffix: &str) -> String {
-    format!("{account}.keyward-backup-{suffix}")
+    format!("{account}{BACKUP_ACCOUNT_MARKER}-{suffix}")
 }
 
 pub(super) async fn discard_backup(
@@ -196,7 +228,7 @@ pub(super) async fn discard_backup(
 
 fn backup_account(account: &str) -> String {
     format!(
-        "{account}.keyward-backup-{}",
+        "{account}{BACKUP_ACCOUNT_MARKER}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
     )
 }

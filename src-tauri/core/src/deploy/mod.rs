@@ -1,7 +1,8 @@
 //! Where a new API key's secret goes during a rotation: a dotenv file, an OS keychain entry, a
 //! command that receives it in an environment variable, or the clipboard. [`validate_target`] checks
 //! a target, [`deploy`] delivers a secret and answers with a [`DeployOutcome`] (never the secret),
-//! [`undo`] reverts a deploy, [`discard_backup`] removes the backup once the old key is gone.
+//! [`undo`] reverts a deploy, [`discard_backup`] removes the backup once the old key is gone and
+//! [`discard_backups_of`] every backup of a rotation once it has ended (whichever way).
 //! A command target runs only once the person approved it (`approval`).
 
 mod approval;
@@ -11,6 +12,7 @@ mod keychain;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +31,15 @@ pub use command::{COMMAND_PATH, DEFAULT_COMMAND_TIMEOUT, OUTPUT_TAIL_BYTES};
 
 /// Longest variable name accepted (env files and command environment variables).
 const MAX_VARIABLE_LEN: usize = 256;
+
+/// The directory of Keyward's data directory that env-file backups live in (0700; one directory per
+/// rotation, `rotation-<id>`, or per unplanned deploy, `deploy-<time>`; files 0600).
+pub const BACKUP_DIR_NAME: &str = "deploy-backups";
+
+/// The backup directory inside a data directory.
+pub fn backup_dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join(BACKUP_DIR_NAME)
+}
 
 /// One place a rotated key's secret is delivered to. Holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -68,7 +79,7 @@ impl DeployTarget {
 
 /// How to take back a successful deploy ([`undo`]) and what backup it kept ([`discard_backup`]).
 /// Persisted with the outcome (the rotation journal), so a rollback works after a restart. Holds no
-/// secret: backups are files beside the env file or keychain entries, referred to by name.
+/// secret: backups are files in Keyward's backup directory or keychain entries, referred to by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeployUndo {
@@ -95,8 +106,8 @@ pub struct DeployOutcome {
     pub target: DeployTarget,
     pub ok: bool,
     pub message: String,
-    /// The env file's previous content, kept beside it (mode 0600); `null` for other targets and
-    /// for a file the deploy created.
+    /// Where the env file's previous line of the variable is kept (in Keyward's backup directory,
+    /// mode 0600); `null` for other targets and for a file the deploy created.
     pub backup_path: Option<String>,
     /// How to take this deploy back; `null` when it failed or cannot be undone (clipboard, command).
     pub undo: Option<DeployUndo>,
@@ -131,8 +142,8 @@ pub struct DeployContext {
     /// Keychain access for keychain targets (any service: the entry's own is used).
     pub vault: Vault,
     /// A backup name decided before the deploy (a rotation's, recorded in its intent): the env file's
-    /// backup is `<file>.keyward-backup-<suffix>`, the keychain backup account
-    /// `<account>.keyward-backup-<suffix>`. With it a deploy interrupted after its write can be
+    /// backup is `<backup_dir>/<suffix>/<file>.<path digest>.keyward-backup`, the keychain backup
+    /// account `<account>.keyward-backup-<suffix>`. With it a deploy interrupted after its write can be
     /// taken back ([`undo_interrupted`]), and a repeated deploy keeps the first backup (the one
     /// holding the value from before) instead of backing up the new secret. `None`: a fresh,
     /// timestamped name per deploy.
@@ -140,6 +151,9 @@ pub struct DeployContext {
     /// Digests ([`target_digest`]) of the command targets the person approved: any other command
     /// target is refused without running.
     pub approved_commands: HashSet<String>,
+    /// Where env-file backups go: [`backup_dir_in`] the data directory. `None`: an env-file deploy
+    /// that needs a backup (the file exists) fails, saying so.
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Default for DeployContext {
@@ -150,6 +164,7 @@ impl Default for DeployContext {
             vault: Vault::new(),
             backup_suffix: None,
             approved_commands: HashSet::new(),
+            backup_dir: None,
         }
     }
 }
@@ -181,6 +196,12 @@ impl DeployContext {
         }
         self
     }
+
+    /// Keeps env-file backups in `dir` (a private folder of the data directory).
+    pub fn with_backup_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.backup_dir = Some(dir.into());
+        self
+    }
 }
 
 impl fmt::Debug for DeployContext {
@@ -194,6 +215,7 @@ impl fmt::Debug for DeployContext {
             .field("vault", &self.vault)
             .field("backup_suffix", &self.backup_suffix)
             .field("approved_commands", &self.approved_commands.len())
+            .field("backup_dir", &self.backup_dir)
             .finish()
     }
 }
@@ -219,6 +241,18 @@ pub fn validate_target(target: &DeployTarget) -> Result<(), Error> {
     }
 }
 
+/// [`validate_target`], and for a keychain target also that it is not under `own_service` (the
+/// vault's service, when it is not the default `keyward`, which `validate_target` refuses anyway).
+pub fn validate_target_for(target: &DeployTarget, own_service: &str) -> Result<(), Error> {
+    validate_target(target)?;
+    match target {
+        DeployTarget::Keychain { service, account } => {
+            keychain::refuse_own(service, account, own_service)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Delivers `secret` to `target`. Never fails as a call: a refusal (invalid target) or a failure is an
 /// outcome with `ok: false` and a message saying why. Blocking work (files, keychain, waiting for a
 /// command) runs off the async threads.
@@ -227,7 +261,7 @@ pub async fn deploy(
     secret: &SecretString,
     ctx: &DeployContext,
 ) -> DeployOutcome {
-    if let Err(err) = validate_target(target) {
+    if let Err(err) = validate_target_for(target, ctx.vault.service()) {
         return DeployOutcome::failed(target, err.to_string());
     }
     if !is_approved(target, &ctx.approved_commands) {
@@ -247,7 +281,14 @@ pub async fn deploy(
     let result = match target {
         DeployTarget::Clipboard => deploy_clipboard(secret, ctx),
         DeployTarget::EnvFile { path, variable } => {
-            env_file::deploy(path, variable, secret, ctx.backup_suffix.as_deref()).await
+            env_file::deploy(
+                path,
+                variable,
+                secret,
+                ctx.backup_suffix.as_deref(),
+                ctx.backup_dir.as_deref(),
+            )
+            .await
         }
         DeployTarget::Keychain { service, account } => {
             keychain::deploy(service, account, secret, ctx).await
@@ -344,8 +385,15 @@ pub async fn undo_interrupted(
     validate_target(target)?;
     match target {
         DeployTarget::EnvFile { path, variable } => {
-            env_file::undo_interrupted(path, variable, secret, ctx.backup_suffix.as_deref(), since)
-                .await
+            env_file::undo_interrupted(
+                path,
+                variable,
+                secret,
+                ctx.backup_suffix.as_deref(),
+                ctx.backup_dir.as_deref(),
+                since,
+            )
+            .await
         }
         DeployTarget::Keychain { service, account } => {
             keychain::undo_interrupted(service, account, secret, ctx).await
@@ -370,6 +418,49 @@ pub async fn discard_backup(outcome: &DeployOutcome, ctx: &DeployContext) -> Res
         }) => keychain::discard_backup(service, backup_account, ctx).await,
         _ => Ok(()),
     }
+}
+
+/// Removes every env-file backup a rotation's deploys kept (the group named by its backup suffix)
+/// and the keychain backup entries named in `outcomes`: call it once the rotation has ended, whichever
+/// way (completed, rolled back, abandoned), since the previous values are of no more use and the
+/// backups hold secrets. Returns what could not be removed, in sentences (nothing: all gone).
+pub async fn discard_backups_of(
+    suffix: &str,
+    outcomes: &[DeployOutcome],
+    ctx: &DeployContext,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for outcome in outcomes.iter().filter(|outcome| outcome.ok) {
+        if let Err(error) = discard_backup(outcome, ctx).await {
+            problems.push(format!(
+                "could not remove the backup of {}: {error}",
+                outcome.target.describe()
+            ));
+        }
+    }
+    if let Some(dir) = ctx.backup_dir.clone() {
+        let suffix = suffix.to_owned();
+        let removed =
+            tokio::task::spawn_blocking(move || env_file::discard_group(&dir, &suffix)).await;
+        match removed {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => problems.push(error.to_string()),
+            Err(join) => problems.push(format!("removing the backups did not finish ({join})")),
+        }
+    }
+    problems
+}
+
+/// Where a deploy to the env file `file` (its real path: a symlink's target) with the planned backup
+/// name `suffix` keeps the file's previous line, in `backup_dir`.
+pub fn env_backup_path(backup_dir: &Path, file: &Path, suffix: &str) -> PathBuf {
+    env_file::planned_backup_path(backup_dir, file, suffix)
+}
+
+/// The names of the backup groups (rotation backup suffixes, `deploy-<time>`) in `backup_dir`, for
+/// a sweep after a crash between a rotation's end and its backups' removal.
+pub fn backup_groups(backup_dir: &Path) -> Vec<String> {
+    env_file::groups(backup_dir)
 }
 
 /// What a successful deploy reports.

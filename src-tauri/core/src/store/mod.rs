@@ -72,7 +72,7 @@ impl Store {
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self, Error> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|err| Error::Store {
+            crate::private_fs::ensure_private_dir(parent).map_err(|err| Error::Store {
                 message: format!(
                     "cannot create the data directory {}: {err}",
                     parent.display()
@@ -80,11 +80,11 @@ impl Store {
                 source: Some(err.into()),
             })?;
         }
+        create_private(path);
         let conn = Connection::open(path).map_err(|err| Error::Store {
             message: format!("cannot open the database {}: {err}", path.display()),
             source: Some(err.into()),
         })?;
-        restrict_to_owner(path);
         let store = Self::prepare(conn, Some(path.to_path_buf()))?;
         tracing::debug!(path = %path.display(), "opened store");
         Ok(store)
@@ -170,18 +170,22 @@ impl Store {
     }
 }
 
-/// Nothing in the store is secret, but key names and spend are nobody else's business. SQLite gives
-/// the WAL and shared-memory files the database file's permissions.
-fn restrict_to_owner(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            tracing::warn!(path = %path.display(), error = %err, "could not restrict the database to its owner");
+/// Nothing in the store is secret, but key names and spend are nobody else's business: the file is
+/// created 0600 before SQLite opens it (SQLite then gives the `-wal` and `-shm` files it creates the
+/// database file's mode), and an existing file or sidecar that grants more is narrowed. A failure is
+/// logged: SQLite reports a database it cannot open.
+fn create_private(path: &Path) {
+    use crate::private_fs::{PRIVATE_FILE_MODE, ensure_private_file, narrow_if_present};
+    if let Err(err) = ensure_private_file(path) {
+        tracing::warn!(path = %path.display(), error = %err, "could not create the database private to its owner");
+    }
+    for sidecar in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(sidecar);
+        if let Err(err) = narrow_if_present(Path::new(&name), PRIVATE_FILE_MODE) {
+            tracing::warn!(path = %path.display(), error = %err, "could not restrict a database file to its owner");
         }
     }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 pub(crate) fn store_error(err: rusqlite::Error) -> Error {

@@ -8,8 +8,8 @@ import type { DeployUndo } from "./DeployUndo";
  */
 export type DeployOutcome = { target: DeployTarget, ok: boolean, message: string, 
 /**
- * The env file's previous content, kept beside it (mode 0600); `null` for other targets and
- * for a file the deploy created.
+ * Where the env file's previous line of the variable is kept (in Keyward's backup directory,
+ * mode 0600); `null` for other targets and for a file the deploy created.
  */
 backup_path: string | null, 
 /**

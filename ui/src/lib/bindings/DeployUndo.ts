@@ -3,6 +3,6 @@
 /**
  * How to take back a successful deploy ([`undo`]) and what backup it kept ([`discard_backup`]).
  * Persisted with the outcome (the rotation journal), so a rollback works after a restart. Holds no
- * secret: backups are files beside the env file or keychain entries, referred to by name.
+ * secret: backups are files in Keyward's backup directory or keychain entries, referred to by name.
  */
 export type DeployUndo = { "kind": "restore_env_variable", path: string, variable: string, backup_path: string | null, } | { "kind": "restore_keychain_entry", service: string, account: string, backup_account: string | null, };

@@ -120,6 +120,20 @@ pub(crate) fn restore_variable(
     }
 }
 
+/// What a backup of `content` keeps for [`restore_variable`]: `variable`'s line alone (empty when the
+/// file has none), so a backup never copies the file's other values.
+pub(crate) fn variable_line(content: &[u8], variable: &str) -> Result<Vec<u8>, String> {
+    match assignments(content, variable)?.as_slice() {
+        [] => Ok(Vec::new()),
+        [only] => {
+            let mut line = content[only.start..only.body_end].to_vec();
+            line.push(b'\n');
+            Ok(line)
+        }
+        several => Err(duplicate_message(variable, several)),
+    }
+}
+
 fn duplicate_message(variable: &str, found: &[Assignment]) -> String {
     let lines: Vec<String> = found.iter().map(|a| a.line.to_string()).collect();
     format!(
@@ -510,6 +524,29 @@ mod tests {
             assert_eq!(
                 String::from_utf8(restored).unwrap(),
                 original,
+                "{original:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_backup_of_the_variables_line_alone_restores_like_the_whole_file() {
+        for original in [
+            "A=1\nKEY=old\nB=2\n",
+            "export KEY = \"old value\" # note\r\nB=2\r\n",
+            "A=secret-a\nKEY='multi\nline'\n",
+            "A=1\n",
+            "KEY=old",
+        ] {
+            let line = variable_line(original.as_bytes(), "KEY").unwrap();
+            assert!(
+                !String::from_utf8_lossy(&line).contains("secret-a"),
+                "{original:?}"
+            );
+            let deployed = edit(original.as_bytes(), "KEY", NEW).unwrap().content;
+            assert_eq!(
+                restore_variable(&deployed, Some(&line), "KEY").unwrap(),
+                restore_variable(&deployed, Some(original.as_bytes()), "KEY").unwrap(),
                 "{original:?}"
             );
         }

@@ -1,7 +1,9 @@
 //! The file-system side of env-file targets: which file a path means (a symlink's target, never the
-//! link), its size and kind, one writer per directory at a time, backups beside it (mode 0600), and
-//! atomic replacement — a temporary file beside it, fsynced, renamed over it, the directory fsynced —
-//! so a crash leaves the old or the new file, never half of one.
+//! link), its size and kind, one writer per directory at a time, backups in Keyward's backup
+//! directory (0700, files 0600; never beside the file, where a project's `.gitignore` would not
+//! match them), the mode a rewritten file gets, and atomic replacement — a temporary file beside it,
+//! fsynced, renamed over it, the directory fsynced — so a crash leaves the old or the new file,
+//! never half of one.
 
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
@@ -10,8 +12,9 @@ use std::sync::{Mutex, PoisonError};
 
 use tempfile::NamedTempFile;
 
-/// Marks backup files; `discard_backup` removes nothing without it.
-pub(super) const BACKUP_MARKER: &str = ".keyward-backup-";
+/// Marks backup files; `discard_backup` removes nothing without it (the backups of earlier
+/// versions, `<file>.keyward-backup-<suffix>` beside the file, carry it too).
+pub(super) const BACKUP_MARKER: &str = ".keyward-backup";
 
 /// Mode of a file Keyward creates (new env file, backup): it holds a secret.
 #[cfg(unix)]
@@ -126,26 +129,34 @@ pub(super) fn lock_writers(dir: &Path) -> Result<WriterGuard, String> {
     }
 }
 
-/// Which name a backup gets beside the file.
+/// Which group (a directory of the backup directory) a backup goes in.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum BackupName<'a> {
-    /// Decided in advance (a rotation's deploy): `<name>.keyward-backup-<suffix>`.
+    /// Decided in advance (a rotation's deploy): `<backup dir>/<suffix>/`.
     Planned(&'a str),
-    /// `<name>.keyward-backup-<UTC timestamp>`, then `-1`, `-2`, … while taken.
+    /// `<backup dir>/deploy-<UTC timestamp>/`, then `-1`, `-2`, … while taken.
     Timestamped,
 }
 
-/// The file name of `real` (`.env` if it has none), which backups and temporary files start with.
+/// The file name of `real` (`.env` if it has none), which temporary files start with.
 fn file_name(real: &Path) -> String {
     real.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| ".env".to_owned())
 }
 
-/// The backup path a deploy with a planned name uses, beside the real file.
-pub(super) fn planned_backup(real: &Path, suffix: &str) -> Result<PathBuf, String> {
-    let dir = parent_dir(real)?;
-    Ok(dir.join(format!("{}{BACKUP_MARKER}{suffix}", file_name(real))))
+/// The name a backup of `real` has in its group: the file's name and a digest of its whole path, so
+/// two targets named `.env` in one rotation do not share a backup.
+pub(super) fn backup_file_name(real: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(real.as_os_str().as_encoded_bytes());
+    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}.{short}{BACKUP_MARKER}", file_name(real))
+}
+
+/// The backup path a deploy with a planned name uses.
+pub(super) fn planned_backup(backup_dir: &Path, real: &Path, suffix: &str) -> PathBuf {
+    backup_dir.join(suffix).join(backup_file_name(real))
 }
 
 /// A temporary file beside `real`, readable by its owner only, removed unless persisted.
@@ -161,43 +172,48 @@ fn temp_beside(real: &Path, dir: &Path) -> io::Result<NamedTempFile> {
     builder.tempfile_in(dir)
 }
 
-/// Writes `content` as a backup of `real` (mode 0600, fsynced) and returns its path. The backup
-/// appears under its name whole or not at all, and never replaces an existing file.
+/// Writes `content` as a backup of `real` in `backup_dir` (directories 0700, the file 0600,
+/// fsynced) and returns its path. The backup appears under its name whole or not at all, and never
+/// replaces an existing file.
 pub(super) fn write_backup(
+    backup_dir: &Path,
     real: &Path,
     content: &[u8],
     name: BackupName<'_>,
 ) -> Result<PathBuf, String> {
-    let dir = parent_dir(real)?;
-    let names: Vec<PathBuf> = match name {
-        BackupName::Planned(suffix) => vec![planned_backup(real, suffix)?],
+    let groups: Vec<String> = match name {
+        BackupName::Planned(suffix) => vec![suffix.to_owned()],
         BackupName::Timestamped => {
-            let base = format!(
-                "{}{BACKUP_MARKER}{}",
-                file_name(real),
-                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
-            );
+            let base = format!("deploy-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
             (0..100u32)
                 .map(|n| match n {
-                    0 => dir.join(&base),
-                    n => dir.join(format!("{base}-{n}")),
+                    0 => base.clone(),
+                    n => format!("{base}-{n}"),
                 })
                 .collect()
         }
     };
-    let mut temp = temp_beside(real, &dir)
-        .map_err(|err| format!("can't write its backup in {}: {err}", dir.display()))?;
+    let shown = backup_dir.display();
+    crate::private_fs::ensure_private_dir(backup_dir)
+        .map_err(|err| format!("can't make the backup directory {shown}: {err}"))?;
+    let mut temp = temp_beside(real, backup_dir)
+        .map_err(|err| format!("can't write its backup in {shown}: {err}"))?;
     if let Err(err) = temp
         .write_all(content)
         .and_then(|()| temp.as_file().sync_all())
     {
-        let shown = names.first().map_or(dir.as_path(), PathBuf::as_path);
-        return Err(format!("can't write its backup {}: {err}", shown.display()));
+        return Err(format!("can't write its backup in {shown}: {err}"));
     }
-    for backup in names {
+    let file_name = backup_file_name(real);
+    for group in groups {
+        let group_dir = backup_dir.join(&group);
+        crate::private_fs::ensure_private_dir(&group_dir)
+            .map_err(|err| format!("can't make {}: {err}", group_dir.display()))?;
+        let backup = group_dir.join(&file_name);
         match temp.persist_noclobber(&backup) {
             Ok(_) => {
-                sync_dir(&dir);
+                sync_dir(&group_dir);
+                sync_dir(backup_dir);
                 return Ok(backup);
             }
             Err(taken)
@@ -209,20 +225,31 @@ pub(super) fn write_backup(
             Err(failed) => {
                 return Err(format!(
                     "can't write its backup in {}: {}",
-                    dir.display(),
+                    group_dir.display(),
                     failed.error
                 ));
             }
         }
     }
-    Err(format!(
-        "can't find a free backup name in {}",
-        dir.display()
-    ))
+    Err(format!("can't find a free backup name in {shown}"))
+}
+
+/// The mode a rewritten file gets from the one it had: the owner's bits (read and write at least),
+/// and the group's read and write only when the file granted nothing to other users (group access
+/// then looks deliberate: a project shared with a team's group). A file other users could read
+/// (0644, the usual default) becomes 0600: it now holds a live secret. `None`: keep it as it is.
+#[cfg(unix)]
+pub(super) fn rewritten_permissions(current: &Permissions) -> Option<(u32, Permissions)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = current.mode() & 0o777;
+    let group = if mode & 0o007 == 0 { mode & 0o060 } else { 0 };
+    let narrowed = (mode & 0o700) | PRIVATE_MODE | group;
+    (narrowed != mode).then(|| (narrowed, Permissions::from_mode(narrowed)))
 }
 
 /// Replaces `real` with `content` atomically: temporary file beside it, fsync, rename, fsync of the
-/// directory. `permissions`: the file's current ones (kept), or `None` for a new private file.
+/// directory. `permissions`: the file's current ones (kept, without what [`rewritten_permissions`]
+/// takes away), or `None` for a new private file.
 pub(super) fn write_atomically(
     real: &Path,
     content: &[u8],
@@ -232,7 +259,12 @@ pub(super) fn write_atomically(
     let written = (|| -> io::Result<()> {
         let mut temp = temp_beside(real, &dir)?;
         if let Some(permissions) = permissions {
-            temp.as_file().set_permissions(permissions.clone())?;
+            #[cfg(unix)]
+            let narrowed = rewritten_permissions(permissions).map(|(_, narrowed)| narrowed);
+            #[cfg(not(unix))]
+            let narrowed: Option<Permissions> = None;
+            temp.as_file()
+                .set_permissions(narrowed.unwrap_or_else(|| permissions.clone()))?;
         }
         temp.write_all(content)?;
         temp.as_file().sync_all()?;

@@ -1,7 +1,9 @@
 //! Env-file targets: set exactly one `VARIABLE=value` line of a dotenv file and leave every other
-//! byte as it was, atomically and with a backup; undo puts the backup back. `dotenv` edits the bytes
-//! (pure), `files` keeps the file system safe (atomic replace, modes, symlinks, backups); this module
-//! puts them together for deploy and undo.
+//! byte as it was, atomically and with a backup; undo puts the backup back. The backup holds only
+//! the variable's previous line (not the file's other values) and lives in Keyward's backup
+//! directory, never beside the file. `dotenv` edits the bytes (pure), `files` keeps the file system
+//! safe (atomic replace, modes, symlinks, backups); this module puts them together for deploy and
+//! undo.
 
 mod dotenv;
 mod files;
@@ -15,11 +17,15 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{DeployUndo, Deployed, looks_like_secret, printable};
 use crate::Error;
-use dotenv::{edit, restore_variable};
+use dotenv::{edit, restore_variable, variable_line};
 use files::{
-    BACKUP_MARKER, BackupName, ResolvedFile, lock_writers, planned_backup, read_existing, resolve,
-    sync_dir, write_atomically, write_backup,
+    BACKUP_MARKER, BackupName, ResolvedFile, backup_file_name, lock_writers, planned_backup,
+    read_existing, resolve, sync_dir, write_atomically, write_backup,
 };
+
+pub(super) fn planned_backup_path(backup_dir: &Path, file: &Path, suffix: &str) -> PathBuf {
+    planned_backup(backup_dir, file, suffix)
+}
 
 pub(super) fn validate_path(path: &str) -> Result<(), Error> {
     if path.trim().is_empty() {
@@ -50,18 +56,35 @@ pub(super) fn validate_path(path: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Where backups go, or why there is nowhere (a context without a backup directory).
+fn require_backup_dir(backup_dir: Option<&Path>) -> Result<&Path, String> {
+    backup_dir.ok_or_else(|| {
+        "Keyward has no data directory here to keep the file's previous value in (no backup \
+         directory is configured)"
+            .to_owned()
+    })
+}
+
 pub(super) async fn deploy(
     path: &str,
     variable: &str,
     secret: &SecretString,
     backup_suffix: Option<&str>,
+    backup_dir: Option<&Path>,
 ) -> Result<Deployed, String> {
     let path = PathBuf::from(path);
     let variable = variable.to_owned();
     let secret = secret.clone();
     let backup_suffix = backup_suffix.map(str::to_owned);
+    let backup_dir = backup_dir.map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || {
-        deploy_blocking(&path, &variable, &secret, backup_suffix.as_deref())
+        deploy_blocking(
+            &path,
+            &variable,
+            &secret,
+            backup_suffix.as_deref(),
+            backup_dir.as_deref(),
+        )
     })
     .await
     .map_err(|join| format!("Writing the .env file did not finish ({join})"))?
@@ -72,6 +95,7 @@ fn deploy_blocking(
     variable: &str,
     secret: &SecretString,
     backup_suffix: Option<&str>,
+    backup_dir: Option<&Path>,
 ) -> Result<Deployed, String> {
     let shown = path.display().to_string();
     let fail = |why: String| format!("Did not change {shown}: {why}");
@@ -88,12 +112,17 @@ fn deploy_blocking(
     // `fresh`: this call wrote the backup (so it may remove it again if the file write fails).
     let (backup, fresh) = match (&old, backup_suffix) {
         (None, _) => (None, false),
-        (Some(old), None) => (
-            Some(write_backup(&file.real, old, BackupName::Timestamped).map_err(fail)?),
-            true,
-        ),
+        (Some(old), None) => {
+            let dir = require_backup_dir(backup_dir).map_err(fail)?;
+            let line = variable_line(old, variable).map_err(fail)?;
+            (
+                Some(write_backup(dir, &file.real, &line, BackupName::Timestamped).map_err(fail)?),
+                true,
+            )
+        }
         (Some(old), Some(suffix)) => {
-            let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+            let dir = require_backup_dir(backup_dir).map_err(fail)?;
+            let planned = planned_backup(dir, &file.real, suffix);
             if planned.exists() {
                 // An earlier, interrupted attempt backed the file up before writing it: that backup
                 // holds the value from before, the file may already hold the new secret.
@@ -104,8 +133,9 @@ fn deploy_blocking(
                 // keep the new secret and make a rollback "restore" it.
                 (None, false)
             } else {
-                let written =
-                    write_backup(&file.real, old, BackupName::Planned(suffix)).map_err(fail)?;
+                let line = variable_line(old, variable).map_err(fail)?;
+                let written = write_backup(dir, &file.real, &line, BackupName::Planned(suffix))
+                    .map_err(fail)?;
                 (Some(written), true)
             }
         }
@@ -127,12 +157,26 @@ fn deploy_blocking(
         (Some(_), false) => "added a line",
     };
     // The target already names the variable and the file, and `backup_path` where the previous
-    // file is kept (the window shows both beside this): say what happened, and where a link led.
-    let message = if file.real == path {
+    // value is kept (the window shows both beside this): say what happened, and where a link led.
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut message = if file.real == path {
         what.to_owned()
     } else {
         format!("{what} in {}, which {shown} links to", file.real.display())
     };
+    #[cfg(unix)]
+    if let Some((narrowed, _)) = file
+        .permissions
+        .as_ref()
+        .and_then(files::rewritten_permissions)
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let before = file.permissions.as_ref().map_or(0, |p| p.mode() & 0o777);
+        message.push_str(&format!(
+            "; its mode is now {narrowed:o} (it was {before:o}: it holds a live secret, so other \
+             users may not read it)"
+        ));
+    }
     let backup_shown = backup.as_ref().map(|b| b.display().to_string());
     Ok(Deployed {
         message,
@@ -212,15 +256,23 @@ pub(super) async fn undo_interrupted(
     variable: &str,
     secret: &SecretString,
     backup_suffix: Option<&str>,
+    backup_dir: Option<&Path>,
     since: SystemTime,
 ) -> Result<Option<String>, Error> {
     let path = PathBuf::from(path);
     let variable = variable.to_owned();
     let secret = secret.clone();
     let backup_suffix = backup_suffix.map(str::to_owned);
+    let backup_dir = backup_dir.map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || {
-        let Some(backup) =
-            interrupted_backup(&path, &variable, &secret, backup_suffix.as_deref(), since)?
+        let Some(backup) = interrupted_backup(
+            &path,
+            &variable,
+            &secret,
+            backup_suffix.as_deref(),
+            backup_dir.as_deref(),
+            since,
+        )?
         else {
             return Ok(None);
         };
@@ -242,6 +294,7 @@ fn interrupted_backup(
     variable: &str,
     secret: &SecretString,
     backup_suffix: Option<&str>,
+    backup_dir: Option<&Path>,
     since: SystemTime,
 ) -> Result<Option<Option<PathBuf>>, String> {
     let shown = path.display().to_string();
@@ -254,37 +307,38 @@ fn interrupted_backup(
     if !holds(&current, variable, secret) {
         return Ok(None);
     }
+    let backup_dir = require_backup_dir(backup_dir).map_err(fail)?;
     if let Some(suffix) = backup_suffix {
-        let planned = planned_backup(&file.real, suffix).map_err(fail)?;
+        let planned = planned_backup(backup_dir, &file.real, suffix);
         if planned.exists() {
             return Ok(Some(Some(planned)));
         }
     }
-    Ok(Some(earliest_backup_since(&file, variable, secret, since)))
+    Ok(Some(earliest_backup_since(
+        backup_dir, &file, variable, secret, since,
+    )))
 }
 
 /// The first backup of `file` written since `since` that does not hold the new secret: a deploy
-/// that was not given a planned name backs up under a timestamped one, and the first backup made
+/// that was not given a planned name backs up into a timestamped group, and the first backup made
 /// after the deploy began has the value from before it.
 fn earliest_backup_since(
+    backup_dir: &Path,
     file: &ResolvedFile,
     variable: &str,
     secret: &SecretString,
     since: SystemTime,
 ) -> Option<PathBuf> {
-    let prefix = format!(
-        "{}{BACKUP_MARKER}",
-        file.real.file_name()?.to_string_lossy()
-    );
+    let name = backup_file_name(&file.real);
     // Coarse file-system clocks may stamp a backup slightly before the recorded start.
     let since = since.checked_sub(Duration::from_secs(2)).unwrap_or(since);
-    let entries = fs::read_dir(&file.dir).ok()?;
-    entries
+    let groups = fs::read_dir(backup_dir).ok()?;
+    groups
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
-        .filter_map(|entry| {
-            let modified = entry.metadata().ok()?.modified().ok()?;
-            (modified >= since).then_some((modified, entry.path()))
+        .map(|group| group.path().join(&name))
+        .filter_map(|backup| {
+            let modified = fs::metadata(&backup).ok()?.modified().ok()?;
+            (modified >= since).then_some((modified, backup))
         })
         .filter(|(_, backup)| {
             fs::read(backup).is_ok_and(|content| !holds(&content, variable, secret))
@@ -314,7 +368,10 @@ pub(super) async fn discard_backup(backup: &str) -> Result<(), Error> {
         ));
     }
     tokio::task::spawn_blocking(move || match fs::remove_file(&backup) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            remove_empty_group(&backup);
+            Ok(())
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(Error::invalid(
             "backup_path",
@@ -326,6 +383,60 @@ pub(super) async fn discard_backup(backup: &str) -> Result<(), Error> {
         message: format!("removing the backup did not finish ({join})"),
         source: Some(join.into()),
     })?
+}
+
+/// Removes the group directory a backup was in once it is empty, if it is one of the backup
+/// directory's (never the directory of an earlier version's backup beside a project's file).
+fn remove_empty_group(backup: &Path) {
+    let Some(group) = backup.parent() else {
+        return;
+    };
+    let in_backup_dir = group
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == super::BACKUP_DIR_NAME);
+    if in_backup_dir {
+        // Fails, harmlessly, while the group still holds another target's backup.
+        let _ = fs::remove_dir(group);
+    }
+}
+
+/// Removes every backup of one group (a rotation's, `suffix`) at once. A group that is not there is
+/// not an error.
+pub(super) fn discard_group(backup_dir: &Path, group: &str) -> Result<bool, Error> {
+    if group.is_empty() || group.contains(['/', '\\']) || group.starts_with('.') {
+        return Err(Error::invalid(
+            "backup_suffix",
+            "is not a backup group's name",
+        ));
+    }
+    match fs::remove_dir_all(backup_dir.join(group)) {
+        Ok(()) => {
+            sync_dir(backup_dir);
+            Ok(true)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(Error::invalid(
+            "backup_path",
+            format!(
+                "could not remove the backups in {}: {err}",
+                backup_dir.join(group).display()
+            ),
+        )),
+    }
+}
+
+/// The groups in the backup directory (empty when it does not exist).
+pub(super) fn groups(backup_dir: &Path) -> Vec<String> {
+    fs::read_dir(backup_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                .filter_map(|entry| entry.file_name().to_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

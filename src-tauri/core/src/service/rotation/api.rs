@@ -35,6 +35,18 @@ impl Rotations {
     /// command target must be approved already (`targets[i].program` otherwise).
     pub(crate) fn set_policy(&self, policy: RotationPolicy) -> Result<RotationPolicy, Error> {
         policy.validate()?;
+        // The vault's own service may not be the default one (the CLI's --keychain-service).
+        for (index, target) in policy.targets.iter().enumerate() {
+            crate::deploy::validate_target_for(target, self.shared.vault.service()).map_err(
+                |error| match error {
+                    Error::InvalidInput { field, message } => Error::InvalidInput {
+                        field: Some(format!("targets[{index}].{}", field.unwrap_or_default())),
+                        message,
+                    },
+                    other => other,
+                },
+            )?;
+        }
         self.require_commands_approved(&policy.targets)?;
         self.store().set_rotation_policy(&policy)?;
         Ok(policy)

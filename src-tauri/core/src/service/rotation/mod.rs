@@ -3,12 +3,13 @@
 //! (policies, reading, planning, starting), `runner` (advancing, actions, resume, tick, journaled
 //! steps), `steps` (the step executors), `attach` (carrying the key's attachments), `links` (the
 //! seam to what names a key), `api_links` (that seam on the API), `reconcile` (after an
-//! interrupted create), `rollback`.
+//! interrupted create), `rollback`, `backups` (removed when a rotation ends).
 
 mod api;
 mod api_links;
 mod approval;
 mod attach;
+mod backups;
 mod lease;
 mod links;
 mod reconcile;
@@ -18,6 +19,7 @@ mod steps;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -187,6 +189,9 @@ pub(crate) struct Rotations {
     ticker: Mutex<Option<tokio::task::AbortHandle>>,
     /// This service's name as a lease owner (see `lease`): unique per running service.
     instance: String,
+    /// Where env-file deploys keep their backups: `deploy-backups` in the data directory (`None`
+    /// for a store in memory, where env-file deploys of existing files are refused).
+    backup_dir: Option<PathBuf>,
 }
 
 impl Drop for Rotations {
@@ -211,7 +216,14 @@ impl Rotations {
         clients: Arc<dyn ProfileClients>,
         config: RotationConfig,
     ) -> Self {
+        let backup_dir = store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .path()
+            .and_then(std::path::Path::parent)
+            .map(deploy::backup_dir_in);
         Rotations {
+            backup_dir,
             shared: Shared { store, vault },
             clock,
             events,
@@ -385,6 +397,7 @@ impl Rotations {
             vault: self.shared.vault.clone(),
             backup_suffix: None,
             approved_commands,
+            backup_dir: self.backup_dir.clone(),
         }
     }
 }

@@ -76,6 +76,7 @@ impl Rotations {
         };
         self.save_rotation(rotation, vec![entry])?;
         tracing::info!(rotation = %rotation.id, status = rotation.status.as_str(), "rollback");
+        self.discard_backups_if_ended(rotation).await;
         self.hook(&rotation.id, HookPoint::roll_back(Boundary::After))
             .await;
         Ok(())

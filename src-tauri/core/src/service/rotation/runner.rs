@@ -82,7 +82,10 @@ impl Rotations {
         tracing::info!(rotation = %id, action = action.as_str(), "rotation action");
         match effect {
             ActionEffect::Advance => self.advance_locked(id).await,
-            ActionEffect::Settled => Ok(rotation.view()),
+            ActionEffect::Settled => {
+                self.discard_backups_if_ended(&rotation).await;
+                Ok(rotation.view())
+            }
         }
     }
 
@@ -117,6 +120,7 @@ impl Rotations {
                 views.push(listed.view());
             }
         }
+        self.sweep_backups().await;
         Ok(views)
     }
 
@@ -347,6 +351,7 @@ impl Rotations {
             )],
         )?;
         tracing::info!(rotation = %rotation.id, step = step.as_str(), outcome = %word, "rotation step");
+        self.discard_backups_if_ended(rotation).await;
         self.hook(&rotation.id, HookPoint::new(step, Boundary::After))
             .await;
         Ok(())
