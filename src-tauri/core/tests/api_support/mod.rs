@@ -126,7 +126,11 @@ impl TestEnv {
 
     /// Seeds `count` demo keys; answers their hashes, newest first.
     pub async fn seed(&self, count: usize, workspace_id: Option<&str>) -> Vec<String> {
-        let mut body = json!({"count": count, "seed": 7});
+        // Repeatable, but a different seed per call: the same seed makes the same secrets, so a
+        // second seeding could replace keys of the first (the emulator keys them by hash).
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seed = 7 + CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut body = json!({"count": count, "seed": seed});
         if let Some(workspace_id) = workspace_id {
             body["workspace_id"] = json!(workspace_id);
         }
