@@ -91,7 +91,10 @@ describe("rotation wizard", () => {
     expect(stepItem(/Verify the new key/)).toHaveAttribute("aria-current", "step");
     const outcomes = within(screen.getByRole("list", { name: "Deploy targets" })).getAllByRole("listitem");
     expect(outcomes).toHaveLength(1);
-    expect(outcomes[0]).toHaveTextContent("✓ succeeded: OPENROUTER_API_KEY in /srv/app/.env — replaced its line (backup: /srv/app/.env.keyward-backup-rotation-rot-1)");
+    // The backup is kept in Keyward's data directory (private), not beside the project's file.
+    expect(outcomes[0]).toHaveTextContent(
+      /^✓ succeeded: OPENROUTER_API_KEY in \/srv\/app\/\.env — replaced its line; its mode is now 600 \(it was 644: it holds a live secret, so other users may not read it\) \(backup: \/srv\/deploy-backups\/rotation-rot-1\/app\.env\.[0-9a-f]{16}\.keyward-backup\)$/,
+    );
     expect(container.querySelector(".spinner")).not.toBeNull();
   });
 
