@@ -6,6 +6,8 @@ pub mod api;
 pub mod backoff;
 pub mod deploy;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ipc;
 pub mod rotation;
 pub mod service;

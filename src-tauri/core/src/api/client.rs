@@ -21,6 +21,8 @@ use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
 use super::validation::validate_hash;
 use crate::Error;
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod guardrails;
 mod pages;
 mod workspaces;
@@ -664,11 +666,27 @@ fn server_message(body: &[u8]) -> Option<String> {
         message: String,
     }
     if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
-        return Some(parsed.error.message);
+        return Some(printable_message(&parsed.error.message));
     }
     let text = String::from_utf8_lossy(body);
     let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
-    Some(first_line.chars().take(200).collect())
+    Some(printable_message(first_line))
+}
+
+/// The server's words as Keyward shows and logs them: they reach the UI, the log and a terminal, so
+/// control characters (escape sequences, line breaks forging log lines) become spaces, and a long
+/// message is cut at 200 characters.
+fn printable_message(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// "error sending request: connection refused" rather than reqwest's outermost line alone.
@@ -727,6 +745,25 @@ mod tests {
         ] {
             assert_eq!(error_for_status(status, b"", None).kind(), kind);
         }
+    }
+
+    #[test]
+    fn server_messages_are_short_and_printable() {
+        // Found by fuzzing: a hostile server's words reached the UI, the log and the CLI's
+        // terminal whole, escape sequences and line breaks included.
+        let long = "x".repeat(10_000);
+        let body =
+            format!(r#"{{"error":{{"message":"\u001b[2J\u001b]0;owned\u0007{long}\nforged"}}}}"#);
+        for body in [body.as_bytes(), b"\x1b[31mred\x07 text\r\n".as_slice()] {
+            let message = error_for_status(StatusCode::BAD_GATEWAY, body, None).to_string();
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+            assert!(message.chars().count() < 400, "{}", message.len());
+        }
+        let err = error_for_status(StatusCode::BAD_GATEWAY, b"\x1b[31mred\x07 text\r\n", None);
+        assert_eq!(
+            err.to_string(),
+            "OpenRouter answered with HTTP 502:  [31mred  text"
+        );
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub use byok::{
     UpdateDestinationRequest, list_adding, list_removing,
 };
 pub use catalog::{Model, ModelArchitecture, ModelPricing};
+#[doc(hidden)]
+pub use client::fuzzing;
 pub use client::{ClientConfig, Clock, DEFAULT_BASE_URL, MODELS_TTL, OpenRouterClient};
 pub use guardrails::{
     CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, UpdateGuardrailRequest,

@@ -4,7 +4,7 @@
 //! [`undo`] reverts a deploy, [`discard_backup`] removes the backup once the old key is gone.
 
 mod command;
-mod env_file;
+pub(crate) mod env_file;
 mod keychain;
 
 use std::fmt;

@@ -105,10 +105,12 @@ pub(crate) fn restore_variable(
         ([only], None) => {
             let mut start = only.start;
             // The deploy appended it after adding a line break to a file without a final one:
-            // take that break away again.
+            // take that break away again. It was the old file's line ending, so a CR before the
+            // "\n" is part of it only in a CRLF file; else the CR ended the old file and stays.
             if only.end == only.body_end && start > 0 {
                 start -= 1;
-                if start > 0 && current[start - 1] == b'\r' {
+                let added = backup.map_or_else(|| line_ending(current), line_ending);
+                if added == b"\r\n" && start > 0 && current[start - 1] == b'\r' {
                     start -= 1;
                 }
             }
@@ -118,6 +120,18 @@ pub(crate) fn restore_variable(
         }
         (several, _) => Err(duplicate_message(variable, several)),
     }
+}
+
+/// What each assignment of `variable` in `content` holds, as written (quotes included): the
+/// editor's own reading of the file, for checks that an edit touched only what it meant to.
+pub(crate) fn written_values<'a>(
+    content: &'a [u8],
+    variable: &str,
+) -> Result<Vec<&'a [u8]>, String> {
+    Ok(assignments(content, variable)?
+        .iter()
+        .map(|found| &content[found.value_start..found.value_end])
+        .collect())
 }
 
 fn duplicate_message(variable: &str, found: &[Assignment]) -> String {
@@ -503,6 +517,11 @@ mod tests {
             "A=1\r\nB=2",
             "",
             "A=1\nKEY='multi\nline'\nB=2\n",
+            // A last line ending in a bare CR (found by fuzzing): the edit adds "\n" after it,
+            // the undo takes that "\n" away and leaves the CR, which was the file's.
+            "A=1\r",
+            "A=1\nB=2\r",
+            "A=1\r\nB=2\r",
         ];
         for original in originals {
             let deployed = edit(original.as_bytes(), "KEY", NEW).unwrap().content;

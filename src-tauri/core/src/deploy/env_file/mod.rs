@@ -3,7 +3,7 @@
 //! (pure), `files` keeps the file system safe (atomic replace, modes, symlinks, backups); this module
 //! puts them together for deploy and undo.
 
-mod dotenv;
+pub(crate) mod dotenv;
 mod files;
 
 use std::fs;
