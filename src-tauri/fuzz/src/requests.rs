@@ -99,7 +99,7 @@ fn typed_text(select: u8, text: &str) {
         assert!(at > now(), "{text:?} read as {at}, not in the future");
         // What the CLI prints and sends reads back as the same second.
         let wire = format_expiry(at);
-        if select % 2 == 0 && at.timestamp_subsec_nanos() == 0 {
+        if select.is_multiple_of(2) && at.timestamp_subsec_nanos() == 0 {
             match parse_expiry(&wire, now()) {
                 Ok(again) => assert_eq!(again, at, "{text:?} -> {wire}"),
                 Err(err) => panic!("{text:?} is accepted, but its wire form {wire} is not: {err}"),
