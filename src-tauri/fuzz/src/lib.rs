@@ -8,10 +8,10 @@
 //! - `dotenv`: the `.env` editor's edit, re-read, idempotence and undo, byte for byte;
 //! - `retry_after`: `Retry-After` / `retry-after-ms` and the retry plan built on them.
 
-// `cargo bolero test <target>` also builds this lib's own (empty) test binary, with the coverage
-// hooks libFuzzer provides: naming bolero links them in (`[lib] test = false` does not stop a build
-// given a test name).
-#[cfg(all(test, fuzzing))]
+// `cargo bolero test <target>` also builds this lib's own (empty) test binary, instrumented for the
+// coverage hooks libFuzzer provides: naming bolero links them in (`[lib] test = false` does not stop
+// a build given a test name).
+#[cfg(test)]
 use bolero as _;
 
 mod answers;
