@@ -6,6 +6,8 @@ pub mod api;
 pub mod backoff;
 pub mod deploy;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ipc;
 pub mod log_file;
 pub mod private_fs;

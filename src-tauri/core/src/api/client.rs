@@ -22,6 +22,8 @@ use super::retry::{Failure, Plan, Replay, RetryPolicy, plan, server_hint};
 use super::validation::validate_hash;
 use crate::Error;
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod guardrails;
 mod pages;
 mod response;

@@ -29,6 +29,8 @@ pub use byok::{
     UpdateDestinationRequest, list_adding, list_removing,
 };
 pub use catalog::{Model, ModelArchitecture, ModelPricing};
+#[doc(hidden)]
+pub use client::fuzzing;
 pub use client::{
     ClientConfig, Clock, DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, MODELS_TTL, OpenRouterClient,
 };

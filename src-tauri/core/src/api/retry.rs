@@ -121,8 +121,9 @@ pub fn server_hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
     };
-    // Capped at a day so a garbled header can't overflow a Duration; the total time bound turns
-    // any long wait into an immediate `RateLimited` anyway.
+    // Capped at a day, a date too: a garbled header must neither overflow a Duration nor put the
+    // watcher to sleep for years; the total time bound turns any long wait into an immediate
+    // `RateLimited` anyway.
     const ONE_DAY: f64 = 86_400.0;
     if let Some(ms) = text("retry-after-ms").and_then(parse_non_negative) {
         return Some(Duration::from_secs_f64((ms / 1000.0).min(ONE_DAY)));
@@ -132,7 +133,11 @@ pub fn server_hint(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         return Some(Duration::from_secs_f64(seconds.min(ONE_DAY)));
     }
     let at = httpdate::parse_http_date(retry_after).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs_f64(ONE_DAY)),
+    )
 }
 
 fn parse_non_negative(text: &str) -> Option<f64> {
@@ -328,5 +333,14 @@ mod tests {
         assert_eq!(server_hint(&dated, now), Some(Duration::ZERO));
         dated.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(server_hint(&dated, now), None);
+        // Found by fuzzing: a far date was not capped like the numbers, and the watcher slept
+        // until it (decades) after one such 429.
+        for far in [
+            "Wed, 21 Oct 2099 07:28:00 GMT",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            dated.insert(RETRY_AFTER, HeaderValue::from_static(far));
+            assert_eq!(server_hint(&dated, now), Some(Duration::from_secs(86_400)));
+        }
     }
 }

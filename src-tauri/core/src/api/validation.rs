@@ -1,7 +1,7 @@
 //! Client-side checks run before any request leaves: each failure is an `Error::InvalidInput` naming
 //! the field, so a typo never costs a round trip (or, for a create, a half-made key).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 
 use crate::Error;
 
@@ -84,6 +84,14 @@ pub fn validate_limit(limit: f64) -> Result<(), Error> {
 }
 
 pub fn validate_expiry(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Error> {
+    // RFC 3339 has four-digit years: a later one would be sent as "+10000-…", which the API
+    // can't read.
+    if expires_at.year() > 9999 {
+        return Err(Error::invalid(
+            "expires_at",
+            "must be before the year 10000",
+        ));
+    }
     if expires_at <= now {
         Err(Error::invalid(
             "expires_at",
@@ -240,6 +248,11 @@ mod tests {
         assert!(past.to_string().contains("in the past"), "{past}");
         assert_eq!(field_of(past).as_deref(), Some("expires_at"));
         assert!(parse_expiry("", now()).is_err());
+        // Found by fuzzing: year 10000 was accepted and sent as "+10000-01-01T00:00:00Z", which
+        // no RFC 3339 reader (the API's included) takes.
+        let far = parse_expiry("+10000-01-01T00:00Z", now()).unwrap_err();
+        assert_eq!(field_of(far).as_deref(), Some("expires_at"));
+        assert!(parse_expiry("9999-12-31T23:59:59Z", now()).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 mod approval;
 mod command;
-mod env_file;
+pub(crate) mod env_file;
 mod keychain;
 
 use std::collections::HashSet;

@@ -145,15 +145,30 @@ fn server_message(body: &[u8]) -> Option<String> {
         message: String,
     }
     if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
-        return Some(parsed.error.message);
+        return Some(printable_message(&parsed.error.message));
     }
     let text = String::from_utf8_lossy(body);
     let first_line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
-    Some(first_line.chars().take(200).collect())
+    Some(printable_message(first_line))
 }
 
-/// Adds to a failed create's message that the key may exist after all (when the error has a
-/// message to add to: `Timeout`'s Display already says the answer never came).
+/// The server's words as Keyward shows and logs them: they reach the UI, the log and a terminal, so
+/// control characters (escape sequences, line breaks forging log lines) become spaces, and a long
+/// message is cut at 200 characters.
+fn printable_message(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut out: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Adds to a failed create's message that the key may exist after all.
 pub(super) fn note_possible_creation(error: Error) -> Error {
     const NOTE: &str = "the key may have been created anyway: refresh the list before trying again";
     match error {
@@ -230,6 +245,25 @@ pub(super) fn error_chain(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_messages_are_short_and_printable() {
+        // Found by fuzzing: a hostile server's words reached the UI, the log and the CLI's
+        // terminal whole, escape sequences and line breaks included.
+        let long = "x".repeat(10_000);
+        let body =
+            format!(r#"{{"error":{{"message":"\u001b[2J\u001b]0;owned\u0007{long}\nforged"}}}}"#);
+        for body in [body.as_bytes(), b"\x1b[31mred\x07 text\r\n".as_slice()] {
+            let message = error_for_status(StatusCode::BAD_GATEWAY, body, None).to_string();
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+            assert!(message.chars().count() < 400, "{}", message.len());
+        }
+        let err = error_for_status(StatusCode::BAD_GATEWAY, b"\x1b[31mred\x07 text\r\n", None);
+        assert_eq!(
+            err.to_string(),
+            "OpenRouter answered with HTTP 502:  [31mred  text"
+        );
+    }
 
     #[test]
     fn status_mapping_keeps_the_server_message() {

@@ -43,7 +43,7 @@ pub(crate) fn edit(content: &[u8], variable: &str, value: &str) -> Result<Edit, 
             // Keep the file's habit: no final newline stays no final newline.
             let final_newline = content.is_empty() || content.ends_with(b"\n");
             if !final_newline {
-                out.extend_from_slice(eol);
+                out.extend_from_slice(break_after(content));
             }
             out.extend_from_slice(variable.as_bytes());
             out.push(b'=');
@@ -90,7 +90,7 @@ pub(crate) fn restore_variable(
             let mut out = current.to_vec();
             let eol = line_ending(current);
             if !current.is_empty() && !current.ends_with(b"\n") {
-                out.extend_from_slice(eol);
+                out.extend_from_slice(break_after(current));
             }
             out.extend_from_slice(line);
             out.extend_from_slice(eol);
@@ -105,10 +105,15 @@ pub(crate) fn restore_variable(
         ([only], None) => {
             let mut start = only.start;
             // The deploy appended it after adding a line break to a file without a final one:
-            // take that break away again.
+            // take that break (`break_after` the old file) away again, and nothing more.
             if only.end == only.body_end && start > 0 {
-                start -= 1;
-                if start > 0 && current[start - 1] == b'\r' {
+                let added = match backup {
+                    Some(backup) if !backup.is_empty() => break_after(backup),
+                    _ => line_ending(current),
+                };
+                if current[..start].ends_with(added) {
+                    start -= added.len();
+                } else {
                     start -= 1;
                 }
             }
@@ -134,6 +139,18 @@ pub(crate) fn variable_line(content: &[u8], variable: &str) -> Result<Vec<u8>, S
     }
 }
 
+/// What each assignment of `variable` in `content` holds, as written (quotes included): the
+/// editor's own reading of the file, for checks that an edit touched only what it meant to.
+pub(crate) fn written_values<'a>(
+    content: &'a [u8],
+    variable: &str,
+) -> Result<Vec<&'a [u8]>, String> {
+    Ok(assignments(content, variable)?
+        .iter()
+        .map(|found| &content[found.value_start..found.value_end])
+        .collect())
+}
+
 fn duplicate_message(variable: &str, found: &[Assignment]) -> String {
     let lines: Vec<String> = found.iter().map(|a| a.line.to_string()).collect();
     format!(
@@ -142,6 +159,17 @@ fn duplicate_message(variable: &str, found: &[Assignment]) -> String {
         found.len(),
         lines.join(", ")
     )
+}
+
+/// What ends the last line of `content` (which has no final `\n`) before a line is appended: just
+/// `\n` after a bare CR (so the CR does not become part of that line's value), else the file's
+/// line ending.
+fn break_after(content: &[u8]) -> &'static [u8] {
+    if content.ends_with(b"\r") {
+        b"\n"
+    } else {
+        line_ending(content)
+    }
 }
 
 /// `\r\n` when the file's first line ends with it, else `\n`.
@@ -517,6 +545,11 @@ mod tests {
             "A=1\r\nB=2",
             "",
             "A=1\nKEY='multi\nline'\nB=2\n",
+            // A last line ending in a bare CR (found by fuzzing): the edit adds "\n" after it,
+            // the undo takes that "\n" away and leaves the CR, which was the file's.
+            "A=1\r",
+            "A=1\nB=2\r",
+            "A=1\r\nB=2\r",
         ];
         for original in originals {
             let deployed = edit(original.as_bytes(), "KEY", NEW).unwrap().content;
@@ -550,6 +583,17 @@ mod tests {
                 "{original:?}"
             );
         }
+    }
+
+    #[test]
+    fn appending_after_a_bare_cr_leaves_the_last_value_alone() {
+        // Found by fuzzing: "\r\n" added after a last line ending in "\r" made it "A=\r\r\n",
+        // so A (empty before) read as a CR.
+        let original = "B=1\r\nA=\r";
+        let deployed = edit(original.as_bytes(), "KEY", NEW).unwrap().content;
+        assert_eq!(written_values(&deployed, "A").unwrap(), [b"".as_slice()]);
+        let restored = restore_variable(&deployed, Some(original.as_bytes()), "KEY").unwrap();
+        assert_eq!(restored, original.as_bytes());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! safe (atomic replace, modes, symlinks, backups); this module puts them together for deploy and
 //! undo.
 
-mod dotenv;
+pub(crate) mod dotenv;
 mod files;
 
 use std::fs;
