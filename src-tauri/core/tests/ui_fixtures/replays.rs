@@ -133,6 +133,16 @@ fn normalise(value: &mut Value, names: &[(String, String)]) {
                 let end = text[at..].find('"').map_or(text.len(), |n| at + n);
                 text.replace_range(at..end, "keyward");
             }
+            // A backup's name carries a digest of the real (temporary) path of its file.
+            const BACKUP: &str = ".keyward-backup";
+            if let Some(end) = text.find(BACKUP)
+                && end >= 17
+                && text.is_char_boundary(end - 17)
+                && text[end - 16..end].bytes().all(|b| b.is_ascii_hexdigit())
+                && &text[end - 17..end - 16] == "."
+            {
+                text.replace_range(end - 16..end, "0123456789abcdef");
+            }
             if let Ok(at) = DateTime::parse_from_rfc3339(text) {
                 let at = at.with_timezone(&Utc);
                 // The fixed clock gives whole seconds; anything else came from the wall clock.
