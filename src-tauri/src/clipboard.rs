@@ -180,6 +180,7 @@ mod tests {
         }
     }
 
+    // A made-up, key-shaped fixture (never a real key).
     const SECRET: &str =
         "sk-or-v1-0000000000000000000000000000000000000000000000000000000000000abc";
 

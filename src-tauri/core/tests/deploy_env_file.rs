@@ -20,6 +20,7 @@ use keyward_core::deploy::{
 mod env_file_support;
 use env_file_support::*;
 
+// Its key is OLD_SECRET, a made-up fixture (never a real key).
 const RICH_ENV: &str = "# Production settings\r\n\
 \r\n\
 export DATABASE_URL=\"postgres://db/app\"\r\n\

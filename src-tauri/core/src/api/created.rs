@@ -6,38 +6,12 @@
 //! caller, which stores it in the keychain, instead of failing the whole create.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::models::{ApiKey, NewKey};
 use super::requests::CreateKeyRequest;
 use super::validation::validate_hash;
 use crate::Error;
-
-/// Fields of `data` read one by one when the whole object does not parse (`hash` is taken first).
-const KEY_FIELDS: &[&str] = &[
-    "name",
-    "label",
-    "disabled",
-    "limit",
-    "limit_remaining",
-    "limit_reset",
-    "include_byok_in_limit",
-    "usage",
-    "usage_daily",
-    "usage_weekly",
-    "usage_monthly",
-    "byok_usage",
-    "byok_usage_daily",
-    "byok_usage_weekly",
-    "byok_usage_monthly",
-    "created_at",
-    "updated_at",
-    "creator_user_id",
-    "external_user",
-    "workspace_id",
-    "last_used_at",
-    "expires_at",
-];
 
 fn undecodable(message: impl Into<String>) -> Error {
     Error::Decode {
@@ -85,24 +59,30 @@ impl ApiKey {
     }
 }
 
-/// `data` field by field over defaults taken from `request`: each field the server sent is kept if
-/// it parses, otherwise the default stays and the field's name is logged.
+/// `data` field by field over what the request says the key is: each field the server sent is kept
+/// if it parses, otherwise the request's value (or a neutral default) stays and the field's name is
+/// logged.
 fn lenient_key(
     data: Option<&Map<String, Value>>,
     hash: &str,
     label: &str,
     request: &CreateKeyRequest,
 ) -> ApiKey {
-    let mut current = defaults(hash, label, request);
+    let base = from_request(hash, label, request);
+    let Ok(Value::Object(mut current)) = serde_json::to_value(&base) else {
+        return base;
+    };
+    // Every field of the key but `hash`, which was taken (and checked) first.
+    let fields: Vec<String> = current.keys().filter(|f| *f != "hash").cloned().collect();
     let mut odd: Vec<&str> = Vec::new();
     let mut missing: Vec<&str> = Vec::new();
-    for field in KEY_FIELDS {
-        let Some(value) = data.and_then(|data| data.get(*field)) else {
+    for field in &fields {
+        let Some(value) = data.and_then(|data| data.get(field)) else {
             missing.push(field);
             continue;
         };
         let mut candidate = current.clone();
-        candidate.insert((*field).to_owned(), value.clone());
+        candidate.insert(field.clone(), value.clone());
         if ApiKey::deserialize_map(&candidate).is_ok() {
             current = candidate;
         } else {
@@ -116,7 +96,7 @@ fn lenient_key(
         "POST /keys answered fields Keyward can't read; it used the request's values or defaults \
          for them and kept the new secret"
     );
-    ApiKey::deserialize_map(&current).unwrap_or_else(|_| fallback(hash, label, request))
+    ApiKey::deserialize_map(&current).unwrap_or(base)
 }
 
 /// The masked form OpenRouter shows for a key (reference §3: `sk-or-v1-d35...55d`, the first and
@@ -136,31 +116,7 @@ fn masked(secret: &str) -> String {
 }
 
 /// What the key is known to be from the request alone.
-fn defaults(hash: &str, label: &str, request: &CreateKeyRequest) -> Map<String, Value> {
-    let mut fields = match json!({
-        "hash": hash, "name": request.name, "label": label, "disabled": false,
-        "limit": request.limit, "limit_remaining": request.limit,
-        "include_byok_in_limit": request.include_byok_in_limit.unwrap_or(false),
-        "usage": 0.0, "usage_daily": 0.0, "usage_weekly": 0.0, "usage_monthly": 0.0,
-        "byok_usage": 0.0, "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0,
-        "byok_usage_monthly": 0.0, "workspace_id": request.workspace_id,
-    }) {
-        Value::Object(fields) => fields,
-        _ => Map::new(),
-    };
-    // The request serializes these as the API writes them (snake_case reset, zoned expiry).
-    if let Ok(Value::Object(sent)) = serde_json::to_value(request) {
-        for field in ["limit_reset", "expires_at"] {
-            if let Some(value) = sent.get(field) {
-                fields.insert(field.to_owned(), value.clone());
-            }
-        }
-    }
-    fields
-}
-
-/// Never reached in practice (the defaults parse); keeps `lenient_key` total without a panic.
-fn fallback(hash: &str, label: &str, request: &CreateKeyRequest) -> ApiKey {
+fn from_request(hash: &str, label: &str, request: &CreateKeyRequest) -> ApiKey {
     ApiKey {
         hash: hash.to_owned(),
         name: request.name.clone(),
@@ -192,6 +148,7 @@ fn fallback(hash: &str, label: &str, request: &CreateKeyRequest) -> ApiKey {
 mod tests {
     use super::*;
     use crate::api::LimitReset;
+    use serde_json::json;
 
     const HASH: &str = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
     const SECRET: &str =
@@ -246,6 +203,28 @@ mod tests {
         assert_eq!(created.key.label, "sk-or-v1-d35...55d");
         assert_eq!(created.key.name, body["data"]["name"].as_str().unwrap());
         assert_eq!(created.key.limit_reset, Some(LimitReset::Monthly));
+        // Fields only the server knows are kept too (not just the request's values).
+        assert_eq!(
+            created.key.creator_user_id.as_deref(),
+            body["data"]["creator_user_id"].as_str()
+        );
+        assert!(created.key.created_at.is_some());
+        assert!(created.key.include_byok_in_limit);
+    }
+
+    #[test]
+    fn the_requests_expiry_and_reset_stand_in_for_odd_ones() {
+        let expiry = "2027-12-31T23:59:59Z".parse().unwrap();
+        let request = CreateKeyRequest {
+            expires_at: Some(expiry),
+            ..request()
+        };
+        let body =
+            json!({"key": SECRET, "data": {"hash": HASH, "expires_at": 5, "limit_reset": []}});
+        let created = parse_created(&serde_json::to_vec(&body).unwrap(), &request).unwrap();
+        assert_eq!(created.key.expires_at, Some(expiry));
+        assert_eq!(created.key.limit_reset, Some(LimitReset::Monthly));
+        assert_eq!(created.key.label, "sk-or-v1-d35...55d");
     }
 
     #[test]

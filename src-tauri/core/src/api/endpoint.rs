@@ -13,6 +13,12 @@ use crate::Error;
 
 /// Every OpenRouter key starts with this (`sk-or-v1-…` today).
 pub const KEY_PREFIX: &str = "sk-or-";
+/// The characters a key is made of after its prefix (letters, digits, `-`, `_`): what a key must
+/// hold to be accepted, and what a command target's output redaction treats as part of a key.
+pub fn is_key_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
+
 /// Longer than any key OpenRouter issues (`sk-or-v1-` + 64 hex digits = 73 characters).
 const MAX_KEY_LEN: usize = 256;
 
@@ -72,11 +78,7 @@ pub fn check_key_shape(field: &str, key: &SecretString) -> Result<(), Error> {
         return Err(Error::invalid(field, "is empty: paste the key"));
     }
     let body = key.strip_prefix(KEY_PREFIX).unwrap_or_default();
-    let shaped = !body.is_empty()
-        && key.len() <= MAX_KEY_LEN
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let shaped = !body.is_empty() && key.len() <= MAX_KEY_LEN && body.bytes().all(is_key_char);
     if shaped {
         Ok(())
     } else {

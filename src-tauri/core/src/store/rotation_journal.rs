@@ -208,15 +208,7 @@ impl Store {
         profile_id: &str,
         old_key_hash: &str,
     ) -> Result<Option<Rotation>, Error> {
-        Ok(self
-            .query_rotations(
-                "SELECT id, state, version FROM rotations
-                 WHERE profile_id = ?1 AND old_key_hash = ?2
-                   AND status IN ('running', 'waiting', 'failed')
-                 ORDER BY started_at DESC, id LIMIT 1",
-                params![profile_id, old_key_hash],
-            )?
-            .pop())
+        self.unfinished_rotation_by(profile_id, "old_key_hash", old_key_hash)
     }
 
     /// The unfinished rotation whose new key is `key_hash` (it still needs that key's held secret).
@@ -225,13 +217,25 @@ impl Store {
         profile_id: &str,
         key_hash: &str,
     ) -> Result<Option<Rotation>, Error> {
+        self.unfinished_rotation_by(profile_id, "new_key_hash", key_hash)
+    }
+
+    /// The newest unfinished rotation whose `column` (one of the two key-hash columns) is `hash`.
+    fn unfinished_rotation_by(
+        &self,
+        profile_id: &str,
+        column: &'static str,
+        hash: &str,
+    ) -> Result<Option<Rotation>, Error> {
         Ok(self
             .query_rotations(
-                "SELECT id, state, version FROM rotations
-                 WHERE profile_id = ?1 AND new_key_hash = ?2
-                   AND status IN ('running', 'waiting', 'failed')
-                 ORDER BY started_at DESC, id LIMIT 1",
-                params![profile_id, key_hash],
+                &format!(
+                    "SELECT id, state, version FROM rotations
+                     WHERE profile_id = ?1 AND {column} = ?2
+                       AND status IN ('running', 'waiting', 'failed')
+                     ORDER BY started_at DESC, id LIMIT 1"
+                ),
+                params![profile_id, hash],
             )?
             .pop())
     }

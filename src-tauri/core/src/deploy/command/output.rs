@@ -2,6 +2,7 @@
 //! for messages, with the secret and every key-shaped value (`sk-or-…`) redacted.
 
 use super::OUTPUT_TAIL_BYTES;
+use crate::api::endpoint::is_key_char;
 
 /// Shown instead of the secret in captured output.
 const REDACTED: &str = "[REDACTED]";
@@ -11,7 +12,7 @@ const REDACTED: &str = "[REDACTED]";
 pub(super) const KEY_MARGIN: usize = 256;
 
 /// The start of every OpenRouter key (inference `sk-or-v1-…`, management keys alike).
-const KEY_PREFIX: &[u8] = b"sk-or-";
+const KEY_PREFIX: &[u8] = crate::api::endpoint::KEY_PREFIX.as_bytes();
 
 /// The last `keep` bytes of a stream. `keep` exceeds what is shown by at least the secret's length
 /// (and [`KEY_MARGIN`]), so that a secret cut by the start of the buffer is never within what is
@@ -123,11 +124,6 @@ fn secret_spans(bytes: &[u8], secret: &[u8]) -> Vec<(usize, usize)> {
         }
     }
     spans
-}
-
-/// Characters a key is made of (and, generously, what may follow its prefix).
-fn is_key_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
 }
 
 /// Every key-shaped value in `bytes`: `sk-or-` and the run of key characters after it.
