@@ -14,6 +14,7 @@ use ts_rs::TS;
 
 use crate::api::{ApiKey, CurrentKey, LimitReset, Patch};
 use crate::error::AppError;
+use crate::metadata::KeyMetadata;
 use crate::store::{Profile, SecretIndexEntry};
 
 mod workspaces;
@@ -62,15 +63,33 @@ pub struct KeyRow {
     #[ts(flatten)]
     pub key: ApiKey,
     pub status: KeyStatus,
+    /// Keyward's local tags, environment, project, owner and notes (never sent to OpenRouter).
+    #[serde(default)]
+    pub metadata: KeyMetadata,
 }
 
 impl KeyRow {
+    /// A row with no local metadata; [`KeyRow::with_metadata`] adds it.
     pub fn new(key: &ApiKey, now: DateTime<Utc>) -> KeyRow {
         KeyRow {
             key: key.clone(),
             status: KeyStatus::of(key, now),
+            metadata: KeyMetadata::default(),
         }
     }
+
+    pub fn with_metadata(mut self, metadata: KeyMetadata) -> KeyRow {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// Replaces a key's local metadata (`metadata_set`): the whole of it, validated by the core's rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct KeyMetadataSetArgs {
+    pub profile_id: String,
+    pub hash: String,
+    pub metadata: KeyMetadata,
 }
 
 /// Whether the last refresh of a profile reached OpenRouter.

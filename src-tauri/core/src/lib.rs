@@ -10,6 +10,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ipc;
 pub mod log_file;
+pub mod metadata;
 pub mod private_fs;
 pub mod rotation;
 pub mod service;

@@ -8,6 +8,7 @@
 mod account;
 mod guardrails;
 mod keys;
+mod metadata;
 mod profiles;
 mod rotation;
 mod sandbox;
@@ -87,6 +88,8 @@ keyward_commands! {
     keys::key_update;
     keys::key_delete;
     keys::key_check;
+    metadata::key_metadata_validate;
+    metadata::key_metadata_set;
     account::key_account;
     secrets::secret_copy;
     secrets::pending_resolve;

@@ -10,6 +10,7 @@ import type { Connectivity } from "../lib/bindings/Connectivity";
 import type { CreateKeyArgs } from "../lib/bindings/CreateKeyArgs";
 import type { ErrorKind } from "../lib/bindings/ErrorKind";
 import type { KeyRow } from "../lib/bindings/KeyRow";
+import type { KeyMetadata } from "../lib/bindings/KeyMetadata";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
@@ -39,6 +40,14 @@ function hex(random: () => number, length: number): string {
 }
 
 const DAY = 24 * 3600e3;
+
+export const emptyMetadata = (): KeyMetadata => ({ tags: [], environment: null, project: null, owner: null, notes: null });
+
+/** Stands in for the core's metadata rules (metadata.rs): the errors a form shows, per field. */
+function metadataErrors(m: KeyMetadata): AppError[] {
+  const bad = m.tags.map((t) => t.trim()).find((t) => t === "" || !/^[\p{L}\p{N}\-_.:/]+$/u.test(t) || t.length > 40);
+  return bad === undefined ? [] : [appError("invalid_input", `the tag "${bad}" is not allowed`, "tags")];
+}
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export function makeKey(overrides: Partial<KeyRow> & { name: string }, random: () => number = Math.random): KeyRow {
@@ -70,6 +79,7 @@ export function makeKey(overrides: Partial<KeyRow> & { name: string }, random: (
     external_user: null,
     workspace_id: null,
     ...overrides,
+    metadata: overrides.metadata ?? emptyMetadata(),
   };
   return row;
 }
@@ -340,6 +350,26 @@ export class FakeBackend {
         if ("include_byok_in_limit" in a) next.include_byok_in_limit = Boolean(a.include_byok_in_limit);
         next.status = next.expires_at && Date.parse(next.expires_at) <= Date.now() ? "expired" : next.disabled ? "disabled" : "active";
         next.updated_at = iso(Date.now());
+        const id = String(a.profile_id);
+        this.keys[id] = this.keys[id].map((x) => (x.hash === next.hash ? next : x));
+        return next;
+      }
+      case "key_metadata_validate":
+        return metadataErrors(a as unknown as KeyMetadata);
+      case "key_metadata_set": {
+        const k = this.findKey(a.profile_id, a.hash);
+        const wanted = a.metadata as KeyMetadata;
+        const errors = metadataErrors(wanted);
+        if (errors.length) throw errors[0];
+        const clean = (v: string | null) => (v && v.trim() ? v.trim() : null);
+        const metadata: KeyMetadata = {
+          tags: [...new Set(wanted.tags.map((t) => t.trim().toLowerCase()))],
+          environment: clean(wanted.environment),
+          project: clean(wanted.project),
+          owner: clean(wanted.owner),
+          notes: clean(wanted.notes),
+        };
+        const next: KeyRow = { ...k, metadata };
         const id = String(a.profile_id);
         this.keys[id] = this.keys[id].map((x) => (x.hash === next.hash ? next : x));
         return next;

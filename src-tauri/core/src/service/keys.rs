@@ -212,16 +212,20 @@ impl Keyward {
 
     fn snapshot(&self, args: &KeysListArgs, fresh: bool) -> Result<KeysSnapshot, Error> {
         let now = self.now();
-        let (cached, meta) = {
+        let (cached, meta, mut metadata) = {
             let store = self.inner.store();
             (
                 store.cached_keys::<ApiKey>(&args.profile_id)?,
                 store.cache_meta(&args.profile_id)?,
+                store.profile_key_metadata(&args.profile_id)?,
             )
         };
         let keys = cached
             .iter()
-            .map(|cached| KeyRow::new(&cached.key, now))
+            .map(|cached| {
+                let metadata = metadata.remove(&cached.key.hash).unwrap_or_default();
+                KeyRow::new(&cached.key, now).with_metadata(metadata)
+            })
             .filter(|row| args.include_disabled || !row.key.disabled)
             .filter(|row| args.include_expired || row.status != KeyStatus::Expired)
             .collect();
@@ -380,13 +384,21 @@ impl Keyward {
             self.note_disabled_by_keyward(&profile.id, &key.hash, disabled);
         }
         self.cache_changed_key(&profile.id, &key);
-        Ok(KeyRow::new(&key, self.now()))
+        let metadata = self.metadata_of(&profile.id, &key.hash);
+        Ok(KeyRow::new(&key, self.now()).with_metadata(metadata))
     }
 
     pub async fn key_delete(&self, args: KeyDeleteArgs) -> Result<(), Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let client = self.client_for(&profile).await?;
         client.delete_key(&args.hash).await?;
+        if let Err(error) = self
+            .inner
+            .store()
+            .remove_key_metadata(&profile.id, &args.hash)
+        {
+            tracing::warn!(profile = %profile.id, error = %error, "could not drop the deleted key's metadata");
+        }
         match self
             .inner
             .store()

@@ -9,6 +9,7 @@
 mod account;
 mod guardrails;
 mod keys;
+mod metadata;
 mod profiles;
 mod recovery;
 mod rotation;

@@ -70,6 +70,8 @@ const MIGRATIONS: &[M<'static>] = &[
         .comment("rotation versions and leases, one unfinished rotation per key"),
     M::up(include_str!("schema/v5_command_approvals.sql"))
         .comment("approved command deploy targets (digests)"),
+    M::up(include_str!("schema/v7_key_metadata.sql"))
+        .comment("local key metadata: tags, environment, project, owner, notes"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.

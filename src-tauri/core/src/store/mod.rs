@@ -7,6 +7,7 @@
 
 mod cache;
 mod command_approvals;
+mod key_metadata;
 mod migrations;
 mod profile_manager;
 mod profiles;

@@ -24,6 +24,8 @@ import type { KeyAccountArgs } from "./KeyAccountArgs";
 import type { KeyCheckArgs } from "./KeyCheckArgs";
 import type { KeyDeleteArgs } from "./KeyDeleteArgs";
 import type { KeyGuardrails } from "./KeyGuardrails";
+import type { KeyMetadata } from "./KeyMetadata";
+import type { KeyMetadataSetArgs } from "./KeyMetadataSetArgs";
 import type { KeyRow } from "./KeyRow";
 import type { KeysListArgs } from "./KeysListArgs";
 import type { KeysSnapshot } from "./KeysSnapshot";
@@ -80,6 +82,8 @@ export type Commands = {
   key_update: { args: UpdateKeyArgs; result: KeyRow };
   key_delete: { args: KeyDeleteArgs; result: null };
   key_check: { args: KeyCheckArgs; result: CheckedKey };
+  key_metadata_validate: { args: KeyMetadata; result: Array<AppError> };
+  key_metadata_set: { args: KeyMetadataSetArgs; result: KeyRow };
   key_account: { args: KeyAccountArgs; result: KeyAccount };
   secret_copy: { args: SecretCopyArgs; result: SecretCopied };
   pending_resolve: { args: PendingResolveArgs; result: AppState };

@@ -161,6 +161,14 @@ impl Rotations {
                 if let Err(error) = self.rename_new_key(rotation, &new_key.hash).await {
                     return failed(&error, "giving the new key its final name failed");
                 }
+                // Its tags and notes go with it (kept on the old key too, until that is deleted).
+                if let Err(error) = self.store().copy_key_metadata(
+                    &rotation.profile_id,
+                    &rotation.old.hash,
+                    &new_key.hash,
+                ) {
+                    tracing::warn!(rotation = %rotation.id, error = %error, "could not copy the key's metadata to the new key");
+                }
                 let vault = &self.shared.vault;
                 let place = vault
                     .pending_secret_entry(&rotation.profile_id, &new_key.hash)
@@ -444,6 +452,12 @@ impl Rotations {
             Err(error) => return failed(&error, "deleting the old key failed"),
         }
         self.forget_cached_key(&rotation.profile_id, &rotation.old.hash);
+        if let Err(error) = self
+            .store()
+            .remove_key_metadata(&rotation.profile_id, &rotation.old.hash)
+        {
+            tracing::warn!(rotation = %rotation.id, error = %error, "could not drop the old key's metadata");
+        }
         let mut notes = vec![format!("deleted the old key \"{}\"", rotation.old.name)];
         // The backups hold the old secret, useless now.
         let ctx = self.deploy_context();

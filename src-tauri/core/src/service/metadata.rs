@@ -1,0 +1,54 @@
+//! Local key metadata through the service: validate, set (which the key list then carries), and the
+//! helpers the rest of the service uses to keep it with its key (a rotation hands it to the new key).
+
+use super::Keyward;
+use crate::ipc::{KeyMetadataSetArgs, KeyRow};
+use crate::metadata::KeyMetadata;
+use crate::{AppError, Error};
+
+impl Keyward {
+    /// The core's validation of a metadata form, one error per bad field; empty = valid.
+    pub fn key_metadata_validate(&self, metadata: &KeyMetadata) -> Vec<AppError> {
+        metadata.errors().iter().map(AppError::from).collect()
+    }
+
+    /// Replaces a key's metadata (normalized first; a bad field changes nothing) and answers the key's
+    /// row as the list shows it. The key must be in the profile's cached list, so a typo in a hash is
+    /// an error rather than metadata nobody sees.
+    pub async fn key_metadata_set(&self, args: KeyMetadataSetArgs) -> Result<KeyRow, Error> {
+        let metadata = args.metadata.normalized()?;
+        let profile = self.require_profile(&args.profile_id)?;
+        let now = self.now();
+        let row = self
+            .blocking(move |inner| {
+                let store = inner.store();
+                let key = store
+                    .cached_keys::<crate::api::ApiKey>(&profile.id)?
+                    .into_iter()
+                    .find(|cached| cached.key.hash == args.hash)
+                    .ok_or_else(|| Error::NotFound {
+                        message: format!(
+                            "no key with hash {} in this profile's list; refresh and try again",
+                            args.hash
+                        ),
+                    })?;
+                store.set_key_metadata(&profile.id, &args.hash, &metadata)?;
+                Ok(KeyRow::new(&key.key, now).with_metadata(metadata))
+            })
+            .await?;
+        self.emit_keys_changed(&args.profile_id);
+        Ok(row)
+    }
+
+    /// A key's metadata, or the default when it has none or the store can't be read (a row is still
+    /// worth showing without its tags; the failure is logged).
+    pub(super) fn metadata_of(&self, profile_id: &str, key_hash: &str) -> KeyMetadata {
+        self.inner
+            .store()
+            .key_metadata(profile_id, key_hash)
+            .unwrap_or_else(|error| {
+                tracing::warn!(profile = %profile_id, error = %error, "could not read a key's metadata");
+                KeyMetadata::default()
+            })
+    }
+}
