@@ -10,7 +10,7 @@ use keyward_core::ipc::KeysListArgs;
 use keyward_core::rotation::EnvPauseHook;
 use keyward_core::service::NoEvents;
 use keyward_core::store::Profile;
-use keyward_core::store::{Store, default_data_dir};
+use keyward_core::store::{NewProfile, ProfileManager, Store, default_data_dir};
 use keyward_core::vault::Vault;
 use keyward_core::{Keyward, ServiceConfig};
 use secrecy::SecretString;
@@ -23,18 +23,89 @@ use crate::error::CliError;
 /// other users' `ps` would see it).
 pub const MANAGEMENT_KEY_ENV: &str = "KEYWARD_MANAGEMENT_KEY";
 
+/// The name of the profile the ad-hoc mode makes up (in memory only).
+const AD_HOC_PROFILE: &str = "ad-hoc";
+
 /// The opened service and the global output choice, handed to every command.
 pub struct Ctx {
     pub service: Keyward,
     pub json: bool,
+    /// True in the ad-hoc mode: nothing is stored, no keychain (a created key's secret is not held).
+    pub ad_hoc: bool,
+}
+
+/// Which account a key command acts on: a stored profile (its management key in the keychain), or
+/// none at all — the ad-hoc mode, with the management key from `KEYWARD_MANAGEMENT_KEY`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Target {
+    /// Profile name or id (default: the active profile).
+    #[arg(long, conflicts_with = "base_url")]
+    pub profile: Option<String>,
+    /// Ad-hoc mode: no profile, no data directory; the management key comes from
+    /// KEYWARD_MANAGEMENT_KEY and requests go to this API base URL. Also chosen (with OpenRouter's
+    /// URL) when KEYWARD_MANAGEMENT_KEY is set and --profile is not given.
+    #[arg(long, env = "KEYWARD_BASE_URL")]
+    pub base_url: Option<String>,
 }
 
 impl Ctx {
+    /// The service over the stored profiles (data directory and keychain).
     pub fn open(cli: &Cli) -> Result<Self, CliError> {
         Ok(Self {
             service: open_service(cli)?,
             json: cli.json,
+            ad_hoc: false,
         })
+    }
+
+    /// The service a key command needs and the profile it acts on: the named or active stored
+    /// profile, or the ad-hoc one.
+    pub fn for_keys(cli: &Cli, target: &Target) -> Result<(Self, Profile), CliError> {
+        let env_key = std::env::var(MANAGEMENT_KEY_ENV)
+            .ok()
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty());
+        match (env_key, &target.base_url, &target.profile) {
+            (Some(key), base_url, None) => Self::ad_hoc(cli, SecretString::from(key), base_url),
+            (None, Some(_), _) => Err(CliError::Usage(format!(
+                "--base-url (the ad-hoc mode) needs the management key in {MANAGEMENT_KEY_ENV}"
+            ))),
+            (_, _, profile) => {
+                let ctx = Self::open(cli)?;
+                let profile = resolve_profile(&ctx.service, profile.as_deref())?;
+                Ok((ctx, profile))
+            }
+        }
+    }
+
+    fn ad_hoc(
+        cli: &Cli,
+        key: SecretString,
+        base_url: &Option<String>,
+    ) -> Result<(Self, Profile), CliError> {
+        let store = Store::open_in_memory()?;
+        let vault = Vault::in_memory("keyward-cli-ad-hoc");
+        let new = NewProfile {
+            name: AD_HOC_PROFILE.to_owned(),
+            base_url: base_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(str::to_owned),
+            workspace_id: None,
+            is_sandbox: false,
+        };
+        let profile = ProfileManager::new(&store, &vault).add(&new, &key)?;
+        store.set_active_profile(Some(&profile.id))?;
+        let service = Keyward::new(store, service_config(cli, vault));
+        Ok((
+            Self {
+                service,
+                json: cli.json,
+                ad_hoc: true,
+            },
+            profile,
+        ))
     }
 }
 
@@ -48,6 +119,10 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
         Some(service) if !service.is_empty() => Vault::with_service(service),
         _ => Vault::new(),
     };
+    Ok(Keyward::new(store, service_config(cli, vault)))
+}
+
+fn service_config(cli: &Cli, vault: Vault) -> ServiceConfig {
     let mut config = ServiceConfig::new(vault);
     config.events = Arc::new(NoEvents);
     // A terminal command does its work and exits: nothing retries in the background.
@@ -60,7 +135,9 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
         config.rotation.hooks = EnvPauseHook::parse(points)
             .map(|hook| Arc::new(hook) as Arc<dyn keyward_core::rotation::RotationHooks>);
     }
-    Ok(Keyward::new(store, config))
+    #[cfg(not(feature = "crash-test"))]
+    let _ = cli;
+    config
 }
 
 pub fn read_management_key() -> Result<SecretString, CliError> {
@@ -138,12 +215,12 @@ pub async fn resolve_key(
         .collect();
     match named.as_slice() {
         [one] => Ok(one.key.hash.clone()),
-        [] => Err(CliError::Usage(format!(
+        [] => Err(CliError::NotFound(format!(
             "no key with the hash or name `{wanted}` in profile {}",
             profile.name
         ))),
         several => Err(CliError::Usage(format!(
-            "{} keys are named `{wanted}`: pass the hash of the one to rotate",
+            "{} keys are named `{wanted}`: pass the hash of the one you mean",
             several.len()
         ))),
     }

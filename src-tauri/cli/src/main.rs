@@ -3,14 +3,19 @@
 //! never disagree. `--json` prints machine-readable output; secrets only ever go to stdout on
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
+mod account;
 mod approve;
+mod completions;
 mod context;
 mod error;
+mod filter;
+mod key_change;
 mod keys;
 mod output;
 mod profiles;
 mod rotate;
 mod rotations;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +26,7 @@ use keyward_core::rotation::{NewExpiry, RotationAction};
 use strum::VariantNames;
 
 use crate::context::Ctx;
-use crate::error::CliError;
+use crate::error::{CliError, Exit};
 
 #[derive(Parser)]
 #[command(
@@ -62,18 +67,32 @@ enum Command {
         #[arg(long)]
         workspace_id: Option<String>,
     },
-    /// List a profile's keys.
-    Keys {
-        /// Profile name or id (default: the active profile).
-        #[arg(long)]
-        profile: Option<String>,
-        /// Answer from the local cache instead of asking OpenRouter.
-        #[arg(long)]
-        cached: bool,
-        #[arg(long)]
-        include_disabled: bool,
-        #[arg(long)]
-        include_expired: bool,
+    /// List a profile's keys: a table, --json or --csv, with the app's filters, every workspace.
+    #[command(visible_alias = "keys")]
+    List(keys::ListArgs),
+    /// Show one key (by hash or exact name).
+    Get(keys::GetArgs),
+    /// Create a key; its secret goes to standard output only (or --secret-file), the rest to
+    /// standard error.
+    Create(key_change::CreateArgs),
+    /// Change a key's name, limit, limit reset or BYOK setting.
+    Update(key_change::UpdateArgs),
+    /// Disable a key (reversible: `enable`).
+    Disable(key_change::KeyArgs),
+    /// Enable a disabled key.
+    Enable(key_change::KeyArgs),
+    /// Delete a key for good (asks on a terminal; --yes otherwise).
+    Delete(key_change::DeleteArgs),
+    /// Ask OpenRouter about a key (GET /key) read from standard input or --from-env; stores nothing.
+    Check(account::CheckArgs),
+    /// The account's credits and usage.
+    Credits(account::CreditsArgs),
+    /// Run a command with a key's secret (held by Keyward in the keychain) in its environment only.
+    Run(run::RunArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Rotate a key (by hash or exact name) with its rotation policy; prints the plan (what the new
     /// key gets), then runs until the rotation waits (drain, grace period), fails or completes.
@@ -117,6 +136,10 @@ fn rotation_action_parser() -> impl TypedValueParser<Value = RotationAction> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = &cli.command {
+        completions::print(*shell);
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -129,43 +152,53 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => return fail(&CliError::Runtime(err)),
+        Err(err) => return fail(&CliError::Runtime(err), cli.json),
     };
+    let json = cli.json;
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&err),
+        Ok(code) => ExitCode::from(code),
+        Err(err) => fail(&err, json),
     }
 }
 
-fn fail(error: &CliError) -> ExitCode {
-    eprintln!("keyward-cli: {error}");
-    ExitCode::FAILURE
+/// Reports an error on standard error (as JSON with --json) and ends with its documented code.
+fn fail(error: &CliError, json: bool) -> ExitCode {
+    if json {
+        eprintln!("{}", error.to_json());
+    } else {
+        eprintln!("keyward-cli: {error}");
+    }
+    ExitCode::from(error.exit().code())
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Ctx::open(&cli)?;
+/// Runs the command; the answer is the process's exit status.
+async fn run(cli: Cli) -> Result<u8, CliError> {
     match &cli.command {
-        Command::Profiles => profiles::list(&ctx)?,
+        Command::Profiles => profiles::list(&Ctx::open(&cli)?)?,
         Command::ProfileAdd {
             name,
             base_url,
             workspace_id,
-        } => profiles::add(&ctx, name, base_url.as_deref(), workspace_id.as_deref()).await?,
-        Command::Keys {
-            profile,
-            cached,
-            include_disabled,
-            include_expired,
         } => {
-            keys::list(
-                &ctx,
-                profile.as_deref(),
-                *cached,
-                *include_disabled,
-                *include_expired,
+            profiles::add(
+                &Ctx::open(&cli)?,
+                name,
+                base_url.as_deref(),
+                workspace_id.as_deref(),
             )
             .await?
         }
+        Command::List(args) => keys::list(&cli, args).await?,
+        Command::Get(args) => keys::get(&cli, args).await?,
+        Command::Create(args) => key_change::create(&cli, args).await?,
+        Command::Update(args) => key_change::update(&cli, args).await?,
+        Command::Disable(args) => key_change::set_disabled(&cli, args, true).await?,
+        Command::Enable(args) => key_change::set_disabled(&cli, args, false).await?,
+        Command::Delete(args) => key_change::delete(&cli, args).await?,
+        Command::Check(args) => account::check(&cli, args).await?,
+        Command::Credits(args) => account::credits(&cli, args).await?,
+        Command::Run(args) => return run::run(&cli, args).await,
+        Command::Completions { shell } => completions::print(*shell),
         Command::Rotate {
             key,
             profile,
@@ -174,7 +207,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             dry_run,
         } => {
             rotations::rotate(
-                &ctx,
+                &Ctx::open(&cli)?,
                 key,
                 profile.as_deref(),
                 *delete_at_once,
@@ -183,9 +216,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             )
             .await?
         }
-        Command::Rotations { profile, all } => rotations::list(&ctx, profile.as_deref(), *all)?,
-        Command::Resume => rotations::resume(&ctx).await?,
-        Command::RotationAction { id, action } => rotations::action(&ctx, id, *action).await?,
+        Command::Rotations { profile, all } => {
+            rotations::list(&Ctx::open(&cli)?, profile.as_deref(), *all)?
+        }
+        Command::Resume => rotations::resume(&Ctx::open(&cli)?).await?,
+        Command::RotationAction { id, action } => {
+            rotations::action(&Ctx::open(&cli)?, id, *action).await?
+        }
     }
-    Ok(())
+    Ok(Exit::Ok.code())
 }
