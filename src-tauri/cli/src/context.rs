@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
-use keyward_core::ipc::KeysListArgs;
+use keyward_core::ipc::{Connectivity, KeysListArgs};
 #[cfg(feature = "crash-test")]
 use keyward_core::rotation::EnvPauseHook;
 use keyward_core::service::NoEvents;
@@ -208,18 +208,26 @@ pub async fn resolve_key(
     if let Some(key) = snapshot.keys.iter().find(|key| key.key.hash == wanted) {
         return Ok(key.key.hash.clone());
     }
+    let unreachable = match &snapshot.connectivity {
+        Connectivity::Offline { error, .. } | Connectivity::RateLimited { error, .. } => {
+            Some(error)
+        }
+        Connectivity::Online => None,
+    };
     let named: Vec<_> = snapshot
         .keys
         .iter()
         .filter(|key| key.key.name == wanted)
         .collect();
-    match named.as_slice() {
-        [one] => Ok(one.key.hash.clone()),
-        [] => Err(CliError::NotFound(format!(
+    match (named.as_slice(), unreachable) {
+        ([one], _) => Ok(one.key.hash.clone()),
+        // Not in a list that could not be refreshed: say why rather than "not found".
+        ([], Some(error)) => Err(CliError::Remote(error.clone())),
+        ([], None) => Err(CliError::NotFound(format!(
             "no key with the hash or name `{wanted}` in profile {}",
             profile.name
         ))),
-        several => Err(CliError::Usage(format!(
+        (several, _) => Err(CliError::Usage(format!(
             "{} keys are named `{wanted}`: pass the hash of the one you mean",
             several.len()
         ))),

@@ -68,6 +68,9 @@ pub enum CliError {
     Core(#[from] keyward_core::Error),
     #[error("{0}")]
     Usage(String),
+    /// A failure the core reported as data (a refresh that could not reach OpenRouter).
+    #[error("{}", .0.message)]
+    Remote(AppError),
     /// A key or profile named on the command line that does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -97,6 +100,7 @@ impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
             CliError::Core(error) => Exit::of_kind(error.kind()),
+            CliError::Remote(error) => Exit::of_kind(error.kind),
             CliError::Usage(_) => Exit::Usage,
             CliError::NotFound(_) => Exit::NotFound,
             CliError::Invalid(_) => Exit::InvalidInput,
@@ -115,6 +119,7 @@ impl CliError {
                 let app = AppError::from(error);
                 (app.kind.to_string(), app.field, app.retry_after_ms)
             }
+            CliError::Remote(app) => (app.kind.to_string(), app.field.clone(), app.retry_after_ms),
             CliError::Usage(_) => ("usage".into(), None, None),
             CliError::NotFound(_) => ("not_found".into(), None, None),
             CliError::Invalid(errors) => (

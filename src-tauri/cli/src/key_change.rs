@@ -22,7 +22,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub name: String,
     /// Spending limit in USD.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub limit: Option<f64>,
     /// When the limit resets: daily, weekly or monthly.
     #[arg(long, value_parser = parse_reset)]
@@ -51,7 +51,7 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Set the spending limit (USD).
-    #[arg(long, conflicts_with = "no_limit")]
+    #[arg(long, conflicts_with = "no_limit", allow_negative_numbers = true)]
     pub limit: Option<f64>,
     /// Remove the spending limit.
     #[arg(long)]

@@ -1,7 +1,7 @@
 //! Reading keys: `list` (alias `keys`; a table, `--json` or `--csv`, with the app's filters over
 //! every workspace of the account) and `get` (one key by hash or name).
 
-use keyward_core::ipc::{KeyRow, KeysListArgs};
+use keyward_core::ipc::{Connectivity, KeyRow, KeysListArgs};
 
 use crate::Cli;
 use crate::context::{Ctx, Target, resolve_key};
@@ -52,6 +52,13 @@ pub async fn list(cli: &Cli, args: &ListArgs) -> Result<(), CliError> {
             refresh: !args.cached,
         })
         .await?;
+    // Without a cache to fall back on (ad-hoc), a refresh that failed is the answer.
+    if ctx.ad_hoc
+        && let Connectivity::Offline { error, .. } | Connectivity::RateLimited { error, .. } =
+            &snapshot.connectivity
+    {
+        return Err(CliError::Remote(error.clone()));
+    }
     let now = chrono::Utc::now();
     snapshot.keys.retain(|key| args.filters.matches(key, now));
     if ctx.json {
