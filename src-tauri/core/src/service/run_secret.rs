@@ -108,7 +108,13 @@ impl Keyward {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::{ExposeSecret, SecretString};
+
     use super::base_key_name;
+    use crate::deploy::{self, DeployContext, DeployTarget};
+    use crate::store::{NewProfile, NewSecretIndexEntry, ProfileManager, Store};
+    use crate::vault::Vault;
+    use crate::{ErrorKind, Keyward, ServiceConfig};
 
     #[test]
     fn rotated_and_marked_names_share_their_base() {
@@ -121,6 +127,74 @@ mod tests {
         assert_eq!(
             base_key_name("prod-api \u{27e8}kw:abc123\u{27e9}"),
             "prod-api"
+        );
+    }
+
+    fn secret(n: u8) -> SecretString {
+        SecretString::from(format!("sk-or-v1-{}", format!("{n:x}").repeat(64)))
+    }
+
+    #[tokio::test]
+    async fn the_newest_held_secret_of_the_name_or_hash_wins() {
+        let store = Store::open_in_memory().unwrap();
+        let vault = Vault::in_memory("keyward-test-run-secret");
+        let profile = ProfileManager::new(&store, &vault)
+            .add(
+                &NewProfile {
+                    name: "p".into(),
+                    base_url: None,
+                    workspace_id: None,
+                    is_sandbox: false,
+                },
+                &secret(15),
+            )
+            .unwrap();
+        let hold = |hash: &str, name: &str, n: u8| {
+            let entry = NewSecretIndexEntry {
+                profile_id: profile.id.clone(),
+                key_hash: hash.into(),
+                key_name: name.into(),
+                label: None,
+            };
+            ProfileManager::new(&store, &vault)
+                .hold_created_secret(&entry, &secret(n))
+                .unwrap();
+        };
+        hold("h-old", "prod-api", 1);
+        hold("h-new", "prod-api · rotated 2026-12-07", 2);
+        hold("h-other", "staging", 3);
+        let service = Keyward::new(store, ServiceConfig::new(vault));
+
+        let by_name = service.run_secret(&profile.id, "prod-api").await.unwrap();
+        assert_eq!(by_name.key_hash, "h-new");
+        assert_eq!(by_name.secret.expose_secret(), secret(2).expose_secret());
+        let by_hash = service.run_secret(&profile.id, "h-other").await.unwrap();
+        assert_eq!(by_hash.key_name, "staging");
+        let missing = service.run_secret(&profile.id, "nope").await.err().unwrap();
+        assert_eq!(missing.kind(), ErrorKind::SecretNotFound);
+        let empty = service.run_secret(&profile.id, " ").await.err().unwrap();
+        assert_eq!(empty.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn the_keyward_run_target_writes_nothing_and_has_nothing_to_undo() {
+        let target = DeployTarget::KeywardRun;
+        assert_eq!(
+            serde_json::to_value(&target).unwrap(),
+            serde_json::json!({"kind": "keyward_run"})
+        );
+        deploy::validate_target(&target).unwrap();
+        let ctx = DeployContext::new();
+        let outcome = deploy::deploy(&target, &secret(4), &ctx).await;
+        assert!(outcome.ok, "{}", outcome.message);
+        assert!(outcome.undo.is_none() && outcome.backup_path.is_none());
+        assert!(!outcome.message.contains(secret(4).expose_secret()));
+        let since = std::time::SystemTime::now();
+        assert_eq!(
+            deploy::undo_interrupted(&target, &secret(4), since, &ctx)
+                .await
+                .unwrap(),
+            None
         );
     }
 }
