@@ -83,6 +83,17 @@ impl Ctx {
         key: SecretString,
         base_url: &Option<String>,
     ) -> Result<(Self, Profile), CliError> {
+        // The same rules as adding a profile, before any request: an OpenRouter-shaped key, and
+        // https (plain http only to this machine).
+        keyward_core::api::endpoint::check_key_shape(MANAGEMENT_KEY_ENV, &key)?;
+        if let Some(url) = base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+        {
+            keyward_core::api::endpoint::check_base_url(url)
+                .map_err(|why| keyward_core::Error::invalid("base_url", why))?;
+        }
         let store = Store::open_in_memory()?;
         let vault = Vault::in_memory("keyward-cli-ad-hoc");
         let new = NewProfile {

@@ -89,3 +89,28 @@ async fn unreachable_is_8() {
     assert_eq!(out.status.code(), Some(8), "{}", out.stderr_text());
     assert_eq!(json_error(&out)["kind"], "network");
 }
+
+#[test]
+fn the_ad_hoc_mode_refuses_a_misshapen_key_or_plain_http_before_any_request() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let local = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let run = |key: &str, url: &str| {
+        std::process::Command::new(support::CLI)
+            .args(["--json", "list"])
+            .env("KEYWARD_DATA_DIR", dir.path())
+            .env("KEYWARD_MANAGEMENT_KEY", key)
+            .env("KEYWARD_BASE_URL", url)
+            .output()
+            .unwrap()
+    };
+    let out = run("hello world", &local);
+    assert_eq!(out.status.code(), Some(5), "{}", out.stderr_text());
+    assert!(!out.stderr_text().contains("hello world"));
+    let shaped = format!("sk-or-v1-{}", "a".repeat(64));
+    let out = run(&shaped, "http://192.0.2.1/api/v1");
+    assert_eq!(out.status.code(), Some(5), "{}", out.stderr_text());
+    assert_eq!(json_error(&out)["field"], "base_url");
+    assert!(listener.accept().is_err(), "the CLI sent a request");
+}
