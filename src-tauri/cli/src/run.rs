@@ -123,26 +123,25 @@ async fn wait_forwarding_signals(
         .map(Pid::from_raw);
     // Ctrl-C and Ctrl-\ on a terminal already reach the child (same foreground process group):
     // forwarding them too would deliver them twice, so they are forwarded only without a terminal.
+    // They are caught either way, so the CLI outlives the child and still exits with its status.
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
-    let mut kinds = vec![
-        (SignalKind::terminate(), Signal::SIGTERM),
-        (SignalKind::hangup(), Signal::SIGHUP),
-        (SignalKind::user_defined1(), Signal::SIGUSR1),
-        (SignalKind::user_defined2(), Signal::SIGUSR2),
-        (SignalKind::window_change(), Signal::SIGWINCH),
+    let kinds = [
+        (SignalKind::terminate(), Signal::SIGTERM, true),
+        (SignalKind::hangup(), Signal::SIGHUP, true),
+        (SignalKind::user_defined1(), Signal::SIGUSR1, true),
+        (SignalKind::user_defined2(), Signal::SIGUSR2, true),
+        (SignalKind::window_change(), Signal::SIGWINCH, true),
+        (SignalKind::interrupt(), Signal::SIGINT, !on_terminal),
+        (SignalKind::quit(), Signal::SIGQUIT, !on_terminal),
     ];
-    if !on_terminal {
-        kinds.push((SignalKind::interrupt(), Signal::SIGINT));
-        kinds.push((SignalKind::quit(), Signal::SIGQUIT));
-    }
     let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
     let mut listeners = Vec::new();
-    for (kind, forwarded) in kinds {
+    for (kind, forwarded, forward) in kinds {
         let mut stream = signal(kind).map_err(io)?;
         let sender = sender.clone();
         listeners.push(tokio::spawn(async move {
             while stream.recv().await.is_some() {
-                if sender.send(forwarded).is_err() {
+                if forward && sender.send(forwarded).is_err() {
                     break;
                 }
             }

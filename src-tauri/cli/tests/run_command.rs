@@ -246,36 +246,45 @@ async fn exit_statuses_and_signals_pass_through() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
 
-    // SIGTERM to the CLI reaches the child, whose own exit status then ends the CLI.
-    let out_dir = bench.dir.path().join("out");
-    let script = r#"trap 'echo term > "$1/term"; exit 0' TERM; touch "$1/ready"; while :; do sleep 0.05; done"#;
-    let mut child = bench
-        .command(&[
-            "run",
-            "--key",
-            "svc",
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-            "sh",
-            out_dir.to_str().unwrap(),
-        ])
-        .spawn()
-        .unwrap();
-    // Wait for the child to have set its trap (a condition, not a timing assumption).
-    while !bench.out("ready").exists() {
-        assert!(child.try_wait().unwrap().is_none(), "run ended early");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    // SIGTERM (and, without a terminal, SIGINT) to the CLI reaches the child, whose own exit
+    // status then ends the CLI.
+    for (signal, name) in [
+        (nix::sys::signal::Signal::SIGTERM, "TERM"),
+        (nix::sys::signal::Signal::SIGINT, "INT"),
+    ] {
+        let _ = std::fs::remove_file(bench.out("ready"));
+        let out_dir = bench.dir.path().join("out");
+        let script = format!(
+            r#"trap 'echo {name} > "$1/got"; exit 0' {name}; touch "$1/ready"; while :; do sleep 0.05; done"#
+        );
+        let mut child = bench
+            .command(&[
+                "run",
+                "--key",
+                "svc",
+                "--",
+                "/bin/sh",
+                "-c",
+                &script,
+                "sh",
+                out_dir.to_str().unwrap(),
+            ])
+            .spawn()
+            .unwrap();
+        // Wait for the child to have set its trap (a condition, not a timing assumption).
+        while !bench.out("ready").exists() {
+            assert!(child.try_wait().unwrap().is_none(), "run ended early");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{name}");
+        assert_eq!(
+            std::fs::read_to_string(bench.out("got")).unwrap().trim(),
+            name
+        );
     }
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    assert_eq!(
-        std::fs::read_to_string(bench.out("term")).unwrap().trim(),
-        "term"
-    );
     bench.cleanup();
 }
 
