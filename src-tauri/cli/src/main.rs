@@ -1,7 +1,12 @@
 //! `keyward-cli`: Keyward from a terminal (CI/CD pipelines, scripts) — profiles, keys and rotations
 //! over the same keyward-core service, data directory and keychain as the desktop app, so the two
-//! never disagree. `--json` prints machine-readable output; secrets only ever go to stdout on
-//! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
+//! never disagree. `--json` prints machine-readable output; secrets only ever leave the keychain on
+//! purpose (a created key's secret on stdout or into a new 0600 file, once; a held secret into the
+//! environment of the command `run` starts).
+//!
+//! This file holds the parser (`Cli`, the `Command` enum) and the dispatch `match`; each command's
+//! code lives in its module and takes `&Cli` (or a `Ctx` from `context`), returning `CliError`, whose
+//! exit code `error.rs` derives from the core's `ErrorKind` (documented in `src-tauri/docs/cli.md`).
 
 mod account;
 mod approve;
