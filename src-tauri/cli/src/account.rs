@@ -16,10 +16,10 @@ pub struct CheckArgs {
     /// Read the key from this environment variable instead of standard input.
     #[arg(long, value_name = "VAR")]
     pub from_env: Option<String>,
-    /// Profile whose API base URL to ask (default: the active profile's, else OpenRouter).
-    #[arg(long, conflicts_with = "base_url")]
+    /// Profile whose API base URL to ask (wins over --base-url).
+    #[arg(long)]
     pub profile: Option<String>,
-    /// The API base URL to ask.
+    /// The API base URL to ask (default: the active profile's, else OpenRouter's).
     #[arg(long, env = "KEYWARD_BASE_URL")]
     pub base_url: Option<String>,
 }
@@ -27,13 +27,12 @@ pub struct CheckArgs {
 pub async fn check(cli: &Cli, args: &CheckArgs) -> Result<(), CliError> {
     let secret = read_checked_key(args.from_env.as_deref())?;
     let ctx = Ctx::open(cli)?;
-    let base_url = match &args.base_url {
-        Some(url) => Some(url.clone()),
-        None => match resolve_profile(&ctx.service, args.profile.as_deref()) {
-            Ok(profile) => Some(profile.base_url),
-            Err(error) if args.profile.is_some() => return Err(error),
-            Err(_) => None,
-        },
+    let base_url = match (&args.profile, &args.base_url) {
+        (Some(profile), _) => Some(resolve_profile(&ctx.service, Some(profile))?.base_url),
+        (None, Some(url)) => Some(url.clone()),
+        (None, None) => resolve_profile(&ctx.service, None)
+            .ok()
+            .map(|profile| profile.base_url),
     };
     let checked = ctx
         .service

@@ -38,8 +38,9 @@ pub struct Ctx {
 /// none at all — the ad-hoc mode, with the management key from `KEYWARD_MANAGEMENT_KEY`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Target {
-    /// Profile name or id (default: the active profile).
-    #[arg(long, conflicts_with = "base_url")]
+    /// Profile name or id (default: the active profile). Always the stored profile, even with
+    /// KEYWARD_MANAGEMENT_KEY or KEYWARD_BASE_URL set.
+    #[arg(long)]
     pub profile: Option<String>,
     /// Ad-hoc mode: no profile, no data directory; the management key comes from
     /// KEYWARD_MANAGEMENT_KEY and requests go to this API base URL. Also chosen (with OpenRouter's
@@ -67,7 +68,7 @@ impl Ctx {
             .filter(|key| !key.is_empty());
         match (env_key, &target.base_url, &target.profile) {
             (Some(key), base_url, None) => Self::ad_hoc(cli, SecretString::from(key), base_url),
-            (None, Some(_), _) => Err(CliError::Usage(format!(
+            (None, Some(_), None) => Err(CliError::Usage(format!(
                 "--base-url (the ad-hoc mode) needs the management key in {MANAGEMENT_KEY_ENV}"
             ))),
             (_, _, profile) => {

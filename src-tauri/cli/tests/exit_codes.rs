@@ -29,6 +29,10 @@ async fn usage_not_found_and_invalid() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
+    // --profile always means a stored profile, whatever the environment holds.
+    let out = bench.cli(&["list", "--profile", "nobody"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
+    assert!(out.stderr_text().contains("no profile named `nobody`"));
     let out = bench.cli(&["--json", "get", "nothing-by-that-name"], None);
     assert_eq!(out.status.code(), Some(3));
     let error = json_error(&out);
