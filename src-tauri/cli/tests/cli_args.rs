@@ -33,6 +33,17 @@ fn help_lists_the_commands_but_not_the_crash_test_option() {
     for command in [
         "profile-add",
         "keys",
+        "list",
+        "get",
+        "create",
+        "update",
+        "disable",
+        "enable",
+        "delete",
+        "check",
+        "credits",
+        "run",
+        "completions",
         "rotate",
         "rotations",
         "resume",
@@ -101,8 +112,9 @@ fn a_fresh_data_directory_has_no_rotations_and_no_active_profile() {
     let rotations: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rotations, serde_json::json!([]));
 
+    // No profile is a usage error (exit 2, docs/cli.md).
     let output = run(dir.path(), &["rotate", "somehash"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("no active profile"),
         "{}",

@@ -58,6 +58,7 @@ export const TARGET_KIND_LABEL: Record<DeployTarget["kind"], string> = {
   env_file: ".env file",
   keychain: "OS keychain entry",
   command: "Command",
+  keyward_run: "keyward run",
 };
 
 /** One line naming where a target puts the secret. */
@@ -67,6 +68,7 @@ export function describeTarget(t: DeployTarget): string {
     case "env_file": return `${t.variable || "?"} in ${t.path || "?"}`;
     case "keychain": return `keychain entry ${t.service || "?"} / ${t.account || "?"}`;
     case "command": return `${[t.program || "?", ...t.args].join(" ")} (secret in $${t.env_var || "?"})`;
+    case "keyward_run": return "keyward-cli run (kept in Keyward's keychain)";
   }
 }
 

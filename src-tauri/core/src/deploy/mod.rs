@@ -61,6 +61,10 @@ pub enum DeployTarget {
         env_var: String,
         working_dir: Option<String>,
     },
+    /// `keyward-cli run --key NAME -- COMMAND`: the new secret stays in Keyward's keychain (kept, not
+    /// pending) and the next `run` of the key's name starts its command with it, so no file holds
+    /// it and nothing has to be edited after the rotation. Deploying writes nothing anywhere.
+    KeywardRun,
 }
 
 impl DeployTarget {
@@ -73,6 +77,7 @@ impl DeployTarget {
                 format!("keychain entry service \"{service}\", account \"{account}\"")
             }
             DeployTarget::Command { program, .. } => format!("command {program}"),
+            DeployTarget::KeywardRun => "keyward-cli run (kept in the keychain)".to_owned(),
         }
     }
 }
@@ -226,7 +231,7 @@ impl fmt::Debug for DeployContext {
 /// missing program) are reported by [`deploy`].
 pub fn validate_target(target: &DeployTarget) -> Result<(), Error> {
     match target {
-        DeployTarget::Clipboard => Ok(()),
+        DeployTarget::Clipboard | DeployTarget::KeywardRun => Ok(()),
         DeployTarget::EnvFile { path, variable } => {
             env_file::validate_path(path)?;
             validate_variable_name("variable", variable)
@@ -280,6 +285,14 @@ pub async fn deploy(
     }
     let result = match target {
         DeployTarget::Clipboard => deploy_clipboard(secret, ctx),
+        // The secret is already held in Keyward's keychain from the moment it was created; the
+        // rotation keeps it there when it ends (`resolve_new_secret`), and `run` reads it.
+        DeployTarget::KeywardRun => Ok(Deployed {
+            message: "kept in Keyward's keychain: the next `keyward-cli run` of this key uses it"
+                .to_owned(),
+            backup_path: None,
+            undo: None,
+        }),
         DeployTarget::EnvFile { path, variable } => {
             env_file::deploy(
                 path,
@@ -398,7 +411,9 @@ pub async fn undo_interrupted(
         DeployTarget::Keychain { service, account } => {
             keychain::undo_interrupted(service, account, secret, ctx).await
         }
-        DeployTarget::Clipboard | DeployTarget::Command { .. } => Ok(None),
+        DeployTarget::Clipboard | DeployTarget::Command { .. } | DeployTarget::KeywardRun => {
+            Ok(None)
+        }
     }
 }
 

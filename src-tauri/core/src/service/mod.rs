@@ -14,6 +14,7 @@ mod profiles;
 mod recovery;
 mod rotation;
 mod rotation_rules;
+mod run_secret;
 mod sandbox;
 mod usage_history;
 mod watch;
@@ -41,6 +42,7 @@ pub use guardrails::{
 };
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
+pub use run_secret::{RunSecret, base_key_name};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
 
 /// Where the service reports changes a front end shows without asking (the desktop shell turns them

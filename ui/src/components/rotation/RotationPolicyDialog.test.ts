@@ -68,6 +68,27 @@ describe("rotation policy editor", () => {
     expect(onsaved).toHaveBeenCalledWith(expected);
   }, 20_000);
 
+  it("offers the 'keyward run' target, which saves as such and reloads with its explanation", async () => {
+    const { user, d, fake, onclose } = await open();
+    await user.click(d.getByRole("button", { name: "+ keyward run" }));
+    expect(d.getAllByRole("listitem").map((li) => li.getAttribute("aria-label"))).toEqual(["Target 1: keyward run"]);
+    expect(d.getByText(/keyward-cli run --key NAME -- COMMAND/)).toBeInTheDocument();
+    await user.click(d.getByRole("button", { name: "Save policy" }));
+    await waitFor(() => expect(onclose).toHaveBeenCalled());
+    expect(sets(fake)[0].targets).toEqual([{ kind: "keyward_run" }]);
+  });
+
+  it("loads a saved 'keyward run' target", async () => {
+    const fake = rotationFake();
+    fake.rotation.setPolicy({
+      profile_id: "p1", key_hash: "old-hash", every_days: 30, before_expiry_days: null, auto_rotate: false,
+      targets: [{ kind: "keyward_run" }], quiet_period_secs: 600, grace_period_secs: 7200, new_expiry: "none", keep_new_secret: false,
+    });
+    const { d } = await open(fake);
+    expect(d.getAllByRole("listitem").map((li) => li.getAttribute("aria-label"))).toEqual(["Target 1: keyward run"]);
+    expect(d.getByText(/keyward-cli run --key NAME -- COMMAND/)).toBeInTheDocument();
+  });
+
   it("loads the saved policy; 'delete at once' sends a zero grace period", async () => {
     const fake = rotationFake();
     fake.rotation.setPolicy({

@@ -3,4 +3,4 @@
 /**
  * One place a rotated key's secret is delivered to. Holds no secret.
  */
-export type DeployTarget = { "kind": "clipboard" } | { "kind": "env_file", path: string, variable: string, } | { "kind": "keychain", service: string, account: string, } | { "kind": "command", program: string, args: Array<string>, env_var: string, working_dir: string | null, };
+export type DeployTarget = { "kind": "clipboard" } | { "kind": "env_file", path: string, variable: string, } | { "kind": "keychain", service: string, account: string, } | { "kind": "command", program: string, args: Array<string>, env_var: string, working_dir: string | null, } | { "kind": "keyward_run" };

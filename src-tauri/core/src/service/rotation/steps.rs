@@ -502,7 +502,11 @@ impl Rotations {
                     DeployTarget::EnvFile { .. } | DeployTarget::Keychain { .. }
                 )
         });
-        let keep = rotation.settings.keep_new_secret;
+        // A "keyward run" target means the secret stays kept in the keychain for `keyward-cli run`.
+        let keep = rotation.settings.keep_new_secret
+            || deploys
+                .iter()
+                .any(|outcome| outcome.ok && matches!(outcome.target, DeployTarget::KeywardRun));
         if !keep && !durable {
             let commands = deploys.iter().any(|outcome| {
                 outcome.ok && matches!(outcome.target, DeployTarget::Command { .. })
