@@ -319,7 +319,23 @@ impl Rotations {
         rotation: &mut Rotation,
         entries: Vec<JournalEntry>,
     ) -> Result<(), Error> {
-        self.store().save_rotation(rotation, &entries)?;
+        {
+            let store = self.store();
+            let previous = if rotation.version == 0 {
+                None
+            } else {
+                store.rotation(&rotation.id).ok().flatten()
+            };
+            let written = store.save_rotation(rotation, &entries)?;
+            // Audit after the save committed; a failed append is logged, never returned (the
+            // step's effect already happened).
+            let now = self.now();
+            for entry in crate::audit::rotation_entries(rotation, previous.as_ref(), &written) {
+                if let Err(error) = store.append_audit(&entry, now) {
+                    tracing::error!(rotation = %rotation.id, kind = %error.kind(), error = %error, "could not append to the audit log");
+                }
+            }
+        }
         self.events.rotation_changed(rotation.view());
         Ok(())
     }

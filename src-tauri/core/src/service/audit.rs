@@ -1,0 +1,72 @@
+//! The audit trail in the service: recording an entry for each change (called by every mutating
+//! operation with its outcome), and listing, verifying and exporting the log.
+//!
+//! A failed append does not change the operation's result: the change already happened at
+//! OpenRouter (or in the keychain), and turning its success into an error would make the person
+//! retry it (a second key created, a secret shown never again). It is logged at `error` level and the
+//! operation's result goes back as it was.
+
+use super::Keyward;
+use crate::Error;
+use crate::api::ApiKey;
+use crate::audit::{
+    self, AuditEntry, AuditExportFormat, AuditFilter, AuditPage, AuditVerification, KeySettings,
+    NewAuditEntry,
+};
+
+impl Keyward {
+    /// Appends `entry`; a failure is logged, never returned (see the module docs).
+    pub(crate) fn record(&self, entry: NewAuditEntry) {
+        let now = self.now();
+        if let Err(error) = self.inner.store().append_audit(&entry, now) {
+            tracing::error!(
+                action = entry.action.as_str(),
+                profile = %entry.profile_id,
+                kind = %error.kind(),
+                error = %error,
+                "could not append to the audit log"
+            );
+        }
+    }
+
+    /// Records `entry` with the outcome of `result` and hands the result back.
+    pub(crate) fn audited<T>(
+        &self,
+        entry: NewAuditEntry,
+        result: Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.record(entry.outcome(&result));
+        result
+    }
+
+    /// A key's settings as last cached (the "before" of a change), if it is cached.
+    pub(crate) fn cached_settings(&self, profile_id: &str, key_hash: &str) -> Option<KeySettings> {
+        self.inner
+            .store()
+            .cached_key::<ApiKey>(profile_id, key_hash)
+            .ok()
+            .flatten()
+            .map(|cached| KeySettings::from(&cached.key))
+    }
+
+    /// Entries matching `filter`, newest first, a page at a time.
+    pub fn audit_list(&self, filter: AuditFilter) -> Result<AuditPage, Error> {
+        self.inner.store().audit_page(&filter)
+    }
+
+    /// Checks the whole chain: ok with the count, or the first broken entry.
+    pub fn audit_verify(&self) -> Result<AuditVerification, Error> {
+        audit::verify(&self.inner.store())
+    }
+
+    /// Every entry matching `filter` (no limit unless it names one), as CSV or JSON text.
+    pub fn audit_export(
+        &self,
+        mut filter: AuditFilter,
+        format: AuditExportFormat,
+    ) -> Result<String, Error> {
+        filter.limit = Some(filter.limit.unwrap_or(0));
+        let entries: Vec<AuditEntry> = self.inner.store().audit_entries(&filter)?;
+        audit::export(&entries, format)
+    }
+}
