@@ -4,6 +4,7 @@
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
 mod approve;
+mod audit;
 mod rotate;
 
 use std::io::{IsTerminal, Read};
@@ -115,6 +116,9 @@ enum Command {
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
     },
+    /// The local audit log of every change Keyward made: list, verify the hash chain, export.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -135,6 +139,8 @@ enum CliError {
     Stdin(std::io::Error),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    AuditBroken(String),
 }
 
 fn main() -> ExitCode {
@@ -175,6 +181,7 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
         _ => Vault::new(),
     };
     let mut config = ServiceConfig::new(vault);
+    config.front_end = keyward_core::audit::FrontEnd::Cli;
     config.events = Arc::new(NoEvents);
     // A terminal command does its work and exits: nothing retries in the background.
     config.recovery = None;
@@ -352,6 +359,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
         }
+        Command::Audit(command) => audit::run(&service, command, cli.json)?,
     }
     Ok(())
 }

@@ -3,6 +3,9 @@
 //! `=HYPERLINK(…)` must not run when an auditor opens the file). Secrets never reach the log, and
 //! [`super::redact`] runs again over the output as a last guard.
 
+use std::io::Write;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -99,6 +102,25 @@ pub fn export(entries: &[AuditEntry], format: AuditExportFormat) -> Result<Strin
         AuditExportFormat::Json => serde_json::to_string_pretty(entries).map_err(json_error)?,
     };
     Ok(redact(&text))
+}
+
+/// Writes an export to `path`, created readable by its owner only (0600 on unix; an existing file
+/// is replaced and narrowed): key names and spend are nobody else's business.
+pub fn write_export_file(path: &Path, text: &str) -> Result<(), Error> {
+    use crate::private_fs::{PRIVATE_FILE_MODE, narrow_if_present, private_open_options};
+    let failed = |err: std::io::Error| Error::Store {
+        message: format!("cannot write the audit export to {}: {err}", path.display()),
+        source: Some(err.into()),
+    };
+    let mut file = private_open_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(failed)?;
+    narrow_if_present(path, PRIVATE_FILE_MODE).map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    file.sync_all().map_err(failed)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use chain::{GENESIS_HASH, entry_hash};
-pub use export::{AuditExportFormat, export};
+pub use export::{AuditExportFormat, export, write_export_file};
 pub use log::HEAD_SETTING;
 pub use rotation::rotation_entries;
 pub use values::{
