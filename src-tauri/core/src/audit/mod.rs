@@ -244,6 +244,23 @@ pub struct AuditPage {
     pub next_before_seq: Option<i64>,
 }
 
+/// Arguments of `audit_export`: which entries, in which format (the file is chosen in a native
+/// save dialog opened by the shell, never named by the web view).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditExportArgs {
+    #[serde(default)]
+    pub filter: AuditFilter,
+    pub format: AuditExportFormat,
+}
+
+/// The result of `audit_export`: where it was written (`None`: the person cancelled) and how many
+/// entries it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditExported {
+    pub path: Option<String>,
+    pub count: u32,
+}
+
 /// Replaces every OpenRouter secret (`sk-or-v1-` + 32 or more hex digits) in `text` with
 /// `sk-or-v1-[redacted]`. The typed values can't hold one; error messages from elsewhere might.
 pub fn redact(text: &str) -> String {

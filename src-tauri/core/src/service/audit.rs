@@ -10,8 +10,8 @@ use super::Keyward;
 use crate::Error;
 use crate::api::ApiKey;
 use crate::audit::{
-    self, AuditEntry, AuditExportFormat, AuditFilter, AuditPage, AuditVerification, KeySettings,
-    NewAuditEntry,
+    self, AuditEntry, AuditExportArgs, AuditExportFormat, AuditExported, AuditFilter, AuditPage,
+    AuditVerification, KeySettings, NewAuditEntry,
 };
 
 impl Keyward {
@@ -68,5 +68,22 @@ impl Keyward {
         filter.limit = Some(filter.limit.unwrap_or(0));
         let entries: Vec<AuditEntry> = self.inner.store().audit_entries(&filter)?;
         audit::export(&entries, format)
+    }
+
+    /// Exports every entry matching `args.filter` to `path` (created 0600), for the app's save
+    /// dialog; answers how many entries were written.
+    pub fn audit_export_to(
+        &self,
+        path: &std::path::Path,
+        args: AuditExportArgs,
+    ) -> Result<AuditExported, Error> {
+        let mut filter = args.filter;
+        filter.limit = Some(filter.limit.unwrap_or(0));
+        let entries: Vec<AuditEntry> = self.inner.store().audit_entries(&filter)?;
+        audit::write_export_file(path, &audit::export(&entries, args.format)?)?;
+        Ok(AuditExported {
+            path: Some(path.display().to_string()),
+            count: u32::try_from(entries.len()).unwrap_or(u32::MAX),
+        })
     }
 }
