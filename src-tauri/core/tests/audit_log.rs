@@ -326,12 +326,19 @@ async fn a_failed_operation_is_logged_as_failed() {
         })
         .await
         .unwrap_err();
+    // A rotation refused before it was recorded (the key does not exist).
+    let mut args = start_args(&rig);
+    args.key_hash = missing.clone();
+    service.rotation_start(args).await.unwrap_err();
     let entries = entries(&rig);
     let failed: Vec<&AuditEntry> = entries
         .iter()
         .filter(|e| e.outcome == AuditOutcome::Failed)
         .collect();
-    assert_eq!(failed.len(), 2, "{entries:#?}");
+    assert_eq!(failed.len(), 3, "{entries:#?}");
+    assert_eq!(failed[2].action, AuditAction::RotationStart);
+    assert_eq!(failed[2].key_hash.as_deref(), Some(missing.as_str()));
+    assert_eq!(failed[2].error_kind.as_deref(), Some("not_found"));
     assert_eq!(failed[0].action, AuditAction::KeyDisable);
     assert_eq!(failed[0].key_name.as_deref(), Some("prod-api"));
     assert_eq!(

@@ -81,6 +81,7 @@ fn migrates_an_empty_database_to_the_latest_schema_in_wal_mode() {
             "activity_fetches",
             "alert_ledger",
             "alert_snoozes",
+            "audit_log",
             "cache_meta",
             "cached_keys",
             "command_approvals",

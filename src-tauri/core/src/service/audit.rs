@@ -10,9 +10,10 @@ use super::Keyward;
 use crate::Error;
 use crate::api::ApiKey;
 use crate::audit::{
-    self, AuditEntry, AuditExportArgs, AuditExportFormat, AuditExported, AuditFilter, AuditPage,
-    AuditVerification, KeySettings, NewAuditEntry,
+    self, AuditAction, AuditEntry, AuditExportArgs, AuditExportFormat, AuditExported, AuditFilter,
+    AuditPage, AuditValue, AuditVerification, KeySettings, NewAuditEntry, RotationChange,
 };
+use crate::rotation::{RotationAction, RotationStartArgs, RotationView};
 
 impl Keyward {
     /// Appends `entry`; a failure is logged, never returned (see the module docs).
@@ -85,5 +86,68 @@ impl Keyward {
             path: Some(path.display().to_string()),
             count: u32::try_from(entries.len()).unwrap_or(u32::MAX),
         })
+    }
+
+    // --- Rotations: what the runner's journal cannot record (refused before anything was saved) ---
+
+    /// The entry recorded if a start is refused before the rotation is saved (a saved one is
+    /// recorded by the runner's journal).
+    pub(crate) fn refused_start(&self, args: &RotationStartArgs) -> NewAuditEntry {
+        let name = self
+            .cached_settings(&args.profile_id, &args.key_hash)
+            .map(|key| key.name);
+        NewAuditEntry::new(&args.profile_id, AuditAction::RotationStart)
+            .key(Some(&args.key_hash), name.as_deref())
+    }
+
+    pub(crate) fn record_refused(
+        &self,
+        entry: NewAuditEntry,
+        result: &Result<RotationView, Error>,
+    ) {
+        if let Err(error) = result {
+            self.record(entry.failed(error));
+        }
+    }
+
+    /// A key a batch could not start a rotation for (a view without an id) is a failed start.
+    pub(crate) fn record_refused_batch(&self, views: &[RotationView]) {
+        for view in views.iter().filter(|view| view.id.is_empty()) {
+            let mut entry = NewAuditEntry::new(&view.profile_id, AuditAction::RotationStart)
+                .key(Some(&view.old_key_hash), Some(&view.old_key_name));
+            entry.failure = Some(view.error.as_ref().map_or_else(
+                || {
+                    (
+                        "internal".to_owned(),
+                        "the rotation could not start".to_owned(),
+                    )
+                },
+                |error| (error.kind.to_string(), error.message.clone()),
+            ));
+            self.record(entry);
+        }
+    }
+
+    /// A refused rotation action (not possible now, a lease held elsewhere…).
+    pub(crate) fn record_refused_action(&self, id: &str, action: RotationAction, error: &Error) {
+        let rotation = self.inner.store().rotation(id).ok().flatten();
+        let mut entry = NewAuditEntry::new(
+            rotation.as_ref().map_or("", |r| r.profile_id.as_str()),
+            AuditAction::RotationAction,
+        )
+        .after(AuditValue::Rotation(RotationChange {
+            rotation_id: id.to_owned(),
+            status: rotation
+                .as_ref()
+                .map_or("unknown", |r| r.status.as_str())
+                .to_owned(),
+            action: Some(action.as_str().to_owned()),
+            ..RotationChange::default()
+        }))
+        .failed(error);
+        if let Some(rotation) = &rotation {
+            entry = entry.key(Some(&rotation.old.hash), Some(&rotation.old.name));
+        }
+        self.record(entry);
     }
 }

@@ -544,7 +544,10 @@ impl Keyward {
     /// or completes; progress is announced through `EventSink::rotation_changed`. Refused (conflict)
     /// while the key already has an unfinished rotation.
     pub async fn rotation_start(&self, args: RotationStartArgs) -> Result<RotationView, Error> {
-        self.inner.rotations.start(args).await
+        let refused = self.refused_start(&args);
+        let result = self.inner.rotations.start(args).await;
+        self.record_refused(refused, &result);
+        result
     }
 
     /// Like [`rotation_start`](Self::rotation_start), but answers as soon as the rotation is
@@ -554,7 +557,10 @@ impl Keyward {
         &self,
         args: RotationStartArgs,
     ) -> Result<RotationView, Error> {
-        self.inner.rotations.start_detached(args).await
+        let refused = self.refused_start(&args);
+        let result = self.inner.rotations.start_detached(args).await;
+        self.record_refused(refused, &result);
+        result
     }
 
     /// Starts rotating every active key of a profile whose name matches `name_pattern` (`prod-*`),
@@ -565,7 +571,9 @@ impl Keyward {
         &self,
         args: RotationBatchArgs,
     ) -> Result<Vec<RotationView>, Error> {
-        self.inner.rotations.start_batch(args).await
+        let views = self.inner.rotations.start_batch(args).await?;
+        self.record_refused_batch(&views);
+        Ok(views)
     }
 
     /// Runs a rotation on from where it is until it waits, fails or finishes. Safe to call at any
@@ -580,7 +588,12 @@ impl Keyward {
         id: &str,
         action: RotationAction,
     ) -> Result<RotationView, Error> {
-        self.inner.rotations.action(id, action).await
+        let result = self.inner.rotations.action(id, action).await;
+        // A refused action is recorded here; an applied one by the runner's journal.
+        if let Err(error) = &result {
+            self.record_refused_action(id, action, error);
+        }
+        result
     }
 
     /// At start-up: finds every unfinished rotation, records where it stopped, and runs on those that
