@@ -406,6 +406,28 @@ fn an_untouched_log_verifies_and_keyward_cannot_rewrite_it() {
 }
 
 #[test]
+fn a_batch_of_entries_is_chained_like_single_ones() {
+    let (_dir, store, _conn) = tamper_rig(2);
+    let batch: Vec<NewAuditEntry> = (0..500)
+        .map(|index| {
+            NewAuditEntry::new("p1", AuditAction::BatchRun)
+                .profile_name("Work")
+                .key(Some(&format!("{index:064x}")), Some("k"))
+        })
+        .collect();
+    let written = store.append_audits(&batch, chrono::Utc::now()).unwrap();
+    assert_eq!(written.first().unwrap().seq, 3);
+    assert_eq!(written.last().unwrap().seq, 502);
+    let verification = keyward_core::audit::verify(&store).unwrap();
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.count, 502);
+    assert_eq!(
+        verification.head.unwrap().hash,
+        written.last().unwrap().hash
+    );
+}
+
+#[test]
 fn an_edited_field_fails_at_its_entry() {
     for (column, value) in [
         ("key_name", json!("someone-else")),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::chain::{ChainFields, GENESIS_HASH, format_at, hash_fields};
+use super::chain::{GENESIS_HASH, format_at};
 use super::values::summarize_json;
 use super::{AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, NewAuditEntry, redact};
 use crate::Error;
@@ -80,39 +80,29 @@ impl Store {
         entry: &NewAuditEntry,
         at: DateTime<Utc>,
     ) -> Result<AuditEntry, Error> {
-        let before = entry
-            .before
-            .as_ref()
-            .map(|value| serde_json::to_string(value).map(|json| redact(&json)))
-            .transpose()
-            .map_err(json_error)?;
-        let after = entry
-            .after
-            .as_ref()
-            .map(|value| serde_json::to_string(value).map(|json| redact(&json)))
-            .transpose()
-            .map_err(json_error)?;
-        let key_name = entry.key_name.as_deref().map(redact);
-        let (error_kind, error_message) = match &entry.failure {
-            Some((kind, message)) => (Some(kind.clone()), Some(redact(message))),
-            None => (None, None),
-        };
-        let outcome = if entry.failure.is_some() {
-            AuditOutcome::Failed
-        } else {
-            AuditOutcome::Ok
-        };
-        let at_text = format_at(at);
-        let front_end = self.audit_front_end();
+        let mut written = self.append_audits(std::slice::from_ref(entry), at)?;
+        written.pop().ok_or_else(|| Error::Internal {
+            message: "an audit append wrote nothing".to_owned(),
+            source: None,
+        })
+    }
 
+    /// Appends several entries in one transaction (one disk sync: a batch of a thousand keys
+    /// records its thousand entries at the cost of one).
+    pub fn append_audits(
+        &self,
+        entries: &[NewAuditEntry],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let at_text = format_at(at);
+        let at = DateTime::parse_from_rfc3339(&at_text)
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or(at);
+        let front_end = self.audit_front_end();
         let tx = self.conn().unchecked_transaction().map_err(store_error)?;
-        let profile_name = match &entry.profile_name {
-            Some(name) => name.clone(),
-            None => self
-                .profile(&entry.profile_id)?
-                .map(|profile| profile.name)
-                .unwrap_or_default(),
-        };
         // The head is the table's newest row; the copy in settings is only for detecting a cut tail.
         let last: Option<(i64, String)> = tx
             .query_row(
@@ -126,77 +116,57 @@ impl Store {
                 other => Err(other),
             })
             .map_err(store_error)?;
-        let (seq, prev_hash) = match last {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS_HASH.to_owned()),
+        let (mut seq, mut prev_hash) = match last {
+            Some((seq, hash)) => (seq, hash),
+            None => (0, GENESIS_HASH.to_owned()),
         };
-        let fields = ChainFields {
-            seq,
-            at: &at_text,
-            profile_id: &entry.profile_id,
-            profile_name: &profile_name,
-            front_end: front_end.into(),
-            action: entry.action.as_str(),
-            key_hash: entry.key_hash.as_deref(),
-            key_name: key_name.as_deref(),
-            before: before.as_deref(),
-            after: after.as_deref(),
-            outcome: outcome.into(),
-            error_kind: error_kind.as_deref(),
-            error_message: error_message.as_deref(),
-            prev_hash: &prev_hash,
-        };
-        let hash = hash_fields(&fields);
-        tx.execute(
-            &format!("INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
-            params![
-                seq,
-                at_text,
-                entry.profile_id,
-                profile_name,
-                fields.front_end,
-                fields.action,
-                entry.key_hash,
-                key_name,
-                before,
-                after,
-                fields.outcome,
-                error_kind,
-                error_message,
-                prev_hash,
-                hash
-            ],
-        )
-        .map_err(store_error)?;
+        let mut written = Vec::with_capacity(entries.len());
+        for entry in entries {
+            seq += 1;
+            let profile_name = match &entry.profile_name {
+                Some(name) => name.clone(),
+                None => self
+                    .profile(&entry.profile_id)?
+                    .map(|profile| profile.name)
+                    .unwrap_or_default(),
+            };
+            let stored = stored_entry(entry, seq, at, profile_name, front_end, prev_hash)?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO audit_log ({COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                ),
+                params![
+                    stored.seq,
+                    at_text,
+                    stored.profile_id,
+                    stored.profile_name,
+                    <&str>::from(stored.front_end),
+                    stored.action.as_str(),
+                    stored.key_hash,
+                    stored.key_name,
+                    stored.before,
+                    stored.after,
+                    <&str>::from(stored.outcome),
+                    stored.error_kind,
+                    stored.error_message,
+                    stored.prev_hash,
+                    stored.hash
+                ],
+            )
+            .map_err(store_error)?;
+            prev_hash = stored.hash.clone();
+            written.push(stored);
+        }
         self.set_setting(
             HEAD_SETTING,
             &StoredHead {
                 seq,
-                hash: hash.clone(),
+                hash: prev_hash,
             },
         )?;
         tx.commit().map_err(store_error)?;
-        let at = DateTime::parse_from_rfc3339(&at_text)
-            .map(|at| at.with_timezone(&Utc))
-            .unwrap_or(at);
-        Ok(AuditEntry {
-            seq,
-            at,
-            profile_id: entry.profile_id.clone(),
-            profile_name,
-            front_end,
-            action: entry.action,
-            key_hash: entry.key_hash.clone(),
-            key_name,
-            change: summarize_json(before.as_deref(), after.as_deref()),
-            before,
-            after,
-            outcome,
-            error_kind,
-            error_message,
-            prev_hash,
-            hash,
-        })
+        Ok(written)
     }
 
     /// Entries matching `filter`, newest first, at most `filter.limit` (default 200; 0 = all).
@@ -282,4 +252,51 @@ impl Store {
     pub(crate) fn audit_head(&self) -> Result<Option<StoredHead>, Error> {
         self.setting(HEAD_SETTING)
     }
+}
+
+/// The entry as it will be stored: texts redacted, values as JSON, chained to `prev_hash`.
+fn stored_entry(
+    entry: &NewAuditEntry,
+    seq: i64,
+    at: DateTime<Utc>,
+    profile_name: String,
+    front_end: super::FrontEnd,
+    prev_hash: String,
+) -> Result<AuditEntry, Error> {
+    let json = |value: &Option<super::AuditValue>| {
+        value
+            .as_ref()
+            .map(|value| serde_json::to_string(value).map(|json| redact(&json)))
+            .transpose()
+            .map_err(json_error)
+    };
+    let (before, after) = (json(&entry.before)?, json(&entry.after)?);
+    let (error_kind, error_message) = match &entry.failure {
+        Some((kind, message)) => (Some(kind.clone()), Some(redact(message))),
+        None => (None, None),
+    };
+    let mut stored = AuditEntry {
+        seq,
+        at,
+        profile_id: entry.profile_id.clone(),
+        profile_name: redact(&profile_name),
+        front_end,
+        action: entry.action,
+        key_hash: entry.key_hash.clone(),
+        key_name: entry.key_name.as_deref().map(redact),
+        change: summarize_json(before.as_deref(), after.as_deref()),
+        before,
+        after,
+        outcome: if entry.failure.is_some() {
+            AuditOutcome::Failed
+        } else {
+            AuditOutcome::Ok
+        },
+        error_kind,
+        error_message,
+        prev_hash,
+        hash: String::new(),
+    };
+    stored.hash = super::chain::entry_hash(&stored);
+    Ok(stored)
 }

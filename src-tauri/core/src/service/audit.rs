@@ -30,6 +30,21 @@ impl Keyward {
         }
     }
 
+    /// Appends many entries in one transaction (batch and emergency operations: one disk sync for
+    /// the whole run); a failure is logged, never returned.
+    #[allow(dead_code, reason = "for the batch and emergency operations, wired at integration")]
+    pub(crate) fn record_all(&self, entries: &[NewAuditEntry]) {
+        let now = self.now();
+        if let Err(error) = self.inner.store().append_audits(entries, now) {
+            tracing::error!(
+                count = entries.len(),
+                kind = %error.kind(),
+                error = %error,
+                "could not append to the audit log"
+            );
+        }
+    }
+
     /// Records `entry` with the outcome of `result` and hands the result back.
     pub(crate) fn audited<T>(
         &self,
