@@ -49,6 +49,24 @@ export class FakeAudit {
     return made;
   }
 
+  /** Records what a successful command of the fake changed, like the core does (keys only). */
+  observe(cmd: string, args: unknown, result: unknown): void {
+    const a = args as { profile_id?: string; hash?: string; name?: string; disabled?: boolean };
+    const key = result as { hash?: string; name?: string } | null;
+    const base = { profile_id: a.profile_id ?? "p1" };
+    if (cmd === "key_create") {
+      const created = result as { key: { hash: string; name: string } };
+      this.record({ ...base, action: "key_create", key_hash: created.key.hash, key_name: created.key.name, change: `name: ${created.key.name}` });
+    } else if (cmd === "key_update" && key) {
+      const only = Object.keys(a).filter((k) => !["profile_id", "hash"].includes(k));
+      const action: AuditAction = only.length === 1 && only[0] === "disabled" ? (a.disabled ? "key_disable" : "key_enable") : "key_update";
+      const change = action === "key_update" ? "updated" : `disabled: ${!a.disabled} → ${Boolean(a.disabled)}`;
+      this.record({ ...base, action, key_hash: key.hash ?? null, key_name: key.name ?? null, change });
+    } else if (cmd === "key_delete") {
+      this.record({ ...base, action: "key_delete", key_hash: a.hash ?? null });
+    }
+  }
+
   private matching(f: AuditFilter): AuditEntry[] {
     const key = f.key?.toLowerCase();
     return this.entries

@@ -203,7 +203,9 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
-    return this.run(cmd, args as Record<string, unknown>);
+    const result = this.run(cmd, args as Record<string, unknown>);
+    this.audit.observe(cmd, args, result);
+    return result;
   };
 
   private profile(id: unknown): Profile {

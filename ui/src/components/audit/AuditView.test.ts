@@ -117,6 +117,18 @@ describe("audit view", () => {
     expect(view().queryByRole("button", { name: "Load older entries" })).not.toBeInTheDocument();
   });
 
+  it("shows a change just made in the app when the tab opens", async () => {
+    const key = makeKey({ name: "acme" });
+    const r = renderApp(oneProfile([key]));
+    await screen.findByText("acme");
+    await r.user.click(screen.getByRole("button", { name: "Disable acme" }));
+    await screen.findByRole("button", { name: "Enable acme" });
+    await r.user.click(screen.getByRole("tab", { name: "Audit" }));
+    await screen.findByRole("table", { name: "Audit log" });
+    const cells = within(rows()[0]).getAllByRole("cell").map((c) => c.textContent?.trim());
+    expect(cells.slice(3)).toEqual(["Key disabled", "acme", "disabled: false → true", "OK"]);
+  });
+
   it("has an empty state and an error state with a retry", async () => {
     const fake = oneProfile([makeKey({ name: "billing-eu" })]);
     const r = renderApp(fake);
