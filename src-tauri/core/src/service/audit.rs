@@ -32,7 +32,10 @@ impl Keyward {
 
     /// Appends many entries in one transaction (batch and emergency operations: one disk sync for
     /// the whole run); a failure is logged, never returned.
-    #[allow(dead_code, reason = "for the batch and emergency operations, wired at integration")]
+    #[allow(
+        dead_code,
+        reason = "for the batch and emergency operations, wired at integration"
+    )]
     pub(crate) fn record_all(&self, entries: &[NewAuditEntry]) {
         let now = self.now();
         if let Err(error) = self.inner.store().append_audits(entries, now) {
