@@ -90,6 +90,9 @@ fn generated_shapes_match_the_contract() {
             "guardrail_unassign",
             "models_list",
             "key_guardrails",
+            "audit_list",
+            "audit_verify",
+            "audit_export",
         ]
     );
     for line in [

@@ -136,6 +136,7 @@ fn open_service(cli: &Cli) -> Result<Keyward, CliError> {
 
 fn service_config(cli: &Cli, vault: Vault) -> ServiceConfig {
     let mut config = ServiceConfig::new(vault);
+    config.front_end = keyward_core::audit::FrontEnd::Cli;
     config.events = Arc::new(NoEvents);
     // A terminal command does its work and exits: nothing retries in the background.
     config.recovery = None;

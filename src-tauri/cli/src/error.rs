@@ -31,6 +31,9 @@ pub enum Exit {
     Keychain = 9,
     /// A command over several keys finished with some of them failed.
     Partial = 10,
+    /// `audit verify`: the audit log's hash chain is broken (an entry edited, removed, inserted,
+    /// reordered, or the tail cut off).
+    AuditBroken = 11,
 }
 
 impl Exit {
@@ -94,6 +97,9 @@ pub enum CliError {
     },
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// `audit verify` found the chain broken (the message names the first bad entry).
+    #[error("{0}")]
+    AuditBroken(String),
 }
 
 impl CliError {
@@ -105,6 +111,7 @@ impl CliError {
             CliError::NotFound(_) => Exit::NotFound,
             CliError::Invalid(_) => Exit::InvalidInput,
             CliError::Partial(_) => Exit::Partial,
+            CliError::AuditBroken(_) => Exit::AuditBroken,
             CliError::Runtime(_) | CliError::Stdin(_) | CliError::Io { .. } | CliError::Json(_) => {
                 Exit::Failure
             }
@@ -128,6 +135,7 @@ impl CliError {
                 None,
             ),
             CliError::Partial(_) => ("partial".into(), None, None),
+            CliError::AuditBroken(_) => ("audit_broken".into(), None, None),
             _ => ("io".into(), None, None),
         };
         let mut error = serde_json::json!({

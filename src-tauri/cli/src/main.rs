@@ -10,6 +10,7 @@
 
 mod account;
 mod approve;
+mod audit;
 mod completions;
 mod context;
 mod error;
@@ -131,6 +132,9 @@ enum Command {
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
     },
+    /// The local audit log of every change Keyward made: list, verify the hash chain, export.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -228,6 +232,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::RotationAction { id, action } => {
             rotations::action(&Ctx::open(&cli)?, id, *action).await?
         }
+        Command::Audit(command) => audit::run(&Ctx::open(&cli)?, command)?,
     }
     Ok(Exit::Ok.code())
 }

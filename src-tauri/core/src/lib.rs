@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod audit;
 pub mod backoff;
 pub mod deploy;
 pub mod error;

@@ -6,6 +6,7 @@
 //! returns its result or rejects with an `AppError`.
 
 mod account;
+mod audit;
 mod guardrails;
 mod keys;
 mod metadata;
@@ -122,4 +123,7 @@ keyward_commands! {
     guardrails::guardrail_unassign;
     guardrails::models_list;
     guardrails::key_guardrails;
+    audit::audit_list;
+    audit::audit_verify;
+    audit::audit_export;
 }

@@ -97,6 +97,11 @@ async function rejects(name, run, kind) {
   await rejects("unknown profile", () => call("credits_get", { profile_id: "nope" }), "profile_not_found");
   check("keys-changed events", events.length >= 3 && events[0].payload.profile_id === id,
     events.length + " received");
+  // Every change above is in the audit log (no secret in it), and the chain verifies.
+  await step("audit_list", () => call("audit_list", { profile_id: id, limit: 0 }),
+    (p) => [p.entries.some((e) => e.action === "profile_rename") && !JSON.stringify(p).includes("sk-or-v1-"),
+      p.entries.length + " entries"]);
+  await step("audit_verify", () => call("audit_verify", {}), (v) => [v.ok && v.count > 0, "ok=" + v.ok + " count=" + v.count]);
   await step("profile_remove", () => call("profile_remove", { id }),
     (s) => [s.profiles.length === 0 && s.active_profile_id === null, s.profiles.length + " profiles left"]);
   await report();

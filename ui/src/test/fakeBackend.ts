@@ -14,6 +14,7 @@ import type { KeyMetadata } from "../lib/bindings/KeyMetadata";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
+import { FakeAudit } from "./fakeAudit";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -174,6 +175,8 @@ export class FakeBackend {
   workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
   guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
+  /** The audit log: seeded entries, verify and export answers (src/test/fakeAudit.ts). */
+  audit: FakeAudit = new FakeAudit();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -210,7 +213,9 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
-    return this.run(cmd, args as Record<string, unknown>);
+    const result = this.run(cmd, args as Record<string, unknown>);
+    this.audit.observe(cmd, args, result);
+    return result;
   };
 
   private profile(id: unknown): Profile {
@@ -416,6 +421,8 @@ export class FakeBackend {
         return this.guardrails.run(cmd, a);
       case "open_key_take":
         return null as never;
+      case "audit_list": case "audit_verify": case "audit_export":
+        return this.audit.run(cmd, a);
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));

@@ -19,6 +19,7 @@ use crate::api::{
     CreateGuardrailRequest, Guardrail, KeyAssignment, MemberAssignment, Model, OpenRouterClient,
     UpdateGuardrailRequest,
 };
+use crate::audit::{AssignmentChange, AuditAction, AuditValue, GuardrailSettings, NewAuditEntry};
 use crate::error::AppError;
 use crate::ipc::{ConnectivityEvent, KeysChangedEvent, ProfileScopedArgs, WorkspacesListArgs};
 
@@ -303,6 +304,16 @@ impl Keyward {
     }
 
     pub async fn guardrail_create(&self, args: GuardrailCreateArgs) -> Result<Guardrail, Error> {
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::GuardrailCreate);
+        let result = self.create_guardrail(args).await;
+        let entry = match &result {
+            Ok(created) => entry.after(AuditValue::Guardrail(GuardrailSettings::from(created))),
+            Err(_) => entry,
+        };
+        self.audited(entry, result)
+    }
+
+    async fn create_guardrail(&self, args: GuardrailCreateArgs) -> Result<Guardrail, Error> {
         args.request.validate()?;
         let client = self.guardrail_client(&args.profile_id).await?;
         let created = client.create_guardrail(&args.request).await?;
@@ -312,6 +323,20 @@ impl Keyward {
     }
 
     pub async fn guardrail_update(&self, args: GuardrailUpdateArgs) -> Result<Guardrail, Error> {
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::GuardrailUpdate);
+        let id = args.guardrail_id.clone();
+        let result = self.update_guardrail(args).await;
+        let after = match &result {
+            Ok(updated) => GuardrailSettings::from(updated),
+            Err(_) => GuardrailSettings {
+                id,
+                ..GuardrailSettings::default()
+            },
+        };
+        self.audited(entry.after(AuditValue::Guardrail(after)), result)
+    }
+
+    async fn update_guardrail(&self, args: GuardrailUpdateArgs) -> Result<Guardrail, Error> {
         args.request.validate()?;
         let client = self.guardrail_client(&args.profile_id).await?;
         let updated = client
@@ -324,6 +349,17 @@ impl Keyward {
 
     /// Deletes a guardrail; the keys and members it applied to lose it.
     pub async fn guardrail_delete(&self, args: GuardrailArgs) -> Result<(), Error> {
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::GuardrailDelete).before(
+            AuditValue::Guardrail(GuardrailSettings {
+                id: args.guardrail_id.clone(),
+                ..GuardrailSettings::default()
+            }),
+        );
+        let result = self.delete_guardrail(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn delete_guardrail(&self, args: GuardrailArgs) -> Result<(), Error> {
         let client = self.guardrail_client(&args.profile_id).await?;
         client.delete_guardrail(&args.guardrail_id).await?;
         tracing::info!(profile = %args.profile_id, guardrail = %args.guardrail_id, "guardrail deleted");
@@ -348,6 +384,38 @@ impl Keyward {
     }
 
     async fn change_assignments(
+        &self,
+        args: GuardrailAssignArgs,
+        assign: bool,
+    ) -> Result<AssignmentCounts, Error> {
+        let action = if assign {
+            AuditAction::GuardrailAssign
+        } else {
+            AuditAction::GuardrailUnassign
+        };
+        let change = AuditValue::Assignment(AssignmentChange {
+            guardrail_id: args.guardrail_id.clone(),
+            key_hashes: args.key_hashes.clone(),
+            member_user_ids: args.member_user_ids.clone(),
+        });
+        let mut entry = NewAuditEntry::new(&args.profile_id, action);
+        // One key: the entry names it (and shows up when filtering by that key).
+        if let [hash] = args.key_hashes.as_slice() {
+            let name = self
+                .cached_settings(&args.profile_id, hash)
+                .map(|key| key.name);
+            entry = entry.key(Some(hash), name.as_deref());
+        }
+        entry = if assign {
+            entry.after(change)
+        } else {
+            entry.before(change)
+        };
+        let result = self.send_assignments(args, assign).await;
+        self.audited(entry, result)
+    }
+
+    async fn send_assignments(
         &self,
         args: GuardrailAssignArgs,
         assign: bool,

@@ -11,6 +11,7 @@ use super::{Keyward, rename_field};
 use crate::api::{
     ApiKey, CreateKeyRequest, Credits, DEFAULT_BASE_URL, NewKey, UpdateKeyRequest, parse_expiry,
 };
+use crate::audit::{AuditAction, AuditValue, KeySettings, NewAuditEntry};
 use crate::ipc::{
     CheckedKey, Connectivity, CreateKeyArgs, CreatedKey, KeyCheckArgs, KeyDeleteArgs, KeyRow,
     KeyStatus, KeysListArgs, KeysSnapshot, ProfileScopedArgs, UpdateKeyArgs,
@@ -311,6 +312,19 @@ impl Keyward {
     /// secret goes to the keychain as pending with its index row. If that fails the secret is still
     /// returned (`pending_saved: false`, `keychain_error` says why): OpenRouter never shows it again.
     pub async fn key_create(&self, args: CreateKeyArgs) -> Result<CreatedKey, Error> {
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::KeyCreate);
+        let name = args.name.trim().to_owned();
+        let result = self.create_key(args).await;
+        let entry = match &result {
+            Ok(created) => entry
+                .key(Some(&created.key.key.hash), Some(&created.key.key.name))
+                .after(AuditValue::Key(KeySettings::from(&created.key.key))),
+            Err(_) => entry.key(None, Some(&name)),
+        };
+        self.audited(entry, result)
+    }
+
+    async fn create_key(&self, args: CreateKeyArgs) -> Result<CreatedKey, Error> {
         if let Some(first) = self.create_errors(&args).into_iter().next() {
             return Err(first);
         }
@@ -368,7 +382,33 @@ impl Keyward {
     }
 
     /// Changes a key; a field left out stays, `limit`/`limit_reset` set to null are cleared.
+    /// Recorded as `key_disable` / `key_enable` when only `disabled` changes, else `key_update`.
     pub async fn key_update(&self, args: UpdateKeyArgs) -> Result<KeyRow, Error> {
+        let only_disabled = args.name.is_none()
+            && args.limit.is_keep()
+            && args.limit_reset.is_keep()
+            && args.include_byok_in_limit.is_none();
+        let action = match args.disabled {
+            Some(true) if only_disabled => AuditAction::KeyDisable,
+            Some(false) if only_disabled => AuditAction::KeyEnable,
+            _ => AuditAction::KeyUpdate,
+        };
+        let before = self.cached_settings(&args.profile_id, &args.hash);
+        let entry = NewAuditEntry::new(&args.profile_id, action).key(
+            Some(&args.hash),
+            before.as_ref().map(|key| key.name.as_str()),
+        );
+        let result = self.update_key(args).await;
+        let entry = match &result {
+            Ok(row) => entry
+                .key(Some(&row.key.hash), Some(&row.key.name))
+                .after(AuditValue::Key(KeySettings::from(&row.key))),
+            Err(_) => entry,
+        };
+        self.audited(entry.before(before.map(AuditValue::Key)), result)
+    }
+
+    async fn update_key(&self, args: UpdateKeyArgs) -> Result<KeyRow, Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let request = UpdateKeyRequest {
             name: args.name.map(|name| name.trim().to_owned()),
@@ -389,6 +429,18 @@ impl Keyward {
     }
 
     pub async fn key_delete(&self, args: KeyDeleteArgs) -> Result<(), Error> {
+        let before = self.cached_settings(&args.profile_id, &args.hash);
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::KeyDelete)
+            .key(
+                Some(&args.hash),
+                before.as_ref().map(|key| key.name.as_str()),
+            )
+            .before(before.map(AuditValue::Key));
+        let result = self.delete_key(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn delete_key(&self, args: KeyDeleteArgs) -> Result<(), Error> {
         let profile = self.require_profile(&args.profile_id)?;
         let client = self.client_for(&profile).await?;
         client.delete_key(&args.hash).await?;

@@ -7,6 +7,7 @@
 //! Keychain calls block, so they run on tokio's blocking pool.
 
 mod account;
+mod audit;
 mod guardrails;
 mod keys;
 mod metadata;
@@ -83,6 +84,8 @@ pub struct ServiceConfig {
     pub watcher: crate::watch::WatcherConfig,
     /// Rotation: deploy context (clipboard), drain polling, test hooks.
     pub rotation: RotationConfig,
+    /// Which front end runs this service: recorded in every audit entry.
+    pub front_end: crate::audit::FrontEnd,
 }
 
 impl ServiceConfig {
@@ -96,6 +99,7 @@ impl ServiceConfig {
             recovery: Some(DEFAULT_RECOVERY),
             watcher: crate::watch::WatcherConfig::default(),
             rotation: RotationConfig::default(),
+            front_end: crate::audit::FrontEnd::App,
         }
     }
 }
@@ -150,6 +154,7 @@ impl std::fmt::Debug for Keyward {
 
 impl Keyward {
     pub fn new(store: Store, config: ServiceConfig) -> Self {
+        store.set_audit_front_end(config.front_end);
         let store = Arc::new(Mutex::new(store));
         let key_guardrails = Arc::new(guardrails::KeyGuardrailCache::default());
         // A rotation changes which key holds which guardrail: its key-list events drop the map too.
@@ -284,6 +289,32 @@ impl Keyward {
     /// (refused, `Conflict`, while an unfinished rotation still needs it as its new key's secret).
     /// `keep`: it stays in the keychain, listed as kept.
     pub async fn pending_resolve(&self, args: PendingResolveArgs) -> Result<AppState, Error> {
+        let name = self
+            .inner
+            .store()
+            .secret_index_entry(&args.profile_id, &args.key_hash)
+            .ok()
+            .flatten()
+            .map(|entry| entry.key_name);
+        let entry = crate::audit::NewAuditEntry::new(
+            &args.profile_id,
+            crate::audit::AuditAction::SecretResolve,
+        )
+        .key(Some(&args.key_hash), name.as_deref())
+        .after(crate::audit::AuditValue::Secret(
+            crate::audit::SecretResolution {
+                resolution: match args.action {
+                    PendingAction::Forget => "forget",
+                    PendingAction::Keep => "keep",
+                }
+                .to_owned(),
+            },
+        ));
+        let result = self.resolve_pending(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn resolve_pending(&self, args: PendingResolveArgs) -> Result<AppState, Error> {
         self.blocking(move |inner| {
             let store = inner.store();
             let manager = ProfileManager::new(&store, &inner.vault);

@@ -7,6 +7,7 @@ use super::{Keyward, rename_field};
 use crate::Error;
 use crate::api::DEFAULT_BASE_URL;
 use crate::api::endpoint::{check_base_url, check_key_shape};
+use crate::audit::{AuditAction, AuditValue, NewAuditEntry, ProfileSettings};
 use crate::ipc::{
     AppState, ProfileAddArgs, ProfileIdArgs, ProfileRenameArgs, ProfileReplaceKeyArgs,
 };
@@ -41,6 +42,18 @@ impl Keyward {
     /// Adds a profile once its key proved to be a management key; the key goes only to the OS
     /// keychain. The new profile becomes the active one.
     pub async fn profile_add(&self, args: ProfileAddArgs) -> Result<Profile, Error> {
+        let name = args.name.trim().to_owned();
+        let result = self.add_profile(args).await;
+        let entry = match &result {
+            Ok(profile) => NewAuditEntry::new(&profile.id, AuditAction::ProfileAdd)
+                .profile_name(&profile.name)
+                .after(AuditValue::Profile(ProfileSettings::from(profile))),
+            Err(_) => NewAuditEntry::new("", AuditAction::ProfileAdd).profile_name(name),
+        };
+        self.audited(entry, result)
+    }
+
+    async fn add_profile(&self, args: ProfileAddArgs) -> Result<Profile, Error> {
         let name = args.name.trim().to_owned();
         if name.is_empty() {
             return Err(Error::invalid("name", "must not be empty"));
@@ -78,7 +91,14 @@ impl Keyward {
     }
 
     /// Replaces a profile's management key (e.g. after `unauthorized`), with the same checks.
+    /// Recorded without any key material: only that the profile's key was replaced.
     pub async fn profile_replace_key(&self, args: ProfileReplaceKeyArgs) -> Result<Profile, Error> {
+        let entry = NewAuditEntry::new(&args.id, AuditAction::ProfileReplaceKey);
+        let result = self.replace_profile_key(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn replace_profile_key(&self, args: ProfileReplaceKeyArgs) -> Result<Profile, Error> {
         let profile = self.require_profile(&args.id)?;
         if profile.is_sandbox {
             return Err(Error::invalid(
@@ -100,18 +120,40 @@ impl Keyward {
     }
 
     pub async fn profile_rename(&self, args: ProfileRenameArgs) -> Result<Profile, Error> {
-        let profile = self
+        let before = self.inner.store().profile(&args.id).ok().flatten();
+        let result = self
             .inner
             .store()
             .rename_profile(&args.id, &args.name)
-            .map_err(|err| rename_field(err, PROFILE_FIELDS))?;
-        Ok(profile)
+            .map_err(|err| rename_field(err, PROFILE_FIELDS));
+        let mut entry = NewAuditEntry::new(&args.id, AuditAction::ProfileRename).before(
+            before
+                .as_ref()
+                .map(|p| AuditValue::Profile(ProfileSettings::from(p))),
+        );
+        if let Ok(profile) = &result {
+            entry = entry.after(AuditValue::Profile(ProfileSettings::from(profile)));
+        }
+        self.audited(entry, result)
     }
 
     /// Removes a profile, its keychain entry, cache and state. Refused while it holds secrets of
     /// created keys (resolve them first). If it was active, the first remaining profile becomes
     /// active.
     pub async fn profile_remove(&self, args: ProfileIdArgs) -> Result<AppState, Error> {
+        let before = self.inner.store().profile(&args.id).ok().flatten();
+        let mut entry = NewAuditEntry::new(&args.id, AuditAction::ProfileRemove);
+        if let Some(profile) = &before {
+            // The profile is gone when the entry is written: its name goes in now.
+            entry = entry
+                .profile_name(&profile.name)
+                .before(AuditValue::Profile(ProfileSettings::from(profile)));
+        }
+        let result = self.remove_profile(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn remove_profile(&self, args: ProfileIdArgs) -> Result<AppState, Error> {
         let profile = self.require_profile(&args.id)?;
         if profile.is_sandbox {
             self.remove_sandbox_profile(&profile).await?;

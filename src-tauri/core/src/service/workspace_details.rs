@@ -8,6 +8,7 @@ use crate::api::{
     ApiKey, BudgetInterval, LimitReset, OrganizationMember, SetWorkspaceBudgetRequest,
     WorkspaceBudgets, WorkspaceMember,
 };
+use crate::audit::{AuditAction, AuditValue, BudgetChange, NewAuditEntry};
 use crate::ipc::{
     WorkspaceBudgetDeleteArgs, WorkspaceBudgetSetArgs, WorkspaceBudgetStatus, WorkspaceDetails,
     WorkspaceDetailsArgs, WorkspaceMemberInfo,
@@ -149,6 +150,21 @@ impl Keyward {
         &self,
         args: WorkspaceBudgetSetArgs,
     ) -> Result<WorkspaceDetails, Error> {
+        let change = BudgetChange {
+            workspace_id: args.workspace_id.clone(),
+            interval: args.interval,
+            limit_usd: parse_budget_limit(&args.limit_usd).ok(),
+        };
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::WorkspaceBudgetUpdate)
+            .after(AuditValue::Budget(change));
+        let result = self.set_workspace_budget(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn set_workspace_budget(
+        &self,
+        args: WorkspaceBudgetSetArgs,
+    ) -> Result<WorkspaceDetails, Error> {
         let limit = parse_budget_limit(&args.limit_usd)?;
         let profile = self.require_profile(&args.profile_id)?;
         let client = self.client_for(&profile).await?;
@@ -169,6 +185,21 @@ impl Keyward {
 
     /// Removes one interval's budget; answers the workspace as it is now.
     pub async fn workspace_budget_delete(
+        &self,
+        args: WorkspaceBudgetDeleteArgs,
+    ) -> Result<WorkspaceDetails, Error> {
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::WorkspaceBudgetUpdate).after(
+            AuditValue::Budget(BudgetChange {
+                workspace_id: args.workspace_id.clone(),
+                interval: args.interval,
+                limit_usd: None,
+            }),
+        );
+        let result = self.delete_workspace_budget(args).await;
+        self.audited(entry, result)
+    }
+
+    async fn delete_workspace_budget(
         &self,
         args: WorkspaceBudgetDeleteArgs,
     ) -> Result<WorkspaceDetails, Error> {

@@ -70,6 +70,7 @@ const MIGRATIONS: &[M<'static>] = &[
         .comment("rotation versions and leases, one unfinished rotation per key"),
     M::up(include_str!("schema/v5_command_approvals.sql"))
         .comment("approved command deploy targets (digests)"),
+    M::up(include_str!("schema/v6_audit_log.sql")).comment("hash-chained audit log"),
     M::up(include_str!("schema/v7_key_metadata.sql"))
         .comment("local key metadata: tags, environment, project, owner, notes"),
 ];
@@ -102,7 +103,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 5);
+        assert_eq!(LATEST_VERSION, 7);
     }
 
     /// A version-3 database where two processes had raced (two unfinished rotations of one key):

@@ -66,6 +66,8 @@ pub struct Store {
     path: Option<PathBuf>,
     /// Per profile, the writes to its cached keys (see `cache_changes`).
     cache_changes: std::cell::RefCell<std::collections::HashMap<String, cache::CacheChanges>>,
+    /// Which front end this process is: recorded in every audit entry it appends.
+    front_end: std::cell::Cell<crate::audit::FrontEnd>,
 }
 
 impl Store {
@@ -130,6 +132,7 @@ impl Store {
             conn,
             path,
             cache_changes: std::cell::RefCell::default(),
+            front_end: std::cell::Cell::default(),
         })
     }
 
@@ -168,6 +171,15 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The front end audit entries appended through this store are recorded as.
+    pub fn audit_front_end(&self) -> crate::audit::FrontEnd {
+        self.front_end.get()
+    }
+
+    pub fn set_audit_front_end(&self, front_end: crate::audit::FrontEnd) {
+        self.front_end.set(front_end);
     }
 }
 

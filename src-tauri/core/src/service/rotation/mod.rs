@@ -319,7 +319,23 @@ impl Rotations {
         rotation: &mut Rotation,
         entries: Vec<JournalEntry>,
     ) -> Result<(), Error> {
-        self.store().save_rotation(rotation, &entries)?;
+        {
+            let store = self.store();
+            let previous = if rotation.version == 0 {
+                None
+            } else {
+                store.rotation(&rotation.id).ok().flatten()
+            };
+            let written = store.save_rotation(rotation, &entries)?;
+            // Audit after the save committed; a failed append is logged, never returned (the
+            // step's effect already happened).
+            let now = self.now();
+            for entry in crate::audit::rotation_entries(rotation, previous.as_ref(), &written) {
+                if let Err(error) = store.append_audit(&entry, now) {
+                    tracing::error!(rotation = %rotation.id, kind = %error.kind(), error = %error, "could not append to the audit log");
+                }
+            }
+        }
         self.events.rotation_changed(rotation.view());
         Ok(())
     }
@@ -528,7 +544,10 @@ impl Keyward {
     /// or completes; progress is announced through `EventSink::rotation_changed`. Refused (conflict)
     /// while the key already has an unfinished rotation.
     pub async fn rotation_start(&self, args: RotationStartArgs) -> Result<RotationView, Error> {
-        self.inner.rotations.start(args).await
+        let refused = self.refused_start(&args);
+        let result = self.inner.rotations.start(args).await;
+        self.record_refused(refused, &result);
+        result
     }
 
     /// Like [`rotation_start`](Self::rotation_start), but answers as soon as the rotation is
@@ -538,7 +557,10 @@ impl Keyward {
         &self,
         args: RotationStartArgs,
     ) -> Result<RotationView, Error> {
-        self.inner.rotations.start_detached(args).await
+        let refused = self.refused_start(&args);
+        let result = self.inner.rotations.start_detached(args).await;
+        self.record_refused(refused, &result);
+        result
     }
 
     /// Starts rotating every active key of a profile whose name matches `name_pattern` (`prod-*`),
@@ -549,7 +571,9 @@ impl Keyward {
         &self,
         args: RotationBatchArgs,
     ) -> Result<Vec<RotationView>, Error> {
-        self.inner.rotations.start_batch(args).await
+        let views = self.inner.rotations.start_batch(args).await?;
+        self.record_refused_batch(&views);
+        Ok(views)
     }
 
     /// Runs a rotation on from where it is until it waits, fails or finishes. Safe to call at any
@@ -564,7 +588,12 @@ impl Keyward {
         id: &str,
         action: RotationAction,
     ) -> Result<RotationView, Error> {
-        self.inner.rotations.action(id, action).await
+        let result = self.inner.rotations.action(id, action).await;
+        // A refused action is recorded here; an applied one by the runner's journal.
+        if let Err(error) = &result {
+            self.record_refused_action(id, action, error);
+        }
+        result
     }
 
     /// At start-up: finds every unfinished rotation, records where it stopped, and runs on those that
