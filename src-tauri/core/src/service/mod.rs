@@ -8,6 +8,7 @@
 
 mod account;
 mod guardrails;
+mod idle;
 mod keys;
 mod metadata;
 mod profiles;
@@ -15,6 +16,7 @@ mod recovery;
 mod rotation;
 mod rotation_rules;
 mod sandbox;
+mod saved_filters;
 mod usage_history;
 mod watch;
 mod workspace_details;
