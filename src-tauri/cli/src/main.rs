@@ -5,6 +5,7 @@
 
 mod approve;
 mod rotate;
+mod tag;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -115,6 +116,10 @@ enum Command {
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
     },
+    /// Add or remove a key's tags; set its environment, project, owner or notes (local only).
+    Tag(tag::TagArgs),
+    /// Each tag of a profile with how many keys carry it.
+    Tags(tag::TagsArgs),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -351,6 +356,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::RotationAction { id, action } => {
             let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
+        }
+        Command::Tag(args) => {
+            let profile = resolve_profile(&service, args.profile.as_deref())?;
+            tag::tag(&service, &profile, args, cli.json).await?;
+        }
+        Command::Tags(args) => {
+            let profile = resolve_profile(&service, args.profile.as_deref())?;
+            tag::tags(&service, &profile, args, cli.json).await?;
         }
     }
     Ok(())
