@@ -33,7 +33,12 @@ impl Keyward {
                         ),
                     })?;
                 store.set_key_metadata(&profile.id, &args.hash, &metadata)?;
-                Ok(KeyRow::new(&key.key, now).with_metadata(metadata))
+                let idle = Keyward::idle_by_key(&store, &profile.id, &[&key.key], now)?;
+                let row = KeyRow::new(&key.key, now).with_metadata(metadata);
+                Ok(match idle.into_values().next() {
+                    Some(idle) => row.with_idle(idle),
+                    None => row,
+                })
             })
             .await?;
         self.emit_keys_changed(&args.profile_id);
