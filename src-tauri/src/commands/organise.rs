@@ -36,9 +36,6 @@ pub async fn saved_filter_delete(
 }
 
 #[tauri::command]
-pub async fn key_tags(
-    app: AppHandle,
-    args: ProfileScopedArgs,
-) -> Result<Vec<TagCount>, AppError> {
+pub async fn key_tags(app: AppHandle, args: ProfileScopedArgs) -> Result<Vec<TagCount>, AppError> {
     Ok(service(&app).key_tags(&args.profile_id)?)
 }
