@@ -270,3 +270,80 @@ async fn saved_filters_are_validated_kept_replaced_and_deleted() {
     ));
     assert_eq!(service.saved_filters().unwrap(), after);
 }
+
+/// The key list reads only the few snapshots that decide (`Store::idle_snapshots`): on a long
+/// history of rises, flat days and a quiet end, the rule answers the same on them as on all.
+#[tokio::test]
+async fn the_few_deciding_snapshots_give_the_same_answer_as_all_of_them() {
+    use keyward_core::idle::{UseEvidence, key_idle};
+    use keyward_core::usage::UsagePoint;
+
+    let rig = rig("org-evidence", None).await;
+    let store = rig.t.open_store();
+    let now = rig.t.now();
+    let since = now - Duration::days(40);
+    // Several histories: (hours before now, usage, usage_daily) per snapshot.
+    let histories: Vec<Vec<(i64, f64, f64)>> = vec![
+        vec![
+            (30 * 24, 1.0, 0.0),
+            (20 * 24, 2.0, 0.4),
+            (19 * 24, 2.0, 0.0),
+            (5 * 24, 2.0, 0.0),
+        ],
+        vec![
+            (30 * 24, 1.0, 0.0),
+            (20 * 24, 2.0, 0.0),
+            (10 * 24, 2.0, 0.0),
+            (2, 2.0, 0.0),
+        ],
+        vec![(25 * 24, 3.0, 0.0), (24 * 24, 3.0, 0.0), (3, 3.0, 0.2)],
+        vec![
+            (12 * 24, 5.0, 0.0),
+            (11 * 24 - 3, 6.0, 0.7),
+            (11 * 24 - 6, 7.0, 1.7),
+            (1, 7.0, 0.0),
+        ],
+        vec![(8 * 24, 4.0, 0.0)],
+    ];
+    for (index, history) in histories.iter().enumerate() {
+        let hash = format!("{index:064x}");
+        for (hours, usage, daily) in history {
+            store
+                .record_snapshots(
+                    &rig.profile_id,
+                    &[snapshot(
+                        &hash,
+                        now - Duration::hours(*hours),
+                        *usage,
+                        *daily,
+                    )],
+                )
+                .unwrap();
+        }
+        let all: Vec<UsagePoint> = store
+            .snapshots_since(&rig.profile_id, Some(&hash), since)
+            .unwrap()
+            .iter()
+            .map(|s| UsagePoint {
+                at: s.taken_at,
+                usage: s.usage,
+                usage_daily: Some(s.usage_daily),
+            })
+            .collect();
+        let few = store.idle_snapshots(&rig.profile_id, &hash, since).unwrap();
+        assert!(few.len() <= 4 && !few.is_empty(), "{few:?}");
+        let judge = |points: &[UsagePoint]| {
+            key_idle(
+                &UseEvidence {
+                    last_used_at: None,
+                    created_at: Some(now - Duration::days(90)),
+                    lifetime_usage: 1.0,
+                    snapshots: points,
+                    activity: None,
+                },
+                now,
+            )
+        };
+        assert_eq!(judge(&few), judge(&all), "history {index}");
+    }
+}

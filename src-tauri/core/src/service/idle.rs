@@ -1,18 +1,17 @@
 //! Idle keys through the service: each listed key's last use and idle days, from the API's
-//! `last_used_at`, the stored usage snapshots and the stored GET /activity (nothing is fetched here:
-//! the list stays as fast as the cache). The rule itself is [`crate::idle::key_idle`].
+//! `last_used_at`, the stored usage snapshots (the few that decide, see `Store::idle_snapshots`) and
+//! the stored GET /activity (nothing is fetched here: the list stays as fast as the cache). The rule itself is [`crate::idle::key_idle`].
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::Keyward;
-use super::watch::{by_key, usage_point};
 use crate::Error;
 use crate::api::ApiKey;
 use crate::idle::{KeyIdle, UseEvidence, key_idle};
 use crate::store::Store;
-use crate::usage::{ActivityDays, UsagePoint};
+use crate::usage::ActivityDays;
 
 /// Snapshots are pruned after 35 days; read a little more so none is missed.
 const SNAPSHOT_WINDOW_DAYS: i64 = 40;
@@ -26,17 +25,10 @@ impl Keyward {
         keys: &[&ApiKey],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, KeyIdle>, Error> {
-        let snapshots = by_key(store.snapshots_since(
-            profile_id,
-            None,
-            now - chrono::Duration::days(SNAPSHOT_WINDOW_DAYS),
-        )?);
+        let since = now - chrono::Duration::days(SNAPSHOT_WINDOW_DAYS);
         let mut idle = HashMap::with_capacity(keys.len());
         for key in keys {
-            let points: Vec<UsagePoint> = snapshots
-                .get(&key.hash)
-                .map(|list| list.iter().map(usage_point).collect())
-                .unwrap_or_default();
+            let points = store.idle_snapshots(profile_id, &key.hash, since)?;
             let activity = match store.activity(profile_id, Some(&key.hash)) {
                 Ok(stored) => {
                     stored.map(|stored| ActivityDays::from_days(&stored.days, stored.fetched_on))
