@@ -22,6 +22,7 @@ mod profiles;
 mod rotate;
 mod rotations;
 mod run;
+mod tag;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ use clap::{Parser, Subcommand};
 use keyward_core::rotation::{NewExpiry, RotationAction};
 use strum::VariantNames;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, resolve_profile};
 use crate::error::{CliError, Exit};
 
 #[derive(Parser)]
@@ -135,6 +136,10 @@ enum Command {
     /// The local audit log of every change Keyward made: list, verify the hash chain, export.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Add or remove a key's tags; set its environment, project, owner or notes (local only).
+    Tag(tag::TagArgs),
+    /// Each tag of a profile with how many keys carry it.
+    Tags(tag::TagsArgs),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -233,6 +238,16 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             rotations::action(&Ctx::open(&cli)?, id, *action).await?
         }
         Command::Audit(command) => audit::run(&Ctx::open(&cli)?, command)?,
+        Command::Tag(args) => {
+            let ctx = Ctx::open(&cli)?;
+            let profile = resolve_profile(&ctx.service, args.profile.as_deref())?;
+            tag::tag(&ctx.service, &profile, args, ctx.json).await?;
+        }
+        Command::Tags(args) => {
+            let ctx = Ctx::open(&cli)?;
+            let profile = resolve_profile(&ctx.service, args.profile.as_deref())?;
+            tag::tags(&ctx.service, &profile, args, ctx.json).await?;
+        }
     }
     Ok(Exit::Ok.code())
 }

@@ -66,6 +66,14 @@ pub struct KeyRow {
     /// Keyward's local tags, environment, project, owner and notes (never sent to OpenRouter).
     #[serde(default)]
     pub metadata: KeyMetadata,
+    /// The latest use Keyward knows of (API `last_used_at`, usage snapshots, GET /activity; see
+    /// [`crate::idle`]); `null` when none was seen.
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
+    /// Whole UTC days without use (a lower bound; since creation for a never-used key); `null` when
+    /// nothing can be said.
+    #[serde(default)]
+    pub idle_days: Option<u32>,
 }
 
 impl KeyRow {
@@ -75,7 +83,16 @@ impl KeyRow {
             key: key.clone(),
             status: KeyStatus::of(key, now),
             metadata: KeyMetadata::default(),
+            last_used: key.last_used_at,
+            idle_days: None,
         }
+    }
+
+    /// Adds when the key was last used and how long it has been idle.
+    pub fn with_idle(mut self, idle: crate::idle::KeyIdle) -> KeyRow {
+        self.last_used = idle.last_used;
+        self.idle_days = idle.idle_days;
+        self
     }
 
     pub fn with_metadata(mut self, metadata: KeyMetadata) -> KeyRow {
@@ -90,6 +107,12 @@ pub struct KeyMetadataSetArgs {
     pub profile_id: String,
     pub hash: String,
     pub metadata: KeyMetadata,
+}
+
+/// Deletes a saved filter of the key list by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SavedFilterDeleteArgs {
+    pub name: String,
 }
 
 /// Whether the last refresh of a profile reached OpenRouter.

@@ -9,11 +9,13 @@ pub mod deploy;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idle;
 pub mod ipc;
 pub mod log_file;
 pub mod metadata;
 pub mod private_fs;
 pub mod rotation;
+pub mod saved_filters;
 pub mod service;
 pub mod store;
 pub mod usage;

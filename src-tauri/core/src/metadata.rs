@@ -116,6 +116,80 @@ impl KeyMetadata {
     }
 }
 
+/// A change to a key's metadata rather than a whole new one (`keyward-cli tag`): tags added and
+/// removed, fields set (an empty value clears one), notes set or cleared; what is not named stays.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct KeyMetadataEdit {
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+    pub environment: Option<String>,
+    pub project: Option<String>,
+    pub owner: Option<String>,
+    pub notes: Option<String>,
+    pub clear_notes: bool,
+}
+
+impl KeyMetadataEdit {
+    /// `current` with this edit applied, not yet normalized (the caller's `normalized()` checks it).
+    /// A tag both added and removed ends removed; a tag to remove that is not valid is refused.
+    pub fn apply_to(&self, current: &KeyMetadata) -> Result<KeyMetadata, Error> {
+        if self.clear_notes && self.notes.is_some() {
+            return Err(Error::invalid(
+                "notes",
+                "set the notes or clear them, not both",
+            ));
+        }
+        let remove = self
+            .remove_tags
+            .iter()
+            .map(|tag| normalize_tag(tag))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tags = current.tags.clone();
+        tags.extend(self.add_tags.iter().cloned());
+        tags.retain(|tag| !remove.contains(&tag.trim().to_lowercase()));
+        let pick =
+            |wanted: &Option<String>, now: &Option<String>| wanted.clone().or_else(|| now.clone());
+        Ok(KeyMetadata {
+            tags,
+            environment: pick(&self.environment, &current.environment),
+            project: pick(&self.project, &current.project),
+            owner: pick(&self.owner, &current.owner),
+            notes: if self.clear_notes {
+                None
+            } else {
+                pick(&self.notes, &current.notes)
+            },
+        })
+    }
+}
+
+/// A tag and how many of a profile's listed keys carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TagCount {
+    pub tag: String,
+    pub keys: u32,
+}
+
+/// Each tag of `metadata` with its key count: most used first, then by name.
+pub fn tag_counts<'a>(metadata: impl IntoIterator<Item = &'a KeyMetadata>) -> Vec<TagCount> {
+    let mut counts: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    for meta in metadata {
+        for tag in &meta.tags {
+            *counts.entry(tag.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut list: Vec<TagCount> = counts
+        .into_iter()
+        .map(|(tag, keys)| TagCount {
+            tag: tag.to_owned(),
+            keys,
+        })
+        .collect();
+    list.sort_by(|a, b| b.keys.cmp(&a.keys).then_with(|| a.tag.cmp(&b.tag)));
+    list
+}
+
 /// One tag as stored: trimmed and lower-cased; letters, digits and `-_.:/` only (no spaces or commas,
 /// so a tag list reads and writes unambiguously in a filter or a CSV cell).
 pub fn normalize_tag(raw: &str) -> Result<String, Error> {
@@ -175,6 +249,52 @@ mod tests {
         let refs: Vec<&str> = too_many.iter().map(String::as_str).collect();
         assert!(meta(&refs).normalized().is_err());
         assert!(meta(&refs[..MAX_TAGS]).normalized().is_ok());
+    }
+
+    #[test]
+    fn an_edit_adds_removes_and_sets_only_what_it_names() {
+        let current = KeyMetadata {
+            tags: vec!["prod".into(), "team:core".into()],
+            project: Some("checkout".into()),
+            notes: Some("keep".into()),
+            ..KeyMetadata::default()
+        };
+        let edit = KeyMetadataEdit {
+            add_tags: vec!["Leaked".into(), "x".into()],
+            remove_tags: vec!["PROD".into(), "x".into()],
+            environment: Some("staging".into()),
+            owner: Some("".into()),
+            ..KeyMetadataEdit::default()
+        };
+        let edited = edit.apply_to(&current).unwrap().normalized().unwrap();
+        assert_eq!(edited.tags, ["team:core", "leaked"]);
+        assert_eq!(edited.environment.as_deref(), Some("staging"));
+        assert_eq!(edited.project.as_deref(), Some("checkout"));
+        assert_eq!(edited.owner, None);
+        assert_eq!(edited.notes.as_deref(), Some("keep"));
+        let cleared = KeyMetadataEdit {
+            clear_notes: true,
+            ..KeyMetadataEdit::default()
+        };
+        assert_eq!(cleared.apply_to(&current).unwrap().notes, None);
+        let both = KeyMetadataEdit {
+            clear_notes: true,
+            notes: Some("n".into()),
+            ..KeyMetadataEdit::default()
+        };
+        assert!(both.apply_to(&current).is_err());
+        let bad_remove = KeyMetadataEdit {
+            remove_tags: vec!["a b".into()],
+            ..KeyMetadataEdit::default()
+        };
+        assert!(bad_remove.apply_to(&current).is_err());
+    }
+
+    #[test]
+    fn tags_are_counted_most_used_first() {
+        let counts = tag_counts(&[meta(&["prod", "b"]), meta(&["prod", "a"]), meta(&[])]);
+        let pairs: Vec<(&str, u32)> = counts.iter().map(|c| (c.tag.as_str(), c.keys)).collect();
+        assert_eq!(pairs, [("prod", 2), ("a", 1), ("b", 1)]);
     }
 
     #[test]

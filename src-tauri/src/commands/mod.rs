@@ -10,6 +10,7 @@ mod audit;
 mod guardrails;
 mod keys;
 mod metadata;
+mod organise;
 mod profiles;
 mod rotation;
 mod sandbox;
@@ -91,6 +92,10 @@ keyward_commands! {
     keys::key_check;
     metadata::key_metadata_validate;
     metadata::key_metadata_set;
+    organise::saved_filters_list;
+    organise::saved_filter_save;
+    organise::saved_filter_delete;
+    organise::key_tags;
     account::key_account;
     secrets::secret_copy;
     secrets::pending_resolve;

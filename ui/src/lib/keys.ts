@@ -3,6 +3,9 @@
 import type { KeyRow } from "./bindings/KeyRow";
 import type { KeyStatus } from "./bindings/KeyStatus";
 import { DAY_MS, parseTime } from "./format";
+import {
+  NO_LABEL_FILTERS, labelFiltersActive, labelSortValue, matchesLabels, tagsMatch, type LabelFilters, type LabelSortColumn,
+} from "../components/organise/labels";
 
 export const NEAR_LIMIT_FRACTION = 0.8;
 export const EXPIRING_WITHIN_MS = 7 * DAY_MS;
@@ -33,12 +36,12 @@ export type Filters = {
   hasLimit: boolean;
   nearLimit: boolean;
   expiringSoon: boolean;
-};
+} & LabelFilters;
 
-export const NO_FILTERS: Filters = { query: "", status: "all", hasLimit: false, nearLimit: false, expiringSoon: false };
+export const NO_FILTERS: Filters = { query: "", status: "all", hasLimit: false, nearLimit: false, expiringSoon: false, ...NO_LABEL_FILTERS };
 
 export function filtersActive(f: Filters): boolean {
-  return f.query.trim() !== "" || f.status !== "all" || f.hasLimit || f.nearLimit || f.expiringSoon;
+  return f.query.trim() !== "" || f.status !== "all" || f.hasLimit || f.nearLimit || f.expiringSoon || labelFiltersActive(f);
 }
 
 export function filterKeys(keys: readonly KeyRow[], f: Filters, now: number): KeyRow[] {
@@ -48,8 +51,9 @@ export function filterKeys(keys: readonly KeyRow[], f: Filters, now: number): Ke
     if (f.hasLimit && k.limit === null) return false;
     if (f.nearLimit && !isNearLimit(k)) return false;
     if (f.expiringSoon && !isExpiringSoon(k, now)) return false;
+    if (!matchesLabels(k, f)) return false;
     if (q !== "") {
-      return k.name.toLowerCase().includes(q) || k.label.toLowerCase().includes(q) || k.hash.startsWith(q);
+      return k.name.toLowerCase().includes(q) || k.label.toLowerCase().includes(q) || k.hash.startsWith(q) || tagsMatch(k, q);
     }
     return true;
   });
@@ -57,7 +61,7 @@ export function filterKeys(keys: readonly KeyRow[], f: Filters, now: number): Ke
 
 export type SortColumn =
   | "name" | "label" | "status" | "usage_daily" | "usage_weekly" | "usage_monthly" | "usage"
-  | "limit" | "limit_reset" | "include_byok_in_limit" | "expires_at" | "created_at" | "last_used_at";
+  | "limit" | "limit_reset" | "include_byok_in_limit" | "expires_at" | "created_at" | "last_used_at" | LabelSortColumn;
 
 export type Sort = { column: SortColumn; direction: "asc" | "desc" };
 
@@ -72,7 +76,9 @@ function sortValue(k: KeyRow, column: SortColumn): string | number | null {
     case "limit": return limitUsed(k);
     case "limit_reset": return k.limit_reset === null ? null : (RESET_ORDER[k.limit_reset] ?? 3);
     case "include_byok_in_limit": return k.include_byok_in_limit ? 1 : 0;
-    case "expires_at": case "created_at": case "last_used_at": return parseTime(k[column]);
+    case "expires_at": case "created_at": return parseTime(k[column]);
+    case "last_used_at": return parseTime(k.last_used ?? k.last_used_at);
+    case "tags": case "environment": case "project": case "owner": return labelSortValue(k, column);
     default: return k[column];
   }
 }
@@ -96,5 +102,6 @@ export function sortKeys(keys: readonly KeyRow[], sort: Sort): KeyRow[] {
 /** Default direction for a freshly clicked column: text ascending, money and dates descending. */
 export function defaultDirection(column: SortColumn): "asc" | "desc" {
   return column === "name" || column === "label" || column === "status" || column === "limit_reset" || column === "expires_at"
+    || column === "tags" || column === "environment" || column === "project" || column === "owner"
     ? "asc" : "desc";
 }

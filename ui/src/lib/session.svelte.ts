@@ -8,6 +8,7 @@ import type { CreateKeyArgs } from "./bindings/CreateKeyArgs";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { Credits } from "./bindings/Credits";
 import type { KeyRow } from "./bindings/KeyRow";
+import type { KeyMetadataSetArgs } from "./bindings/KeyMetadataSetArgs";
 import type { KeysSnapshot } from "./bindings/KeysSnapshot";
 import type { PendingAction } from "./bindings/PendingAction";
 import type { SecretIndexEntry } from "./bindings/SecretIndexEntry";
@@ -262,6 +263,13 @@ export class Session {
       this.#mutationFailed(e as AppError);
       throw e;
     }
+  }
+
+  /** Replaces a key's local labels (validated in Rust); the row keeps everything else. */
+  async setMetadata(args: KeyMetadataSetArgs): Promise<KeyRow> {
+    const row = await call("key_metadata_set", args);
+    if (args.profile_id === this.activeId) this.#replaceRows((keys) => keys.map((k) => (k.hash === row.hash ? { ...k, metadata: row.metadata } : k)));
+    return row;
   }
 
   /** Quick action from a row: disable or enable, with the outcome as a notice. */

@@ -15,6 +15,7 @@ import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeAudit } from "./fakeAudit";
+import { FakeOrganise } from "./fakeOrganise";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -81,6 +82,9 @@ export function makeKey(overrides: Partial<KeyRow> & { name: string }, random: (
     workspace_id: null,
     ...overrides,
     metadata: overrides.metadata ?? emptyMetadata(),
+    // As the core: the latest known use is at least the API's; idle days unknown unless given.
+    last_used: overrides.last_used ?? overrides.last_used_at ?? null,
+    idle_days: overrides.idle_days ?? null,
   };
   return row;
 }
@@ -177,6 +181,8 @@ export class FakeBackend {
   guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
   /** The audit log: seeded entries, verify and export answers (src/test/fakeAudit.ts). */
   audit: FakeAudit = new FakeAudit();
+  /** Saved filters and tag counts (src/test/fakeOrganise.ts). */
+  organise: FakeOrganise = new FakeOrganise({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -423,6 +429,8 @@ export class FakeBackend {
         return null as never;
       case "audit_list": case "audit_verify": case "audit_export":
         return this.audit.run(cmd, a);
+      case "saved_filters_list": case "saved_filter_save": case "saved_filter_delete": case "key_tags":
+        return this.organise.run(cmd, a) as never;
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));

@@ -213,19 +213,27 @@ impl Keyward {
 
     fn snapshot(&self, args: &KeysListArgs, fresh: bool) -> Result<KeysSnapshot, Error> {
         let now = self.now();
-        let (cached, meta, mut metadata) = {
+        let (cached, meta, mut metadata, mut idle) = {
             let store = self.inner.store();
+            let cached = store.cached_keys::<ApiKey>(&args.profile_id)?;
+            let listed: Vec<&ApiKey> = cached.iter().map(|cached| &cached.key).collect();
+            let idle = Self::idle_by_key(&store, &args.profile_id, &listed, now)?;
             (
-                store.cached_keys::<ApiKey>(&args.profile_id)?,
+                cached,
                 store.cache_meta(&args.profile_id)?,
                 store.profile_key_metadata(&args.profile_id)?,
+                idle,
             )
         };
         let keys = cached
             .iter()
             .map(|cached| {
                 let metadata = metadata.remove(&cached.key.hash).unwrap_or_default();
-                KeyRow::new(&cached.key, now).with_metadata(metadata)
+                let row = KeyRow::new(&cached.key, now).with_metadata(metadata);
+                match idle.remove(&cached.key.hash) {
+                    Some(idle) => row.with_idle(idle),
+                    None => row,
+                }
             })
             .filter(|row| args.include_disabled || !row.key.disabled)
             .filter(|row| args.include_expired || row.status != KeyStatus::Expired)

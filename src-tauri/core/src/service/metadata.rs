@@ -3,7 +3,7 @@
 
 use super::Keyward;
 use crate::ipc::{KeyMetadataSetArgs, KeyRow};
-use crate::metadata::KeyMetadata;
+use crate::metadata::{KeyMetadata, KeyMetadataEdit, TagCount, tag_counts};
 use crate::{AppError, Error};
 
 impl Keyward {
@@ -33,11 +33,53 @@ impl Keyward {
                         ),
                     })?;
                 store.set_key_metadata(&profile.id, &args.hash, &metadata)?;
-                Ok(KeyRow::new(&key.key, now).with_metadata(metadata))
+                let idle = Keyward::idle_by_key(&store, &profile.id, &[&key.key], now)?;
+                let row = KeyRow::new(&key.key, now).with_metadata(metadata);
+                Ok(match idle.into_values().next() {
+                    Some(idle) => row.with_idle(idle),
+                    None => row,
+                })
             })
             .await?;
         self.emit_keys_changed(&args.profile_id);
         Ok(row)
+    }
+
+    /// Applies an edit (tags added/removed, fields set) to a key's current metadata and saves the
+    /// result through [`Keyward::key_metadata_set`], the one place metadata changes.
+    pub async fn key_metadata_edit(
+        &self,
+        profile_id: &str,
+        hash: &str,
+        edit: &KeyMetadataEdit,
+    ) -> Result<KeyRow, Error> {
+        let profile = self.require_profile(profile_id)?;
+        let current = self.inner.store().key_metadata(&profile.id, hash)?;
+        let metadata = edit.apply_to(&current)?;
+        self.key_metadata_set(KeyMetadataSetArgs {
+            profile_id: profile.id,
+            hash: hash.to_owned(),
+            metadata,
+        })
+        .await
+    }
+
+    /// The tags of a profile's listed keys with their key counts, most used first (metadata of
+    /// keys no longer in the list is not counted).
+    pub fn key_tags(&self, profile_id: &str) -> Result<Vec<TagCount>, Error> {
+        let profile = self.require_profile(profile_id)?;
+        let store = self.inner.store();
+        let listed: std::collections::HashSet<String> = store
+            .cached_keys::<crate::api::ApiKey>(&profile.id)?
+            .into_iter()
+            .map(|cached| cached.key.hash)
+            .collect();
+        let all = store.profile_key_metadata(&profile.id)?;
+        Ok(tag_counts(
+            all.iter()
+                .filter(|(hash, _)| listed.contains(*hash))
+                .map(|(_, metadata)| metadata),
+        ))
     }
 
     /// A key's metadata, or the default when it has none or the store can't be read (a row is still

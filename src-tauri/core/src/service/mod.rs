@@ -9,6 +9,7 @@
 mod account;
 mod audit;
 mod guardrails;
+mod idle;
 mod keys;
 mod metadata;
 mod profiles;
@@ -17,6 +18,7 @@ mod rotation;
 mod rotation_rules;
 mod run_secret;
 mod sandbox;
+mod saved_filters;
 mod usage_history;
 mod watch;
 mod workspace_details;

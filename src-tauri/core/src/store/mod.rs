@@ -7,6 +7,7 @@
 
 mod cache;
 mod command_approvals;
+mod idle_evidence;
 mod key_metadata;
 mod migrations;
 mod profile_manager;

@@ -10,7 +10,17 @@ export type KeyRow = { status: KeyStatus,
 /**
  * Keyward's local tags, environment, project, owner and notes (never sent to OpenRouter).
  */
-metadata: KeyMetadata, hash: string, name: string, 
+metadata: KeyMetadata, 
+/**
+ * The latest use Keyward knows of (API `last_used_at`, usage snapshots, GET /activity; see
+ * [`crate::idle`]); `null` when none was seen.
+ */
+last_used: string | null, 
+/**
+ * Whole UTC days without use (a lower bound; since creation for a never-used key); `null` when
+ * nothing can be said.
+ */
+idle_days: number | null, hash: string, name: string, 
 /**
  * A masked form of the key, e.g. `sk-or-v1-d35...55d`.
  */
