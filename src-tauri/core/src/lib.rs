@@ -9,6 +9,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ipc;
+pub mod locate;
 pub mod log_file;
 pub mod private_fs;
 pub mod rotation;

@@ -9,6 +9,7 @@
 mod account;
 mod guardrails;
 mod keys;
+mod locate;
 mod profiles;
 mod recovery;
 mod rotation;
@@ -38,6 +39,7 @@ pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,
 };
+pub use locate::{LocateFolderArgs, LocateKeyArgs, LocateScanArgs, ScanProgressSink};
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
@@ -127,6 +129,8 @@ struct Inner {
     workspaces: workspaces::ProfileWorkspaces,
     /// Key hash → guardrail per profile, dropped whenever the key list changes.
     key_guardrails: Arc<guardrails::KeyGuardrailCache>,
+    /// The running scan for keys in files (one at a time), so it can be cancelled.
+    locate: locate::LocateState,
 }
 
 impl Inner {
@@ -177,6 +181,7 @@ impl Keyward {
             watch: crate::watch::WatchShared::new(config.watcher),
             workspaces: workspaces::ProfileWorkspaces::default(),
             key_guardrails,
+            locate: locate::LocateState::default(),
         });
         Keyward { inner }
     }
