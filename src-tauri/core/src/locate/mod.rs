@@ -185,7 +185,7 @@ impl Place {
 }
 
 /// Why part of a tree was not read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// Larger than [`MAX_FILE_BYTES`].
@@ -314,10 +314,22 @@ mod tests {
 
     #[test]
     fn env_file_names() {
-        for name in [".env", ".env.local", ".env.production", ".envrc", ".env.example"] {
+        for name in [
+            ".env",
+            ".env.local",
+            ".env.production",
+            ".envrc",
+            ".env.example",
+        ] {
             assert!(is_env_file_name(name), "{name}");
         }
-        for name in ["env", "x.env", ".environment", ".env.abc.keyward-backup", "README"] {
+        for name in [
+            "env",
+            "x.env",
+            ".environment",
+            ".env.abc.keyward-backup",
+            "README",
+        ] {
             assert!(!is_env_file_name(name), "{name}");
         }
     }

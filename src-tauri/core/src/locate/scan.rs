@@ -94,12 +94,12 @@ pub fn scan_folders(
             walk.result.cancelled = true;
             break;
         }
-        let mut children = walk.read_dir(&dir);
-        children.sort();
-        stack.extend(children.into_iter().rev());
         if walk.result.dirs_scanned % PROGRESS_EVERY == 0 {
             progress(&walk.progress(&dir));
         }
+        let mut children = walk.read_dir(&dir);
+        children.sort();
+        stack.extend(children.into_iter().rev());
     }
     progress(&walk.progress(Path::new("")));
     walk.result

@@ -24,7 +24,10 @@ impl Store {
         let summary_json = serde_json::to_string(summary).map_err(json_error)?;
         refuse_secrets("a scan summary", &summary_json)?;
         for place in places {
-            refuse_secrets("a key location", &format!("{} {}", place.path, place.variable))?;
+            refuse_secrets(
+                "a key location",
+                &format!("{} {}", place.path, place.variable),
+            )?;
         }
         let tx = self.conn().unchecked_transaction().map_err(store_error)?;
         tx.execute("DELETE FROM key_locations", [])

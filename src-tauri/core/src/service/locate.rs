@@ -39,7 +39,11 @@ struct RunningScan<'a>(&'a LocateState);
 
 impl Drop for RunningScan<'_> {
     fn drop(&mut self) {
-        *self.0.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -82,7 +86,10 @@ fn checked_folder(field: &str, path: &str) -> Result<String, Error> {
     let real = std::fs::canonicalize(trimmed)
         .map_err(|err| Error::invalid(field, format!("\"{trimmed}\" cannot be opened: {err}")))?;
     if !real.is_dir() {
-        return Err(Error::invalid(field, format!("\"{trimmed}\" is not a folder")));
+        return Err(Error::invalid(
+            field,
+            format!("\"{trimmed}\" is not a folder"),
+        ));
     }
     Ok(real.display().to_string())
 }
@@ -354,7 +361,12 @@ fn knowledge(store: &Store) -> Result<Knowledge, Error> {
     }
     for rotation in store.rotations(None, false)? {
         let name = profile_name(&rotation.profile_id);
-        knowledge.add_seen(&rotation.old.hash, &rotation.profile_id, &name, &rotation.old.name);
+        knowledge.add_seen(
+            &rotation.old.hash,
+            &rotation.profile_id,
+            &name,
+            &rotation.old.name,
+        );
         if let Some(new_key) = &rotation.new_key {
             knowledge.add_seen(
                 &new_key.hash,
