@@ -5,6 +5,7 @@
 
 mod approve;
 mod rotate;
+mod scan;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -114,6 +115,14 @@ enum Command {
         id: String,
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
+    },
+    /// Where each key lives: scan the folders chosen in the app (and Keyward's keychain deploy
+    /// targets) for OpenRouter keys and print which key is where; with --folder, scan those
+    /// folders once (nothing saved). Only hashes and places are shown, never a secret.
+    Scan {
+        /// A folder to scan instead of the chosen ones (repeatable).
+        #[arg(long = "folder", value_name = "PATH")]
+        folders: Vec<PathBuf>,
     },
 }
 
@@ -352,6 +361,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
         }
+        Command::Scan { folders } => scan::run(&service, folders, cli.json).await?,
     }
     Ok(())
 }
