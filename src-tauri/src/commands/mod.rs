@@ -8,6 +8,7 @@
 mod account;
 mod guardrails;
 mod keys;
+mod locate;
 mod profiles;
 mod rotation;
 mod sandbox;
@@ -119,4 +120,12 @@ keyward_commands! {
     guardrails::guardrail_unassign;
     guardrails::models_list;
     guardrails::key_guardrails;
+    locate::locate_folders;
+    locate::locate_folder_pick;
+    locate::locate_folder_remove;
+    locate::locate_scan;
+    locate::locate_scan_cancel;
+    locate::locate_report;
+    locate::key_locations;
+    locate::locate_deploy_suggestions;
 }

@@ -13,6 +13,7 @@ import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
+import { FakeLocate } from "./fakeLocate";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -164,6 +165,8 @@ export class FakeBackend {
   workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
   guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
+  /** Folders, scans and findings of "Where keys live" (src/test/fakeLocate.ts). */
+  locate: FakeLocate = new FakeLocate();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -386,6 +389,9 @@ export class FakeBackend {
         return this.guardrails.run(cmd, a);
       case "open_key_take":
         return null as never;
+      case "locate_folders": case "locate_folder_pick": case "locate_folder_remove": case "locate_scan":
+      case "locate_scan_cancel": case "locate_report": case "key_locations": case "locate_deploy_suggestions":
+        return this.locate.run(cmd, a);
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));
