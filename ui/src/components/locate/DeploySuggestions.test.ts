@@ -22,7 +22,7 @@ describe("rotation policy: deploy targets suggested from where the key lives", (
     expect(within(group).getByRole("button", { name: /\/srv\/api\/\.env/ })).toBeInTheDocument();
     expect(fake.callsOf("locate_deploy_suggestions")).toEqual([{ profile_id: "p1", key_hash: "old-hash" }]);
 
-    await user.click(d.getByRole("button", { name: "Save" }));
+    await user.click(d.getByRole("button", { name: "Save policy" }));
     await waitFor(() => expect(fake.callsOf("rotation_policy_set").length).toBe(1));
     const saved = fake.callsOf("rotation_policy_set")[0] as RotationPolicy;
     expect(saved.targets).toEqual([{ kind: "env_file", path: "/srv/worker/.env.production", variable: "OR_KEY" }]);
