@@ -349,7 +349,7 @@ mod tests {
             (format!("OPENROUTER_API_KEY={KEY}"), "OPENROUTER_API_KEY"),
             (format!("export A_KEY=\"{KEY}\""), "A_KEY"),
             (format!("  key: '{KEY}' # prod"), "key"),
-            (format!("{KEY}"), ""),
+            (KEY.to_owned(), ""),
         ] {
             let found = secrets_in_line(line.as_bytes());
             assert_eq!(

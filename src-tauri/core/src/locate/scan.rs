@@ -94,7 +94,7 @@ pub fn scan_folders(
             walk.result.cancelled = true;
             break;
         }
-        if walk.result.dirs_scanned % PROGRESS_EVERY == 0 {
+        if walk.result.dirs_scanned.is_multiple_of(PROGRESS_EVERY) {
             progress(&walk.progress(&dir));
         }
         let mut children = walk.read_dir(&dir);
