@@ -515,3 +515,44 @@ async fn scenario(log: &Arc<Mutex<Vec<u8>>>) {
     }
     drop(events);
 }
+
+/// The walk on its own: a FIFO named `.env` is not opened (it would block for ever), a missing
+/// folder is reported, and a scan cancelled before it starts reads nothing.
+#[test]
+fn special_files_missing_folders_and_cancel() {
+    use std::sync::atomic::AtomicBool;
+
+    use keyward_core::locate::{ScanOptions, scan_folders};
+
+    let tree = tempfile::tempdir().unwrap();
+    let key = format!("sk-or-v1-{}", "9f".repeat(32));
+    write(&tree.path().join("app/.env.ok"), &format!("K={key}\n"));
+    let fifo = tree.path().join("app/.env");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let missing = tree.path().join("gone");
+    let options = ScanOptions::new(
+        vec![tree.path().to_path_buf(), missing.clone()],
+        chrono::Utc::now(),
+    );
+
+    let scan = scan_folders(&options, &AtomicBool::new(false), &mut |_| {});
+    assert!(!scan.cancelled);
+    assert_eq!(scan.places.len(), 1);
+    assert_eq!(
+        scan.places[0].key_hash,
+        keyward_core::locate::secret_hash(key.as_bytes())
+    );
+    assert_eq!(scan.problems.len(), 1, "{:?}", scan.problems);
+    assert_eq!(scan.problems[0].kind, ProblemKind::Unreadable);
+    assert_eq!(scan.problems[0].path, missing.display().to_string());
+
+    let stopped = scan_folders(&options, &AtomicBool::new(true), &mut |_| {});
+    assert!(stopped.cancelled);
+    assert_eq!((stopped.dirs_scanned, stopped.places.len()), (0, 0));
+}
