@@ -439,6 +439,24 @@ async fn scenario(log: &Arc<Mutex<Vec<u8>>>) {
     assert_eq!(web_places.places.len(), 1);
     assert_eq!(web_places.places[0].kind, PlaceKind::EnvFile);
     assert!(web_places.places[0].modified_at.is_some());
+    // The rotated-in key knows its old key still sits in proj-a/.env.local.
+    let prod_places = t
+        .service
+        .key_locations(LocateKeyArgs {
+            profile_id: work.clone(),
+            key_hash: prod_new_hash.clone(),
+        })
+        .unwrap();
+    assert_eq!(prod_places.places.len(), 2);
+    assert_eq!(
+        prod_places
+            .replaced_key_places
+            .iter()
+            .map(|place| (place.key_hash.clone(), place.path.clone()))
+            .collect::<Vec<_>>(),
+        [(prod_hash.clone(), real(&proj_a.join(".env.local")))]
+    );
+    assert!(web_places.replaced_key_places.is_empty());
     let suggestions = |hash: &str| {
         t.service
             .locate_deploy_suggestions(LocateKeyArgs {

@@ -84,7 +84,10 @@ export class FakeLocate {
       }
       case "key_locations": {
         const hash = String(a.key_hash);
-        const result: KeyLocations = { key_hash: hash, places: this.placesOf(hash), scanned_at: this.report.last_scan?.finished_at ?? null };
+        const replaced = this.report.stale.filter((e) => e.status === "rotated_away" && e.replaced_by?.key_hash === hash).map((e) => e.place);
+        const result: KeyLocations = {
+          key_hash: hash, places: this.placesOf(hash), replaced_key_places: replaced, scanned_at: this.report.last_scan?.finished_at ?? null,
+        };
         return result;
       }
       case "locate_deploy_suggestions":

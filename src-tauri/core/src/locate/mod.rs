@@ -302,6 +302,9 @@ pub struct LocateReport {
 pub struct KeyLocations {
     pub key_hash: String,
     pub places: Vec<Place>,
+    /// Places still holding a key this one replaced in a completed rotation ("the old key is still
+    /// in ~/proj/.env after the rotation").
+    pub replaced_key_places: Vec<Place>,
     /// When the findings were made; `null` before the first saved scan.
     pub scanned_at: Option<DateTime<Utc>>,
 }

@@ -188,8 +188,20 @@ impl Keyward {
     pub fn key_locations(&self, args: LocateKeyArgs) -> Result<locate::KeyLocations, Error> {
         let store = self.inner.store();
         store.require_profile(&args.profile_id)?;
+        let mut replaced_key_places = Vec::new();
+        for rotation in store.rotations_of_key(&args.profile_id, &args.key_hash)? {
+            let replaced_this = rotation.status == RotationStatus::Completed
+                && rotation
+                    .new_key
+                    .as_ref()
+                    .is_some_and(|new_key| new_key.hash == args.key_hash);
+            if replaced_this {
+                replaced_key_places.extend(store.key_locations(Some(&rotation.old.hash))?);
+            }
+        }
         Ok(locate::KeyLocations {
             places: store.key_locations(Some(&args.key_hash))?,
+            replaced_key_places,
             scanned_at: store
                 .last_key_location_scan()?
                 .map(|summary| summary.finished_at),

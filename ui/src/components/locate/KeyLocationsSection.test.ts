@@ -31,6 +31,22 @@ describe("key details: lives in", () => {
     expect(section).toHaveTextContent("/srv/worker/.env.production:1 (OR_KEY)");
   });
 
+  it("warns that the key this one replaced is still in a file after the rotation", async () => {
+    const { section } = await details("prod-api", (fake) => {
+      fake.locate.report = {
+        folders: ["/srv"], last_scan: makeSummary(), keys: [],
+        stale: [{
+          place: makePlace({ path: "/srv/api/.env.local", variable: "OLD", key_hash: "a".repeat(64) }), status: "rotated_away",
+          profile_id: "p1", profile_name: "acme-prod", key_name: "prod-api-old", key_disabled: false,
+          replaced_by: { key_hash: key.hash, key_name: "prod-api", rotated_at: null }, message: "old key still there",
+        }],
+      };
+    });
+    expect(await within(section).findByText("The key this one replaced is still in 1 place")).toBeInTheDocument();
+    expect(section).toHaveTextContent("/srv/api/.env.local:1 (OLD)");
+    expect(section).toHaveTextContent("Not found in the scanned folders");
+  });
+
   it("says when the key was not found, and when nothing was scanned yet", async () => {
     const scanned = await details("batch", (fake) => {
       fake.locate.report = { folders: ["/srv"], last_scan: makeSummary(), keys: [], stale: [] };

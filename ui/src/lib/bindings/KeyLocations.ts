@@ -6,6 +6,11 @@ import type { Place } from "./Place";
  */
 export type KeyLocations = { key_hash: string, places: Array<Place>, 
 /**
+ * Places still holding a key this one replaced in a completed rotation ("the old key is still
+ * in ~/proj/.env after the rotation").
+ */
+replaced_key_places: Array<Place>, 
+/**
  * When the findings were made; `null` before the first saved scan.
  */
 scanned_at: string | null, };
