@@ -27,6 +27,7 @@ keyward_events! {
     ALERTS_CHANGED = "alerts-changed": AlertsSnapshot;
     ROTATION_CHANGED = "rotation-changed": RotationView;
     OPEN_KEY = "open-key": OpenKeyEvent;
+    LOCATE_PROGRESS = "locate-progress": keyward_core::locate::ScanProgress;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

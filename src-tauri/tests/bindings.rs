@@ -99,6 +99,14 @@ fn generated_shapes_match_the_contract() {
             "audit_list",
             "audit_verify",
             "audit_export",
+            "locate_folders",
+            "locate_folder_pick",
+            "locate_folder_remove",
+            "locate_scan",
+            "locate_scan_cancel",
+            "locate_report",
+            "key_locations",
+            "locate_deploy_suggestions",
         ]
     );
     for line in [
@@ -117,6 +125,8 @@ fn generated_shapes_match_the_contract() {
         "rotation_plan: { args: RotationPlanArgs; result: RotationPlan };",
         "key_account: { args: KeyAccountArgs; result: KeyAccount };",
         "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
+        "locate_scan: { args: EmptyArgs; result: LocateReport };",
+        "key_locations: { args: LocateKeyArgs; result: KeyLocations };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -144,6 +154,7 @@ fn generated_shapes_match_the_contract() {
         "\"alerts-changed\": AlertsSnapshot;",
         "\"rotation-changed\": RotationView;",
         "\"open-key\": OpenKeyEvent;",
+        "\"locate-progress\": ScanProgress;",
     ] {
         assert!(events_ts.contains(line), "{line}\n{events_ts}");
     }

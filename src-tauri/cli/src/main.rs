@@ -22,6 +22,7 @@ mod profiles;
 mod rotate;
 mod rotations;
 mod run;
+mod scan;
 mod tag;
 
 use std::path::PathBuf;
@@ -140,6 +141,14 @@ enum Command {
     Tag(tag::TagArgs),
     /// Each tag of a profile with how many keys carry it.
     Tags(tag::TagsArgs),
+    /// Where each key lives: scan the folders chosen in the app (and Keyward's keychain deploy
+    /// targets) for OpenRouter keys and print which key is where; with --folder, scan those
+    /// folders once (nothing saved). Only hashes and places are shown, never a secret.
+    Scan {
+        /// A folder to scan instead of the chosen ones (repeatable).
+        #[arg(long = "folder", value_name = "PATH")]
+        folders: Vec<PathBuf>,
+    },
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -247,6 +256,10 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             let ctx = Ctx::open(&cli)?;
             let profile = resolve_profile(&ctx.service, args.profile.as_deref())?;
             tag::tags(&ctx.service, &profile, args, ctx.json).await?;
+        }
+        Command::Scan { folders } => {
+            let ctx = Ctx::open(&cli)?;
+            scan::run(&ctx.service, folders, ctx.json).await?
         }
     }
     Ok(Exit::Ok.code())

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod idle;
 pub mod ipc;
+pub mod locate;
 pub mod log_file;
 pub mod metadata;
 pub mod private_fs;

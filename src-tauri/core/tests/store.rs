@@ -85,6 +85,8 @@ fn migrates_an_empty_database_to_the_latest_schema_in_wal_mode() {
             "cache_meta",
             "cached_keys",
             "command_approvals",
+            "key_location_scans",
+            "key_locations",
             "key_metadata",
             "keyward_disabled_keys",
             "open_alerts",

@@ -9,6 +9,7 @@ mod account;
 mod audit;
 mod guardrails;
 mod keys;
+mod locate;
 mod metadata;
 mod organise;
 mod profiles;
@@ -131,4 +132,12 @@ keyward_commands! {
     audit::audit_list;
     audit::audit_verify;
     audit::audit_export;
+    locate::locate_folders;
+    locate::locate_folder_pick;
+    locate::locate_folder_remove;
+    locate::locate_scan;
+    locate::locate_scan_cancel;
+    locate::locate_report;
+    locate::key_locations;
+    locate::locate_deploy_suggestions;
 }

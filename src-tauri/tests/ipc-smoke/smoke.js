@@ -89,6 +89,16 @@ async function rejects(name, run, kind) {
     await step("key_delete", () => call("key_delete", { profile_id: id, hash }), (r) => [r === null, String(r)]);
     await rejects("key_delete again", () => call("key_delete", { profile_id: id, hash }), "not_found");
   }
+  await step("locate_folders", () => call("locate_folders", {}), (f) => [Array.isArray(f), f.length + " folders"]);
+  await step("locate_scan", () => call("locate_scan", {}),
+    (r) => [r.last_scan !== null && r.last_scan.saved && !r.last_scan.cancelled, r.last_scan.places_found + " places"]);
+  await step("locate_report", () => call("locate_report", {}),
+    (r) => [Array.isArray(r.keys) && Array.isArray(r.stale) && r.last_scan !== null, r.keys.length + " keys"]);
+  await step("locate_scan_cancel idle", () => call("locate_scan_cancel", {}), (r) => [r === false, String(r)]);
+  await step("key_locations", () => call("key_locations", { profile_id: id, key_hash: "0".repeat(64) }),
+    (l) => [Array.isArray(l.places) && l.places.length === 0, l.places.length + " places"]);
+  await step("locate_deploy_suggestions", () => call("locate_deploy_suggestions", { profile_id: id, key_hash: "0".repeat(64) }),
+    (t) => [Array.isArray(t) && t.length === 0, t.length + " targets"]);
   await rejects("profile_add wrong key", () => call("profile_add", { name: "x", base_url: profile.base_url,
     workspace_id: null, management_key: "sk-or-v1-nope" }), "unauthorized");
   await rejects("profile_replace_key sandbox", () => call("profile_replace_key", { id, management_key: "k" }), "invalid_input");

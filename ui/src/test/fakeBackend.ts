@@ -16,6 +16,7 @@ import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeAudit } from "./fakeAudit";
 import { FakeOrganise } from "./fakeOrganise";
+import { FakeLocate } from "./fakeLocate";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -183,6 +184,8 @@ export class FakeBackend {
   audit: FakeAudit = new FakeAudit();
   /** Saved filters and tag counts (src/test/fakeOrganise.ts). */
   organise: FakeOrganise = new FakeOrganise({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
+  /** Folders, scans and findings of "Where keys live" (src/test/fakeLocate.ts). */
+  locate: FakeLocate = new FakeLocate();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -431,6 +434,9 @@ export class FakeBackend {
         return this.audit.run(cmd, a);
       case "saved_filters_list": case "saved_filter_save": case "saved_filter_delete": case "key_tags":
         return this.organise.run(cmd, a) as never;
+      case "locate_folders": case "locate_folder_pick": case "locate_folder_remove": case "locate_scan":
+      case "locate_scan_cancel": case "locate_report": case "key_locations": case "locate_deploy_suggestions":
+        return this.locate.run(cmd, a);
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));

@@ -11,6 +11,7 @@ mod audit;
 mod guardrails;
 mod idle;
 mod keys;
+mod locate;
 mod metadata;
 mod profiles;
 mod recovery;
@@ -43,6 +44,7 @@ pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,
 };
+pub use locate::{LocateFolderArgs, LocateKeyArgs, LocateScanArgs, ScanProgressSink};
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use run_secret::{RunSecret, base_key_name};
@@ -136,6 +138,8 @@ struct Inner {
     workspaces: workspaces::ProfileWorkspaces,
     /// Key hash → guardrail per profile, dropped whenever the key list changes.
     key_guardrails: Arc<guardrails::KeyGuardrailCache>,
+    /// The running scan for keys in files (one at a time), so it can be cancelled.
+    locate: locate::LocateState,
 }
 
 impl Inner {
@@ -187,6 +191,7 @@ impl Keyward {
             watch: crate::watch::WatchShared::new(config.watcher),
             workspaces: workspaces::ProfileWorkspaces::default(),
             key_guardrails,
+            locate: locate::LocateState::default(),
         });
         Keyward { inner }
     }

@@ -73,6 +73,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("schema/v6_audit_log.sql")).comment("hash-chained audit log"),
     M::up(include_str!("schema/v7_key_metadata.sql"))
         .comment("local key metadata: tags, environment, project, owner, notes"),
+    M::up(include_str!("schema/v8_key_locations.sql"))
+        .comment("where each key lives: hashes of found secrets and their places"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.
@@ -103,7 +105,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 7);
+        assert_eq!(LATEST_VERSION, 8);
     }
 
     /// A version-3 database where two processes had raced (two unfinished rotations of one key):
