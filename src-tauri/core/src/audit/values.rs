@@ -20,6 +20,8 @@ pub enum AuditValue {
     Rotation(RotationChange),
     Deploy(DeployChange),
     Secret(SecretResolution),
+    /// A key's local labels (tags, environment, project, owner, notes).
+    Labels(crate::metadata::KeyMetadata),
 }
 
 /// A key's settings (what an update can change, and what identifies it).
@@ -204,6 +206,13 @@ impl AuditValue {
                 ("target", deploy.target.clone()),
             ],
             AuditValue::Secret(secret) => vec![("resolution", secret.resolution.clone())],
+            AuditValue::Labels(labels) => vec![
+                ("tags", labels.tags.join(", ")),
+                ("environment", opt(labels.environment.as_ref())),
+                ("project", opt(labels.project.as_ref())),
+                ("owner", opt(labels.owner.as_ref())),
+                ("notes", opt(labels.notes.as_ref())),
+            ],
         }
     }
 }

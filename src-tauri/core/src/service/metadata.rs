@@ -2,6 +2,7 @@
 //! helpers the rest of the service uses to keep it with its key (a rotation hands it to the new key).
 
 use super::Keyward;
+use crate::audit::{AuditAction, AuditValue, NewAuditEntry};
 use crate::ipc::{KeyMetadataSetArgs, KeyRow};
 use crate::metadata::{KeyMetadata, KeyMetadataEdit, TagCount, tag_counts};
 use crate::{AppError, Error};
@@ -15,7 +16,28 @@ impl Keyward {
     /// Replaces a key's metadata (normalized first; a bad field changes nothing) and answers the key's
     /// row as the list shows it. The key must be in the profile's cached list, so a typo in a hash is
     /// an error rather than metadata nobody sees.
+    /// Every call is recorded in the audit log (before → after, or the failure).
     pub async fn key_metadata_set(&self, args: KeyMetadataSetArgs) -> Result<KeyRow, Error> {
+        let before = self
+            .inner
+            .store()
+            .key_metadata(&args.profile_id, &args.hash)
+            .ok();
+        let name = self
+            .cached_settings(&args.profile_id, &args.hash)
+            .map(|key| key.name);
+        let entry = NewAuditEntry::new(&args.profile_id, AuditAction::MetadataSet)
+            .key(Some(&args.hash), name.as_deref())
+            .before(before.map(AuditValue::Labels));
+        let result = self.set_metadata(args).await;
+        let entry = match &result {
+            Ok(row) => entry.after(AuditValue::Labels(row.metadata.clone())),
+            Err(_) => entry,
+        };
+        self.audited(entry, result)
+    }
+
+    async fn set_metadata(&self, args: KeyMetadataSetArgs) -> Result<KeyRow, Error> {
         let metadata = args.metadata.normalized()?;
         let profile = self.require_profile(&args.profile_id)?;
         let now = self.now();
