@@ -7,6 +7,7 @@
 //! Keychain calls block, so they run on tokio's blocking pool.
 
 mod account;
+mod csv_files;
 mod guardrails;
 mod keys;
 mod metadata;
@@ -39,6 +40,7 @@ pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,
 };
+pub use csv_files::KeysCsvRunOptions;
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
