@@ -6,8 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::labels::{invalid_message, secret_problem, split_tags};
 use super::CsvTable;
+use super::labels::{invalid_message, secret_problem, split_tags};
 use crate::Error;
 use crate::api::LimitReset;
 use crate::ipc::{

@@ -62,7 +62,13 @@ pub fn export_labels(keys: &[KeyRow], workspaces: &[WorkspaceInfo]) -> Result<St
             ];
             cells
                 .into_iter()
-                .map(|cell| if looks_like_secret(&cell) { String::new() } else { cell })
+                .map(|cell| {
+                    if looks_like_secret(&cell) {
+                        String::new()
+                    } else {
+                        cell
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -128,7 +134,10 @@ pub fn preview_labels(table: &CsvTable, keys: &[KeyRow]) -> Result<LabelsImportP
     let by_hash: HashMap<&str, &KeyRow> = keys.iter().map(|k| (k.key.hash.as_str(), k)).collect();
     let mut by_name: HashMap<String, Vec<&KeyRow>> = HashMap::new();
     for key in keys {
-        by_name.entry(key.key.name.trim().to_owned()).or_default().push(key);
+        by_name
+            .entry(key.key.name.trim().to_owned())
+            .or_default()
+            .push(key);
     }
 
     let mut preview = LabelsImportPreview {
@@ -198,7 +207,10 @@ pub fn preview_labels(table: &CsvTable, keys: &[KeyRow]) -> Result<LabelsImportP
                 row,
                 CsvProblemKind::Duplicate,
                 Some("hash"),
-                format!("an earlier row already sets the labels of {:?}", key.key.name),
+                format!(
+                    "an earlier row already sets the labels of {:?}",
+                    key.key.name
+                ),
             ));
             continue;
         }

@@ -69,10 +69,7 @@ pub fn read_file(path: &Path) -> Result<CsvTable, Error> {
 /// The bytes of a CSV file, refused when over [`MAX_CSV_BYTES`].
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     let io = |err: std::io::Error| {
-        Error::invalid(
-            "file",
-            format!("could not read {}: {err}", path.display()),
-        )
+        Error::invalid("file", format!("could not read {}: {err}", path.display()))
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_CSV_BYTES as u64 {
@@ -118,7 +115,19 @@ pub fn read_table(bytes: &[u8]) -> Result<CsvTable, Error> {
             let line = err.position().map_or(0, csv::Position::line);
             Error::invalid("file", format!("line {line} is not valid CSV: {err}"))
         })?;
-        let line = record.position().map_or(0, csv::Position::line);
+        // The line the record starts on, counted from its byte offset: the reader's own line count
+        // skips blank lines.
+        let line = record.position().map_or(0, |at| {
+            let mut start = usize::try_from(at.byte()).unwrap_or(usize::MAX);
+            // The position can point at blank lines the reader skipped before the record.
+            while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            text.as_bytes()
+                .get(..start)
+                .map_or(0, |before| before.iter().filter(|&&b| b == b'\n').count())
+                + 1
+        });
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         if cells.iter().all(|cell| cell.trim().is_empty()) {
             continue;

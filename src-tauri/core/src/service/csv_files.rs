@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::Keyward;
 use crate::csv_io::{self, CsvTable};
 use crate::ipc::{
-    CsvProblemKind, KeyMetadataSetArgs, KeyRow, KeysCsvPreview, KeysCsvProgress,
-    KeysCsvRowOutcome, KeysCsvRowResult, KeysCsvRun, KeysListArgs, LabelChange,
-    LabelsImportPreview, LabelsImportResult, PlannedKey,
+    CsvProblemKind, KeyMetadataSetArgs, KeyRow, KeysCsvPreview, KeysCsvProgress, KeysCsvRowOutcome,
+    KeysCsvRowResult, KeysCsvRun, KeysListArgs, LabelChange, LabelsImportPreview,
+    LabelsImportResult, PlannedKey,
 };
 use crate::{AppError, Error};
 
@@ -97,8 +97,16 @@ impl Keyward {
     }
 
     /// One key's labels as an import sets them.
-    async fn apply_label_change(&self, profile_id: &str, change: &LabelChange) -> Result<(), Error> {
-        let (profile_id, hash, to) = (profile_id.to_owned(), change.hash.clone(), change.to.clone());
+    async fn apply_label_change(
+        &self,
+        profile_id: &str,
+        change: &LabelChange,
+    ) -> Result<(), Error> {
+        let (profile_id, hash, to) = (
+            profile_id.to_owned(),
+            change.hash.clone(),
+            change.to.clone(),
+        );
         self.blocking(move |inner| inner.store().set_key_metadata(&profile_id, &hash, &to))
             .await
     }
@@ -154,7 +162,10 @@ impl Keyward {
                 Ok(keys) => break keys,
                 Err(Error::RateLimited { retry_after, .. }) => {
                     if !wait_out(retry_after, cancel).await {
-                        return Err(Error::invalid("file", "cancelled before any key was created"));
+                        return Err(Error::invalid(
+                            "file",
+                            "cancelled before any key was created",
+                        ));
                     }
                 }
                 Err(error) => return Err(error),
@@ -164,7 +175,12 @@ impl Keyward {
             .iter()
             .map(|key| (key.name.trim().to_owned(), key.hash.clone()))
             .collect();
-        let wanted = |row: u32| options.only_rows.as_ref().is_none_or(|rows| rows.contains(&row));
+        let wanted = |row: u32| {
+            options
+                .only_rows
+                .as_ref()
+                .is_none_or(|rows| rows.contains(&row))
+        };
         let plan = self.plan_keys(&table, &profile.id, &names)?;
         let mut outcomes: Vec<KeysCsvRowOutcome> = Vec::new();
         let mut blocking = Vec::new();
@@ -229,7 +245,8 @@ impl Keyward {
             created: count(|r| {
                 matches!(
                     r,
-                    KeysCsvRowResult::Created { .. } | KeysCsvRowResult::CreatedSecretNotSaved { .. }
+                    KeysCsvRowResult::Created { .. }
+                        | KeysCsvRowResult::CreatedSecretNotSaved { .. }
                 )
             }),
             failed: count(|r| matches!(r, KeysCsvRowResult::Failed { .. })),
@@ -341,5 +358,8 @@ fn problem_rows(problems: &[crate::ipc::CsvRowProblem]) -> Vec<u32> {
 }
 
 fn join_rows(rows: &[u32]) -> String {
-    rows.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    rows.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -36,11 +36,11 @@ use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
 pub use account::{AccountPart, KeyAccount, KeyAccountArgs, KeyByok, KeyDestination, KeyGuardrail};
+pub use csv_files::KeysCsvRunOptions;
 pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,
 };
-pub use csv_files::KeysCsvRunOptions;
 pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
