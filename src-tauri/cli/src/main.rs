@@ -4,6 +4,7 @@
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
 mod approve;
+mod csv_cmd;
 mod rotate;
 
 use std::io::{IsTerminal, Read};
@@ -115,6 +116,28 @@ enum Command {
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
     },
+    /// Export the key labels (tags, environment, project, owner, notes) as CSV.
+    Export {
+        #[arg(long)]
+        profile: Option<String>,
+        /// Where to write (`-` = standard output, the default).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Import key labels from a CSV: prints the preview unless --apply.
+    Import {
+        path: PathBuf,
+        #[arg(long)]
+        profile: Option<String>,
+        /// Apply the changes (refused when the file has problems, unless --valid-only).
+        #[arg(long)]
+        apply: bool,
+        /// With --apply: apply the rows without problems and leave out the others.
+        #[arg(long, requires = "apply")]
+        valid_only: bool,
+    },
+    /// Create keys from CSV rows (`--from-csv`): prints the preview unless --yes.
+    Create(csv_cmd::CreateFromCsv),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -352,6 +375,26 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
         }
+        Command::Export { profile, output } => {
+            csv_cmd::export(&service, profile.as_deref(), output.as_ref()).await?;
+        }
+        Command::Import {
+            path,
+            profile,
+            apply,
+            valid_only,
+        } => {
+            csv_cmd::import(
+                &service,
+                profile.as_deref(),
+                path,
+                *apply,
+                *valid_only,
+                cli.json,
+            )
+            .await?;
+        }
+        Command::Create(args) => csv_cmd::create_from_csv(&service, args, cli.json).await?,
     }
     Ok(())
 }
