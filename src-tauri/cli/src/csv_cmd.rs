@@ -36,7 +36,7 @@ pub struct CreateFromCsv {
 pub async fn export(
     service: &Keyward,
     profile: Option<&str>,
-    output: Option<&PathBuf>,
+    output: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
     let profile = resolve_profile(service, profile)?;
     let text = service.labels_export(&profile.id, true).await?;
@@ -70,7 +70,7 @@ fn print_problems(problems: &[CsvRowProblem]) {
 pub async fn import(
     service: &Keyward,
     profile: Option<&str>,
-    path: &PathBuf,
+    path: &std::path::Path,
     apply: bool,
     valid_only: bool,
     json: bool,

@@ -376,7 +376,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             print_rotation(&view, cli.json)?;
         }
         Command::Export { profile, output } => {
-            csv_cmd::export(&service, profile.as_deref(), output.as_ref()).await?;
+            csv_cmd::export(&service, profile.as_deref(), output.as_deref()).await?;
         }
         Command::Import {
             path,
