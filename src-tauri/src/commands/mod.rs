@@ -6,6 +6,7 @@
 //! returns its result or rejects with an `AppError`.
 
 mod account;
+mod csv;
 mod guardrails;
 mod keys;
 mod metadata;
@@ -122,4 +123,10 @@ keyward_commands! {
     guardrails::guardrail_unassign;
     guardrails::models_list;
     guardrails::key_guardrails;
+    csv::labels_export_pick;
+    csv::labels_import_pick;
+    csv::labels_import_apply;
+    csv::keys_csv_pick;
+    csv::keys_csv_create;
+    csv::keys_csv_cancel;
 }

@@ -139,3 +139,45 @@ pub struct KeysCsvProgress {
     /// Set while OpenRouter asked to wait before the next request.
     pub waiting_ms: Option<u64>,
 }
+
+/// A labels file written by `labels_export_pick`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CsvSaved {
+    pub path: String,
+    pub keys: u32,
+}
+
+/// A labels file the person picked, read and previewed; `file_id` names it for the apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LabelsImportPicked {
+    pub file_id: String,
+    pub file_name: String,
+    pub preview: LabelsImportPreview,
+}
+
+/// A bulk-create file the person picked, read and previewed; `file_id` names it for the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct KeysCsvPicked {
+    pub file_id: String,
+    pub file_name: String,
+    pub preview: KeysCsvPreview,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LabelsImportApplyArgs {
+    pub profile_id: String,
+    pub file_id: String,
+    /// Apply the rows without problems and leave out the others.
+    #[serde(default)]
+    pub valid_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct KeysCsvCreateArgs {
+    pub profile_id: String,
+    pub file_id: String,
+    /// Only these rows ("retry the failed rows"); absent = every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub only_rows: Option<Vec<u32>>,
+}

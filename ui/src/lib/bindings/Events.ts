@@ -2,6 +2,7 @@
 import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
+import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
 
@@ -12,4 +13,5 @@ export type Events = {
   "alerts-changed": AlertsSnapshot;
   "rotation-changed": RotationView;
   "open-key": OpenKeyEvent;
+  "keys-csv-progress": KeysCsvProgress;
 };
