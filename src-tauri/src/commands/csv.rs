@@ -23,8 +23,10 @@ use super::service;
 use crate::MAIN_WINDOW;
 use crate::events::{KEYS_CSV_PROGRESS, emit};
 
+/// A picked file's id and bytes.
+type PickedFile = (String, Vec<u8>);
 /// Files picked and previewed, by id (a few at most: older ones are dropped).
-static PICKED: LazyLock<Mutex<Vec<(String, Vec<u8>)>>> = LazyLock::new(Mutex::default);
+static PICKED: LazyLock<Mutex<Vec<PickedFile>>> = LazyLock::new(Mutex::default);
 /// How many picked files are kept.
 const KEEP_PICKED: usize = 4;
 /// The running bulk create's cancel flag, by profile.

@@ -16,6 +16,8 @@ import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
+import { FakeCsv } from "./fakeCsv";
+import type { CreatedKey } from "../lib/bindings/CreatedKey";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
 
 export type Call = { cmd: string; args: unknown };
@@ -174,6 +176,13 @@ export class FakeBackend {
   workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
   guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
+  /** CSV files: what the native dialogs "pick", apply and bulk create (src/test/fakeCsv.ts). */
+  csv: FakeCsv = new FakeCsv({
+    createKey: (args) => this.run("key_create", args) as CreatedKey,
+    keysOf: (id) => this.keys[id] ?? [],
+    setKeys: (id, keys) => { this.keys[id] = keys; },
+    error: (kind, message, field = null) => appError(kind, message, field),
+  });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -416,6 +425,9 @@ export class FakeBackend {
         return this.guardrails.run(cmd, a);
       case "open_key_take":
         return null as never;
+      case "labels_export_pick": case "labels_import_pick": case "labels_import_apply":
+      case "keys_csv_pick": case "keys_csv_create": case "keys_csv_cancel":
+        return this.csv.run(cmd, a);
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));
