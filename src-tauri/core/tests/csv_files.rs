@@ -506,3 +506,43 @@ async fn a_cancelled_run_leaves_the_rest_not_run() {
     assert_eq!((run.created, run.not_run), (3, 7));
     assert_eq!(rig.names_on_server().await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_keychain_refusal_stops_the_run_and_hands_back_that_one_secret() {
+    use keyward_core::vault::{Fault, KeychainFailure, KeychainOp};
+    let rig = rig("csv-create-keychain").await;
+    let svc = &rig.t.service;
+    let mut file = String::from("name\n");
+    for i in 0..6 {
+        file.push_str(&format!("k-{i}\n"));
+    }
+    let keychain = rig.t.keychain.clone();
+    let progress = move |p: keyward_core::ipc::KeysCsvProgress| {
+        if p.done == 2 {
+            keychain.inject(Fault::new(KeychainFailure::Locked).on(KeychainOp::Set));
+        }
+    };
+    let never = AtomicBool::new(false);
+    let run = svc
+        .keys_csv_create(
+            &rig.profile_id,
+            file.as_bytes(),
+            KeysCsvRunOptions::default(),
+            &progress,
+            &never,
+        )
+        .await
+        .unwrap();
+    rig.t.keychain.clear_faults();
+    assert_eq!((run.created, run.failed, run.not_run), (3, 0, 3), "{run:?}");
+    match &run.outcomes[2].result {
+        KeysCsvRowResult::CreatedSecretNotSaved { hash, secret, .. } => {
+            assert_eq!(&sha256_hex(secret), hash, "the row carries the key's own secret");
+        }
+        other => panic!("row 4: {other:?}"),
+    }
+    // Only that row carries a secret.
+    let serialized = serde_json::to_string(&run).unwrap();
+    assert_eq!(serialized.matches("sk-or-").count(), 1);
+    assert_eq!(rig.names_on_server().await.len(), 3);
+}
