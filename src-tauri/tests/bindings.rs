@@ -58,6 +58,8 @@ fn generated_shapes_match_the_contract() {
             "key_update",
             "key_delete",
             "key_check",
+            "key_metadata_validate",
+            "key_metadata_set",
             "key_account",
             "secret_copy",
             "pending_resolve",
@@ -90,6 +92,12 @@ fn generated_shapes_match_the_contract() {
             "guardrail_unassign",
             "models_list",
             "key_guardrails",
+            "labels_export_pick",
+            "labels_import_pick",
+            "labels_import_apply",
+            "keys_csv_pick",
+            "keys_csv_create",
+            "keys_csv_cancel",
         ]
     );
     for line in [

@@ -537,7 +537,11 @@ async fn a_keychain_refusal_stops_the_run_and_hands_back_that_one_secret() {
     assert_eq!((run.created, run.failed, run.not_run), (3, 0, 3), "{run:?}");
     match &run.outcomes[2].result {
         KeysCsvRowResult::CreatedSecretNotSaved { hash, secret, .. } => {
-            assert_eq!(&sha256_hex(secret), hash, "the row carries the key's own secret");
+            assert_eq!(
+                &sha256_hex(secret),
+                hash,
+                "the row carries the key's own secret"
+            );
         }
         other => panic!("row 4: {other:?}"),
     }
