@@ -288,7 +288,15 @@ impl Keyward {
                     }
                 }
                 Err(error) => {
-                    let may_exist = error.to_string().contains("may have been created");
+                    // The failures after which the request may have landed (the client marks
+                    // them "may have been created"); a 4xx or a refused connection did nothing.
+                    let may_exist = matches!(
+                        error,
+                        Error::Server { .. }
+                            | Error::Network { .. }
+                            | Error::Timeout { .. }
+                            | Error::Decode { .. }
+                    );
                     tracing::warn!(profile = %profile_id, row = planned.row, kind = %error.kind(), "bulk create: a row failed");
                     return KeysCsvRowResult::Failed {
                         error: AppError::from(&error),
