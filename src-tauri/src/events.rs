@@ -1,7 +1,7 @@
 //! The events the shell emits to the window, listed once: [`keyward_events!`] makes the names, the
 //! typed emitters and the generator's list (`Events.ts`) from the same lines.
 
-use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent, OpenKeyEvent};
+use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent, KeysCsvProgress, OpenKeyEvent};
 use keyward_core::rotation::RotationView;
 use keyward_core::service::EventSink;
 use keyward_core::watch::AlertsSnapshot;
@@ -28,6 +28,7 @@ keyward_events! {
     ROTATION_CHANGED = "rotation-changed": RotationView;
     OPEN_KEY = "open-key": OpenKeyEvent;
     LOCATE_PROGRESS = "locate-progress": keyward_core::locate::ScanProgress;
+    KEYS_CSV_PROGRESS = "keys-csv-progress": KeysCsvProgress;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

@@ -107,6 +107,12 @@ fn generated_shapes_match_the_contract() {
             "locate_report",
             "key_locations",
             "locate_deploy_suggestions",
+            "labels_export_pick",
+            "labels_import_pick",
+            "labels_import_apply",
+            "keys_csv_pick",
+            "keys_csv_create",
+            "keys_csv_cancel",
         ]
     );
     for line in [

@@ -19,8 +19,12 @@ use crate::output::print_json;
 #[derive(clap::Args, Debug, Clone)]
 pub struct CreateArgs {
     /// The new key's name.
-    #[arg(long)]
-    pub name: String,
+    #[arg(
+        long,
+        required_unless_present = "from_csv",
+        conflicts_with = "from_csv"
+    )]
+    pub name: Option<String>,
     /// Spending limit in USD.
     #[arg(long, allow_negative_numbers = true)]
     pub limit: Option<f64>,
@@ -37,8 +41,19 @@ pub struct CreateArgs {
     #[arg(long)]
     pub workspace: Option<String>,
     /// Write the secret to this new file (created 0600; refused if it exists) instead of stdout.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "from_csv")]
     pub secret_file: Option<PathBuf>,
+    /// Create one key per row of this CSV instead (columns name (required), limit, reset, expiry,
+    /// workspace (name or id), tags (`;`-separated), environment, project, owner, notes). Prints the
+    /// preview unless --yes; the new secrets are never printed: they wait in the keychain as pending.
+    #[arg(long, value_name = "PATH")]
+    pub from_csv: Option<PathBuf>,
+    /// With --from-csv: create the keys (without it only the preview is printed).
+    #[arg(long, requires = "from_csv")]
+    pub yes: bool,
+    /// With --from-csv: only these rows (line numbers, e.g. the failed ones of an earlier run).
+    #[arg(long, value_delimiter = ',', requires = "from_csv")]
+    pub rows: Vec<u32>,
     #[command(flatten)]
     pub target: Target,
 }
@@ -98,10 +113,21 @@ fn parse_reset(text: &str) -> Result<LimitReset, String> {
 }
 
 pub async fn create(cli: &Cli, args: &CreateArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.from_csv {
+        // Bulk create holds every new secret in the keychain: a stored profile, never ad hoc.
+        let ctx = Ctx::open(cli)?;
+        let rows = crate::csv_cmd::CreateFromCsv {
+            from_csv: path.clone(),
+            profile: args.target.profile.clone(),
+            yes: args.yes,
+            rows: args.rows.clone(),
+        };
+        return crate::csv_cmd::create_from_csv(&ctx.service, &rows, ctx.json).await;
+    }
     let (ctx, profile) = Ctx::for_keys(cli, &args.target)?;
     let request = CreateKeyArgs {
         profile_id: profile.id.clone(),
-        name: args.name.clone(),
+        name: args.name.clone().unwrap_or_default(),
         limit: args.limit,
         limit_reset: args.limit_reset.clone(),
         include_byok_in_limit: args.include_byok_in_limit,

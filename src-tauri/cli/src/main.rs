@@ -13,6 +13,7 @@ mod approve;
 mod audit;
 mod completions;
 mod context;
+mod csv_cmd;
 mod error;
 mod filter;
 mod key_change;
@@ -149,6 +150,26 @@ enum Command {
         #[arg(long = "folder", value_name = "PATH")]
         folders: Vec<PathBuf>,
     },
+    /// Export the key labels (tags, environment, project, owner, notes) as CSV.
+    Export {
+        #[arg(long)]
+        profile: Option<String>,
+        /// Where to write (`-` = standard output, the default).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Import key labels from a CSV: prints the preview unless --apply.
+    Import {
+        path: PathBuf,
+        #[arg(long)]
+        profile: Option<String>,
+        /// Apply the changes (refused when the file has problems, unless --valid-only).
+        #[arg(long)]
+        apply: bool,
+        /// With --apply: apply the rows without problems and leave out the others.
+        #[arg(long, requires = "apply")]
+        valid_only: bool,
+    },
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -260,6 +281,27 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Scan { folders } => {
             let ctx = Ctx::open(&cli)?;
             scan::run(&ctx.service, folders, ctx.json).await?
+        }
+        Command::Export { profile, output } => {
+            let ctx = Ctx::open(&cli)?;
+            csv_cmd::export(&ctx.service, profile.as_deref(), output.as_deref()).await?;
+        }
+        Command::Import {
+            path,
+            profile,
+            apply,
+            valid_only,
+        } => {
+            let ctx = Ctx::open(&cli)?;
+            csv_cmd::import(
+                &ctx.service,
+                profile.as_deref(),
+                path,
+                *apply,
+                *valid_only,
+                ctx.json,
+            )
+            .await?;
         }
     }
     Ok(Exit::Ok.code())

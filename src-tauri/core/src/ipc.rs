@@ -19,6 +19,8 @@ use crate::store::{Profile, SecretIndexEntry};
 
 mod workspaces;
 pub use workspaces::*;
+mod csv_files;
+pub use csv_files::*;
 
 // --- Profiles and app state -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 
 mod account;
 mod audit;
+mod csv;
 mod guardrails;
 mod keys;
 mod locate;
@@ -140,4 +141,10 @@ keyward_commands! {
     locate::locate_report;
     locate::key_locations;
     locate::locate_deploy_suggestions;
+    csv::labels_export_pick;
+    csv::labels_import_pick;
+    csv::labels_import_apply;
+    csv::keys_csv_pick;
+    csv::keys_csv_create;
+    csv::keys_csv_cancel;
 }

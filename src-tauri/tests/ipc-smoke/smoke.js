@@ -99,6 +99,12 @@ async function rejects(name, run, kind) {
     (l) => [Array.isArray(l.places) && l.places.length === 0, l.places.length + " places"]);
   await step("locate_deploy_suggestions", () => call("locate_deploy_suggestions", { profile_id: id, key_hash: "0".repeat(64) }),
     (t) => [Array.isArray(t) && t.length === 0, t.length + " targets"]);
+  // The CSV picks open native dialogs (not drivable here); the apply/run refuse a file never picked.
+  await rejects("labels_import_apply unknown file", () => call("labels_import_apply",
+    { profile_id: id, file_id: "nope", valid_only: false }), "invalid_input");
+  await rejects("keys_csv_create unknown file", () => call("keys_csv_create", { profile_id: id, file_id: "nope" }),
+    "invalid_input");
+  await step("keys_csv_cancel", () => call("keys_csv_cancel", { profile_id: id }), (r) => [r === null, String(r)]);
   await rejects("profile_add wrong key", () => call("profile_add", { name: "x", base_url: profile.base_url,
     workspace_id: null, management_key: "sk-or-v1-nope" }), "unauthorized");
   await rejects("profile_replace_key sandbox", () => call("profile_replace_key", { id, management_key: "k" }), "invalid_input");

@@ -19,6 +19,8 @@ import { FakeOrganise } from "./fakeOrganise";
 import { FakeLocate } from "./fakeLocate";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
+import { FakeCsv } from "./fakeCsv";
+import type { CreatedKey } from "../lib/bindings/CreatedKey";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
 
 export type Call = { cmd: string; args: unknown };
@@ -186,6 +188,13 @@ export class FakeBackend {
   organise: FakeOrganise = new FakeOrganise({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   /** Folders, scans and findings of "Where keys live" (src/test/fakeLocate.ts). */
   locate: FakeLocate = new FakeLocate();
+  /** CSV files: what the native dialogs "pick", apply and bulk create (src/test/fakeCsv.ts). */
+  csv: FakeCsv = new FakeCsv({
+    createKey: (args) => this.run("key_create", args) as CreatedKey,
+    keysOf: (id) => this.keys[id] ?? [],
+    setKeys: (id, keys) => { this.keys[id] = keys; },
+    error: (kind, message, field = null) => appError(kind, message, field),
+  });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -437,6 +446,9 @@ export class FakeBackend {
       case "locate_folders": case "locate_folder_pick": case "locate_folder_remove": case "locate_scan":
       case "locate_scan_cancel": case "locate_report": case "key_locations": case "locate_deploy_suggestions":
         return this.locate.run(cmd, a);
+      case "labels_export_pick": case "labels_import_pick": case "labels_import_apply":
+      case "keys_csv_pick": case "keys_csv_create": case "keys_csv_cancel":
+        return this.csv.run(cmd, a);
       case "watch_settings_get": case "watch_settings_set": case "alerts_list": case "alerts_snooze": case "alerts_pause":
       case "watch_refresh_now": case "usage_history": case "usage_overview":
         return this.watch.run(cmd, a, (profileId, hash) => this.findKey(profileId, hash));

@@ -262,7 +262,7 @@ impl Keyward {
             .collect()
     }
 
-    fn create_errors(&self, args: &CreateKeyArgs) -> Vec<Error> {
+    pub(super) fn create_errors(&self, args: &CreateKeyArgs) -> Vec<Error> {
         let now = self.now();
         let mut errors = Vec::new();
         if let Err(error) = CreateKeyRequest::new(args.name.clone()).validate(now) {

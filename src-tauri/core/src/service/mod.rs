@@ -8,6 +8,7 @@
 
 mod account;
 mod audit;
+mod csv_files;
 mod guardrails;
 mod idle;
 mod keys;
@@ -40,6 +41,7 @@ use crate::store::{self, ProfileManager, Store};
 use crate::vault::Vault;
 
 pub use account::{AccountPart, KeyAccount, KeyAccountArgs, KeyByok, KeyDestination, KeyGuardrail};
+pub use csv_files::KeysCsvRunOptions;
 pub use guardrails::{
     AssignmentCounts, GuardrailArgs, GuardrailAssignArgs, GuardrailCreateArgs, GuardrailEntry,
     GuardrailRef, GuardrailUpdateArgs, GuardrailsListArgs, KeyGuardrails,

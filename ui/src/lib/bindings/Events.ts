@@ -2,9 +2,9 @@
 import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
+import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
-import type { ScanProgress } from "./ScanProgress";
 
 /** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
 export type Events = {
@@ -13,5 +13,5 @@ export type Events = {
   "alerts-changed": AlertsSnapshot;
   "rotation-changed": RotationView;
   "open-key": OpenKeyEvent;
-  "locate-progress": ScanProgress;
+  "keys-csv-progress": KeysCsvProgress;
 };
