@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::Keyward;
+use crate::audit::{AuditAction, AuditValue, NewAuditEntry};
 use crate::csv_io::{self, CsvTable};
 use crate::ipc::{
     CsvProblemKind, KeyMetadataSetArgs, KeyRow, KeysCsvPreview, KeysCsvProgress, KeysCsvRowOutcome,
@@ -102,13 +103,19 @@ impl Keyward {
         profile_id: &str,
         change: &LabelChange,
     ) -> Result<(), Error> {
+        let entry = NewAuditEntry::new(profile_id, AuditAction::Import)
+            .key(Some(&change.hash), Some(&change.name))
+            .before(AuditValue::Labels(change.from.clone()))
+            .after(AuditValue::Labels(change.to.clone()));
         let (profile_id, hash, to) = (
             profile_id.to_owned(),
             change.hash.clone(),
             change.to.clone(),
         );
-        self.blocking(move |inner| inner.store().set_key_metadata(&profile_id, &hash, &to))
-            .await
+        let result = self
+            .blocking(move |inner| inner.store().set_key_metadata(&profile_id, &hash, &to))
+            .await;
+        self.audited(entry, result)
     }
 
     /// What the bulk-create file `bytes` would create, checked against the cached key list (a run
