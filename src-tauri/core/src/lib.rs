@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod api;
 pub mod backoff;
+pub mod batch;
 pub mod deploy;
 pub mod error;
 #[doc(hidden)]

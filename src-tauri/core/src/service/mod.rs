@@ -7,6 +7,7 @@
 //! Keychain calls block, so they run on tokio's blocking pool.
 
 mod account;
+mod batch;
 mod guardrails;
 mod keys;
 mod profiles;
@@ -51,6 +52,8 @@ pub trait EventSink: Send + Sync + 'static {
     fn connectivity(&self, event: ConnectivityEvent);
     /// A rotation changed (a step started or ended, an action, a resume); the whole view.
     fn rotation_changed(&self, _rotation: crate::rotation::RotationView) {}
+    /// A key of a batch run finished (done, failed or not run), with the run's counts so far.
+    fn batch_progress(&self, _event: crate::batch::BatchProgressEvent) {}
 }
 
 /// An `EventSink` that drops everything (the CLI, most tests).
@@ -127,6 +130,8 @@ struct Inner {
     workspaces: workspaces::ProfileWorkspaces,
     /// Key hash → guardrail per profile, dropped whenever the key list changes.
     key_guardrails: Arc<guardrails::KeyGuardrailCache>,
+    /// The batch runs under way (for cancel), by run id.
+    batches: crate::batch::RunningBatches,
 }
 
 impl Inner {
@@ -177,6 +182,7 @@ impl Keyward {
             watch: crate::watch::WatchShared::new(config.watcher),
             workspaces: workspaces::ProfileWorkspaces::default(),
             key_guardrails,
+            batches: crate::batch::RunningBatches::default(),
         });
         Keyward { inner }
     }

@@ -70,6 +70,8 @@ const MIGRATIONS: &[M<'static>] = &[
         .comment("rotation versions and leases, one unfinished rotation per key"),
     M::up(include_str!("schema/v5_command_approvals.sql"))
         .comment("approved command deploy targets (digests)"),
+    M::up(include_str!("schema/v6_revokes.sql"))
+        .comment("emergency revokes: matched and disabled key hashes"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.
@@ -100,7 +102,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 5);
+        assert_eq!(LATEST_VERSION, 6);
     }
 
     /// A version-3 database where two processes had raced (two unfinished rotations of one key):

@@ -10,6 +10,7 @@ mod command_approvals;
 mod migrations;
 mod profile_manager;
 mod profiles;
+mod revokes;
 mod rotation_journal;
 mod rotation_leases;
 mod rotation_policies;
