@@ -134,7 +134,9 @@ impl KeyFilter {
 
 fn parse_term(token: &str) -> Result<Term, Error> {
     let Some((field, value)) = token.split_once(':') else {
-        return Err(bad(format!("\"{token}\" is not field:value ({FIELD_HELP})")));
+        return Err(bad(format!(
+            "\"{token}\" is not field:value ({FIELD_HELP})"
+        )));
     };
     let value = value.trim();
     if value.is_empty() {

@@ -278,11 +278,7 @@ mod tests {
             .count();
         assert_eq!(done, 3);
         assert_eq!(results.len(), 10);
-        assert!(
-            results[3..]
-                .iter()
-                .all(|r| r.outcome == KeyOutcome::NotRun)
-        );
+        assert!(results[3..].iter().all(|r| r.outcome == KeyOutcome::NotRun));
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::Keyward;
+use crate::Error;
 use crate::api::{ApiKey, OpenRouterClient, validate_hash};
 use crate::batch::runner::{self, Applied, Item, RunnerConfig};
 use crate::batch::{
@@ -18,7 +19,6 @@ use crate::batch::{
 };
 use crate::ipc::ProfileScopedArgs;
 use crate::store::Profile;
-use crate::Error;
 
 impl Keyward {
     /// Runs one operation over many keys of a profile (see `batch`): every key ends done, failed
@@ -155,9 +155,7 @@ impl Keyward {
                 Ok(Applied { note })
             }
             BatchOperation::AssignGuardrail { guardrail_id } => {
-                let assigned = client
-                    .assign_keys(guardrail_id, &[hash.to_owned()])
-                    .await?;
+                let assigned = client.assign_keys(guardrail_id, &[hash.to_owned()]).await?;
                 let note = (assigned == 0).then(|| "already assigned".to_owned());
                 Ok(Applied { note })
             }
@@ -171,10 +169,10 @@ impl Keyward {
                     self.note_disabled_by_keyward(profile_id, &key.hash, disabled);
                 }
                 let now = self.now();
-                if let Err(error) =
-                    self.inner
-                        .store()
-                        .upsert_cached_key(profile_id, &key.hash, &key, now)
+                if let Err(error) = self
+                    .inner
+                    .store()
+                    .upsert_cached_key(profile_id, &key.hash, &key, now)
                 {
                     tracing::warn!(profile = %profile_id, error = %error, "could not cache a changed key");
                 }
@@ -349,7 +347,12 @@ impl Keyward {
         self.inner
             .store()
             .revoke(profile_id, revoke_id.trim())?
-            .ok_or_else(|| Error::invalid("revoke_id", format!("no revoke {revoke_id} in this profile")))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "revoke_id",
+                    format!("no revoke {revoke_id} in this profile"),
+                )
+            })
     }
 
     /// Emergency revoke, step two: deletes every key the revoke matched (the disabled ones and
@@ -430,7 +433,9 @@ impl Keyward {
         let now = self.now();
         for revoke in revokes {
             if revoke.disabled.iter().all(|hash| enabled.contains(hash)) {
-                self.inner.store().mark_revoke(&revoke.id, Some(now), None)?;
+                self.inner
+                    .store()
+                    .mark_revoke(&revoke.id, Some(now), None)?;
             }
         }
         Ok(report)
