@@ -4,6 +4,7 @@
 //! purpose (a created key's secret, once) and are otherwise kept in the OS keychain.
 
 mod approve;
+mod revoke;
 mod rotate;
 
 use std::io::{IsTerminal, Read};
@@ -115,6 +116,10 @@ enum Command {
         #[arg(value_parser = rotation_action_parser())]
         action: RotationAction,
     },
+    /// Emergency revoke: disable every key matching --filter (then --delete them).
+    Revoke(revoke::RevokeCommand),
+    /// Undo an emergency revoke's disable (by revoke id, or the keys matching --filter).
+    Reenable(revoke::ReenableCommand),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -352,6 +357,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let view = service.rotation_action(id, *action).await?;
             print_rotation(&view, cli.json)?;
         }
+        Command::Revoke(args) => revoke::revoke(&cli, &service, args).await?,
+        Command::Reenable(args) => revoke::reenable(&cli, &service, args).await?,
     }
     Ok(())
 }
