@@ -6,6 +6,7 @@
 //! returns its result or rejects with an `AppError`.
 
 mod account;
+pub(crate) mod batch;
 mod guardrails;
 mod keys;
 mod profiles;
@@ -119,4 +120,12 @@ keyward_commands! {
     guardrails::guardrail_unassign;
     guardrails::models_list;
     guardrails::key_guardrails;
+    batch::batch_run;
+    batch::batch_cancel;
+    batch::revoke_preview;
+    batch::revoke_start;
+    batch::revoke_delete;
+    batch::revoke_reenable;
+    batch::revokes_list;
+    batch::emergency_revoke_take;
 }

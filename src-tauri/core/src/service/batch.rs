@@ -6,6 +6,7 @@
 //! [`Keyward::run_batch`] (one run): the two places an audit entry belongs.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use super::Keyward;
 use crate::Error;
@@ -19,6 +20,22 @@ use crate::batch::{
 };
 use crate::ipc::ProfileScopedArgs;
 use crate::store::Profile;
+
+/// Cache changes written per transaction during a run.
+const CACHE_WRITE_CHUNK: usize = 64;
+
+/// A key's change, waiting to be written to the cache.
+enum CacheWrite {
+    /// Changed: the key as OpenRouter answered, and `disabled` when this run set it.
+    Upsert(Box<ApiKey>, Option<bool>),
+    Remove(String),
+}
+
+/// The cache changes of one run not written yet.
+struct CacheWrites {
+    profile_id: String,
+    pending: Mutex<Vec<CacheWrite>>,
+}
 
 impl Keyward {
     /// Runs one operation over many keys of a profile (see `batch`): every key ends done, failed
@@ -80,6 +97,10 @@ impl Keyward {
             ..RunnerConfig::default()
         };
         tracing::info!(profile = %profile.id, run = %run_id, operation = operation.as_str(), keys = total, "batch started");
+        let cache = CacheWrites {
+            profile_id: profile.id.clone(),
+            pending: Mutex::new(Vec::new()),
+        };
         let (mut done, mut failed, mut not_run) = (0u32, 0u32, 0u32);
         let results = runner::run(
             items,
@@ -88,9 +109,9 @@ impl Keyward {
             |hash| {
                 let client = client.clone();
                 let operation = &operation;
-                let profile_id = profile.id.as_str();
+                let cache = &cache;
                 async move {
-                    self.batch_apply_one(&client, profile_id, operation, &hash)
+                    self.batch_apply_one(&client, cache, operation, &hash)
                         .await
                 }
             },
@@ -112,6 +133,7 @@ impl Keyward {
             },
         )
         .await;
+        self.cache_flush(&cache);
         let cancelled = guard.flag.is_cancelled();
         drop(guard);
         if done > 0 {
@@ -138,7 +160,7 @@ impl Keyward {
     async fn batch_apply_one(
         &self,
         client: &OpenRouterClient,
-        profile_id: &str,
+        cache: &CacheWrites,
         operation: &BatchOperation,
         hash: &str,
     ) -> Result<Applied, Error> {
@@ -149,9 +171,7 @@ impl Keyward {
                     Err(Error::NotFound { .. }) => Some("already deleted".to_owned()),
                     Err(error) => return Err(error),
                 };
-                if let Err(error) = self.inner.store().remove_cached_key(profile_id, hash) {
-                    tracing::warn!(profile = %profile_id, error = %error, "could not drop a deleted key from the cache");
-                }
+                self.cache_write(cache, CacheWrite::Remove(hash.to_owned()));
                 Ok(Applied { note })
             }
             BatchOperation::AssignGuardrail { guardrail_id } => {
@@ -165,19 +185,53 @@ impl Keyward {
                     source: None,
                 })?;
                 let key = client.update_key(hash, &request).await?;
-                if let Some(disabled) = request.disabled {
-                    self.note_disabled_by_keyward(profile_id, &key.hash, disabled);
-                }
-                let now = self.now();
-                if let Err(error) = self
-                    .inner
-                    .store()
-                    .upsert_cached_key(profile_id, &key.hash, &key, now)
-                {
-                    tracing::warn!(profile = %profile_id, error = %error, "could not cache a changed key");
-                }
+                self.cache_write(cache, CacheWrite::Upsert(Box::new(key), request.disabled));
                 Ok(Applied::default())
             }
+        }
+    }
+
+    /// Queues one key's cache change; every [`CACHE_WRITE_CHUNK`] changes are written together.
+    fn cache_write(&self, cache: &CacheWrites, write: CacheWrite) {
+        let full = {
+            let mut pending = cache.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.push(write);
+            pending.len() >= CACHE_WRITE_CHUNK
+        };
+        if full {
+            self.cache_flush(cache);
+        }
+    }
+
+    /// Writes the queued cache changes in one transaction (the store syncs every commit to disk:
+    /// one commit per key would make the disk, not OpenRouter, the limit of a large run).
+    fn cache_flush(&self, cache: &CacheWrites) {
+        let writes = std::mem::take(
+            &mut *cache.pending.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        if writes.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let profile_id = cache.profile_id.as_str();
+        let written = self.inner.store().in_transaction(|store| {
+            for write in &writes {
+                match write {
+                    CacheWrite::Remove(hash) => {
+                        store.remove_cached_key(profile_id, hash)?;
+                    }
+                    CacheWrite::Upsert(key, disabled) => {
+                        if let Some(disabled) = disabled {
+                            store.set_disabled_by_keyward(profile_id, &key.hash, *disabled, now)?;
+                        }
+                        store.upsert_cached_key(profile_id, &key.hash, key.as_ref(), now)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = written {
+            tracing::warn!(profile = %profile_id, error = %error, "could not write a batch's changes to the cache; the next refresh will");
         }
     }
 

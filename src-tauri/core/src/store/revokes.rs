@@ -106,3 +106,17 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Runs `write` inside one transaction (one sync to disk for all its statements): a batch
+    /// run's cache updates are written this way, many keys at a time.
+    pub fn in_transaction<T>(
+        &self,
+        write: impl FnOnce(&Store) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let tx = self.conn().unchecked_transaction().map_err(store_error)?;
+        let out = write(self)?;
+        tx.commit().map_err(store_error)?;
+        Ok(out)
+    }
+}

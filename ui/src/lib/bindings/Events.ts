@@ -1,6 +1,8 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
 import type { AlertsSnapshot } from "./AlertsSnapshot";
+import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
+import type { EmergencyRevokeOpenEvent } from "./EmergencyRevokeOpenEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
@@ -12,4 +14,6 @@ export type Events = {
   "alerts-changed": AlertsSnapshot;
   "rotation-changed": RotationView;
   "open-key": OpenKeyEvent;
+  "batch-progress": BatchProgressEvent;
+  "emergency-revoke-open": EmergencyRevokeOpenEvent;
 };
