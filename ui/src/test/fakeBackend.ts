@@ -13,6 +13,7 @@ import type { KeyRow } from "../lib/bindings/KeyRow";
 import type { SecretIndexEntry } from "../lib/bindings/SecretIndexEntry";
 import type { Profile } from "../lib/bindings/Profile";
 import { FakeGuardrails } from "./fakeGuardrails";
+import { FakeBatch } from "./fakeBatch";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
@@ -164,6 +165,12 @@ export class FakeBackend {
   workspaces: FakeWorkspaces = new FakeWorkspaces({ keysOf: (id) => this.keys[id] ?? [], error: (kind, message, field = null) => appError(kind, message, field) });
   /** Guardrails, their assignments and the model list (src/test/fakeGuardrails.ts). */
   guardrails: FakeGuardrails = new FakeGuardrails((id) => this.keys[id] ?? []);
+  /** Batch runs and emergency revokes (src/test/fakeBatch.ts). */
+  batch: FakeBatch = new FakeBatch({
+    keysOf: (id) => this.keys[id] ?? [],
+    setKeys: (id, keys) => (this.keys[id] = keys),
+    error: (kind, message, field = null) => appError(kind, message, field),
+  });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -200,6 +207,9 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
+    if (cmd.startsWith("batch_") || cmd.startsWith("revoke") || cmd === "emergency_revoke_take") {
+      return this.batch.run(cmd, args as Record<string, unknown>);
+    }
     return this.run(cmd, args as Record<string, unknown>);
   };
 
