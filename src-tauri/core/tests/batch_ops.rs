@@ -47,10 +47,11 @@ async fn applied(w: &Watched, method: &str) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for entry in log["requests"].as_array().unwrap() {
         let path = entry["path"].as_str().unwrap();
-        if entry["method"] == method && entry["fault"].is_null() {
-            if let Some(hash) = path.strip_prefix("/api/v1/keys/") {
-                *counts.entry(hash.to_owned()).or_default() += 1;
-            }
+        if entry["method"] == method
+            && entry["fault"].is_null()
+            && let Some(hash) = path.strip_prefix("/api/v1/keys/")
+        {
+            *counts.entry(hash.to_owned()).or_default() += 1;
         }
     }
     counts

@@ -110,10 +110,7 @@ impl Keyward {
                 let client = client.clone();
                 let operation = &operation;
                 let cache = &cache;
-                async move {
-                    self.batch_apply_one(&client, cache, operation, &hash)
-                        .await
-                }
+                async move { self.batch_apply_one(&client, cache, operation, &hash).await }
             },
             |result: &BatchKeyResult| {
                 match result.outcome {
@@ -206,9 +203,8 @@ impl Keyward {
     /// Writes the queued cache changes in one transaction (the store syncs every commit to disk:
     /// one commit per key would make the disk, not OpenRouter, the limit of a large run).
     fn cache_flush(&self, cache: &CacheWrites) {
-        let writes = std::mem::take(
-            &mut *cache.pending.lock().unwrap_or_else(PoisonError::into_inner),
-        );
+        let writes =
+            std::mem::take(&mut *cache.pending.lock().unwrap_or_else(PoisonError::into_inner));
         if writes.is_empty() {
             return;
         }

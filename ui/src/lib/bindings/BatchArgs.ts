@@ -11,6 +11,6 @@ export type BatchArgs = { profile_id: string, run_id: string,
  */
 hashes: Array<string>, operation: BatchOperation, 
 /**
- * Requests in flight at once (1 to 64); `null`: the default (32).
+ * Requests in flight at once (1 to 64); `null`: the default (64).
  */
 concurrency?: number, };
