@@ -90,6 +90,14 @@ fn generated_shapes_match_the_contract() {
             "guardrail_unassign",
             "models_list",
             "key_guardrails",
+            "batch_run",
+            "batch_cancel",
+            "revoke_preview",
+            "revoke_start",
+            "revoke_delete",
+            "revoke_reenable",
+            "revokes_list",
+            "emergency_revoke_take",
         ]
     );
     for line in [
@@ -108,6 +116,8 @@ fn generated_shapes_match_the_contract() {
         "rotation_plan: { args: RotationPlanArgs; result: RotationPlan };",
         "key_account: { args: KeyAccountArgs; result: KeyAccount };",
         "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
+        "batch_run: { args: BatchArgs; result: BatchReport };",
+        "revoke_start: { args: RevokeArgs; result: RevokeReport };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -135,6 +145,8 @@ fn generated_shapes_match_the_contract() {
         "\"alerts-changed\": AlertsSnapshot;",
         "\"rotation-changed\": RotationView;",
         "\"open-key\": OpenKeyEvent;",
+        "\"batch-progress\": BatchProgressEvent;",
+        "\"emergency-revoke-open\": EmergencyRevokeOpenEvent;",
     ] {
         assert!(events_ts.contains(line), "{line}\n{events_ts}");
     }
