@@ -1,6 +1,7 @@
 //! The events the shell emits to the window, listed once: [`keyward_events!`] makes the names, the
 //! typed emitters and the generator's list (`Events.ts`) from the same lines.
 
+use keyward_core::batch::{BatchProgressEvent, EmergencyRevokeOpenEvent};
 use keyward_core::ipc::{ConnectivityEvent, KeysChangedEvent, KeysCsvProgress, OpenKeyEvent};
 use keyward_core::rotation::RotationView;
 use keyward_core::service::EventSink;
@@ -29,6 +30,8 @@ keyward_events! {
     OPEN_KEY = "open-key": OpenKeyEvent;
     LOCATE_PROGRESS = "locate-progress": keyward_core::locate::ScanProgress;
     KEYS_CSV_PROGRESS = "keys-csv-progress": KeysCsvProgress;
+    BATCH_PROGRESS = "batch-progress": BatchProgressEvent;
+    EMERGENCY_REVOKE_OPEN = "emergency-revoke-open": EmergencyRevokeOpenEvent;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).
@@ -64,5 +67,9 @@ impl EventSink for WindowEvents {
 
     fn rotation_changed(&self, rotation: RotationView) {
         self.emit(ROTATION_CHANGED, rotation);
+    }
+
+    fn batch_progress(&self, event: BatchProgressEvent) {
+        self.emit(BATCH_PROGRESS, event);
     }
 }

@@ -1,5 +1,5 @@
 //! The tray icon: how many alerts are open (a dot on the icon, the tooltip and the menu's first line)
-//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Quit. Linux shows trays
+//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, Quit. Linux shows trays
 //! through libayatana-appindicator3 and a StatusNotifier host; without a host the icon is simply not
 //! seen, and without the library the app runs without a tray (closing the window then quits).
 
@@ -21,6 +21,7 @@ const OPEN: &str = "open";
 const REFRESH: &str = "refresh";
 const PAUSE: &str = "pause";
 const QUIT: &str = "quit";
+const EMERGENCY_REVOKE: &str = "emergency-revoke";
 
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_ALERTS: &[u8] = include_bytes!("../../icons/tray-alert.png");
@@ -92,6 +93,14 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
         MenuItem::with_id(app, OPEN, "Open Keyward", true, None::<&str>).map_err(menu_error)?;
     let refresh =
         MenuItem::with_id(app, REFRESH, "Refresh now", true, None::<&str>).map_err(menu_error)?;
+    let emergency = MenuItem::with_id(
+        app,
+        EMERGENCY_REVOKE,
+        "Emergency revoke…",
+        true,
+        None::<&str>,
+    )
+    .map_err(menu_error)?;
     let quit = MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>).map_err(menu_error)?;
     let first_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
     let last_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
@@ -103,6 +112,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
             &open,
             &refresh,
             &pause,
+            &emergency,
             &last_separator,
             &quit,
         ],
@@ -167,6 +177,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
             None => tracing::warn!("refresh asked before the watcher started"),
         },
         PAUSE => toggle_pause(app),
+        EMERGENCY_REVOKE => crate::commands::batch::open_emergency_revoke(app),
         QUIT => {
             tracing::info!("quit from the tray");
             app.exit(0);

@@ -113,6 +113,14 @@ fn generated_shapes_match_the_contract() {
             "keys_csv_pick",
             "keys_csv_create",
             "keys_csv_cancel",
+            "batch_run",
+            "batch_cancel",
+            "revoke_preview",
+            "revoke_start",
+            "revoke_delete",
+            "revoke_reenable",
+            "revokes_list",
+            "emergency_revoke_take",
         ]
     );
     for line in [
@@ -133,6 +141,8 @@ fn generated_shapes_match_the_contract() {
         "rotation_batch_plan: { args: RotationBatchArgs; result: Array<PlannedRotation> };",
         "locate_scan: { args: EmptyArgs; result: LocateReport };",
         "key_locations: { args: LocateKeyArgs; result: KeyLocations };",
+        "batch_run: { args: BatchArgs; result: BatchReport };",
+        "revoke_start: { args: RevokeArgs; result: RevokeReport };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -161,6 +171,8 @@ fn generated_shapes_match_the_contract() {
         "\"rotation-changed\": RotationView;",
         "\"open-key\": OpenKeyEvent;",
         "\"locate-progress\": ScanProgress;",
+        "\"batch-progress\": BatchProgressEvent;",
+        "\"emergency-revoke-open\": EmergencyRevokeOpenEvent;",
     ] {
         assert!(events_ts.contains(line), "{line}\n{events_ts}");
     }

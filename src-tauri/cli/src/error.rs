@@ -82,7 +82,6 @@ pub enum CliError {
     Invalid(Vec<AppError>),
     /// Some of the keys a command acted on failed (each reported already): for the batch commands
     /// (`revoke`, `import`), which build on this table.
-    #[allow(dead_code, reason = "used by the batch commands added beside this one")]
     #[error("{0}")]
     Partial(String),
     #[error("cannot start the async runtime: {0}")]

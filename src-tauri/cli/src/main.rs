@@ -20,6 +20,7 @@ mod key_change;
 mod keys;
 mod output;
 mod profiles;
+mod revoke;
 mod rotate;
 mod rotations;
 mod run;
@@ -170,6 +171,10 @@ enum Command {
         #[arg(long, requires = "apply")]
         valid_only: bool,
     },
+    /// Emergency revoke: disable every key matching --filter (then --delete them).
+    Revoke(revoke::RevokeCommand),
+    /// Undo an emergency revoke's disable (by revoke id, or the keys matching --filter).
+    Reenable(revoke::ReenableCommand),
 }
 
 /// The rotation actions by name (listed in `--help`), parsed by the core type's own `FromStr`.
@@ -303,6 +308,8 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             )
             .await?;
         }
+        Command::Revoke(args) => revoke::revoke(&cli, &Ctx::open(&cli)?.service, args).await?,
+        Command::Reenable(args) => revoke::reenable(&cli, &Ctx::open(&cli)?.service, args).await?,
     }
     Ok(Exit::Ok.code())
 }

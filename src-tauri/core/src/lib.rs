@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod backoff;
+pub mod batch;
 pub mod csv_io;
 pub mod deploy;
 pub mod error;

@@ -92,6 +92,7 @@ fn migrates_an_empty_database_to_the_latest_schema_in_wal_mode() {
             "open_alerts",
             "pending_secrets",
             "profiles",
+            "revokes",
             "rotation_journal",
             "rotation_policies",
             "rotations",

@@ -7,6 +7,7 @@
 
 mod account;
 mod audit;
+pub(crate) mod batch;
 mod csv;
 mod guardrails;
 mod keys;
@@ -147,4 +148,12 @@ keyward_commands! {
     csv::keys_csv_pick;
     csv::keys_csv_create;
     csv::keys_csv_cancel;
+    batch::batch_run;
+    batch::batch_cancel;
+    batch::revoke_preview;
+    batch::revoke_start;
+    batch::revoke_delete;
+    batch::revoke_reenable;
+    batch::revokes_list;
+    batch::emergency_revoke_take;
 }

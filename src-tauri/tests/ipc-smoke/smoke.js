@@ -108,6 +108,24 @@ async function rejects(name, run, kind) {
   await rejects("profile_add wrong key", () => call("profile_add", { name: "x", base_url: profile.base_url,
     workspace_id: null, management_key: "sk-or-v1-nope" }), "unauthorized");
   await rejects("profile_replace_key sandbox", () => call("profile_replace_key", { id, management_key: "k" }), "invalid_input");
+  // Batch operations and the emergency revoke, on three of the sandbox's active keys.
+  const listed = await call("keys_list", { ...listArgs, refresh: false });
+  const three = listed.keys.filter((k) => k.status === "active").slice(0, 3).map((k) => k.hash);
+  await step("batch_run", () => call("batch_run", { profile_id: id, run_id: "smoke-1", hashes: three, operation: { kind: "set_limit", limit: 7, limit_reset: null } }),
+    (r) => [r.done === three.length && r.failed === 0, r.done + " done"]);
+  await rejects("batch_run bad limit", () => call("batch_run", { profile_id: id, run_id: "smoke-2", hashes: three, operation: { kind: "set_limit", limit: -1, limit_reset: null } }), "invalid_input");
+  await step("batch_cancel (no such run)", () => call("batch_cancel", { run_id: "smoke-none" }), (r) => [r === false, String(r)]);
+  await rejects("revoke_preview bad filter", () => call("revoke_preview", { profile_id: id, selection: { kind: "filter", expression: "colour:red" }, refresh: false }), "invalid_input");
+  const revoked = await step("revoke_start", () => call("revoke_start", { profile_id: id, run_id: "smoke-3", selection: { kind: "hashes", hashes: three } }),
+    (r) => [r.report.done === three.length && r.revoke.disabled.length === three.length, r.report.done + " disabled"]);
+  await step("revokes_list", () => call("revokes_list", { profile_id: id }), (r) => [r.length >= 1, r.length + " revokes"]);
+  if (revoked) {
+    await step("revoke_reenable", () => call("revoke_reenable", { profile_id: id, run_id: "smoke-4", revoke_id: revoked.revoke.id }),
+      (r) => [r.done === three.length, r.done + " enabled"]);
+    await step("revoke_delete", () => call("revoke_delete", { profile_id: id, run_id: "smoke-5", revoke_id: revoked.revoke.id }),
+      (r) => [r.done === three.length, r.done + " deleted"]);
+  }
+  await step("emergency_revoke_take", () => call("emergency_revoke_take", {}), (r) => [r === false, String(r)]);
   await step("profile_rename", () => call("profile_rename", { id, name: "Demo" }), (p) => [p.name === "Demo", p.name]);
   await step("profile_switch", () => call("profile_switch", { id }), (s) => [s.active_profile_id === id, "active"]);
   await rejects("unknown profile", () => call("credits_get", { profile_id: "nope" }), "profile_not_found");

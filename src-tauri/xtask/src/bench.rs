@@ -1,6 +1,7 @@
-//! `cargo xtask bench [list | idle]`: builds what a benchmark needs in release mode and runs it
+//! `cargo xtask bench [list | idle | revoke]`: builds what a benchmark needs in release mode and runs it
 //! (tests/bench/runner): `list`, Keyward's list_all_workspaces against the official Python SDK; `idle`, the
-//! app at rest beside a minimal Tauri app, inside the private desktop session (tests/session.sh).
+//! app at rest beside a minimal Tauri app, inside the private desktop session (tests/session.sh);
+//! `revoke`, Keyward's emergency revoke of 1,000 keys against the Python SDK in a loop.
 
 use std::process::Command;
 
@@ -20,6 +21,9 @@ enum Which {
     /// Keyward's idle CPU and memory with 1,000 keys and its window closed, beside a minimal Tauri
     /// app built in the same run (printed, not asserted).
     Idle(Options),
+    /// Emergency revoke: disable then delete 1,000 keys (50 ms latency, 5 % of requests answered
+    /// 429), Keyward against the official Python SDK in a sequential loop.
+    Revoke(Options),
 }
 
 #[derive(clap::Args, Default)]
@@ -41,9 +45,10 @@ struct Options {
 
 pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
     let default = Which::List(Options::default());
-    let (idle, options) = match args.which.as_ref().unwrap_or(&default) {
-        Which::List(options) => (false, options),
-        Which::Idle(options) => (true, options),
+    let (idle, revoke, options) = match args.which.as_ref().unwrap_or(&default) {
+        Which::List(options) => (false, false, options),
+        Which::Idle(options) => (true, false, options),
+        Which::Revoke(options) => (false, true, options),
     };
     if !options.no_setup {
         crate::setup(workspace, false)?;
@@ -77,7 +82,9 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
                 .flat_map(|package| ["-p", package])
                 .collect::<Vec<_>>(),
         ];
-        if !idle {
+        if revoke {
+            builds.push(vec!["-p", "keyward-core", "--example", "revoke_bench"]);
+        } else if !idle {
             // An --example selects only examples, so Keyward's side of `list` is a build of its own.
             builds.push(vec!["-p", "keyward-core", "--example", "list_all_bench"]);
         }
@@ -96,6 +103,15 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
         session.args(["--x11", "--"]).arg(runner).arg("idle");
         session.args(options.debug.then_some("--debug"));
         session
+    } else if revoke {
+        let mut revoke = workspace.command(runner);
+        revoke
+            .arg("revoke")
+            .arg("--python")
+            .arg(workspace.path("tests/.venv/bin/python"))
+            .arg("--sdk-script")
+            .arg(workspace.path("tests/bench/sdk_revoke.py"));
+        revoke
     } else {
         let mut list = workspace.command(runner);
         list.arg("list")

@@ -17,6 +17,7 @@ import { FakeGuardrails } from "./fakeGuardrails";
 import { FakeAudit } from "./fakeAudit";
 import { FakeOrganise } from "./fakeOrganise";
 import { FakeLocate } from "./fakeLocate";
+import { FakeBatch } from "./fakeBatch";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { FakeCsv } from "./fakeCsv";
@@ -195,6 +196,12 @@ export class FakeBackend {
     setKeys: (id, keys) => { this.keys[id] = keys; },
     error: (kind, message, field = null) => appError(kind, message, field),
   });
+  /** Batch runs and emergency revokes (src/test/fakeBatch.ts). */
+  batch: FakeBatch = new FakeBatch({
+    keysOf: (id) => this.keys[id] ?? [],
+    setKeys: (id, keys) => (this.keys[id] = keys),
+    error: (kind, message, field = null) => appError(kind, message, field),
+  });
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -231,6 +238,9 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
+    if (cmd.startsWith("batch_") || cmd.startsWith("revoke") || cmd === "emergency_revoke_take") {
+      return this.batch.run(cmd, args as Record<string, unknown>);
+    }
     const result = this.run(cmd, args as Record<string, unknown>);
     this.audit.observe(cmd, args, result);
     return result;

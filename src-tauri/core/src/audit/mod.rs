@@ -28,8 +28,8 @@ pub use export::{AuditExportFormat, export, write_export_file};
 pub use log::HEAD_SETTING;
 pub use rotation::rotation_entries;
 pub use values::{
-    AssignmentChange, AuditValue, BudgetChange, DeployChange, GuardrailSettings, KeySettings,
-    ProfileSettings, RotationChange, SecretResolution,
+    AssignmentChange, AuditValue, BatchSummary, BudgetChange, DeployChange, GuardrailSettings,
+    KeySettings, ProfileSettings, RotationChange, SecretResolution,
 };
 pub use verify::{AuditHead, AuditProblem, AuditProblemKind, AuditVerification, verify};
 

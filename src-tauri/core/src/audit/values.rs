@@ -22,6 +22,24 @@ pub enum AuditValue {
     Secret(SecretResolution),
     /// A key's local labels (tags, environment, project, owner, notes).
     Labels(crate::metadata::KeyMetadata),
+    /// A batch run or an emergency revoke as a whole (each key has its own entry too).
+    Batch(BatchSummary),
+}
+
+/// What a batch run or an emergency revoke did, in counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BatchSummary {
+    /// The batch run's id, or the revoke's.
+    pub id: String,
+    /// `disable`, `enable`, `set_limit`, `clear_limit`, `assign_guardrail`, `delete`, `revoke`, `reenable`.
+    pub operation: String,
+    /// The filter expression or "selection of N keys" (revokes).
+    pub selection: Option<String>,
+    pub total: u32,
+    pub done: u32,
+    pub failed: u32,
+    pub not_run: u32,
+    pub cancelled: bool,
 }
 
 /// A key's settings (what an update can change, and what identifies it).
@@ -206,6 +224,23 @@ impl AuditValue {
                 ("target", deploy.target.clone()),
             ],
             AuditValue::Secret(secret) => vec![("resolution", secret.resolution.clone())],
+            AuditValue::Batch(batch) => {
+                let mut fields = vec![
+                    ("operation", batch.operation.clone()),
+                    ("id", batch.id.clone()),
+                ];
+                if let Some(selection) = &batch.selection {
+                    fields.push(("selection", selection.clone()));
+                }
+                fields.extend([
+                    ("total", batch.total.to_string()),
+                    ("done", batch.done.to_string()),
+                    ("failed", batch.failed.to_string()),
+                    ("not_run", batch.not_run.to_string()),
+                    ("cancelled", batch.cancelled.to_string()),
+                ]);
+                fields
+            }
             AuditValue::Labels(labels) => vec![
                 ("tags", labels.tags.join(", ")),
                 ("environment", opt(labels.environment.as_ref())),

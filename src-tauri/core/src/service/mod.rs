@@ -8,6 +8,8 @@
 
 mod account;
 mod audit;
+mod batch;
+mod batch_audit;
 mod csv_files;
 mod guardrails;
 mod idle;
@@ -61,6 +63,8 @@ pub trait EventSink: Send + Sync + 'static {
     fn connectivity(&self, event: ConnectivityEvent);
     /// A rotation changed (a step started or ended, an action, a resume); the whole view.
     fn rotation_changed(&self, _rotation: crate::rotation::RotationView) {}
+    /// A key of a batch run finished (done, failed or not run), with the run's counts so far.
+    fn batch_progress(&self, _event: crate::batch::BatchProgressEvent) {}
 }
 
 /// An `EventSink` that drops everything (the CLI, most tests).
@@ -142,6 +146,8 @@ struct Inner {
     key_guardrails: Arc<guardrails::KeyGuardrailCache>,
     /// The running scan for keys in files (one at a time), so it can be cancelled.
     locate: locate::LocateState,
+    /// The batch runs under way (for cancel), by run id.
+    batches: crate::batch::RunningBatches,
 }
 
 impl Inner {
@@ -194,6 +200,7 @@ impl Keyward {
             workspaces: workspaces::ProfileWorkspaces::default(),
             key_guardrails,
             locate: locate::LocateState::default(),
+            batches: crate::batch::RunningBatches::default(),
         });
         Keyward { inner }
     }

@@ -75,6 +75,8 @@ const MIGRATIONS: &[M<'static>] = &[
         .comment("local key metadata: tags, environment, project, owner, notes"),
     M::up(include_str!("schema/v8_key_locations.sql"))
         .comment("where each key lives: hashes of found secrets and their places"),
+    M::up(include_str!("schema/v9_revokes.sql"))
+        .comment("emergency revokes: matched and disabled key hashes"),
 ];
 
 /// How many migrations exist, i.e. the schema version of an up-to-date database.
@@ -105,7 +107,7 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         Migrations::from_slice(MIGRATIONS).validate().unwrap();
-        assert_eq!(LATEST_VERSION, 8);
+        assert_eq!(LATEST_VERSION, 9);
     }
 
     /// A version-3 database where two processes had raced (two unfinished rotations of one key):

@@ -12,6 +12,7 @@ mod key_metadata;
 mod migrations;
 mod profile_manager;
 mod profiles;
+mod revokes;
 mod rotation_journal;
 mod rotation_leases;
 mod rotation_policies;

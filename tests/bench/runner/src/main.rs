@@ -5,6 +5,7 @@
 mod idle;
 mod list;
 mod procs;
+mod revoke;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -33,12 +34,15 @@ enum Which {
     List(list::Args),
     /// Keyward's idle CPU and memory with 1,000 keys and its window closed, beside a minimal Tauri app.
     Idle(idle::Args),
+    /// Keyward's emergency revoke (disable, then delete 1,000 keys) against the Python SDK in a loop.
+    Revoke(revoke::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().which {
         Which::List(args) => list::run(&args),
         Which::Idle(args) => idle::run(&args),
+        Which::Revoke(args) => revoke::run(&args),
     }
 }
 

@@ -1,8 +1,9 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
 import type { AlertsSnapshot } from "./AlertsSnapshot";
+import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
+import type { EmergencyRevokeOpenEvent } from "./EmergencyRevokeOpenEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
-import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
 
@@ -13,5 +14,6 @@ export type Events = {
   "alerts-changed": AlertsSnapshot;
   "rotation-changed": RotationView;
   "open-key": OpenKeyEvent;
-  "keys-csv-progress": KeysCsvProgress;
+  "batch-progress": BatchProgressEvent;
+  "emergency-revoke-open": EmergencyRevokeOpenEvent;
 };
