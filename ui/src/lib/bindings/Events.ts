@@ -4,8 +4,10 @@ import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { EmergencyRevokeOpenEvent } from "./EmergencyRevokeOpenEvent";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
+import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
+import type { ScanProgress } from "./ScanProgress";
 
 /** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
 export type Events = {
@@ -14,6 +16,8 @@ export type Events = {
   "alerts-changed": AlertsSnapshot;
   "rotation-changed": RotationView;
   "open-key": OpenKeyEvent;
+  "locate-progress": ScanProgress;
+  "keys-csv-progress": KeysCsvProgress;
   "batch-progress": BatchProgressEvent;
   "emergency-revoke-open": EmergencyRevokeOpenEvent;
 };
