@@ -119,9 +119,9 @@ pub async fn import(
     if preview.problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Usage(format!(
-            "{} problem(s) in the file",
-            preview.problems.len()
+        Err(CliError::Core(keyward_core::Error::invalid(
+            "file",
+            format!("{} problem(s) in the file", preview.problems.len()),
         )))
     }
 }
@@ -161,9 +161,9 @@ pub async fn create_from_csv(
         return if preview.problems.is_empty() {
             Ok(())
         } else {
-            Err(CliError::Usage(format!(
-                "{} problem(s) in the file",
-                preview.problems.len()
+            Err(CliError::Core(keyward_core::Error::invalid(
+                "file",
+                format!("{} problem(s) in the file", preview.problems.len()),
             )))
         };
     }
@@ -243,7 +243,7 @@ pub async fn create_from_csv(
             })
             .map(|o| o.row.to_string())
             .collect();
-        return Err(CliError::Usage(format!(
+        return Err(CliError::Partial(format!(
             "not every row was created; retry with --rows {}",
             failed.join(",")
         )));

@@ -144,7 +144,7 @@ async fn resolve(service: &Keyward, profile: &Profile, wanted: &str) -> Result<S
         .collect();
     match named.as_slice() {
         [one] => Ok(one.key.hash.clone()),
-        [] => Err(CliError::Usage(format!(
+        [] => Err(CliError::NotFound(format!(
             "no key with the hash or name `{wanted}` in profile {}",
             profile.name
         ))),

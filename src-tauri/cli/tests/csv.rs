@@ -123,15 +123,15 @@ async fn export_import_and_create_from_csv() {
     assert_eq!(preview["changes"].as_array().unwrap().len(), 0);
     assert_eq!(preview["unchanged"], 2);
 
-    // An edited file with a bad row: the preview exits 1 and --apply applies nothing…
+    // An edited file with a bad row: the preview exits 5 (invalid input) and --apply applies nothing…
     let edited = d.join("edited.csv");
     std::fs::write(&edited, "name,tags\napi-a,leaked\napi-b,two words\n").unwrap();
     let edited = edited.to_str().unwrap();
     let preview = cli(d, &service, &["--json", "import", edited], None);
-    assert_eq!(preview.status.code(), Some(1));
+    assert_eq!(preview.status.code(), Some(5));
     assert_eq!(json(&preview)["problems"][0]["row"], 3);
     let refused = cli(d, &service, &["import", edited, "--apply"], None);
-    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(refused.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was applied"));
     // …until only the valid rows are applied.
     let applied = json(&cli(

@@ -219,9 +219,9 @@ async fn scan_prints_the_map_and_never_a_secret() {
     assert!(text.contains("[unknown key]"), "{text}");
     assert!(text.contains("[unreadable]"), "{text}");
 
-    // No folders chosen and none given: a usage error, exit code 1.
+    // No folders chosen and none given: a usage error, exit code 2.
     let none = runner.run(data.path(), &["scan"]);
-    assert_eq!(none.status.code(), Some(1), "{none:?}");
+    assert_eq!(none.status.code(), Some(2), "{none:?}");
     assert!(String::from_utf8_lossy(&none.stderr).contains("--folder"));
 
     // A chosen folder: the scan is saved.

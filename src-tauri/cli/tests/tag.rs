@@ -121,16 +121,17 @@ async fn tag_edits_metadata_and_tags_counts_it() {
     let row = ok_json(&run(&["--json", "tag", "worker", "--add", "prod,batch"]));
     assert_eq!(row["hash"], worker);
 
-    // A bad tag: refused, exit 1, the field named, nothing changed.
+    // A bad tag: refused as invalid input (exit 5), the field named, nothing changed.
     let bad = run(&["--json", "tag", "worker", "--add", "no spaces!"]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("tag"));
-    // Two keys share a name: refused.
+    // Two keys share a name: refused as a usage error (exit 2).
     let twin = run(&["tag", "twin", "--add", "x"]);
-    assert_eq!(twin.status.code(), Some(1));
+    assert_eq!(twin.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twin.stderr).contains("2 keys are named"));
-    // Nothing to do: refused.
-    assert_eq!(run(&["tag", "worker"]).status.code(), Some(1));
+    // Nothing to do: refused (usage, exit 2); an unknown key is not found (exit 3).
+    assert_eq!(run(&["tag", "worker"]).status.code(), Some(2));
+    assert_eq!(run(&["tag", "nobody", "--add", "x"]).status.code(), Some(3));
     // --notes and --clear-notes together: clap refuses (exit 2).
     assert_eq!(
         run(&["tag", "worker", "--notes", "n", "--clear-notes"])

@@ -584,7 +584,7 @@ for (const scheme of ["light", "dark"]) {
   });
 
   await step(`${scheme}: switch to Workspaces (Ctrl+2), budgets and members`, async () => {
-    await ws.getByRole("tab", { name: "Keys" }).focus();
+    await ws.getByRole("tab", { name: "Keys", exact: true }).focus();
     await ws.keyboard.press("Control+2");
     const card = ws.getByRole("article", { name: "Research" });
     await card.waitFor();
