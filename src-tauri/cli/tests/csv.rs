@@ -1,6 +1,6 @@
 //! `keyward-cli export`, `import` and `create --from-csv` run as the real binary against the
 //! emulator: export then import is a no-op preview (exit 0); a file with a bad row previews with
-//! exit 1 and applies nothing; `--apply` sets the labels; a bulk create previews without sending,
+//! exit 5 (invalid input) and applies nothing; `--apply` sets the labels; a bulk create previews without sending,
 //! creates with `--yes` without printing any secret, and a re-run creates nothing twice.
 //!
 //! Needs a Secret Service (the profile's management key and the pending secrets go to the keychain):
@@ -8,48 +8,11 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use openrouter_emulator::{Emulator, EmulatorConfig};
-use serde_json::Value;
 
-const CLI: &str = env!("CARGO_BIN_EXE_keyward-cli");
-
-fn cli(dir: &std::path::Path, service: &str, args: &[&str], key: Option<&str>) -> Output {
-    let mut command = Command::new(CLI);
-    command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--keychain-service", service])
-        .args(args)
-        .env_remove("KEYWARD_MANAGEMENT_KEY")
-        .stdin(Stdio::null());
-    if let Some(key) = key {
-        command.env("KEYWARD_MANAGEMENT_KEY", key);
-    }
-    command.output().unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!(
-            "{err}: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
+use support::{ok_text as ok, profile_cli as cli, stdout_json as json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service (run in the keychain session)"]

@@ -7,37 +7,13 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use keyward_core::vault::Vault;
 use openrouter_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 
-const CLI: &str = env!("CARGO_BIN_EXE_keyward-cli");
-
-fn cli(dir: &std::path::Path, service: &str, args: &[&str], key: Option<&str>) -> Output {
-    let mut command = Command::new(CLI);
-    command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--keychain-service", service])
-        .args(args)
-        .env_remove("KEYWARD_MANAGEMENT_KEY")
-        .stdin(Stdio::null());
-    if let Some(key) = key {
-        command.env("KEYWARD_MANAGEMENT_KEY", key);
-    }
-    command.output().unwrap()
-}
-
-fn ok_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+use support::{ok_json, profile_cli as cli};
 
 async fn create(emulator: &Emulator, name: &str) -> String {
     let created: Value = reqwest::Client::new()

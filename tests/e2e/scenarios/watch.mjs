@@ -204,8 +204,8 @@ scenario(11, "tray", async () => {
   const NAME = "e2e-tray-limited";
   const key = (await em.api("POST", "/keys", { name: NAME, limit: 10, limit_reset: "monthly" })).data;
   const tray = await new Tray().start();
-  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Quit.
-  const [OPEN, REFRESH, PAUSE, QUIT] = [1, 2, 3, 4];
+  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…, Quit.
+  const [OPEN, REFRESH, PAUSE, EMERGENCY, QUIT] = [1, 2, 3, 4, 5];
   try {
     await dumpOnFailure("11-tray", em, () => withApp(where, async (browser) => {
       await addProfile(browser, em);
@@ -248,6 +248,16 @@ scenario(11, "tray", async () => {
       await tray.choose(OPEN);
       await waitFor("the window to be shown by the tray's Open", () => mapped(main.id), { timeout: 10000 });
       await shot("11-window-reopened");
+
+      // Emergency revoke…: the window opens on the revoke flow (nothing is revoked until confirmed).
+      await tray.choose(EMERGENCY);
+      const revoke = dialog(browser, "Emergency revoke");
+      await revoke.waitForDisplayed({ timeout: 10000 });
+      await shot("11-tray-emergency-revoke");
+      await browser.keys("Escape");
+      await revoke.waitForDisplayed({ reverse: true, timeout: 5000 });
+      const still = (await em.api("GET", `/keys/${key.hash}`)).data;
+      check(still.disabled === false, "opening the emergency revoke from the tray changed a key");
 
       // Quit: the app ends, window, tray icon and all.
       await tray.choose(QUIT);

@@ -164,6 +164,53 @@ impl Bench {
     }
 }
 
+/// The CLI on a stored profile: `--data-dir` and `--keychain-service` of the test's own, standard
+/// input closed; `key` (if any) in `KEYWARD_MANAGEMENT_KEY` (e.g. for `profile-add`).
+pub fn profile_cli(
+    dir: &std::path::Path,
+    service: &str,
+    args: &[&str],
+    key: Option<&str>,
+) -> Output {
+    let mut command = Command::new(CLI);
+    command
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--keychain-service", service])
+        .args(args)
+        .env_remove("KEYWARD_MANAGEMENT_KEY")
+        .env_remove("KEYWARD_BASE_URL")
+        .stdin(Stdio::null());
+    if let Some(key) = key {
+        command.env("KEYWARD_MANAGEMENT_KEY", key);
+    }
+    command.output().unwrap()
+}
+
+/// Standard output of a run that must have succeeded (else the panic shows both streams).
+pub fn ok_text(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        output.stdout_text(),
+        output.stderr_text()
+    );
+    output.stdout_text()
+}
+
+/// Standard output parsed as JSON (the run need not have succeeded: `--json` errors print a report).
+pub fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}\n{}", output.stdout_text(), output.stderr_text()))
+}
+
+/// `ok_text` parsed as JSON.
+pub fn ok_json(output: &Output) -> Value {
+    ok_text(output);
+    stdout_json(output)
+}
+
 pub fn run_with_stdin(command: &mut Command, stdin: Option<&str>) -> Output {
     if let Some(input) = stdin {
         command.stdin(Stdio::piped());

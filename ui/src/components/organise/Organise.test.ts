@@ -58,6 +58,17 @@ describe("organising keys in the list", () => {
     expect(screen.queryByText(/unused for 30\+ days —/)).not.toBeInTheDocument();
   });
 
+  it("selects the idle keys on request, so the selection bar can disable them", async () => {
+    const { container, user } = renderApp(oneProfile(keys()));
+    await screen.findByText("checkout-api");
+    const suggestion = screen.getByText(/unused for 30\+ days/).closest("[role=status]") as HTMLElement;
+    await user.click(within(suggestion).getByRole("button", { name: "Select them" }));
+    expect(rowNames(container).sort()).toEqual(["checkout-api", "staging-bot"]);
+    const bar = screen.getByRole("toolbar", { name: "Selected keys" });
+    expect(bar).toHaveTextContent("2");
+    expect(within(bar).getByRole("button", { name: "Disable" })).toBeInTheDocument();
+  });
+
   it("saves the current filters under a name (validated in Rust), applies and deletes them", async () => {
     const fake = oneProfile(keys());
     const { container, user } = renderApp(fake);
