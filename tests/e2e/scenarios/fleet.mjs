@@ -91,7 +91,8 @@ scenario(18, "fleet", async () => {
       await button(browser, "Show matching keys").click();
       const matching = flow.$('ul[aria-label="Matching keys"]');
       await matching.waitForDisplayed({ timeout: 15000 });
-      const matched = (await matching.getText()).split("\n").map((s) => s.trim()).filter(Boolean).sort();
+      const matched = (await browser.execute(() =>
+        Array.from(document.querySelectorAll('ul[aria-label="Matching keys"] li')).map((li) => li.textContent.trim()))).sort();
       check(JSON.stringify(matched) === JSON.stringify([...LEAKED].sort()), `the revoke matches ${JSON.stringify(matched)}`);
       check((await flow.getText()).includes("3 keys match"), `the confirm step says: ${await flow.getText()}`);
       await shot("18-revoke-confirm");
@@ -114,6 +115,8 @@ scenario(18, "fleet", async () => {
       check(result.includes("Every key is done."), `the revoke's per-key results: ${result}`);
       check(!(await flow.$('ul[aria-label="Keys not done"]').isExisting()), "the revoke lists keys not done");
       await shot("18-revoke-results");
+      // The list under the dialog already shows them disabled (from the run's own changes, no refresh).
+      for (const name of LEAKED) await waitForRow(browser, name, (r) => r.status === "disabled", 10000);
 
       // OpenRouter: exactly the leaked keys disabled.
       const afterRevoke = await heldDisabled(em, ALL);
@@ -175,7 +178,19 @@ scenario(18, "fleet", async () => {
       check(oldest([...revokes, ...disables]) > newest(labels), `the revoke is not after the label changes: ${JSON.stringify(entries)}`);
       check(entries.every((e, i) => i === 0 || entries[i - 1].seq > e.seq), "the audit log is not newest first");
       console.log(`  audit: ${entries.length} entries (${labels.length} label changes, 1 revoke + ${disables.length} disables, 1 re-enable + ${enables.length} enables); profile column of a label change: “${labels[0].profile}”`);
+      // Notices out of the way, then the newest entries and, scrolled down, the label changes.
+      await waitFor("every notice to be dismissed", async () => {
+        const open = await browser.$$('button[aria-label="Dismiss"]');
+        if (open.length === 0) return true;
+        await open[0].click().catch(() => {});
+        return false;
+      }, { timeout: 10000, interval: 300 });
       await shot("18-audit");
+      await browser.execute(() => {
+        const body = document.querySelector('section[aria-label="Audit"] .body');
+        if (body) body.scrollTop = body.scrollHeight;
+      });
+      await shot("18-audit-older");
     }));
   } finally {
     await em.stop();
