@@ -1,6 +1,7 @@
-//! The key list's filters, the same rules as the app's list (`ui/src/lib/keys.ts`): a search over
-//! name, label and hash prefix, a status, "has a limit", "≥ 80 % of its limit used", "expires within
-//! N days" (the app's chip is 7), and a workspace.
+//! The key list's filters, the same rules as the app's list (`ui/src/lib/keys.ts` and
+//! `components/organise/labels.ts`): a search over name, label, hash prefix and tags, a status, "has a
+//! limit", "≥ 80 % of its limit used", "expires within N days" (the app's chip is 7), a workspace,
+//! the local labels (tag, environment, project, owner) and "unused for N days".
 
 use chrono::{DateTime, Duration, Utc};
 use keyward_core::ipc::{KeyRow, KeyStatus};
@@ -35,6 +36,30 @@ pub struct Filters {
     /// Only keys of this workspace (id); default: every workspace of the account.
     #[arg(long)]
     pub workspace: Option<String>,
+    /// Only keys carrying this local tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only keys whose local environment label is this (case-insensitive).
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Only keys whose local project label is this (case-insensitive).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only keys whose local owner label is this (case-insensitive).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only keys unused for at least this many days (from OpenRouter's last use, the usage
+    /// snapshots and /activity; a key never seen used counts from its creation).
+    #[arg(long, value_name = "DAYS")]
+    pub unused: Option<u32>,
+}
+
+/// A label filter: unset matches all; otherwise the label equals it, ignoring case and spaces around.
+fn label_matches(value: Option<&str>, wanted: Option<&str>) -> bool {
+    match wanted.map(str::trim).filter(|w| !w.is_empty()) {
+        None => true,
+        Some(wanted) => value.is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted)),
+    }
 }
 
 /// Share of the limit spent (0‥1+), `None` without a limit.
@@ -83,13 +108,31 @@ impl Filters {
         {
             return false;
         }
+        let labels = &key.metadata;
+        if let Some(tag) = &self.tag
+            && !labels.has_tag(tag)
+        {
+            return false;
+        }
+        if !label_matches(labels.environment.as_deref(), self.environment.as_deref())
+            || !label_matches(labels.project.as_deref(), self.project.as_deref())
+            || !label_matches(labels.owner.as_deref(), self.owner.as_deref())
+        {
+            return false;
+        }
+        if let Some(days) = self.unused
+            && !key.idle_days.is_some_and(|idle| idle >= days)
+        {
+            return false;
+        }
         if let Some(query) = self.search.as_deref().map(str::trim)
             && !query.is_empty()
         {
             let query = query.to_lowercase();
             return key.key.name.to_lowercase().contains(&query)
                 || key.key.label.to_lowercase().contains(&query)
-                || key.key.hash.starts_with(&query);
+                || key.key.hash.starts_with(&query)
+                || labels.tags.iter().any(|tag| tag.contains(&query));
         }
         true
     }
@@ -164,5 +207,44 @@ mod tests {
         };
         assert!(has_limit.matches(&row("a", Some(1.0), 0.0, None), now));
         assert!(!has_limit.matches(&row("a", None, 0.0, None), now));
+    }
+
+    #[test]
+    fn labels_and_idle_days() {
+        let now = Utc::now();
+        let mut tagged =
+            row("a", None, 0.0, None).with_metadata(keyward_core::metadata::KeyMetadata {
+                tags: vec!["leaked".into(), "team:core".into()],
+                environment: Some("Production".into()),
+                ..Default::default()
+            });
+        tagged.idle_days = Some(40);
+        let plain = row("b", None, 0.0, None);
+        let by = |filters: Filters| (filters.matches(&tagged, now), filters.matches(&plain, now));
+        let tag = Filters {
+            tag: Some("Leaked".into()),
+            ..Filters::default()
+        };
+        assert_eq!(by(tag), (true, false));
+        let env = Filters {
+            environment: Some(" production ".into()),
+            ..Filters::default()
+        };
+        assert_eq!(by(env), (true, false));
+        let unused = Filters {
+            unused: Some(30),
+            ..Filters::default()
+        };
+        assert_eq!(by(unused), (true, false));
+        let too_long = Filters {
+            unused: Some(41),
+            ..Filters::default()
+        };
+        assert_eq!(by(too_long), (false, false));
+        let search = Filters {
+            search: Some("TEAM:".into()),
+            ..Filters::default()
+        };
+        assert_eq!(by(search), (true, false));
     }
 }
