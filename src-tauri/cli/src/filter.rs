@@ -121,7 +121,7 @@ impl Filters {
             return false;
         }
         if let Some(days) = self.unused
-            && !key.idle_days.is_some_and(|idle| idle >= days)
+            && key.idle_days.is_none_or(|idle| idle < days)
         {
             return false;
         }
