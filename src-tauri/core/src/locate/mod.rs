@@ -313,6 +313,7 @@ pub struct KeyLocations {
 mod tests {
     use super::*;
 
+    // A made-up, key-shaped fixture (never a real key).
     const KEY: &str = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     #[test]
