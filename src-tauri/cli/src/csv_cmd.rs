@@ -208,8 +208,9 @@ pub async fn create_from_csv(
                     error,
                 } => format!(
                     "created {hash}, but the keychain refused its secret ({}); copy it now, it is \
-                     shown only once: {secret}",
-                    error.message
+                     shown only once: {}",
+                    error.message,
+                    secret.expose()
                 ),
                 KeysCsvRowResult::Failed { error, may_exist } => format!(
                     "failed: {}{}",

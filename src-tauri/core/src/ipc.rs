@@ -209,6 +209,30 @@ impl fmt::Debug for CreatedKey {
     }
 }
 
+/// A created key's secret on its one trip to a front end, outside `CreatedKey` (a bulk-create row
+/// whose secret the keychain refused). A string on the wire; `Debug` never prints it, so a result
+/// logged or shown by a failing assertion does not carry it.
+#[derive(Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(transparent)]
+#[ts(type = "string")]
+pub struct ShownSecret(String);
+
+impl ShownSecret {
+    pub fn new(secret: String) -> Self {
+        ShownSecret(secret)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ShownSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[REDACTED]\"")
+    }
+}
+
 // --- Arguments ------------------------------------------------------------------------------------
 
 /// The arguments of commands that take none: `{}`.

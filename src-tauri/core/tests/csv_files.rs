@@ -535,10 +535,14 @@ async fn a_keychain_refusal_stops_the_run_and_hands_back_that_one_secret() {
         .unwrap();
     rig.t.keychain.clear_faults();
     assert_eq!((run.created, run.failed, run.not_run), (3, 0, 3), "{run:?}");
+    // The result's Debug (what a failing assertion prints) never shows the secret.
+    if let KeysCsvRowResult::CreatedSecretNotSaved { secret, .. } = &run.outcomes[2].result {
+        assert!(!format!("{run:?}").contains(secret.expose()));
+    }
     match &run.outcomes[2].result {
         KeysCsvRowResult::CreatedSecretNotSaved { hash, secret, .. } => {
             assert_eq!(
-                &sha256_hex(secret),
+                &sha256_hex(secret.expose()),
                 hash,
                 "the row carries the key's own secret"
             );

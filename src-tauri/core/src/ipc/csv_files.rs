@@ -100,7 +100,7 @@ pub enum KeysCsvRowResult {
     /// Created, but the keychain refused the secret: this is its only copy (the run stopped here).
     CreatedSecretNotSaved {
         hash: String,
-        secret: String,
+        secret: super::ShownSecret,
         error: AppError,
     },
     /// Not created. `may_exist`: the answer was lost after the request may have landed (a retry

@@ -316,7 +316,7 @@ impl Keyward {
         if let Some(error) = created.keychain_error {
             return KeysCsvRowResult::CreatedSecretNotSaved {
                 hash,
-                secret: created.secret,
+                secret: crate::ipc::ShownSecret::new(created.secret),
                 error,
             };
         }
