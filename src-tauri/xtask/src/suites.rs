@@ -178,6 +178,13 @@ const SUITES: &[Suite] = &[
             e2e
         }),
     },
+    Suite {
+        name: "install",
+        groups: &["package"],
+        about: "the .deb and .rpm of the debug app: metadata, files; apt installs the .deb, launched from its desktop entry under Xvfb (window, sandbox offer), quit from the tray, removed (as root)",
+        needs: &[Need::Ui, Need::Workspace],
+        run: Run::Custom(crate::bundle::install_suite),
+    },
 ];
 
 /// Ok(false) when a suite failed or could not run (the summary has said so already).
@@ -286,7 +293,7 @@ fn run_suite(ws: &Workspace, suite: &Suite) -> anyhow::Result<Counts> {
 
 /// Runs `command` and reads the JUnit report it writes to `report`. A missing report, one with no
 /// test, or a failed exit without a failed test, is an error, never a pass.
-fn junit_run(command: &mut Command, report: &Path) -> anyhow::Result<Counts> {
+pub(crate) fn junit_run(command: &mut Command, report: &Path) -> anyhow::Result<Counts> {
     junit_run_status(command, report)?.1
 }
 
