@@ -199,6 +199,12 @@ async function main() {
       const listed = (await sh("dpkg", ["-L", PACKAGE])).split("\n").filter(Boolean);
       sameList(DEB_FILES.filter((f) => !listed.includes(f)), [], "dpkg -L lacks");
       for (const file of DEB_FILES) check(existsSync(file), `${file} is listed but not on disk`);
+      // Each icon is a PNG of its directory's size (width and height from the IHDR chunk).
+      for (const [i, icon] of ICONS.entries()) {
+        const png = readFileSync(icon);
+        const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+        check(png.toString("latin1", 1, 4) === "PNG" && width === ICON_SIZES[i] && height === ICON_SIZES[i], `${icon} is ${width}x${height}`);
+      }
       wasInstalled = true;
     });
 
