@@ -25,11 +25,28 @@ done
   fail "python3-gi and gir1.2-atspi-2.0 are missing (cargo xtask setup installs them)"
 [ -d "$root/tests/e2e/node_modules/webdriverio" ] || fail "run npm ci in tests/e2e first (cargo xtask setup does): the suite uses its tray helpers"
 
+# Whatever happens in the session (a timeout or a signal ends install.mjs before its own clean-up),
+# the package does not stay installed.
+# shellcheck disable=SC2317 # (called by the EXIT trap)
+purge_leftover() {
+  local left
+  left=$(dpkg-query -W -f='${Status}' keyward 2>/dev/null || true)
+  if [ -n "$left" ] && [ "$left" != "unknown ok not-installed" ]; then
+    echo "install: keyward is still known to dpkg after the run ($left); purging it"
+    dpkg --purge keyward || true
+  fi
+}
+trap purge_leftover EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 artifacts="$root/tests/artifacts/install"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 export INSTALL_ARTIFACTS=$artifacts INSTALL_JUNIT=${INSTALL_JUNIT:-$artifacts/junit.xml}
-export KEYWARD_DEB=$(realpath "$KEYWARD_DEB") KEYWARD_RPM=$(realpath "$KEYWARD_RPM")
+KEYWARD_DEB=$(realpath "$KEYWARD_DEB")
+KEYWARD_RPM=$(realpath "$KEYWARD_RPM")
+export KEYWARD_DEB KEYWARD_RPM
 # As in the e2e session: the web view paints without GPU compositing under Xvfb.
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
 
@@ -40,12 +57,5 @@ status=$?
 if [ "$status" = 124 ] || [ "$status" = 137 ]; then
   echo "install: timed out after ${INSTALL_TIMEOUT:-300} s"
   tail -1 "$artifacts/install.log" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$' || echo "0 passed, 1 failed"
-fi
-# Whatever happened in the session (a timeout kills install.mjs before its own clean-up): the
-# package does not stay installed.
-if [ "$(dpkg-query -W -f='${Status}' keyward 2>/dev/null)" != "" ] &&
-  [ "$(dpkg-query -W -f='${Status}' keyward 2>/dev/null)" != "unknown ok not-installed" ]; then
-  echo "install: keyward is still known to dpkg after the run; purging it"
-  dpkg --purge keyward || true
 fi
 exit "$status"
