@@ -9,6 +9,7 @@
 mod app;
 mod bench;
 mod junit;
+mod licenses;
 mod lints;
 mod suites;
 
@@ -38,6 +39,9 @@ enum Task {
     /// Benchmarks (not tests): `list` (the default), Keyward's list_all against the official Python
     /// SDK over 10,000 keys; `idle`, the app's idle CPU and memory beside a minimal Tauri app.
     Bench(bench::BenchArgs),
+    /// Write the list of bundled third-party libraries and their licences (About); `--check` fails
+    /// when the committed list is stale.
+    Licenses(licenses::LicensesArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         // The summary's closing line must stay the last line printed, so no message follows it.
         Task::Test(args) => suites::run(&workspace, &args),
         Task::Bench(args) => bench::run(&workspace, &args).map(|()| true),
+        Task::Licenses(args) => licenses::run(&workspace, &args).map(|()| true),
     });
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
