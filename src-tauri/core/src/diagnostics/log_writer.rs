@@ -143,7 +143,7 @@ mod tests {
     fn every_write_is_redacted() {
         let secret = format!("sk-or-v1-{}", "cafe0123".repeat(8));
         let mut out = Redacting(Vec::new());
-        write!(out, "WARN request failed: key {secret} refused\n").unwrap();
+        writeln!(out, "WARN request failed: key {secret} refused").unwrap();
         let text = String::from_utf8(out.0).unwrap();
         assert_eq!(
             text,
