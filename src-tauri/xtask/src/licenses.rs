@@ -53,7 +53,9 @@ struct Library {
 /// The generated file's text for the repository at `root`.
 pub fn generate(root: &Path) -> anyhow::Result<String> {
     let output = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        // Not --offline: a machine that built for one platform only may lack the manifests of the
+        // other platforms' crates, which cargo then fetches (crates.io).
+        .args(["metadata", "--format-version", "1", "--locked"])
         .current_dir(root)
         .output()
         .context("running cargo metadata")?;
