@@ -2,7 +2,8 @@
 //! convenience: while the UI is not built (`ui/dist` missing), the app embeds a placeholder page
 //! that says so, instead of failing to compile — so `cargo build`, `cargo test` and `cargo clippy`
 //! of the whole workspace work before `npm run build` has run. A `TAURI_CONFIG` set by the caller
-//! always wins.
+//! always wins. It also embeds the git commit as `KEYWARD_COMMIT` (About, diagnostics, crash notes):
+//! `unknown` outside a git checkout or without git, never a build failure.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ const PLACEHOLDER: &str = r#"<!doctype html>
 
 fn main() {
     println!("cargo:rerun-if-changed={UI_DIST}/index.html");
+    embed_commit();
     println!("cargo:rerun-if-env-changed=TAURI_CONFIG");
     let ui_built = Path::new(UI_DIST).join("index.html").is_file();
     if !ui_built && std::env::var_os("TAURI_CONFIG").is_none() {
@@ -40,6 +42,33 @@ fn main() {
         }
     }
     tauri_build::build();
+}
+
+/// `KEYWARD_COMMIT`: the short hash of HEAD; `KEYWARD_COMMIT` set by the caller (a release pipeline
+/// building from a tarball) wins. Rebuilt when HEAD moves (a commit, a checkout).
+fn embed_commit() {
+    println!("cargo:rerun-if-env-changed=KEYWARD_COMMIT");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    let commit = std::env::var("KEYWARD_COMMIT")
+        .ok()
+        .filter(|text| !text.trim().is_empty())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_owned());
+    // The reflog of HEAD changes with every commit and checkout (also in a worktree).
+    for path in ["HEAD", "logs/HEAD"] {
+        if let Some(file) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+            println!("cargo:rerun-if-changed={file}");
+        }
+    }
+    println!("cargo:rustc-env=KEYWARD_COMMIT={commit}");
 }
 
 fn placeholder_dist() -> std::io::Result<PathBuf> {

@@ -116,6 +116,13 @@ pub fn copy_then_clear(app: &AppHandle, secret: SecretString) -> Result<DateTime
     Ok(clears_at)
 }
 
+/// Copies text that holds no secret (diagnostics, a crash note): not marked, not cleared later.
+pub fn copy_text(app: &AppHandle, text: &str) -> Result<(), String> {
+    app.clipboard()
+        .write_text(text)
+        .map_err(|err| format!("could not copy to the clipboard: {err}"))
+}
+
 /// The app is quitting: a secret copied less than 30 s ago (its timer dies with the process) is
 /// cleared now if the clipboard still holds it.
 pub fn clear_on_exit<R: Runtime>(app: &AppHandle<R>) {

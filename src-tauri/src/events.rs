@@ -32,6 +32,7 @@ keyward_events! {
     KEYS_CSV_PROGRESS = "keys-csv-progress": KeysCsvProgress;
     BATCH_PROGRESS = "batch-progress": BatchProgressEvent;
     EMERGENCY_REVOKE_OPEN = "emergency-revoke-open": EmergencyRevokeOpenEvent;
+    ABOUT_OPEN = "about-open": keyward_core::diagnostics::AboutOpenEvent;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

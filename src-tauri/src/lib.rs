@@ -1,13 +1,14 @@
 //! Keyward's desktop shell (Tauri 2): windows, the tray, desktop notifications, start at login,
 //! commands, events, the clipboard and opening the one allowed web page; everything else is in
 //! keyward-core. Environment: `KEYWARD_DATA_DIR`, `KEYWARD_KEYCHAIN_SERVICE`,
-//! `KEYWARD_WATCH_INTERVAL_SECS` (tests), `RUST_LOG`; flags `--sandbox`, `--hidden` (start at login).
+//! `KEYWARD_WATCH_INTERVAL_SECS` (tests), `KEYWARD_CRASH_TEST` (debug builds only), `RUST_LOG`; flags `--sandbox`, `--hidden` (start at login).
 
 mod approval;
 mod autostart;
 pub mod bindings;
 mod clipboard;
 pub mod commands;
+mod crash;
 pub mod events;
 mod logging;
 mod notifier;
@@ -311,8 +312,21 @@ fn start_service(
     };
     // 0700, also an existing directory an earlier version made 0755.
     keyward_core::private_fs::ensure_private_dir(&data_dir)?;
-    logging::init(&data_dir);
-    tracing::info!(data_dir = %data_dir.display(), version = env!("CARGO_PKG_VERSION"), "Keyward starts");
+    // The OS log directory, or beside the data when that is overridden (tests stay in their scratch
+    // directory).
+    let log_dir = match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => data_dir.join("logs"),
+        _ => app.path().app_log_dir()?,
+    };
+    let recent = logging::init(&log_dir);
+    crash::install(log_dir.clone());
+    tracing::info!(data_dir = %data_dir.display(), log_dir = %log_dir.display(), version = env!("CARGO_PKG_VERSION"), commit = crash::COMMIT, "Keyward starts");
+    app.manage(logging::AppLog {
+        log_dir,
+        data_dir: data_dir.clone(),
+        recent,
+    });
+    crash::crash_test_if_asked();
 
     let vault = match std::env::var(KEYCHAIN_SERVICE_ENV) {
         Ok(service) if !service.trim().is_empty() => Vault::with_service(service),

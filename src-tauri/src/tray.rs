@@ -1,5 +1,5 @@
 //! The tray icon: how many alerts are open (a dot on the icon, the tooltip and the menu's first line)
-//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, Quit. Linux shows trays
+//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, About Keyward, Quit. Linux shows trays
 //! through libayatana-appindicator3 and a StatusNotifier host; without a host the icon is simply not
 //! seen, and without the library the app runs without a tray (closing the window then quits).
 
@@ -22,6 +22,7 @@ const REFRESH: &str = "refresh";
 const PAUSE: &str = "pause";
 const QUIT: &str = "quit";
 const EMERGENCY_REVOKE: &str = "emergency-revoke";
+const ABOUT: &str = "about";
 
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_ALERTS: &[u8] = include_bytes!("../../icons/tray-alert.png");
@@ -101,6 +102,8 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
         None::<&str>,
     )
     .map_err(menu_error)?;
+    let about =
+        MenuItem::with_id(app, ABOUT, "About Keyward", true, None::<&str>).map_err(menu_error)?;
     let quit = MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>).map_err(menu_error)?;
     let first_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
     let last_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
@@ -114,6 +117,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
             &pause,
             &emergency,
             &last_separator,
+            &about,
             &quit,
         ],
     )
@@ -133,7 +137,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
         .on_tray_icon_event(on_tray_icon_event);
     // Linux loads libayatana-appindicator3 when the first tray is built and panics when it is
     // missing; that must not take the app down.
-    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.build(app)))
+    let built = crate::crash::catch_expected(|| builder.build(app))
         .map_err(|_| "no tray library (libayatana-appindicator3) on this system".to_owned())?
         .map_err(|err| format!("could not create the tray icon: {err}"))?;
     Ok(Tray {
@@ -178,6 +182,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
         },
         PAUSE => toggle_pause(app),
         EMERGENCY_REVOKE => crate::commands::batch::open_emergency_revoke(app),
+        ABOUT => crate::commands::about::open_about(app),
         QUIT => {
             tracing::info!("quit from the tray");
             app.exit(0);

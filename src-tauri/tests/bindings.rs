@@ -121,6 +121,14 @@ fn generated_shapes_match_the_contract() {
             "revoke_reenable",
             "revokes_list",
             "emergency_revoke_take",
+            "about_info",
+            "diagnostics_copy",
+            "crash_latest",
+            "crash_copy",
+            "crash_dismiss",
+            "log_folder_open",
+            "about_link_open",
+            "about_open_take",
         ]
     );
     for line in [
@@ -143,6 +151,8 @@ fn generated_shapes_match_the_contract() {
         "key_locations: { args: LocateKeyArgs; result: KeyLocations };",
         "batch_run: { args: BatchArgs; result: BatchReport };",
         "revoke_start: { args: RevokeArgs; result: RevokeReport };",
+        "crash_latest: { args: EmptyArgs; result: CrashReport | null };",
+        "diagnostics_copy: { args: EmptyArgs; result: DiagnosticsCopied };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }

@@ -91,6 +91,22 @@ async function checkNoCspViolations(browser) {
   check(violations.length === 0, `CSP violations in the real window: ${JSON.stringify(violations)}`);
 }
 
+/**
+ * The app's log (every daily file in `<data dir>/logs`, oldest first, as one text; "" when there is
+ * none): where the app writes it when KEYWARD_DATA_DIR is set.
+ */
+export async function appLog(dataDir) {
+  const dir = join(dataDir, "logs");
+  let names = [];
+  try {
+    names = (await readdir(dir)).filter((n) => /^keyward\.\d{4}-\d{2}-\d{2}\.log$/.test(n)).sort();
+  } catch {
+    return "";
+  }
+  const parts = await Promise.all(names.map((n) => readFile(join(dir, n), "utf8")));
+  return parts.join("");
+}
+
 export async function shot(name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await screenshot(path);

@@ -8,12 +8,12 @@
 // E2E_ARTIFACTS (screenshots, and on failure the app log and the emulator's request log),
 // E2E_ONLY (optional: comma-separated scenario numbers), E2E_JUNIT (optional: the JUnit report's path).
 
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { killAll } from "./lib.mjs";
 import { writeJunit } from "../junit.mjs";
-import { ARTIFACTS, ctx, scenarios } from "./context.mjs";
+import { ARTIFACTS, appLog, ctx, scenarios } from "./context.mjs";
 // The scenarios register themselves in this order: 1–5, 6–8, 9–11, 12–15, 16–17 (the secret
 // hygiene scan is last: it searches what every scenario before it left on disk).
 import "./scenarios/keys.mjs";
@@ -21,6 +21,7 @@ import "./scenarios/resilience.mjs";
 import "./scenarios/watch.mjs";
 import "./scenarios/account.mjs";
 import "./scenarios/fleet.mjs";
+import "./scenarios/about.mjs";
 import "./scenarios/hygiene.mjs";
 
 const ONLY = (process.env.E2E_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -29,8 +30,8 @@ const ONLY = (process.env.E2E_ONLY ?? "").split(",").map((s) => s.trim()).filter
 
 async function saveFailureArtifacts(tag) {
   const where = ctx.current?.where;
-  if (where && existsSync(join(where.dataDir, "keyward.log"))) {
-    await copyFile(join(where.dataDir, "keyward.log"), join(ARTIFACTS, `${tag}-app.log`)).catch(() => {});
+  if (where && existsSync(join(where.dataDir, "logs"))) {
+    await writeFile(join(ARTIFACTS, `${tag}-app.log`), await appLog(where.dataDir)).catch(() => {});
   }
   if (ctx.current?.app?.driverLog) await writeFile(join(ARTIFACTS, `${tag}-tauri-driver.log`), ctx.current.app.driverLog.join("")).catch(() => {});
   if (ctx.emulator.running) {

@@ -8,13 +8,13 @@ pub mod backoff;
 pub mod batch;
 pub mod csv_io;
 pub mod deploy;
+pub mod diagnostics;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idle;
 pub mod ipc;
 pub mod locate;
-pub mod log_file;
 pub mod metadata;
 pub mod private_fs;
 pub mod rotation;

@@ -5,6 +5,7 @@
 //! A command takes one `args` object (`invoke(name, { args })`), calls one service function and
 //! returns its result or rejects with an `AppError`.
 
+pub(crate) mod about;
 mod account;
 mod audit;
 pub(crate) mod batch;
@@ -156,4 +157,12 @@ keyward_commands! {
     batch::revoke_reenable;
     batch::revokes_list;
     batch::emergency_revoke_take;
+    about::about_info;
+    about::diagnostics_copy;
+    about::crash_latest;
+    about::crash_copy;
+    about::crash_dismiss;
+    about::log_folder_open;
+    about::about_link_open;
+    about::about_open_take;
 }

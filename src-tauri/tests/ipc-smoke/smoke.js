@@ -126,6 +126,14 @@ async function rejects(name, run, kind) {
       (r) => [r.done === three.length, r.done + " deleted"]);
   }
   await step("emergency_revoke_take", () => call("emergency_revoke_take", {}), (r) => [r === false, String(r)]);
+  // About and diagnostics (the links and the log folder would start other programs: not here).
+  await step("about_info", () => call("about_info", {}),
+    (a) => [a.name === "Keyward" && /^\d+\.\d+\.\d+/.test(a.version) && a.commit.length > 0 && a.log_dir.endsWith("logs"), a.version + " " + a.commit + " " + a.webview_version]);
+  await step("diagnostics_copy", () => call("diagnostics_copy", {}),
+    (d) => [d.text.includes("App: Keyward") && !/sk-or-v1-[0-9a-f]{16}/.test(d.text), d.text.split("\n").length + " lines"]);
+  await step("crash_latest", () => call("crash_latest", {}), (r) => [r === null, JSON.stringify(r)]);
+  await rejects("crash_dismiss not a note", () => call("crash_dismiss", { id: "../keyward.sqlite3" }), "invalid_input");
+  await step("about_open_take", () => call("about_open_take", {}), (r) => [r === false, String(r)]);
   await step("profile_rename", () => call("profile_rename", { id, name: "Demo" }), (p) => [p.name === "Demo", p.name]);
   await step("profile_switch", () => call("profile_switch", { id }), (s) => [s.active_profile_id === id, "active"]);
   await rejects("unknown profile", () => call("credits_get", { profile_id: "nope" }), "profile_not_found");

@@ -10,6 +10,7 @@ mod app;
 mod bench;
 mod bundle;
 mod junit;
+mod licenses;
 mod lints;
 mod suites;
 
@@ -42,6 +43,9 @@ enum Task {
     /// The Linux installers: builds the UI and the app (release unless `--debug`), then packages a
     /// `.deb` and an `.rpm` with the pinned Tauri CLI and prints their paths and sizes.
     Bundle(bundle::BundleArgs),
+    /// Write the list of bundled third-party libraries and their licences (About); `--check` fails
+    /// when the committed list is stale.
+    Licenses(licenses::LicensesArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Task::Test(args) => suites::run(&workspace, &args),
         Task::Bench(args) => bench::run(&workspace, &args).map(|()| true),
         Task::Bundle(args) => bundle::run(&workspace, &args).map(|()| true),
+        Task::Licenses(args) => licenses::run(&workspace, &args).map(|()| true),
     });
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 // Scenarios 16–17: a pasted key checked ("Check a key"), then the secret hygiene scan, last of all:
 // after every scenario before it, no secret the run used may be anywhere the session wrote — the
-// data dirs (keyward.sqlite3 and its WAL, keyward.log), WebKit's storage and caches under the
+// data dirs (keyward.sqlite3 and its WAL, logs/keyward.<date>.log and crash notes), WebKit's storage and caches under the
 // scratch HOME, the session's TMPDIR, and files created in /tmp since the session began. Only the
 // .env files scenarios made deploy targets (where a rotated secret belongs) are left out.
 

@@ -1,10 +1,9 @@
 // Scenarios 1–5, the keys themselves: first run, create, edit, delete, and search / filter / sort over 1,000 keys.
 
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { alert, button, check, checkbox, dialog, field, listCount, rowNamed, rows, secretToolSearch, type, waitFor } from "../lib.mjs";
-import { MAIN, PROFILE, ctx, dataDirContains, firstKey, managementItems, scenario, shot, waitForList, waitForRow, withApp } from "../context.mjs";
+import { MAIN, PROFILE, appLog, ctx, dataDirContains, firstKey, managementItems, scenario, shot, waitForList, waitForRow, withApp } from "../context.mjs";
 
 scenario(1, "first-run", async () => {
   const inference = (await ctx.emulator.api("POST", "/keys", { name: "e2e inference key" })).key;
@@ -114,7 +113,7 @@ scenario(2, "create-key", async () => {
     // clears the clipboard, which still holds the secret.
     check(await ctx.current.app.terminate(), "the app did not quit on SIGTERM");
   });
-  const log = await readFile(join(MAIN.dataDir, "keyward.log"), "utf8");
+  const log = await appLog(MAIN.dataDir);
   check(/cleared the copied secret from the clipboard when="on quit"/.test(log),
     `the app quit within 30 s of the copy without clearing the clipboard; its log ends:\n${log.split("\n").slice(-6).join("\n")}`);
 });

@@ -204,8 +204,8 @@ scenario(11, "tray", async () => {
   const NAME = "e2e-tray-limited";
   const key = (await em.api("POST", "/keys", { name: NAME, limit: 10, limit_reset: "monthly" })).data;
   const tray = await new Tray().start();
-  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…, Quit.
-  const [OPEN, REFRESH, PAUSE, EMERGENCY, QUIT] = [1, 2, 3, 4, 5];
+  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…, About Keyward, Quit.
+  const [OPEN, REFRESH, PAUSE, EMERGENCY, ABOUT, QUIT] = [1, 2, 3, 4, 5, 6];
   try {
     await dumpOnFailure("11-tray", em, () => withApp(where, async (browser) => {
       await addProfile(browser, em);
@@ -259,11 +259,19 @@ scenario(11, "tray", async () => {
       const still = (await em.api("GET", `/keys/${key.hash}`)).data;
       check(still.disabled === false, "opening the emergency revoke from the tray changed a key");
 
+      // About Keyward: the window shows About (version, licences, diagnostics).
+      await tray.choose(ABOUT);
+      const about = dialog(browser, "About Keyward");
+      await about.waitForDisplayed({ timeout: 10000 });
+      await shot("11-tray-about");
+      await browser.keys("Escape");
+      await about.waitForDisplayed({ reverse: true, timeout: 5000 });
+
       // Quit: the app ends, window, tray icon and all.
       await tray.choose(QUIT);
       await waitFor("the app to exit after the tray's Quit", async () => !(await processRunning(APP_BIN)), { timeout: 15000 });
       check(!(await windows()).some((w) => w.className.includes("tray-icon tray app keyward")), "the tray icon outlived the app");
-      console.log("  Refresh now → alert; Pause → paused; Resume; Open → window shown; Quit → exited");
+      console.log("  Refresh now → alert; Pause → paused; Resume; Open → window shown; About → dialog; Quit → exited");
     }));
   } finally {
     await tray.stop();

@@ -1,5 +1,6 @@
 // An in-memory stand-in for the Rust shell, following the generated contract (src/lib/bindings/Commands.ts, Events.ts): the component
 // tests hand it to mockIPC, and the browser test bundles it into the page before the app loads.
+import { FakeAbout } from "./fakeAbout";
 import type { KeyAccount } from "../lib/bindings/KeyAccount";
 import { defaultAccount } from "./fakeAccount";
 import type { AppError } from "../lib/bindings/AppError";
@@ -202,6 +203,8 @@ export class FakeBackend {
     setKeys: (id, keys) => (this.keys[id] = keys),
     error: (kind, message, field = null) => appError(kind, message, field),
   });
+  /** About, diagnostics, crash notes (src/test/fakeAbout.ts). */
+  about: FakeAbout = new FakeAbout();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -238,6 +241,7 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
+    if (this.about.handles(cmd)) return this.about.run(cmd, args as Record<string, unknown>);
     if (cmd.startsWith("batch_") || cmd.startsWith("revoke") || cmd === "emergency_revoke_take") {
       return this.batch.run(cmd, args as Record<string, unknown>);
     }

@@ -1,4 +1,6 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
+import type { AboutInfo } from "./AboutInfo";
+import type { AboutLinkArgs } from "./AboutLinkArgs";
 import type { AlertsListArgs } from "./AlertsListArgs";
 import type { AlertsPauseArgs } from "./AlertsPauseArgs";
 import type { AlertsSnapshot } from "./AlertsSnapshot";
@@ -15,12 +17,15 @@ import type { BatchArgs } from "./BatchArgs";
 import type { BatchCancelArgs } from "./BatchCancelArgs";
 import type { BatchReport } from "./BatchReport";
 import type { CheckedKey } from "./CheckedKey";
+import type { CrashArgs } from "./CrashArgs";
+import type { CrashReport } from "./CrashReport";
 import type { CreateGuardrailRequest } from "./CreateGuardrailRequest";
 import type { CreateKeyArgs } from "./CreateKeyArgs";
 import type { CreatedKey } from "./CreatedKey";
 import type { Credits } from "./Credits";
 import type { CsvSaved } from "./CsvSaved";
 import type { DeployTarget } from "./DeployTarget";
+import type { DiagnosticsCopied } from "./DiagnosticsCopied";
 import type { EmptyArgs } from "./EmptyArgs";
 import type { Guardrail } from "./Guardrail";
 import type { GuardrailArgs } from "./GuardrailArgs";
@@ -174,4 +179,12 @@ export type Commands = {
   revoke_reenable: { args: RevokeFollowUpArgs; result: BatchReport };
   revokes_list: { args: ProfileScopedArgs; result: Array<RevokeRecord> };
   emergency_revoke_take: { args: EmptyArgs; result: boolean };
+  about_info: { args: EmptyArgs; result: AboutInfo };
+  diagnostics_copy: { args: EmptyArgs; result: DiagnosticsCopied };
+  crash_latest: { args: EmptyArgs; result: CrashReport | null };
+  crash_copy: { args: CrashArgs; result: null };
+  crash_dismiss: { args: CrashArgs; result: null };
+  log_folder_open: { args: EmptyArgs; result: null };
+  about_link_open: { args: AboutLinkArgs; result: null };
+  about_open_take: { args: EmptyArgs; result: boolean };
 };

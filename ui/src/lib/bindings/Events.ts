@@ -1,4 +1,5 @@
 // This file was generated from src-tauri/src by `cargo test -p keyward -- --ignored regenerate_bindings`. Do not edit it by hand.
+import type { AboutOpenEvent } from "./AboutOpenEvent";
 import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
@@ -20,4 +21,5 @@ export type Events = {
   "keys-csv-progress": KeysCsvProgress;
   "batch-progress": BatchProgressEvent;
   "emergency-revoke-open": EmergencyRevokeOpenEvent;
+  "about-open": AboutOpenEvent;
 };
