@@ -11,6 +11,7 @@ mod bench;
 mod junit;
 mod lints;
 mod suites;
+mod workflows;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
