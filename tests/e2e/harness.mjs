@@ -21,6 +21,7 @@ import "./scenarios/resilience.mjs";
 import "./scenarios/watch.mjs";
 import "./scenarios/account.mjs";
 import "./scenarios/fleet.mjs";
+import "./scenarios/platform.mjs";
 import "./scenarios/hygiene.mjs";
 
 const ONLY = (process.env.E2E_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
