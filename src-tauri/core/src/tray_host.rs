@@ -253,6 +253,28 @@ mod tests {
         }
     }
 
+    /// The real probe in tests/session.sh's private session: a session bus with no
+    /// StatusNotifierWatcher, and (with `--x11`) Xvfb, where an XEmbed tray exists only while
+    /// trayer runs. By hand: `tests/session.sh --x11 -- sh -c 'trayer & sleep 1; KEYWARD_EXPECT_XEMBED=1
+    /// cargo test -p keyward-core --lib tray_host -- --ignored'`.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "needs tests/session.sh (a private session bus)"]
+    fn the_probe_asks_the_session_bus_and_the_x_server() {
+        let probe = probe(true);
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+            // session.sh starts no StatusNotifierWatcher.
+            assert_eq!(probe.status_notifier_host, Some(false), "{probe:?}");
+        }
+        match std::env::var_os("DISPLAY") {
+            None => assert_eq!(probe.xembed_tray, None),
+            Some(_) => {
+                let expected = std::env::var_os("KEYWARD_EXPECT_XEMBED").is_some();
+                assert_eq!(probe.xembed_tray, Some(expected), "{probe:?}");
+            }
+        }
+    }
+
     #[test]
     fn the_status_serialises_for_the_ui() {
         let json = serde_json::to_value(decide(&linux(Some(false), Some(true)))).unwrap();
