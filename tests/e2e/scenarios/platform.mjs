@@ -26,6 +26,9 @@ class ClientMessage(ctypes.Structure):
 class Event(ctypes.Union):
     _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
 x.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.POINTER(Event)]
+# Every function taking the display pointer must say so, or ctypes passes it as a 32-bit int.
+x.XFlush.argtypes = [ctypes.c_void_p]
+x.XCloseDisplay.argtypes = [ctypes.c_void_p]
 display = x.XOpenDisplay(None)
 if not display:
     sys.exit("cannot open the display")
@@ -38,6 +41,7 @@ event.xclient.data[0] = x.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
 if not x.XSendEvent(display, event.xclient.window, 0, 0, ctypes.byref(event)):
     sys.exit("XSendEvent failed")
 x.XFlush(display)
+x.XCloseDisplay(display)
 `;
 
 scenario(19, "no-tray-host", async () => {
@@ -55,6 +59,7 @@ scenario(19, "no-tray-host", async () => {
     await note.waitForDisplayed({ timeout: 10000 });
     const said = await note.getText();
     check(said.includes("closing the window quits Keyward"), `the Settings note reads “${said}”`);
+    await note.scrollIntoView({ block: "center" });
     await shot("19-settings-no-tray");
     await browser.keys("Escape");
 
