@@ -178,6 +178,8 @@ describe("settings: what closing the window does", () => {
     // Next to the start-at-login option, in the System group.
     expect(within(d.getByRole("group", { name: "System" })).getByRole("note")).toBe(note);
     expect(fake.callsOf("tray_status")).toHaveLength(1);
+    // A start at login opens the window then (nothing else could show it).
+    expect(d.getByLabelText(/Start Keyward at login/)).toHaveAccessibleName("Start Keyward at login (with its window open: no tray here)");
   });
 
   it("says closing keeps Keyward in the tray where there is one", async () => {
