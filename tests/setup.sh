@@ -7,20 +7,27 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 app=no
 [ "${1:-}" = --app ] && app=yes
 
+# First of all: the UI's build needs Node.js 20.19+, and apt's is 18 on Debian 12 and Ubuntu 24.04.
+# Too old or missing stops here, saying what to install, before anything is installed or built.
+echo "==> setup: Node.js"
+"$root/tests/check-node.sh"
+
 # Every Debian package the suites need, by line (a new suite adds its packages here):
 # the private desktop session (tests/session.sh: D-Bus, a real Secret Service, secret-tool);
 # building (the keyring crate links libdbus; the desktop shell is Tauri 2 on WebKitGTK, with menu
 # accelerators, a tray icon and icons); the UI's browser test; the e2e session and the idle bench
 # (an X display, WebKitWebDriver for tauri-driver, notifications, screenshots, window control, a tray);
 # the install suite (reading the .rpm, validating the desktop entry, gtk-launch, AT-SPI from Python).
+# shellcheck, which actionlint runs over the workflows' `run:` steps.
 packages="dbus dbus-x11 gnome-keyring libsecret-tools
   libdbus-1-dev pkg-config build-essential libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   chromium
   xvfb webkit2gtk-driver dunst imagemagick xdotool x11-utils trayer
-  rpm desktop-file-utils libgtk-3-bin at-spi2-core python3-gi gir1.2-atspi-2.0"
-# Debian splits venv out of python3; node only when there is no npm at all.
+  rpm desktop-file-utils libgtk-3-bin at-spi2-core python3-gi gir1.2-atspi-2.0
+  shellcheck"
+# Debian splits venv out of python3. (Node.js is checked above, never taken from apt here: apt's
+# is too old on Debian 12 and Ubuntu 24.04.)
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=" python3 python3-venv"
-command -v npm >/dev/null || packages+=" nodejs npm"
 
 echo "==> setup: apt packages"
 missing=$(for p in $packages; do

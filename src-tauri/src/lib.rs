@@ -108,14 +108,23 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| match event {
-            WindowEvent::CloseRequested { .. } if stays_in_tray(window.app_handle()) => {
+            // Asked again now: a tray host may have come or gone since the start.
+            WindowEvent::CloseRequested { .. }
+                if window.label() == MAIN_WINDOW && refresh_tray_host(window.app_handle()) =>
+            {
                 // The window (and its web content process) really closes: an idle app in the tray
                 // then costs no web-page memory or timer wake-ups. Opening it again rebuilds it.
                 tracing::info!("window closed; Keyward stays in the tray and the watcher goes on");
             }
+            WindowEvent::CloseRequested { .. } if window.label() == MAIN_WINDOW => {
+                tracing::info!("window closed with no tray to stay in; Keyward quits");
+            }
             WindowEvent::Destroyed if window.label() == MAIN_WINDOW => {
                 if let Some(service) = window.app_handle().try_state::<Keyward>() {
                     service.set_window_open(false);
+                }
+                if stays_in_tray(window.app_handle()) {
+                    tray::show_in_dock(window.app_handle(), false);
                 }
             }
             _ => {}
@@ -172,16 +181,24 @@ fn quit_on_signals(app: &tauri::AppHandle) {
 }
 
 /// Whether closing the window leaves the app running in the tray (so the watcher goes on). Without a
-/// tray (no tray library on this system) closing quits, or nothing could bring the window back but a
-/// second launch.
+/// tray that shows the icon (no tray library, or no tray host: stock GNOME) closing quits, or
+/// nothing could bring the window back but a second launch (see keyward_core::tray_host).
 fn stays_in_tray(app: &tauri::AppHandle) -> bool {
-    app.try_state::<tray::Tray>().is_some()
+    app.try_state::<tray::TrayHost>()
+        .is_some_and(|host| host.current().stays_in_tray)
+}
+
+/// Probes the tray host again (see [`tray::TrayHost`]); whether closing keeps Keyward in the tray.
+fn refresh_tray_host(app: &tauri::AppHandle) -> bool {
+    app.try_state::<tray::TrayHost>()
+        .is_some_and(|host| host.refresh().stays_in_tray)
 }
 
 /// Shows, unminimizes and focuses the main window, building it again from its configuration when
 /// it was closed to the tray. True when it had to be built (its page is still loading, so it can't
 /// receive events yet).
 pub fn show_main_window(app: &tauri::AppHandle) -> bool {
+    tray::show_in_dock(app, true);
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         let _ = window.unminimize();
         let _ = window.show();
@@ -248,18 +265,27 @@ fn start_desktop(app: &tauri::AppHandle, service: &Keyward, options: &Options) {
         tracing::warn!(error = %err, "could not read the open alerts");
         Default::default()
     });
-    match tray::create(app, &snapshot) {
+    let icon_built = match tray::create(app, &snapshot) {
         Ok(tray) => {
             app.manage(tray);
+            true
         }
         Err(reason) => {
             tracing::warn!(%reason, "no tray icon; closing the window will quit");
-            if options.hidden {
-                // Nothing else would show the window.
-                show_main_window(app);
-            }
+            false
         }
+    };
+    let host = tray::TrayHost::probe(icon_built);
+    match (options.hidden, host.current().stays_in_tray) {
+        // Started at login with no tray to show: nothing else would show the window.
+        (true, false) => {
+            show_main_window(app);
+        }
+        // Started at login into the tray: no Dock icon (macOS).
+        (true, true) => tray::show_in_dock(app, false),
+        _ => {}
     }
+    app.manage(host);
     let start_at_login = service.watch_settings().start_at_login;
     if let Err(reason) = autostart::apply(app, start_at_login) {
         tracing::warn!(%reason, start_at_login, "could not apply start at login");

@@ -1,10 +1,16 @@
 //! The tray icon: how many alerts are open (a dot on the icon, the tooltip and the menu's first line)
 //! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, About Keyward, Quit. Linux shows trays
-//! through libayatana-appindicator3 and a StatusNotifier host; without a host the icon is simply not
-//! seen, and without the library the app runs without a tray (closing the window then quits).
+//! through libayatana-appindicator3 and a StatusNotifier host (or an XEmbed tray on X11); without
+//! the library, or without a host to show the icon (stock GNOME), closing the window quits instead
+//! ([`TrayHost`], keyward_core::tray_host). On macOS the icon is a template image (black + alpha),
+//! which the menu bar tints for light and dark, and the Dock icon goes away while only the tray is
+//! open (the accessory activation policy), as menu-bar apps do.
+
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Local, Utc};
 use keyward_core::Keyward;
+use keyward_core::tray_host::{self, TrayStatus};
 use keyward_core::watch::AlertsSnapshot;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -24,8 +30,18 @@ const QUIT: &str = "quit";
 const EMERGENCY_REVOKE: &str = "emergency-revoke";
 const ABOUT: &str = "about";
 
+#[cfg(not(target_os = "macos"))]
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+#[cfg(not(target_os = "macos"))]
 const ICON_ALERTS: &[u8] = include_bytes!("../../icons/tray-alert.png");
+// The menu bar wants a template: only the alpha counts, tinted for the bar's light or dark look
+// (the key is cut out of the shield, the alert dot stays).
+#[cfg(target_os = "macos")]
+const ICON: &[u8] = include_bytes!("../../icons/tray-template.png");
+#[cfg(target_os = "macos")]
+const ICON_ALERTS: &[u8] = include_bytes!("../../icons/tray-alert-template.png");
+/// Whether the icons are templates (macOS only; ignored elsewhere).
+const TEMPLATE: bool = cfg!(target_os = "macos");
 
 /// The tray, managed by the app once it exists.
 pub struct Tray {
@@ -128,6 +144,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
         } else {
             plain.clone()
         })
+        .icon_as_template(TEMPLATE)
         .tooltip(&text.status)
         .menu(&menu)
         // Left click opens the window (Windows, macOS); the menu is on the right button. Linux
@@ -157,11 +174,15 @@ impl Tray {
             self.status.set_text(&text.status),
             self.pause.set_text(text.pause),
             self.icon.set_tooltip(Some(&text.status)),
-            self.icon.set_icon(Some(if text.dot {
-                self.alerting.clone()
-            } else {
-                self.plain.clone()
-            })),
+            // Not set_icon: on macOS it drops the template flag.
+            self.icon.set_icon_with_as_template(
+                Some(if text.dot {
+                    self.alerting.clone()
+                } else {
+                    self.plain.clone()
+                }),
+                TEMPLATE,
+            ),
         ];
         for result in results {
             if let Err(err) = result {
@@ -169,6 +190,75 @@ impl Tray {
             }
         }
     }
+}
+
+/// What closing the window does ([`keyward_core::tray_host`]): probed at start and again each time
+/// the window closes, since a tray host can come (an extension enabled) or go while Keyward runs.
+pub struct TrayHost {
+    icon_built: bool,
+    status: Mutex<TrayStatus>,
+}
+
+impl TrayHost {
+    /// Probes the desktop; `icon_built` says whether [`create`] succeeded.
+    pub fn probe(icon_built: bool) -> TrayHost {
+        let status = tray_host::decide(&tray_host::probe(icon_built));
+        log_status(&status);
+        TrayHost {
+            icon_built,
+            status: Mutex::new(status),
+        }
+    }
+
+    /// Probes again and keeps the answer.
+    pub fn refresh(&self) -> TrayStatus {
+        let status = tray_host::decide(&tray_host::probe(self.icon_built));
+        let mut current = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if *current != status {
+            log_status(&status);
+            *current = status.clone();
+        }
+        status
+    }
+
+    /// The last answer.
+    pub fn current(&self) -> TrayStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn log_status(status: &TrayStatus) {
+    match (&status.host, &status.reason) {
+        (Some(host), _) => tracing::info!(
+            ?host,
+            "tray icon shown; closing the window keeps Keyward in the tray"
+        ),
+        (None, reason) => tracing::warn!(
+            reason = reason.as_deref().unwrap_or_default(),
+            "no tray; closing the window quits"
+        ),
+    }
+}
+
+/// macOS: a Dock icon only while the window is open (`Regular`); with only the tray left, Keyward
+/// is a menu-bar app (`Accessory`: no Dock icon, no app menu). Elsewhere nothing to do.
+pub fn show_in_dock(app: &AppHandle, visible: bool) {
+    #[cfg(target_os = "macos")]
+    {
+        let policy = if visible {
+            tauri::ActivationPolicy::Regular
+        } else {
+            tauri::ActivationPolicy::Accessory
+        };
+        if let Err(err) = app.set_activation_policy(policy) {
+            tracing::warn!(error = %err, "could not change the Dock icon");
+        }
+    }
+    #[cfg(not(target_os = "macos"))]
+    let _ = (app, visible);
 }
 
 fn on_menu_event(app: &AppHandle, event: MenuEvent) {

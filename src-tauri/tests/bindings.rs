@@ -86,6 +86,7 @@ fn generated_shapes_match_the_contract() {
             "rotation_history",
             "rotation_start_batch",
             "open_key_take",
+            "tray_status",
             "guardrails_list",
             "guardrail_get",
             "guardrail_validate",

@@ -22,6 +22,7 @@ import "./scenarios/watch.mjs";
 import "./scenarios/account.mjs";
 import "./scenarios/fleet.mjs";
 import "./scenarios/about.mjs";
+import "./scenarios/platform.mjs";
 import "./scenarios/hygiene.mjs";
 
 const ONLY = (process.env.E2E_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);

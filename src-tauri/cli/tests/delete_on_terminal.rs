@@ -1,6 +1,8 @@
 //! `delete` on a terminal asks `[y/N]` first: anything but yes keeps the key (exit 2), `y` deletes
 //! it. The CLI runs on a real pseudo-terminal (util-linux `script`), in the ad-hoc mode against the
 //! emulator (the management key in the environment, never on the command line).
+// util-linux `script` gives the CLI its pseudo-terminal: Linux only.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

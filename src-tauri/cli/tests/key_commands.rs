@@ -75,9 +75,13 @@ async fn create_json_and_secret_file() {
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(out.stdout.is_empty(), "stdout: {}", out.stdout_text());
     let written = std::fs::read_to_string(&path).unwrap();
-    let mode =
-        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
-    assert_eq!(mode & 0o777, 0o600);
+    #[cfg(unix)]
+    {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let hash = hex(written.trim());
     assert!(
         bench

@@ -2,6 +2,8 @@
 //! so it never shows on the screen. The CLI runs on a real pseudo-terminal (util-linux `script`,
 //! which gives it a controlling terminal); everything the terminal shows comes back on `script`'s
 //! standard output, where the key must not be.
+// util-linux `script` gives the CLI its pseudo-terminal: Linux only.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

@@ -122,6 +122,7 @@ keyward_commands! {
     rotation::rotation_history;
     rotation::rotation_start_batch;
     window::open_key_take;
+    window::tray_status;
     guardrails::guardrails_list;
     guardrails::guardrail_get;
     guardrails::guardrail_validate;

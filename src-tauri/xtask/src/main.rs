@@ -13,6 +13,7 @@ mod junit;
 mod licenses;
 mod lints;
 mod suites;
+mod workflows;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -185,6 +185,13 @@ const SUITES: &[Suite] = &[
         needs: &[Need::Ui, Need::Workspace],
         run: Run::Custom(crate::bundle::install_suite),
     },
+    Suite {
+        name: "actionlint",
+        groups: &["lint"],
+        about: "actionlint (+ shellcheck) over .github/workflows; a workflow broken on purpose must fail",
+        needs: &[],
+        run: Run::Custom(crate::workflows::suite),
+    },
 ];
 
 /// Ok(false) when a suite failed or could not run (the summary has said so already).

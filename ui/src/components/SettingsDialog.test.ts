@@ -162,3 +162,30 @@ describe("settings", () => {
     expect(await within(dialog).findByLabelText("Check every (minutes)")).toHaveValue("5");
   });
 });
+
+describe("settings: what closing the window does", () => {
+  it("says closing quits, and why, where no tray shows the icon", async () => {
+    const fake = oneProfile([makeKey({ name: "acme" })]);
+    fake.watch.tray = {
+      stays_in_tray: false,
+      host: null,
+      reason: "This desktop shows no tray icons (on GNOME, the \"AppIndicator and KStatusNotifierItem Support\" extension adds them).",
+    };
+    const { d } = await openSettings(fake);
+    const note = await d.findByRole("note");
+    expect(note).toHaveTextContent("No tray here: closing the window quits Keyward.");
+    expect(note).toHaveTextContent("AppIndicator and KStatusNotifierItem Support");
+    // Next to the start-at-login option, in the System group.
+    expect(within(d.getByRole("group", { name: "System" })).getByRole("note")).toBe(note);
+    expect(fake.callsOf("tray_status")).toHaveLength(1);
+    // A start at login opens the window then (nothing else could show it).
+    expect(d.getByLabelText(/Start Keyward at login/)).toHaveAccessibleName("Start Keyward at login (with its window open: no tray here)");
+  });
+
+  it("says closing keeps Keyward in the tray where there is one", async () => {
+    const { d } = await openSettings();
+    const note = await d.findByTestId("tray-note");
+    expect(note).toHaveTextContent("Closing the window keeps Keyward watching in the tray");
+    expect(d.queryByRole("note")).not.toBeInTheDocument();
+  });
+});

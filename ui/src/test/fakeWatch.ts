@@ -10,6 +10,7 @@ import type { AlertsSnapshot } from "../lib/bindings/AlertsSnapshot";
 import type { DailySpend } from "../lib/bindings/DailySpend";
 import type { UsageHistory } from "../lib/bindings/UsageHistory";
 import type { UsageOverview } from "../lib/bindings/UsageOverview";
+import type { TrayStatus } from "../lib/bindings/TrayStatus";
 import type { WatchSettings } from "../lib/bindings/WatchSettings";
 
 const DAY = 24 * 3600e3;
@@ -80,6 +81,8 @@ export type KeySource = { profileIds(): string[]; keysOf(profileId: string): Key
 
 export class FakeWatch {
   settings: WatchSettings = defaultWatchSettings();
+  /** What `tray_status` answers: a tray by default; a test sets a desktop without one. */
+  tray: TrayStatus = { stays_in_tray: true, host: "status_notifier", reason: null };
   /** Set to fix the alerts; null derives them from the keys on every call. */
   alerts: AlertView[] | null = null;
   /** Snoozes by `profile|hash` (the fake's memory of alerts_snooze). */

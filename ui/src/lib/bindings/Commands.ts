@@ -84,6 +84,7 @@ import type { SavedFilterDeleteArgs } from "./SavedFilterDeleteArgs";
 import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
 import type { TagCount } from "./TagCount";
+import type { TrayStatus } from "./TrayStatus";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
 import type { UsageHistory } from "./UsageHistory";
 import type { UsageHistoryArgs } from "./UsageHistoryArgs";
@@ -144,6 +145,7 @@ export type Commands = {
   rotation_history: { args: RotationKeyArgs; result: Array<RotationView> };
   rotation_start_batch: { args: RotationBatchArgs; result: Array<RotationView> };
   open_key_take: { args: EmptyArgs; result: OpenKeyEvent | null };
+  tray_status: { args: EmptyArgs; result: TrayStatus };
   guardrails_list: { args: GuardrailsListArgs; result: Array<GuardrailEntry> };
   guardrail_get: { args: GuardrailArgs; result: GuardrailEntry };
   guardrail_validate: { args: CreateGuardrailRequest; result: Array<AppError> };

@@ -5,7 +5,9 @@
 //! fsynced, renamed over it, the directory fsynced — so a crash leaves the old or the new file,
 //! never half of one.
 
-use std::fs::{self, File, Permissions};
+#[cfg(unix)]
+use std::fs::File;
+use std::fs::{self, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

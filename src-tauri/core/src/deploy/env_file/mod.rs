@@ -443,6 +443,8 @@ pub(super) fn groups(backup_dir: &Path) -> Vec<String> {
 mod tests {
     use super::*;
 
+    // Unix absolute paths (`/home/…`); on Windows they are not absolute.
+    #[cfg(unix)]
     #[test]
     fn paths_must_be_absolute_and_plain() {
         assert!(validate_path("/home/me/app/.env").is_ok());
