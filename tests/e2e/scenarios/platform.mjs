@@ -1,4 +1,4 @@
-// Scenario 19, platform behaviour: a desktop with no tray host (stock GNOME without the AppIndicator
+// Scenario 20, platform behaviour: a desktop with no tray host (stock GNOME without the AppIndicator
 // extension; here Xvfb with no trayer and no StatusNotifierWatcher). Keyward must not stay running
 // unseen: Settings says closing quits, and closing the window (WM_DELETE_WINDOW, as a window
 // manager's close button sends it) ends the app. src-tauri/core/src/tray_host.rs has the rule.
@@ -44,7 +44,7 @@ x.XFlush(display)
 x.XCloseDisplay(display)
 `;
 
-scenario(19, "no-tray-host", async () => {
+scenario(20, "no-tray-host", async () => {
   const where = { dataDir: join(SCRATCH, "data-no-tray"), service: `keyward-e2e-no-tray-${run}` };
   check(!(await windows()).some((w) => w.className.includes("trayer")), "a tray (trayer) is running; this scenario needs none");
   await withApp(where, async (browser) => {
@@ -60,7 +60,7 @@ scenario(19, "no-tray-host", async () => {
     const said = await note.getText();
     check(said.includes("closing the window quits Keyward"), `the Settings note reads “${said}”`);
     await note.scrollIntoView({ block: "center" });
-    await shot("19-settings-no-tray");
+    await shot("20-settings-no-tray");
     await browser.keys("Escape");
 
     const main = (await windows()).find((w) => w.name === "Keyward" && w.width >= 800);
