@@ -21,6 +21,7 @@ pub mod rotation;
 pub mod saved_filters;
 pub mod service;
 pub mod store;
+pub mod updates;
 pub mod usage;
 pub mod vault;
 pub mod watch;
