@@ -32,6 +32,8 @@ keyward_events! {
     KEYS_CSV_PROGRESS = "keys-csv-progress": KeysCsvProgress;
     BATCH_PROGRESS = "batch-progress": BatchProgressEvent;
     EMERGENCY_REVOKE_OPEN = "emergency-revoke-open": EmergencyRevokeOpenEvent;
+    UPDATE_PROGRESS = "update-progress": keyward_core::updates::UpdateProgress;
+    UPDATE_CHECK_OPEN = "update-check-open": keyward_core::ipc::EmptyArgs;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

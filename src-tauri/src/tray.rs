@@ -1,5 +1,6 @@
 //! The tray icon: how many alerts are open (a dot on the icon, the tooltip and the menu's first line)
-//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, Quit. Linux shows trays
+//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, Check for
+//! updates…, Quit. Linux shows trays
 //! through libayatana-appindicator3 and a StatusNotifier host; without a host the icon is simply not
 //! seen, and without the library the app runs without a tray (closing the window then quits).
 
@@ -22,6 +23,7 @@ const REFRESH: &str = "refresh";
 const PAUSE: &str = "pause";
 const QUIT: &str = "quit";
 const EMERGENCY_REVOKE: &str = "emergency-revoke";
+const CHECK_UPDATES: &str = "check-updates";
 
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
 const ICON_ALERTS: &[u8] = include_bytes!("../../icons/tray-alert.png");
@@ -101,6 +103,9 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
         None::<&str>,
     )
     .map_err(menu_error)?;
+    let check_updates =
+        MenuItem::with_id(app, CHECK_UPDATES, "Check for updates…", true, None::<&str>)
+            .map_err(menu_error)?;
     let quit = MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>).map_err(menu_error)?;
     let first_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
     let last_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
@@ -114,6 +119,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
             &pause,
             &emergency,
             &last_separator,
+            &check_updates,
             &quit,
         ],
     )
@@ -178,6 +184,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
         },
         PAUSE => toggle_pause(app),
         EMERGENCY_REVOKE => crate::commands::batch::open_emergency_revoke(app),
+        CHECK_UPDATES => crate::commands::updater::open_update_check(app),
         QUIT => {
             tracing::info!("quit from the tray");
             app.exit(0);

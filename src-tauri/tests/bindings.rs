@@ -121,6 +121,9 @@ fn generated_shapes_match_the_contract() {
             "revoke_reenable",
             "revokes_list",
             "emergency_revoke_take",
+            "update_check",
+            "update_install",
+            "update_check_take",
         ]
     );
     for line in [
@@ -143,6 +146,8 @@ fn generated_shapes_match_the_contract() {
         "key_locations: { args: LocateKeyArgs; result: KeyLocations };",
         "batch_run: { args: BatchArgs; result: BatchReport };",
         "revoke_start: { args: RevokeArgs; result: RevokeReport };",
+        "update_check: { args: EmptyArgs; result: UpdateCheck };",
+        "update_install: { args: UpdateInstallArgs; result: null };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -173,6 +178,7 @@ fn generated_shapes_match_the_contract() {
         "\"locate-progress\": ScanProgress;",
         "\"batch-progress\": BatchProgressEvent;",
         "\"emergency-revoke-open\": EmergencyRevokeOpenEvent;",
+        "\"update-progress\": UpdateProgress;",
     ] {
         assert!(events_ts.contains(line), "{line}\n{events_ts}");
     }

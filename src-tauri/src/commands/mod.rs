@@ -18,6 +18,7 @@ mod profiles;
 mod rotation;
 mod sandbox;
 mod secrets;
+pub(crate) mod updater;
 mod watch;
 mod window;
 mod workspaces;
@@ -156,4 +157,7 @@ keyward_commands! {
     batch::revoke_reenable;
     batch::revokes_list;
     batch::emergency_revoke_take;
+    updater::update_check;
+    updater::update_install;
+    updater::update_check_take;
 }

@@ -204,8 +204,9 @@ scenario(11, "tray", async () => {
   const NAME = "e2e-tray-limited";
   const key = (await em.api("POST", "/keys", { name: NAME, limit: 10, limit_reset: "monthly" })).data;
   const tray = await new Tray().start();
-  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…, Quit.
-  const [OPEN, REFRESH, PAUSE, EMERGENCY, QUIT] = [1, 2, 3, 4, 5];
+  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…,
+  // Check for updates…, Quit.
+  const [OPEN, REFRESH, PAUSE, EMERGENCY, QUIT] = [1, 2, 3, 4, 6];
   try {
     await dumpOnFailure("11-tray", em, () => withApp(where, async (browser) => {
       await addProfile(browser, em);

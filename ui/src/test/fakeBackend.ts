@@ -21,6 +21,7 @@ import { FakeBatch } from "./fakeBatch";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { FakeCsv } from "./fakeCsv";
+import { FakeUpdates } from "./fakeUpdates";
 import type { CreatedKey } from "../lib/bindings/CreatedKey";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
 
@@ -202,6 +203,8 @@ export class FakeBackend {
     setKeys: (id, keys) => (this.keys[id] = keys),
     error: (kind, message, field = null) => appError(kind, message, field),
   });
+  /** The updater: check answers, install progress and failures (src/test/fakeUpdates.ts). */
+  updates: FakeUpdates = new FakeUpdates();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -238,6 +241,7 @@ export class FakeBackend {
     this.calls.push({ cmd, args: structuredClone(args) });
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
+    if (cmd.startsWith("update_")) return this.updates.run(cmd, args as Record<string, unknown>);
     if (cmd.startsWith("batch_") || cmd.startsWith("revoke") || cmd === "emergency_revoke_take") {
       return this.batch.run(cmd, args as Record<string, unknown>);
     }

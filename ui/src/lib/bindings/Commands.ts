@@ -79,6 +79,8 @@ import type { SavedFilterDeleteArgs } from "./SavedFilterDeleteArgs";
 import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
 import type { TagCount } from "./TagCount";
+import type { UpdateCheck } from "./UpdateCheck";
+import type { UpdateInstallArgs } from "./UpdateInstallArgs";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
 import type { UsageHistory } from "./UsageHistory";
 import type { UsageHistoryArgs } from "./UsageHistoryArgs";
@@ -174,4 +176,7 @@ export type Commands = {
   revoke_reenable: { args: RevokeFollowUpArgs; result: BatchReport };
   revokes_list: { args: ProfileScopedArgs; result: Array<RevokeRecord> };
   emergency_revoke_take: { args: EmptyArgs; result: boolean };
+  update_check: { args: EmptyArgs; result: UpdateCheck };
+  update_install: { args: UpdateInstallArgs; result: null };
+  update_check_take: { args: EmptyArgs; result: boolean };
 };

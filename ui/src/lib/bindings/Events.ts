@@ -3,11 +3,13 @@ import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { EmergencyRevokeOpenEvent } from "./EmergencyRevokeOpenEvent";
+import type { EmptyArgs } from "./EmptyArgs";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
 import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
 import type { ScanProgress } from "./ScanProgress";
+import type { UpdateProgress } from "./UpdateProgress";
 
 /** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
 export type Events = {
@@ -20,4 +22,6 @@ export type Events = {
   "keys-csv-progress": KeysCsvProgress;
   "batch-progress": BatchProgressEvent;
   "emergency-revoke-open": EmergencyRevokeOpenEvent;
+  "update-progress": UpdateProgress;
+  "update-check-open": EmptyArgs;
 };
