@@ -33,6 +33,8 @@ keyward_events! {
     BATCH_PROGRESS = "batch-progress": BatchProgressEvent;
     EMERGENCY_REVOKE_OPEN = "emergency-revoke-open": EmergencyRevokeOpenEvent;
     ABOUT_OPEN = "about-open": keyward_core::diagnostics::AboutOpenEvent;
+    UPDATE_PROGRESS = "update-progress": keyward_core::updates::UpdateProgress;
+    UPDATE_CHECK_OPEN = "update-check-open": keyward_core::ipc::EmptyArgs;
 }
 
 /// Emits `payload` as `name` to every window; a failure is only logged (nobody to tell).

@@ -13,6 +13,7 @@ pub mod events;
 mod logging;
 mod notifier;
 pub mod tray;
+pub mod updater;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -98,11 +99,15 @@ pub fn run() {
         // For the native dialog approving a command deploy target, shown from Rust only: the window
         // has no dialog permission (capabilities/main-window.json).
         .plugin(tauri_plugin_dialog::init())
+        // Installs updates our commands downloaded and verified (src/updater.rs); the window has no
+        // updater permission.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let service = start_service(app.handle(), &options)?;
             app.manage(service.clone());
             app.manage(PendingOpenKey::default());
+            app.manage(updater::create(app.handle()));
             start_desktop(app.handle(), &service, &options);
             quit_on_signals(app.handle());
             Ok(())

@@ -1,5 +1,6 @@
 //! The tray icon: how many alerts are open (a dot on the icon, the tooltip and the menu's first line)
-//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, About Keyward, Quit. Linux shows trays
+//! and the menu Open, Refresh now, Pause alerts for 1 h / Resume alerts, Emergency revoke…, About Keyward,
+//! Check for updates…, Quit. Linux shows trays
 //! through libayatana-appindicator3 and a StatusNotifier host (or an XEmbed tray on X11); without
 //! the library, or without a host to show the icon (stock GNOME), closing the window quits instead
 //! ([`TrayHost`], keyward_core::tray_host). On macOS the icon is a template image (black + alpha),
@@ -29,6 +30,7 @@ const PAUSE: &str = "pause";
 const QUIT: &str = "quit";
 const EMERGENCY_REVOKE: &str = "emergency-revoke";
 const ABOUT: &str = "about";
+const CHECK_UPDATES: &str = "check-updates";
 
 #[cfg(not(target_os = "macos"))]
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
@@ -120,6 +122,9 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
     .map_err(menu_error)?;
     let about =
         MenuItem::with_id(app, ABOUT, "About Keyward", true, None::<&str>).map_err(menu_error)?;
+    let check_updates =
+        MenuItem::with_id(app, CHECK_UPDATES, "Check for updates…", true, None::<&str>)
+            .map_err(menu_error)?;
     let quit = MenuItem::with_id(app, QUIT, "Quit", true, None::<&str>).map_err(menu_error)?;
     let first_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
     let last_separator = PredefinedMenuItem::separator(app).map_err(menu_error)?;
@@ -134,6 +139,7 @@ pub fn create(app: &AppHandle, snapshot: &AlertsSnapshot) -> Result<Tray, String
             &emergency,
             &last_separator,
             &about,
+            &check_updates,
             &quit,
         ],
     )
@@ -273,6 +279,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
         PAUSE => toggle_pause(app),
         EMERGENCY_REVOKE => crate::commands::batch::open_emergency_revoke(app),
         ABOUT => crate::commands::about::open_about(app),
+        CHECK_UPDATES => crate::commands::updater::open_update_check(app),
         QUIT => {
             tracing::info!("quit from the tray");
             app.exit(0);

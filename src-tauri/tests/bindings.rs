@@ -130,6 +130,9 @@ fn generated_shapes_match_the_contract() {
             "log_folder_open",
             "about_link_open",
             "about_open_take",
+            "update_check",
+            "update_install",
+            "update_check_take",
         ]
     );
     for line in [
@@ -154,6 +157,8 @@ fn generated_shapes_match_the_contract() {
         "revoke_start: { args: RevokeArgs; result: RevokeReport };",
         "crash_latest: { args: EmptyArgs; result: CrashReport | null };",
         "diagnostics_copy: { args: EmptyArgs; result: DiagnosticsCopied };",
+        "update_check: { args: EmptyArgs; result: UpdateCheck };",
+        "update_install: { args: UpdateInstallArgs; result: null };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }
@@ -184,6 +189,7 @@ fn generated_shapes_match_the_contract() {
         "\"locate-progress\": ScanProgress;",
         "\"batch-progress\": BatchProgressEvent;",
         "\"emergency-revoke-open\": EmergencyRevokeOpenEvent;",
+        "\"update-progress\": UpdateProgress;",
     ] {
         assert!(events_ts.contains(line), "{line}\n{events_ts}");
     }

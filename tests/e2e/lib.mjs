@@ -484,6 +484,10 @@ export class NotificationSpy {
 
 // ---------------------------------------------------------------- the tray
 
+/** The tray menu's enabled items under its disabled status line, as `Tray.choose` counts them (one
+ * place for the e2e and install suites; src-tauri/src/tray.rs builds the menu in this order). */
+export const TRAY_ITEMS = Object.freeze({ OPEN: 1, REFRESH: 2, PAUSE: 3, EMERGENCY: 4, ABOUT: 5, CHECK_UPDATES: 6, QUIT: 7 });
+
 /**
  * A real system tray: trayer (an XEmbed tray host) at the bottom right of the screen. With no
  * StatusNotifier host on the bus, the app's tray icon (libayatana-appindicator) falls back to an

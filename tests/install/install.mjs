@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { Tray, check, killAll, mapped, screenshot, sleep, waitFor, windows } from "../e2e/lib.mjs";
+import { TRAY_ITEMS, Tray, check, killAll, mapped, screenshot, sleep, waitFor, windows } from "../e2e/lib.mjs";
 import { writeJunit } from "../junit.mjs";
 
 const run = promisify(execFile);
@@ -33,8 +33,6 @@ const RPM_FILES = [BINARY, ENTRY, ...ICONS, "/usr/share/licenses/keyward/LICENSE
 // The runtime libraries the app links (ldd) that the .deb must declare, by the package that ships them.
 const DEB_DEPENDS = ["libwebkit2gtk-4.1-0", "libgtk-3-0", "libayatana-appindicator3-1", "libdbus-1-3"];
 const RPM_REQUIRES = ["webkit2gtk4.1", "gtk3", "libayatana-appindicator-gtk3", "dbus-libs"];
-// The tray menu: a disabled status line, then Open, Refresh now, Pause, Emergency revoke…, Quit.
-const TRAY_QUIT = 5;
 
 const cases = [];
 let failed = false;
@@ -254,7 +252,7 @@ async function main() {
 
     await testCase("Quit in the tray menu ends the app", async () => {
       check(appPids().length > 0, "the app is not running");
-      await tray.choose(TRAY_QUIT);
+      await tray.choose(TRAY_ITEMS.QUIT);
       await waitFor("the app to exit after the tray's Quit", () => appPids().length === 0, { timeout: 15000, interval: 100 });
       check(!(await windows()).some((w) => w.className.includes("tray-icon tray app keyward")), "the tray icon outlived the app");
     });

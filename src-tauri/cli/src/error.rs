@@ -51,7 +51,9 @@ impl Exit {
                 Exit::Unauthorized
             }
             ErrorKind::InvalidInput | ErrorKind::ProfileNameTaken => Exit::InvalidInput,
-            ErrorKind::Conflict | ErrorKind::ProfileHoldsSecrets => Exit::Conflict,
+            ErrorKind::Conflict | ErrorKind::ProfileHoldsSecrets | ErrorKind::UpdateBlocked => {
+                Exit::Conflict
+            }
             ErrorKind::RateLimited => Exit::RateLimited,
             ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode => {
                 Exit::Offline
@@ -60,7 +62,7 @@ impl Exit {
             | ErrorKind::KeychainLocked
             | ErrorKind::KeychainDenied
             | ErrorKind::Keychain => Exit::Keychain,
-            ErrorKind::Store | ErrorKind::Internal => Exit::Failure,
+            ErrorKind::Store | ErrorKind::Internal | ErrorKind::Update => Exit::Failure,
         }
     }
 }

@@ -169,6 +169,20 @@ pub enum Error {
     )]
     NotManagementKey { label: String },
 
+    /// An update could not be checked, downloaded or installed: the release server, a download
+    /// whose signature does not match (nothing is installed), no consent to that version.
+    #[error("{message}")]
+    Update {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// An update was not installed because a key rotation is running (or the other way round); it
+    /// can be tried again once that has finished.
+    #[error("{message}")]
+    UpdateBlocked { message: String },
+
     /// A failure inside Keyward itself (a task that died, the sandbox that would not start).
     #[error("Keyward failed internally: {message}")]
     Internal {
@@ -231,10 +245,19 @@ impl Error {
             | Error::KeychainDenied { source, .. }
             | Error::Keychain { source, .. }
             | Error::Store { source, .. }
-            | Error::Internal { source, .. } => *source = Some(cause.into()),
+            | Error::Internal { source, .. }
+            | Error::Update { source, .. } => *source = Some(cause.into()),
             _ => {}
         }
         self
+    }
+
+    /// An update failure, as the sentence the person reads.
+    pub fn update(message: impl Into<String>) -> Self {
+        Error::Update {
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Client-side validation failure for `field`.
@@ -499,6 +522,11 @@ mod tests {
             Error::NotManagementKey {
                 label: "sk-or-v1-abc...def".into(),
             },
+            Error::Update {
+                message: text(),
+                source: None,
+            },
+            Error::UpdateBlocked { message: text() },
             Error::Internal {
                 message: text(),
                 source: None,

@@ -22,6 +22,7 @@ pub mod saved_filters;
 pub mod service;
 pub mod store;
 pub mod tray_host;
+pub mod updates;
 pub mod usage;
 pub mod vault;
 pub mod watch;

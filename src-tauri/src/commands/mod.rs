@@ -19,6 +19,7 @@ mod profiles;
 mod rotation;
 mod sandbox;
 mod secrets;
+pub(crate) mod updater;
 mod watch;
 mod window;
 mod workspaces;
@@ -166,4 +167,7 @@ keyward_commands! {
     about::log_folder_open;
     about::about_link_open;
     about::about_open_take;
+    updater::update_check;
+    updater::update_install;
+    updater::update_check_take;
 }

@@ -11,6 +11,7 @@ shot=${1:-$root/tests/artifacts/ipc-smoke.png}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 TAURI_CONFIG="{\"build\":{\"frontendDist\":\"$here\"}}" cargo build -p keyward --manifest-path "$root/Cargo.toml"
 mkdir -p "$(dirname "$shot")"
+KEYWARD_UPDATER_ENDPOINT=http://127.0.0.1:9/latest.json \
 KEYWARD_KEYCHAIN_SERVICE=keyward-ipc-smoke APP="$CARGO_TARGET_DIR/debug/keyward" SHOT="$shot" \
   "$root/tests/session.sh" --x11 -- bash -c '
     export KEYWARD_DATA_DIR=$KEYWARD_SESSION_DIR/data

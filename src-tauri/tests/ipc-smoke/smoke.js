@@ -134,6 +134,10 @@ async function rejects(name, run, kind) {
   await step("crash_latest", () => call("crash_latest", {}), (r) => [r === null, JSON.stringify(r)]);
   await rejects("crash_dismiss not a note", () => call("crash_dismiss", { id: "../keyward.sqlite3" }), "invalid_input");
   await step("about_open_take", () => call("about_open_take", {}), (r) => [r === false, String(r)]);
+  // Updates: run.sh points the (debug-only) endpoint at a closed port on 127.0.0.1; no offer, no install.
+  await step("update_check_take", () => call("update_check_take", {}), (r) => [r === false, String(r)]);
+  await rejects("update_check (release server unreachable)", () => call("update_check", {}), "update");
+  await rejects("update_install without an offer", () => call("update_install", { version: "99.0.0" }), "update");
   await step("profile_rename", () => call("profile_rename", { id, name: "Demo" }), (p) => [p.name === "Demo", p.name]);
   await step("profile_switch", () => call("profile_switch", { id }), (s) => [s.active_profile_id === id, "active"]);
   await rejects("unknown profile", () => call("credits_get", { profile_id: "nope" }), "profile_not_found");

@@ -1,10 +1,11 @@
 // Scenarios 9–11, watching and rotation: alerts as notifications, rotation into an .env file, the tray.
 
 import { createHash } from "node:crypto";
+import { createServer } from "node:http";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  NotificationSpy, Tray, bodyText, button, check, checkbox, dialog, field, mapped, processRunning, type, unmapWindow, waitFor, windows,
+  NotificationSpy, TRAY_ITEMS, Tray, bodyText, button, check, checkbox, dialog, field, mapped, processRunning, type, unmapWindow, waitFor, windows,
 } from "../lib.mjs";
 import {
   APP_BIN, ARTIFACTS, SCRATCH, addProfile, deployTarget, dumpOnFailure, ownEmulator, run, scenario, shot, waitForRow, withApp,
@@ -204,8 +205,16 @@ scenario(11, "tray", async () => {
   const NAME = "e2e-tray-limited";
   const key = (await em.api("POST", "/keys", { name: NAME, limit: 10, limit_reset: "monthly" })).data;
   const tray = await new Tray().start();
-  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…, About Keyward, Quit.
-  const [OPEN, REFRESH, PAUSE, EMERGENCY, ABOUT, QUIT] = [1, 2, 3, 4, 5, 6];
+  // The menu's items under its title line: Open, Refresh now, Pause / Resume, Emergency revoke…,
+  // About Keyward, Check for updates…, Quit.
+  const { OPEN, REFRESH, PAUSE, EMERGENCY, ABOUT, CHECK_UPDATES, QUIT } = TRAY_ITEMS;
+  // A release server on 127.0.0.1 (the debug build's KEYWARD_UPDATER_ENDPOINT): nothing newer.
+  const releases = createServer((_req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ version: "0.1.0", notes: "", platforms: {} }));
+  });
+  await new Promise((resolve) => releases.listen(0, "127.0.0.1", resolve));
+  where.env.KEYWARD_UPDATER_ENDPOINT = `http://127.0.0.1:${releases.address().port}/latest.json`;
   try {
     await dumpOnFailure("11-tray", em, () => withApp(where, async (browser) => {
       await addProfile(browser, em);
@@ -267,13 +276,23 @@ scenario(11, "tray", async () => {
       await browser.keys("Escape");
       await about.waitForDisplayed({ reverse: true, timeout: 5000 });
 
+      // Check for updates…: the update dialog, answered by the local release server.
+      await tray.choose(CHECK_UPDATES);
+      const update = dialog(browser, "Software update");
+      await update.waitForDisplayed({ timeout: 10000 });
+      await waitFor("the update check's answer", async () => /is up to date/.test(await update.getText()), { timeout: 10000 });
+      await shot("11-tray-check-updates");
+      await browser.keys("Escape");
+      await update.waitForDisplayed({ reverse: true, timeout: 5000 });
+
       // Quit: the app ends, window, tray icon and all.
       await tray.choose(QUIT);
       await waitFor("the app to exit after the tray's Quit", async () => !(await processRunning(APP_BIN)), { timeout: 15000 });
       check(!(await windows()).some((w) => w.className.includes("tray-icon tray app keyward")), "the tray icon outlived the app");
-      console.log("  Refresh now → alert; Pause → paused; Resume; Open → window shown; About → dialog; Quit → exited");
+      console.log("  Refresh now → alert; Pause → paused; Resume; Open → window shown; About → dialog; Check for updates → dialog; Quit → exited");
     }));
   } finally {
+    releases.close();
     await tray.stop();
     await em.stop();
   }

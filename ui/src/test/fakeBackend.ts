@@ -22,6 +22,7 @@ import { FakeBatch } from "./fakeBatch";
 import { FakeRotation } from "./fakeRotation";
 import { FakeWatch } from "./fakeWatch";
 import { FakeCsv } from "./fakeCsv";
+import { FakeUpdates } from "./fakeUpdates";
 import type { CreatedKey } from "../lib/bindings/CreatedKey";
 import { DEFAULT_WS, FakeWorkspaces, RESEARCH_WS } from "./fakeWorkspaces";
 
@@ -205,6 +206,8 @@ export class FakeBackend {
   });
   /** About, diagnostics, crash notes (src/test/fakeAbout.ts). */
   about: FakeAbout = new FakeAbout();
+  /** The updater: check answers, install progress and failures (src/test/fakeUpdates.ts). */
+  updates: FakeUpdates = new FakeUpdates();
   watch: FakeWatch = new FakeWatch({ profileIds: () => this.profiles.map((p) => p.id), keysOf: (id) => this.keys[id] ?? [] });
 
   constructor(options: FakeOptions = {}) {
@@ -242,6 +245,7 @@ export class FakeBackend {
     const failure = this.failures.get(cmd)?.shift();
     if (failure) throw failure;
     if (this.about.handles(cmd)) return this.about.run(cmd, args as Record<string, unknown>);
+    if (cmd.startsWith("update_")) return this.updates.run(cmd, args as Record<string, unknown>);
     if (cmd.startsWith("batch_") || cmd.startsWith("revoke") || cmd === "emergency_revoke_take") {
       return this.batch.run(cmd, args as Record<string, unknown>);
     }

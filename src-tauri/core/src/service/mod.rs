@@ -23,6 +23,7 @@ mod rotation_rules;
 mod run_secret;
 mod sandbox;
 mod saved_filters;
+mod updates;
 mod usage_history;
 mod watch;
 mod workspace_details;
@@ -53,6 +54,7 @@ pub use recovery::DEFAULT_RECOVERY;
 pub use rotation::{AccountLinks, ApiAccountLinks, MemoryAccountLinks, RotationConfig};
 pub use run_secret::{RunSecret, base_key_name};
 pub use sandbox::{SANDBOX_PROFILE_NAME, SandboxConfig};
+pub use updates::UpdateInstallGuard;
 
 /// Where the service reports changes a front end shows without asking (the desktop shell turns them
 /// into window events). Called synchronously, outside every lock; keep it quick.

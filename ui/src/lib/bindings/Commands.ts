@@ -85,6 +85,8 @@ import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
 import type { TagCount } from "./TagCount";
 import type { TrayStatus } from "./TrayStatus";
+import type { UpdateCheck } from "./UpdateCheck";
+import type { UpdateInstallArgs } from "./UpdateInstallArgs";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
 import type { UsageHistory } from "./UsageHistory";
 import type { UsageHistoryArgs } from "./UsageHistoryArgs";
@@ -189,4 +191,7 @@ export type Commands = {
   log_folder_open: { args: EmptyArgs; result: null };
   about_link_open: { args: AboutLinkArgs; result: null };
   about_open_take: { args: EmptyArgs; result: boolean };
+  update_check: { args: EmptyArgs; result: UpdateCheck };
+  update_install: { args: UpdateInstallArgs; result: null };
+  update_check_take: { args: EmptyArgs; result: boolean };
 };

@@ -4,11 +4,13 @@ import type { AlertsSnapshot } from "./AlertsSnapshot";
 import type { BatchProgressEvent } from "./BatchProgressEvent";
 import type { ConnectivityEvent } from "./ConnectivityEvent";
 import type { EmergencyRevokeOpenEvent } from "./EmergencyRevokeOpenEvent";
+import type { EmptyArgs } from "./EmptyArgs";
 import type { KeysChangedEvent } from "./KeysChangedEvent";
 import type { KeysCsvProgress } from "./KeysCsvProgress";
 import type { OpenKeyEvent } from "./OpenKeyEvent";
 import type { RotationView } from "./RotationView";
 import type { ScanProgress } from "./ScanProgress";
+import type { UpdateProgress } from "./UpdateProgress";
 
 /** Every event the shell emits: `listen(name, e => …)` receives `e.payload` of this type. */
 export type Events = {
@@ -22,4 +24,6 @@ export type Events = {
   "batch-progress": BatchProgressEvent;
   "emergency-revoke-open": EmergencyRevokeOpenEvent;
   "about-open": AboutOpenEvent;
+  "update-progress": UpdateProgress;
+  "update-check-open": EmptyArgs;
 };

@@ -204,6 +204,7 @@ impl Rotations {
         args: &RotationStartArgs,
         ask: Ask,
     ) -> Result<(String, super::lease::Lease, OwnedMutexGuard<()>), Error> {
+        self.refuse_while_updating()?;
         if let Some(expiry) = args.new_expiry {
             validate_new_expiry(expiry, self.now())?;
         }

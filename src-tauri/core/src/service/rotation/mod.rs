@@ -192,6 +192,8 @@ pub(crate) struct Rotations {
     /// Where env-file deploys keep their backups: `deploy-backups` in the data directory (`None`
     /// for a store in memory, where env-file deploys of existing files are refused).
     backup_dir: Option<PathBuf>,
+    /// Set while the app installs an update (`service/updates.rs`): no rotation starts or runs on.
+    pub(crate) installing_update: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Rotations {
@@ -237,7 +239,23 @@ impl Rotations {
             unsaved: Mutex::new(HashMap::new()),
             ticker: Mutex::new(None),
             instance: lease::new_owner(),
+            installing_update: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Refuses to start or run a rotation on while an update is being installed.
+    pub(crate) fn refuse_while_updating(&self) -> Result<(), Error> {
+        if self
+            .installing_update
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(Error::UpdateBlocked {
+                message: "Keyward is installing an update and will restart: start the rotation \
+                          again once it is back"
+                    .to_owned(),
+            });
+        }
+        Ok(())
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {

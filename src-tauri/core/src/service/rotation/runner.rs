@@ -20,6 +20,7 @@ impl Rotations {
     /// Runs a rotation on from where it is until it waits, fails or finishes. Safe to call at any
     /// time and repeatedly (after a crash, from the ticker, concurrently: runs are serialised).
     pub(crate) async fn advance(&self, id: &str) -> Result<RotationView, Error> {
+        self.refuse_while_updating()?;
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
         let _lease = self.lease(id)?;
@@ -53,6 +54,7 @@ impl Rotations {
         id: &str,
         action: RotationAction,
     ) -> Result<RotationView, Error> {
+        self.refuse_while_updating()?;
         let lock = self.lock_of(id);
         let _running = lock.lock().await;
         // Another process (the app, another keyward-cli) driving it refuses the action: a rollback
@@ -158,6 +160,11 @@ impl Rotations {
     /// Runs every waiting rotation that is due (drain check, end of the grace period) and starts
     /// the automatic rotations that are due. Returns the rotations it ran or started.
     pub(crate) async fn tick(&self) -> Result<Vec<RotationView>, Error> {
+        // During an update's install nothing runs on; the next tick after it (or the restart's
+        // resume) does.
+        if self.refuse_while_updating().is_err() {
+            return Ok(Vec::new());
+        }
         let now = self.now();
         let due: Vec<String> = self
             .store()
