@@ -101,8 +101,8 @@ for (const scheme of ["light", "dark"]) {
     await page.getByText(/^[\d,]+ keys$/).waitFor();
     await page.locator(".rows .cell.workspace").filter({ hasText: LONG_WS }).first().waitFor();
     await nothingCut(page, "header, .toolbar, .row.head, .rows", "key list");
-    // Amounts are never clipped, not even with a tooltip.
-    const numbers = await clippedEvenWithTitle(page, ".rows .cell.num, .rows .spend");
+    // Amounts and times are never clipped, not even with a tooltip.
+    const numbers = await clippedEvenWithTitle(page, ".rows .cell.num, .rows .spend, .rows .cell.expiry, .rows .cell.created, .rows .cell[data-col=last-used]");
     assert(numbers.length === 0, `amounts cut off:\n${numbers.join("\n")}`);
     const row = page.locator(".rows [role=row]").filter({ has: page.getByRole("button", { name: LONG, exact: true }) });
     await row.getByText("$765,432.11 left of $2,000,000.00").waitFor({ state: "attached" });
