@@ -137,6 +137,18 @@ const SUITES: &[Suite] = &[
         }),
     },
     Suite {
+        name: "ui-browser-fit",
+        groups: &["ui"],
+        about: "nothing cut off at 1200 px with long names and big amounts, every view, axe-core, light and dark",
+        needs: &[Need::Ui],
+        run: Run::Junit(|ws, report| {
+            let mut node = Command::new("node");
+            node.arg("tests/browser/fit.mjs").current_dir(ws.path("ui"));
+            node.env("JUNIT_FILE", report);
+            node
+        }),
+    },
+    Suite {
         name: "conformance-python",
         groups: &["conformance", "python"],
         about: "the official Python SDK (openrouter 1.3.84) against the emulator, pytest",

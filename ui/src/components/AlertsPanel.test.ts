@@ -69,7 +69,7 @@ describe("alerts", () => {
   it("snoozing a key for a day sends its hash and a time a day away, and moves it out of the count", async () => {
     const { user, panel, fake } = await openPanel(withAlerts());
     const before = Date.now();
-    await user.click(within(panel).getByRole("button", { name: "Snooze acme-backend for 1 day" }));
+    await user.click(within(panel).getByRole("button", { name: "Snooze 1 day: acme-backend" }));
     await waitFor(() => expect(fake.callsOf("alerts_snooze")).toHaveLength(1));
     const sent = fake.callsOf("alerts_snooze")[0] as { profile_id: string; key_hash: string; until: string };
     expect(sent.profile_id).toBe("p1");
@@ -81,14 +81,14 @@ describe("alerts", () => {
     const snoozed = within(panel).getByText(/Snoozed \(1\)/).closest("details")!;
     expect(within(snoozed).getByText("acme-backend")).toBeInTheDocument();
     await user.click(within(snoozed).getByText(/Snoozed \(1\)/));
-    await user.click(within(snoozed).getByRole("button", { name: "Wake alerts for acme-backend" }));
+    await user.click(within(snoozed).getByRole("button", { name: "Wake now: alerts for acme-backend" }));
     await waitFor(() => expect(fake.callsOf("alerts_snooze")[1]).toEqual({ profile_id: "p1", key_hash: backend.hash, until: null }));
     expect(await screen.findByRole("button", { name: "Alerts: 2" })).toBeInTheDocument();
   });
 
   it("snooze for a week", async () => {
     const { user, panel, fake } = await openPanel(withAlerts());
-    await user.click(within(panel).getByRole("button", { name: "Snooze acme-ci for 1 week" }));
+    await user.click(within(panel).getByRole("button", { name: "1 week snooze: acme-ci" }));
     await waitFor(() => expect(fake.callsOf("alerts_snooze")).toHaveLength(1));
     const sent = fake.callsOf("alerts_snooze")[0] as { until: string };
     expect(Math.round((Date.parse(sent.until) - Date.now()) / DAY)).toBe(7);
@@ -272,8 +272,8 @@ describe("alerts", () => {
 describe("extend expiry from an alert", () => {
   it("an expiry alert offers Extend expiry…, which opens the key with the extend dialog; a limit alert does not", async () => {
     const { panel, user } = await openPanel(withAlerts());
-    expect(within(panel).queryByRole("button", { name: "Extend the expiry of acme-backend" })).toBeNull();
-    await user.click(within(panel).getByRole("button", { name: "Extend the expiry of acme-ci" }));
+    expect(within(panel).queryByRole("button", { name: "Extend expiry of acme-backend…" })).toBeNull();
+    await user.click(within(panel).getByRole("button", { name: "Extend expiry of acme-ci…" }));
     expect(await screen.findByRole("dialog", { name: "Extend the expiry of acme-ci" })).toBeInTheDocument();
     expect(screen.getByRole("dialog", { name: "acme-ci" })).toBeInTheDocument();
   });

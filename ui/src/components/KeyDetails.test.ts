@@ -39,7 +39,7 @@ describe("key details", () => {
     const d = within(details);
     expect(d.getByText("active")).toBeInTheDocument();
     expect(d.getByText("$420.00")).toBeInTheDocument();
-    expect(d.getByText("left of $50.00")).toBeInTheDocument();
+    expect(d.getByText(/left of \$50\.00$/)).toBeInTheDocument();
     expect(d.getByText(key.hash)).toBeInTheDocument();
     expect(d.getByText("in 3 wk.")).toBeInTheDocument();
     expect(d.getByText(/acme-backend has used 80 % of its limit/)).toBeInTheDocument();
@@ -154,7 +154,7 @@ describe("key details", () => {
     await user.type(limit, "80");
     await user.click(within(edit).getByRole("button", { name: "Save changes" }));
     const back = await screen.findByRole("dialog", { name: "acme-backend" });
-    expect(within(back).getByText("left of $80.00")).toBeInTheDocument();
+    expect(within(back).getByText(/left of \$80\.00$/)).toBeInTheDocument();
   });
 
   it("snooze from the details", async () => {

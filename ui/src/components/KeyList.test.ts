@@ -41,7 +41,7 @@ describe("key list", () => {
     expect(r.getByText("sk-or-v1-abc...xyz")).toBeInTheDocument();
     expect(r.getByText("active")).toBeInTheDocument();
     for (const money of ["$1.25", "$5.00", "$74.50", "$1,234.50", "$25.50"]) expect(r.getByText(money)).toBeInTheDocument();
-    expect(r.getByText("left of $100.00")).toBeInTheDocument();
+    expect(r.getByText(/left of \$100\.00$/)).toBeInTheDocument();
     expect(r.getByRole("meter", { name: "Spend against limit" })).toHaveAttribute("aria-valuenow", "75");
     expect(r.getByText("monthly")).toBeInTheDocument();
     expect(r.getByText("incl.")).toBeInTheDocument();

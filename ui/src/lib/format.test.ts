@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countdown, localInputToUtc, relative, usd, utcToLocalInput } from "./format";
+import { countdown, localInputToUtc, relative, usd, usdCompact, utcToLocalInput } from "./format";
 
 describe("formatting", () => {
   it("shows money as USD, keeping sub-cent spend visible", () => {
@@ -7,6 +7,15 @@ describe("formatting", () => {
     expect(usd(0)).toBe("$0.00");
     expect(usd(0.0042)).toBe("$0.0042");
     expect(usd(null)).toBe("—");
+  });
+
+  it("compacts five figures and more for narrow columns, and leaves smaller amounts exact", () => {
+    expect(usdCompact(9999.99)).toBe("$9,999.99");
+    expect(usdCompact(12_345.67)).toBe("$12.35K");
+    expect(usdCompact(987_654.32)).toBe("$987.65K");
+    expect(usdCompact(1_234_567.89)).toBe("$1.23M");
+    expect(usdCompact(0.0042)).toBe("$0.0042");
+    expect(usdCompact(null)).toBe("—");
   });
 
   it("turns the local date-time input into UTC RFC 3339 with seconds", () => {

@@ -11,6 +11,16 @@ export function usd(value: number | null | undefined): string {
   return usdFormat.format(value);
 }
 
+const usdCompactFormat = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 2 });
+/** From this amount on, a narrow table column shows "$987.65K" (the exact amount goes in its tooltip). */
+export const COMPACT_FROM = 10_000;
+
+/** `usd`, but five figures and more in compact form ("$12.35K", "$1.23M"), for narrow number columns. */
+export function usdCompact(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value) || Math.abs(value) < COMPACT_FROM) return usd(value);
+  return usdCompactFormat.format(value);
+}
+
 const absoluteFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 export function parseTime(iso: string | null | undefined): number | null {

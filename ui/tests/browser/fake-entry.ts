@@ -6,8 +6,9 @@ import type { Connectivity } from "../../src/lib/bindings/Connectivity";
 import { FakeBackend, makeKey, makeProfile, seedKeys } from "../../src/test/fakeBackend";
 import { makeGuardrail } from "../../src/test/fakeGuardrails";
 import { makeAccount, stop } from "../../src/test/fakeAccount";
+import { RESEARCH_WS } from "../../src/test/fakeWorkspaces";
 
-type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "guardrails" } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number };
+type Scenario = { kind: "fresh"; sandboxKeys: number } | { kind: "guardrails" } | { kind: "offline"; keys: number } | { kind: "watch"; keys: number } | { kind: "rotation" } | { kind: "workspaces"; keys: number } | { kind: "long" };
 
 declare global {
   interface Window {
@@ -76,6 +77,23 @@ if (scenario.kind === "offline") {
 } else if (scenario.kind === "workspaces") {
   // An account with two workspaces (every third key in Research), their budgets and members.
   fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: seedKeys(scenario.keys, 13) } });
+} else if (scenario.kind === "long") {
+  // Long key, workspace and guardrail names and big numbers: the "nothing cut off at 1200 px" checks.
+  const big = { limit: 2_000_000, usage: 1_234_567.89, usage_daily: 12_345.67, usage_weekly: 98_765.43, usage_monthly: 987_654.32 };
+  const keys = [
+    makeKey({ name: "customer-success-escalations-production-eu-west-1-primary-gateway", ...big, limit_remaining: 765_432.11, workspace_id: RESEARCH_WS }),
+    makeKey({ name: "Übersetzungsdienst Kundenportal (Staging) — nächtliche Stapelverarbeitung", limit: 99_999.99, usage: 12.5, usage_monthly: 12.5 }),
+    makeKey({ name: "analytics-pipeline-with-an-unreasonably-long-name-and-no-spaces-at-all-anywhere", limit: 500, usage: 35.54, usage_monthly: 35.54, workspace_id: RESEARCH_WS }),
+    ...seedKeys(20, 17),
+  ];
+  fake = new FakeBackend({ profiles: [makeProfile("p1", "acme-prod")], activeId: "p1", keys: { p1: keys } });
+  const research = fake.workspaces.workspaces.find((w) => w.id === RESEARCH_WS);
+  if (research) {
+    research.name = "Research and Development — Large Language Model Evaluations (EMEA)";
+    research.budgets = { daily: 25_000, weekly: 150_000, monthly: 1_500_000 };
+  }
+  fake.guardrails.add(makeGuardrail({ id: "750e8400-e29b-41d4-a716-446655440000", name: "Production allowlist for regulated customer workloads (ZDR only)",
+    limit_usd: 1_000_000, reset_interval: "monthly" }), [keys[0].hash, keys[2].hash]);
 } else if (scenario.kind === "guardrails") {
   // Two guardrails, one on a few keys, for tests/browser/guardrails.mjs.
   const keys = seedKeys(40, 9);

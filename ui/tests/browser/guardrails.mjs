@@ -11,6 +11,7 @@ import { build } from "vite";
 import { chromium } from "playwright-core";
 import { writeJunit } from "../../../tests/junit.mjs";
 import { htmlNeedsNoTauriAdditions, shippedCsp } from "./csp.mjs";
+import { audit, summary } from "./a11y.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -80,7 +81,11 @@ const context = await chromium.launchPersistentContext(profileDir, {
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
 const problems = [];
-const shot = (page, name) => page.screenshot({ path: join(artifacts, `guardrails-${name}.png`) });
+// Every screen photographed is also checked: axe-core and icon-only buttons (a11y.mjs).
+const shot = async (page, name) => {
+  await page.screenshot({ path: join(artifacts, `guardrails-${name}.png`) });
+  await audit(page, `guardrails-${name}`);
+};
 
 for (const scheme of ["light", "dark"]) {
   console.log(`-- ${scheme}`);
@@ -169,6 +174,12 @@ for (const scheme of ["light", "dark"]) {
   });
   await page.close();
 }
+
+await step("axe-core: no serious or critical violation, every icon button named, on every screen", async () => {
+  const { checked, bad, text } = summary();
+  console.log(`    axe: ${checked} screens checked (light and dark), ${bad} with findings`);
+  assert(bad === 0, `${bad} of ${checked} screens:\n    ${text}`);
+});
 
 await step("no console errors, CSP violations or page errors", async () => {
   assert(problems.length === 0, problems.join("\n"));

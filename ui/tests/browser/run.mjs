@@ -10,6 +10,7 @@ import { build } from "vite";
 import { chromium } from "playwright-core";
 import { writeJunit } from "../../../tests/junit.mjs";
 import { htmlNeedsNoTauriAdditions, probeInline, shippedCsp } from "./csp.mjs";
+import { audit, summary } from "./a11y.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const uiRoot = resolve(here, "../..");
@@ -102,7 +103,11 @@ async function openPage(scenario, colorScheme = "light") {
   await page.goto(base);
   return page;
 }
-const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+// Every screen photographed is also checked: axe-core and icon-only buttons (tests/browser/a11y.mjs).
+const shot = async (page, name) => {
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
+  await audit(page, name);
+};
 
 console.log(`browser test: ${CHROMIUM} against ${base}\n  CSP (src-tauri/tauri.conf.json): ${CSP}`);
 let secret = "";
@@ -249,7 +254,7 @@ for (const scheme of ["light", "dark"]) {
     await shot(page, `${scheme}-06-edit`);
     await dialog.getByRole("button", { name: "Save changes" }).click();
     await dialog.waitFor({ state: "detached" });
-    await page.locator(".rows [role=row]").filter({ hasText: createdName }).getByText("left of $20.00").waitFor();
+    await page.locator(".rows [role=row]").filter({ hasText: createdName }).getByText(/left of \$20\.00$/).waitFor();
     const sent = await page.evaluate(() => window.__kw.fake.callsOf("key_update").at(-1));
     assert(JSON.stringify(Object.keys(sent).sort()) === JSON.stringify(["hash", "limit", "profile_id"]), `sent ${JSON.stringify(sent)}`);
   });
@@ -331,7 +336,7 @@ for (const scheme of ["light", "dark"]) {
     await panel.getByRole("heading", { name: /Critical|Warning/ }).first().waitFor();
     await shot(watch, `${scheme}-12-alerts`);
     const before = Number((await watch.getByRole("button", { name: /^Alerts: \d+/ }).getAttribute("aria-label")).match(/\d+/)[0]);
-    const first = panel.getByRole("button", { name: /^Snooze .* for 1 day$/ }).first();
+    const first = panel.getByRole("button", { name: /^Snooze 1 day: / }).first();
     await first.click();
     await watch.getByRole("button", { name: `Alerts: ${before - 1}` }).or(watch.getByRole("button", { name: `Alerts: ${before - 2}` })).first().waitFor();
     await panel.getByRole("button", { name: "Pause 1 h" }).click();
@@ -627,6 +632,12 @@ await step("the shipped CSP refuses inline styles and scripts (no 'unsafe-inline
   assert(!probe.styleApplied, `an inline style attribute applied under: ${CSP}`);
   assert(!probe.scriptRan, `an inline script ran under: ${CSP}`);
   assert(probe.violations.length === 2, `expected 2 reported violations, got ${JSON.stringify(probe.violations)}`);
+});
+
+await step("axe-core: no serious or critical violation, every icon button named, on every screen", async () => {
+  const { checked, bad, text } = summary();
+  console.log(`    axe: ${checked} screens checked (light and dark), ${bad} with findings`);
+  assert(bad === 0, `${bad} of ${checked} screens:\n    ${text}`);
 });
 
 await step("no CSP violations or page errors", async () => {
