@@ -18,6 +18,7 @@ mod profiles;
 mod rotation;
 mod sandbox;
 mod secrets;
+mod startup;
 mod watch;
 mod window;
 mod workspaces;
@@ -156,4 +157,5 @@ keyward_commands! {
     batch::revoke_reenable;
     batch::revokes_list;
     batch::emergency_revoke_take;
+    startup::startup_painted;
 }
