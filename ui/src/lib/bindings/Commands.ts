@@ -78,6 +78,7 @@ import type { SavedFilter } from "./SavedFilter";
 import type { SavedFilterDeleteArgs } from "./SavedFilterDeleteArgs";
 import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
+import type { StartupPaintedArgs } from "./StartupPaintedArgs";
 import type { TagCount } from "./TagCount";
 import type { UpdateKeyArgs } from "./UpdateKeyArgs";
 import type { UsageHistory } from "./UsageHistory";
@@ -174,4 +175,5 @@ export type Commands = {
   revoke_reenable: { args: RevokeFollowUpArgs; result: BatchReport };
   revokes_list: { args: ProfileScopedArgs; result: Array<RevokeRecord> };
   emergency_revoke_take: { args: EmptyArgs; result: boolean };
+  startup_painted: { args: StartupPaintedArgs; result: null };
 };
