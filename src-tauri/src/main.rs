@@ -4,5 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    // First: the start-up timing (first key table painted) counts from here.
+    keyward_core::startup::process_started();
     keyward_lib::run();
 }

@@ -536,3 +536,11 @@ mod tests {
         assert!(!format!("{created:?}").contains("topsecret"));
     }
 }
+
+// --- Start-up -------------------------------------------------------------------------------------
+
+/// Arguments of `startup_painted`: the window painted its first key table, with this many keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StartupPaintedArgs {
+    pub rows: u32,
+}

@@ -20,6 +20,7 @@ pub mod private_fs;
 pub mod rotation;
 pub mod saved_filters;
 pub mod service;
+pub mod startup;
 pub mod store;
 pub mod tray_host;
 pub mod updates;

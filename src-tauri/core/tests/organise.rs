@@ -346,4 +346,38 @@ async fn the_few_deciding_snapshots_give_the_same_answer_as_all_of_them() {
         };
         assert_eq!(judge(&few), judge(&all), "history {index}");
     }
+    // The list reads them for all its keys in one statement: the same points, key by key; a key
+    // without snapshots is absent.
+    let hashes: Vec<String> = (0..=histories.len())
+        .map(|index| format!("{index:064x}"))
+        .collect();
+    let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    let grouped = store
+        .idle_snapshots_of(&rig.profile_id, &refs, since)
+        .unwrap();
+    assert_eq!(grouped.len(), histories.len());
+    for hash in &hashes[..histories.len()] {
+        let one = store.idle_snapshots(&rig.profile_id, hash, since).unwrap();
+        assert_eq!(grouped.get(hash), Some(&one), "{hash}");
+    }
+    assert!(!grouped.contains_key(&hashes[histories.len()]));
+
+    // And the stored per-key activity, in two statements: the same as key by key, without the
+    // profile-wide answer.
+    let day = now.date_naive();
+    store
+        .replace_activity(&rig.profile_id, Some(&hashes[0]), &[(day, 0.4)], now)
+        .unwrap();
+    store
+        .replace_activity(&rig.profile_id, Some(&hashes[1]), &[], now)
+        .unwrap();
+    store
+        .replace_activity(&rig.profile_id, None, &[(day, 9.0)], now)
+        .unwrap();
+    let activities = store.key_activities(&rig.profile_id).unwrap();
+    assert_eq!(activities.len(), 2);
+    for hash in &hashes[..2] {
+        let one = store.activity(&rig.profile_id, Some(hash)).unwrap();
+        assert_eq!(activities.get(hash), one.as_ref(), "{hash}");
+    }
 }

@@ -20,6 +20,7 @@ mod rotation;
 mod sandbox;
 mod secrets;
 pub(crate) mod updater;
+mod startup;
 mod watch;
 mod window;
 mod workspaces;
@@ -170,4 +171,5 @@ keyward_commands! {
     updater::update_check;
     updater::update_install;
     updater::update_check_take;
+    startup::startup_painted;
 }

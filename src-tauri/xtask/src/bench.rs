@@ -1,8 +1,11 @@
-//! `cargo xtask bench [list | idle | revoke]`: builds what a benchmark needs in release mode and runs it
-//! (tests/bench/runner): `list`, Keyward's list_all_workspaces against the official Python SDK; `idle`, the
-//! app at rest beside a minimal Tauri app, inside the private desktop session (tests/session.sh);
-//! `revoke`, Keyward's emergency revoke of 1,000 keys against the Python SDK in a loop.
+//! `cargo xtask bench [list | idle | revoke | startup]`: builds what a benchmark needs in release mode and
+//! runs it (tests/bench/runner): `list`, Keyward's list_all_workspaces against the official Python SDK;
+//! `idle`, the app at rest beside a minimal Tauri app, inside the private desktop session
+//! (tests/session.sh); `revoke`, Keyward's emergency revoke of 1,000 keys against the Python SDK in a
+//! loop; `startup`, cold start, `.deb` size (both apps bundled here with the pinned Tauri CLI) and
+//! memory with the window open, beside the minimal app, in the same session.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{Workspace, run_checked};
@@ -24,6 +27,10 @@ enum Which {
     /// Emergency revoke: disable then delete 1,000 keys (50 ms latency, 5 % of requests answered
     /// 429), Keyward against the official Python SDK in a sequential loop.
     Revoke(Options),
+    /// Cold start to the first key table painted (1,000 cached keys), .deb size, and PSS with the
+    /// window open and 10,000 keys, beside a minimal Tauri app built and bundled in the same run
+    /// (printed, not asserted).
+    Startup(Options),
 }
 
 #[derive(clap::Args, Default)]
@@ -49,7 +56,9 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
         Which::List(options) => (false, false, options),
         Which::Idle(options) => (true, false, options),
         Which::Revoke(options) => (false, true, options),
+        Which::Startup(options) => (true, false, options),
     };
+    let startup = matches!(args.which, Some(Which::Startup(_)));
     if !options.no_setup {
         crate::setup(workspace, false)?;
     }
@@ -98,7 +107,23 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     let runner = bin_dir.join("bench-runner");
-    let mut bench = if idle {
+    let mut bench = if startup {
+        let debs = if options.no_build {
+            Debs::find(&bin_dir.join("bundle/deb"))
+        } else {
+            bundle_debs(workspace, &bin_dir, options.debug)?
+        };
+        let mut session = workspace.command(workspace.path("tests/session.sh"));
+        session.args(["--x11", "--"]).arg(runner).arg("startup");
+        session.args(options.debug.then_some("--debug"));
+        if let Some(deb) = debs.keyward {
+            session.arg("--keyward-deb").arg(deb);
+        }
+        if let Some(deb) = debs.minimal {
+            session.arg("--minimal-deb").arg(deb);
+        }
+        session
+    } else if idle {
         let mut session = workspace.command(workspace.path("tests/session.sh"));
         session.args(["--x11", "--"]).arg(runner).arg("idle");
         session.args(options.debug.then_some("--debug"));
@@ -128,4 +153,57 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
         .arg(workspace.path("tests/artifacts/bench"))
         .args(&options.options);
     run_checked(&mut bench)
+}
+
+/// The two packages `bench startup` compares.
+#[derive(Default)]
+struct Debs {
+    keyward: Option<PathBuf>,
+    minimal: Option<PathBuf>,
+}
+
+impl Debs {
+    /// The packages in `dir` by their names (productName_version_arch.deb).
+    fn find(dir: &Path) -> Debs {
+        let mut debs = Debs::default();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".deb") {
+                continue;
+            }
+            if name.starts_with("Keyward_") {
+                debs.keyward = Some(entry.path());
+            } else if name.starts_with("Minimal Tauri app_") {
+                debs.minimal = Some(entry.path());
+            }
+        }
+        debs
+    }
+}
+
+/// Bundles Keyward's and the minimal app's `.deb` from the binaries just built, with the pinned
+/// Tauri CLI (ui/node_modules/.bin/tauri), after removing the packages of an earlier run.
+fn bundle_debs(workspace: &Workspace, bin_dir: &Path, debug: bool) -> anyhow::Result<Debs> {
+    let out = bin_dir.join("bundle/deb");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    let tauri = workspace.path("ui/node_modules/.bin/tauri");
+    for dir in ["src-tauri", "tests/bench/minimal-app"] {
+        println!("==> bundling the .deb of {dir}");
+        let mut bundle = Command::new(&tauri);
+        bundle
+            .args(["bundle", "--bundles", "deb"])
+            .args(debug.then_some("--debug"))
+            .current_dir(workspace.path(dir))
+            .env("CARGO_TARGET_DIR", &workspace.target_dir);
+        run_checked(&mut bundle)?;
+    }
+    let debs = Debs::find(&out);
+    anyhow::ensure!(
+        debs.keyward.is_some() && debs.minimal.is_some(),
+        "the bundler left no Keyward_*.deb and Minimal Tauri app_*.deb in {}",
+        out.display()
+    );
+    Ok(debs)
 }

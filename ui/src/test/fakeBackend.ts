@@ -459,6 +459,8 @@ export class FakeBackend {
         return null as never;
       case "tray_status":
         return structuredClone(this.watch.tray);
+      case "startup_painted":
+        return null as never;
       case "audit_list": case "audit_verify": case "audit_export":
         return this.audit.run(cmd, a);
       case "saved_filters_list": case "saved_filter_save": case "saved_filter_delete": case "key_tags":

@@ -19,7 +19,7 @@ pub use crate::alerts::LedgerEntry;
 const PAUSED_UNTIL_SETTING: &str = "watch_paused_until";
 
 /// `activity_days.key_hash` of a profile-wide (all keys) activity answer.
-const ALL_KEYS: &str = "";
+pub(super) const ALL_KEYS: &str = "";
 
 /// A key's numbers as one refresh saw them.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]

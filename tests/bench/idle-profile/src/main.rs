@@ -4,13 +4,15 @@
 //! management key" dialog does, without driving a window.
 //!
 //! Environment, as the app reads it: `KEYWARD_DATA_DIR`, `KEYWARD_KEYCHAIN_SERVICE`; the management key
-//! in `KEYWARD_BENCH_KEY`. Arguments: `--base-url URL` (the emulator's API) and `--name NAME`.
+//! in `KEYWARD_BENCH_KEY`. Arguments: `--base-url URL` (the emulator's API), `--name NAME`, and
+//! `--fill-cache` (then list every key once, as the app's refresh does, so the next start of the app
+//! shows them from its local cache: `cargo xtask bench startup`).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use keyward_core::Keyward;
-use keyward_core::ipc::ProfileAddArgs;
+use keyward_core::ipc::{KeysListArgs, ProfileAddArgs};
 use keyward_core::service::ServiceConfig;
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
@@ -23,22 +25,28 @@ const KEY_ENV: &str = "KEYWARD_BENCH_KEY";
 struct Args {
     base_url: String,
     name: String,
+    fill_cache: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut base_url = None;
     let mut name = String::from("Idle bench");
+    let mut fill_cache = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--base-url" => base_url = Some(args.next().context("--base-url needs a value")?),
             "--name" => name = args.next().context("--name needs a value")?,
-            other => bail!("unknown argument {other:?} (expected --base-url URL [--name NAME])"),
+            "--fill-cache" => fill_cache = true,
+            other => bail!(
+                "unknown argument {other:?} (expected --base-url URL [--name NAME] [--fill-cache])"
+            ),
         }
     }
     Ok(Args {
         base_url: base_url.context("--base-url is required")?,
         name,
+        fill_cache,
     })
 }
 
@@ -73,5 +81,16 @@ fn main() -> anyhow::Result<()> {
         }))
         .context("adding the profile")?;
     println!("added profile {} ({})", profile.name, profile.id);
+    if args.fill_cache {
+        let snapshot = runtime
+            .block_on(service.keys_list(KeysListArgs {
+                profile_id: profile.id.clone(),
+                include_disabled: true,
+                include_expired: false,
+                refresh: true,
+            }))
+            .context("listing the keys into the cache")?;
+        println!("cached {} keys", snapshot.keys.len());
+    }
     Ok(())
 }

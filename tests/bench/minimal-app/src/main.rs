@@ -1,6 +1,7 @@
 //! The smallest Tauri 2 app: one window showing a static page; no plugins, no commands, no tray.
-//! `cargo xtask bench idle` measures it beside Keyward, built in the same run. With `--hidden` the
-//! window hides once its page has loaded, as Keyward's does when it is closed to the tray.
+//! `cargo xtask bench idle` and `bench startup` measure it beside Keyward, built (and for `startup`
+//! bundled as a .deb) in the same run. With `--hidden` the window hides once its page has loaded, as
+//! Keyward's does when it is closed to the tray.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 

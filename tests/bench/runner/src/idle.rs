@@ -253,7 +253,7 @@ fn on_path(tool: &str) -> bool {
 
 /// Waits until the app has sent at least one GET /keys and then nothing for `LIST_QUIET`: the list
 /// the window shows is loaded. Answers how many GET /keys it took.
-fn wait_for_key_list(control: &Emulator) -> anyhow::Result<usize> {
+pub(crate) fn wait_for_key_list(control: &Emulator) -> anyhow::Result<usize> {
     let started = Instant::now();
     let (mut last_count, mut quiet_since) = (0, Instant::now());
     loop {

@@ -1,11 +1,13 @@
 //! The benchmarks `cargo xtask bench` builds and runs (printed, not tests): `list`, Keyward's
-//! `list_all` against the official Python SDK (list.rs), and `idle`, the app at rest beside a
-//! minimal Tauri app (idle.rs, inside tests/session.sh). Both drive the emulator started here.
+//! `list_all` against the official Python SDK (list.rs); `idle`, the app at rest beside a
+//! minimal Tauri app (idle.rs, inside tests/session.sh); `startup`, its cold start, package size
+//! and memory beside the same app (startup.rs). They drive the emulator started here.
 
 mod idle;
 mod list;
 mod procs;
 mod revoke;
+mod startup;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -36,6 +38,8 @@ enum Which {
     Idle(idle::Args),
     /// Keyward's emergency revoke (disable, then delete 1,000 keys) against the Python SDK in a loop.
     Revoke(revoke::Args),
+    /// Keyward's cold start, .deb size and memory with its window open, beside a minimal Tauri app.
+    Startup(startup::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Which::List(args) => list::run(&args),
         Which::Idle(args) => idle::run(&args),
         Which::Revoke(args) => revoke::run(&args),
+        Which::Startup(args) => startup::run(&args),
     }
 }
 

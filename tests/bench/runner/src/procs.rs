@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,11 @@ impl App {
             .with_context(|| format!("starting {name}"))?;
         println!("{name} runs as pid {}", child.id());
         Ok(Self { name, child })
+    }
+
+    /// The app's stderr, when it was started with `Stdio::piped()` (once).
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
     }
 
     pub fn pid(&self) -> u32 {

@@ -83,6 +83,7 @@ import type { SavedFilter } from "./SavedFilter";
 import type { SavedFilterDeleteArgs } from "./SavedFilterDeleteArgs";
 import type { SecretCopied } from "./SecretCopied";
 import type { SecretCopyArgs } from "./SecretCopyArgs";
+import type { StartupPaintedArgs } from "./StartupPaintedArgs";
 import type { TagCount } from "./TagCount";
 import type { TrayStatus } from "./TrayStatus";
 import type { UpdateCheck } from "./UpdateCheck";
@@ -194,4 +195,5 @@ export type Commands = {
   update_check: { args: EmptyArgs; result: UpdateCheck };
   update_install: { args: UpdateInstallArgs; result: null };
   update_check_take: { args: EmptyArgs; result: boolean };
+  startup_painted: { args: StartupPaintedArgs; result: null };
 };
