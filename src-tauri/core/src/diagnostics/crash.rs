@@ -4,7 +4,7 @@
 //! diagnostics and the person, never offered again). At most [`CRASH_NOTES_KEPT`] notes are kept.
 
 use std::fmt::Write as _;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -75,9 +75,15 @@ pub struct CrashArgs {
 /// Writes `note` into `dir` (created if needed) and removes the oldest notes beyond
 /// [`CRASH_NOTES_KEPT`]. Returns the note's path.
 pub fn write(dir: &Path, note: &CrashNote) -> io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+    // Owner-only, like the log beside it: a note names paths and settings of this account.
+    crate::private_fs::ensure_private_dir(dir)?;
     let path = dir.join(format!("{PREFIX}{}{UNSEEN}", note.at.format(STAMP)));
-    std::fs::write(&path, note.to_text())?;
+    crate::private_fs::private_open_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)?
+        .write_all(note.to_text().as_bytes())?;
     let mut notes = list(dir)?;
     if notes.len() > CRASH_NOTES_KEPT {
         notes.sort_by_key(|(at, _, _)| *at);
@@ -201,6 +207,11 @@ mod tests {
         write(&logs, &note(1, "first")).unwrap();
         let path = write(&logs, &note(2, "index out of bounds")).unwrap();
         assert!(path.ends_with("crash-20261207T100200.000Z.txt"), "{path:?}");
+        #[cfg(unix)]
+        {
+            assert_eq!(crate::private_fs::mode_of(&path).unwrap(), 0o600);
+            assert_eq!(crate::private_fs::mode_of(&logs).unwrap(), 0o700);
+        }
 
         let report = latest_unseen(&logs).unwrap().unwrap();
         assert_eq!(report.id, "crash-20261207T100200.000Z.txt");
