@@ -103,6 +103,11 @@ pub fn run(workspace: &Workspace, args: &BenchArgs) -> anyhow::Result<()> {
                 .arg("build")
                 .args(build)
                 .args((!options.debug).then_some("--release"));
+            // The apps as they ship: `tauri build` (and `cargo xtask bundle`) compile release apps
+            // with Tauri's custom-protocol feature.
+            if idle && !options.debug {
+                cargo.args(["--features", "tauri/custom-protocol"]);
+            }
             run_checked(&mut cargo)?;
         }
     }
@@ -188,16 +193,11 @@ fn bundle_debs(workspace: &Workspace, bin_dir: &Path, debug: bool) -> anyhow::Re
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    let tauri = workspace.path("ui/node_modules/.bin/tauri");
     for dir in ["src-tauri", "tests/bench/minimal-app"] {
         println!("==> bundling the .deb of {dir}");
-        let mut bundle = Command::new(&tauri);
-        bundle
-            .args(["bundle", "--bundles", "deb"])
-            .args(debug.then_some("--debug"))
-            .current_dir(workspace.path(dir))
-            .env("CARGO_TARGET_DIR", &workspace.target_dir);
-        run_checked(&mut bundle)?;
+        run_checked(&mut crate::bundle::tauri_bundle(
+            workspace, dir, "deb", debug,
+        ))?;
     }
     let debs = Debs::find(&out);
     anyhow::ensure!(

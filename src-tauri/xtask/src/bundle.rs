@@ -13,6 +13,7 @@
 //! would compile tauri and everything above it a second time.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
@@ -69,6 +70,26 @@ pub fn run(ws: &Workspace, args: &BundleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tauri bundle --bundles <bundles>` with the pinned Tauri CLI, run in `dir` (a Tauri app's folder)
+/// on the binary cargo already built in this workspace's target directory.
+pub fn tauri_bundle(ws: &Workspace, dir: &str, bundles: &str, debug: bool) -> Command {
+    let mut bundle = ws.command(ws.path("ui/node_modules/.bin/tauri"));
+    bundle
+        .current_dir(ws.path(dir))
+        .args(["bundle", "--bundles", bundles, "--ci"])
+        // The CLI finds the binary in cargo's target directory, wherever it is.
+        .env("CARGO_TARGET_DIR", &ws.target_dir);
+    if debug {
+        bundle.arg("--debug");
+    }
+    // With an updater key configured, the bundler signs the packages for the updater and fails
+    // without the private key; a local build without the key makes unsigned packages instead.
+    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
+        bundle.arg("--no-sign");
+    }
+    bundle
+}
+
 /// Packages the app binary cargo already built (`debug` or `release` profile) into a `.deb` and an
 /// `.rpm` with `tauri bundle`, and returns their paths. Older packages in the output directories
 /// are removed first, so the paths returned are this run's.
@@ -97,21 +118,7 @@ pub fn package(ws: &Workspace, debug: bool) -> anyhow::Result<Bundles> {
     }
 
     println!("==> packaging {} as .deb and .rpm", binary.display());
-    let mut bundle = ws.command(&cli);
-    bundle
-        .current_dir(ws.path("src-tauri"))
-        .args(["bundle", "--bundles", "deb,rpm", "--ci"])
-        // The CLI finds the binary in cargo's target directory, wherever it is.
-        .env("CARGO_TARGET_DIR", &ws.target_dir);
-    if debug {
-        bundle.arg("--debug");
-    }
-    // With an updater key configured, the bundler signs the packages for the updater and fails
-    // without the private key; a local build without the key makes unsigned packages instead.
-    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
-        bundle.arg("--no-sign");
-    }
-    run_checked(&mut bundle)?;
+    run_checked(&mut tauri_bundle(ws, "src-tauri", "deb,rpm", debug))?;
 
     let one = |kind: &str, extension: &str| -> anyhow::Result<PathBuf> {
         let dir = out.join(kind);
