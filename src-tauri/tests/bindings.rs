@@ -133,6 +133,7 @@ fn generated_shapes_match_the_contract() {
             "update_check",
             "update_install",
             "update_check_take",
+            "startup_painted",
         ]
     );
     for line in [
@@ -159,6 +160,7 @@ fn generated_shapes_match_the_contract() {
         "diagnostics_copy: { args: EmptyArgs; result: DiagnosticsCopied };",
         "update_check: { args: EmptyArgs; result: UpdateCheck };",
         "update_install: { args: UpdateInstallArgs; result: null };",
+        "startup_painted: { args: StartupPaintedArgs; result: null };",
     ] {
         assert!(commands_ts.contains(line), "{line}\n{commands_ts}");
     }

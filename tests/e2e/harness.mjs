@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { killAll } from "./lib.mjs";
 import { writeJunit } from "../junit.mjs";
 import { ARTIFACTS, appLog, ctx, scenarios } from "./context.mjs";
-// The scenarios register themselves in this order: 1–5, 6–8, 9–11, 12–15, 18, 19, 20, 21 (README
-// screenshots), 16–17 (the secret
+// The scenarios register themselves in this order: 1–5, 6–8, 9–11, 12–15, 18, 19, 22 (updates), 20,
+// 21 (README screenshots), 16–17 (the secret
 // hygiene scan is last: it searches what every scenario before it left on disk).
 import "./scenarios/keys.mjs";
 import "./scenarios/resilience.mjs";
@@ -23,6 +23,7 @@ import "./scenarios/watch.mjs";
 import "./scenarios/account.mjs";
 import "./scenarios/fleet.mjs";
 import "./scenarios/about.mjs";
+import "./scenarios/update.mjs";
 import "./scenarios/platform.mjs";
 import "./scenarios/screenshots.mjs";
 import "./scenarios/hygiene.mjs";
