@@ -109,9 +109,7 @@ pub async fn install<R: Runtime>(
     if let Ok((_, Some(pubkey))) = source(app) {
         builder = builder.pubkey(pubkey);
     }
-    let plugin_error = |err: tauri_plugin_updater::Error| {
-        Error::update(format!("The update could not be installed: {err}"))
-    };
+    let plugin_error = |err: tauri_plugin_updater::Error| Error::update(install_failure(&err));
     let updater = builder.build().map_err(plugin_error)?;
     let update = updater
         .restore_update(package.manifest)
@@ -124,6 +122,42 @@ pub async fn install<R: Runtime>(
         .map_err(plugin_error)?;
     tracing::info!(version = %package.version, "update installed");
     Ok(())
+}
+
+/// What a person reads when the plugin could not install: the plugin's own words are for
+/// developers ("invalid updater binary format"), so the failures a person can act on are said
+/// plainly; the rest keep the plugin's text after the plain part.
+fn install_failure(err: &tauri_plugin_updater::Error) -> String {
+    use tauri_plugin_updater::Error as Plugin;
+    let plain = match err {
+        Plugin::AuthenticationFailed => {
+            "The update was not installed: the administrator password was not given. Try again, \
+             or update Keyward with your package manager"
+        }
+        Plugin::InvalidUpdaterFormat | Plugin::BinaryNotFoundInArchive => {
+            "The update was not installed: the download is not an installer for this copy of \
+             Keyward (a .deb, .rpm or AppImage on Linux). Download the new version from the \
+             release page instead"
+        }
+        Plugin::DebInstallFailed | Plugin::PackageInstallFailed => {
+            "The update was not installed: the package manager refused the package. Its log says \
+             why; the release page has the package to install by hand"
+        }
+        Plugin::TempDirNotOnSameMountPoint | Plugin::TempDirNotFound | Plugin::Io(_) => {
+            "The update was not installed: Keyward could not write next to itself (a read-only \
+             location, or no space left). Move Keyward somewhere you can write, or install the \
+             new version by hand"
+        }
+        Plugin::Minisign(_)
+        | Plugin::SignatureUtf8(_)
+        | Plugin::SignedVersionMismatch { .. }
+        | Plugin::MissingSignedVersion => {
+            "The update was not installed: its signature does not check out against Keyward's \
+             release key"
+        }
+        _ => "The update could not be installed",
+    };
+    format!("{plain} ({err})")
 }
 
 /// The managed updater.

@@ -89,9 +89,9 @@ scenario(22, "update", async () => {
       // Genuine: both signature checks pass; the installer step refuses a file that is no package.
       served.tampered = false;
       await button(update, "Try again").click();
-      await waitFor("the genuine update past its signature", async () => /could not be installed/.test(await update.getText()), { timeout: 20000 });
+      await waitFor("the genuine update past its signature", async () => /the download is not an installer/.test(await update.getText()), { timeout: 20000 });
       const text = await update.getText();
-      check(!/signature/.test(text.split("could not be installed")[1] ?? ""), `the genuine artifact failed on its signature: ${text}`);
+      check(!/signature/.test(text.split("is not an installer")[1] ?? ""), `the genuine artifact failed on its signature: ${text}`);
       check(served.downloads === 2, `downloads after Try again: ${served.downloads}`);
       await shot("22-update-genuine");
       await button(update, "Later").click();
