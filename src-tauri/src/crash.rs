@@ -13,6 +13,7 @@ use keyward_core::diagnostics::crash::{self, CrashNote};
 pub const COMMIT: &str = env!("KEYWARD_COMMIT");
 
 /// Debug builds only: set to `1` to panic right after start-up (tests of the crash note).
+#[cfg(debug_assertions)]
 pub const CRASH_TEST_ENV: &str = "KEYWARD_CRASH_TEST";
 
 thread_local! {

@@ -539,8 +539,16 @@ mod tests {
 
 // --- Start-up -------------------------------------------------------------------------------------
 
-/// Arguments of `startup_painted`: the window painted its first key table, with this many keys.
+/// Arguments of `startup_painted`: the window painted its first key table, with this many keys,
+/// and where the page's own time went (milliseconds on the page's clock, `performance.now()`, which
+/// starts when the web view began loading the page): the UI's script started, the first key list
+/// arrived from the shell, the rows were in the DOM, the frame with them was painted. The difference to the process's own clock is the time
+/// before the page began (the shell's start, the window, the web process).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct StartupPaintedArgs {
     pub rows: u32,
+    pub script_ms: u32,
+    pub keys_ms: u32,
+    pub rows_ms: u32,
+    pub painted_ms: u32,
 }

@@ -18,6 +18,10 @@ pub async fn startup_painted(_app: AppHandle, args: StartupPaintedArgs) -> Resul
         Some(paint) => tracing::info!(
             since_start_ms = paint.since_start.as_millis() as u64,
             rows = paint.rows,
+            page_script_ms = args.script_ms,
+            page_keys_ms = args.keys_ms,
+            page_rows_ms = args.rows_ms,
+            page_painted_ms = args.painted_ms,
             "{FIRST_PAINT_MESSAGE}"
         ),
         None => tracing::debug!(rows = args.rows, "key table painted again"),

@@ -10,7 +10,9 @@ describe("first key table painted", () => {
     const fake = oneProfile([makeKey({ name: "alpha" }), makeKey({ name: "beta" })]);
     const { user } = renderApp(fake);
     await screen.findByText("alpha");
-    await waitFor(() => expect(fake.callsOf("startup_painted")).toEqual([{ rows: 2 }]));
+    await waitFor(() => expect(fake.callsOf("startup_painted")).toEqual([
+      { rows: 2, script_ms: expect.any(Number), keys_ms: expect.any(Number), rows_ms: expect.any(Number), painted_ms: expect.any(Number) },
+    ]));
     // A refresh repaints the table: still one report.
     await user.keyboard("r");
     await waitFor(() => expect(fake.callsOf("keys_list").length).toBeGreaterThanOrEqual(3));

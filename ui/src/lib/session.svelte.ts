@@ -18,6 +18,7 @@ import type { SecretCopied } from "./bindings/SecretCopied";
 import type { UpdateKeyArgs } from "./bindings/UpdateKeyArgs";
 import { describe, isConnectivityError } from "./errors";
 import { call, on } from "./ipc";
+import { firstPaint } from "./firstPaint";
 
 export type Notice = { id: number; text: string; tone: "info" | "success" | "error" };
 
@@ -54,12 +55,18 @@ export class Session {
   );
 
   async start(): Promise<void> {
-    try {
-      this.#unlisten.push(await on("keys-changed", (e) => this.#keysChanged(e.profile_id)));
-      this.#unlisten.push(await on("connectivity", (e) => this.#connectivityChanged(e.profile_id, e.connectivity)));
-    } catch {
+    // The listeners and the state are asked for together, not one after the other: at start-up each
+    // round trip to the shell waits behind the web view's own start, and the person is waiting for
+    // the key list. An event missed meanwhile changes nothing: the list is read after this and
+    // refreshed right after that (openActive).
+    const listening = Promise.all([
+      on("keys-changed", (e) => this.#keysChanged(e.profile_id)),
+      on("connectivity", (e) => this.#connectivityChanged(e.profile_id, e.connectivity)),
+    ]).then(
+      (unlisten) => void this.#unlisten.push(...unlisten),
       // Events only make the UI livelier; without them the Refresh button still works.
-    }
+      () => {},
+    );
     try {
       this.#apply(await call("app_state", {}));
       this.startError = null;
@@ -68,6 +75,7 @@ export class Session {
     }
     this.started = true;
     if (this.activeId) void this.openActive();
+    await listening;
   }
 
   stop(): void {
@@ -124,6 +132,7 @@ export class Session {
         refresh,
       });
       if (generation !== this.#generation || profileId !== this.activeId) return;
+      firstPaint.keysArrived();
       this.snapshot = snapshot;
       this.connectivity = snapshot.connectivity;
       this.listError = null;

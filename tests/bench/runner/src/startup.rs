@@ -181,6 +181,18 @@ struct KeywardStart {
     /// What the app itself measured, from `main` to the paint (no exec, no dynamic linking).
     in_process_ms: Option<u64>,
     rows: Option<u64>,
+    /// The page's own clock (from when the web view began loading it): the UI's script started,
+    /// the rows were in the DOM, the frame was painted.
+    page: Option<PageMarks>,
+}
+
+/// Where the page's time went, in milliseconds on its own clock.
+#[derive(Clone, Copy)]
+struct PageMarks {
+    script: u64,
+    keys: u64,
+    rows: u64,
+    painted: u64,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -399,6 +411,20 @@ fn start_keyward(
         painted: painted_at - started,
         in_process_ms: field(&line, "since_start_ms"),
         rows: field(&line, "rows"),
+        page: match (
+            field(&line, "page_script_ms"),
+            field(&line, "page_keys_ms"),
+            field(&line, "page_rows_ms"),
+            field(&line, "page_painted_ms"),
+        ) {
+            (Some(script), Some(keys), Some(rows), Some(painted)) => Some(PageMarks {
+                script,
+                keys,
+                rows,
+                painted,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -575,6 +601,26 @@ impl Report {
             let (median, min, max) = spread(&in_process);
             println!(
                 "Keyward's own mark (from main() to the painted table, so without exec and dynamic linking): {median:.3} s (median; {min:.3}–{max:.3})."
+            );
+        }
+        let pages: Vec<(u64, PageMarks)> = self
+            .keyward_starts
+            .iter()
+            .filter_map(|s| Some((s.in_process_ms?, s.page?)))
+            .collect();
+        if !pages.is_empty() {
+            let median = |of: &dyn Fn(&(u64, PageMarks)) -> u64| {
+                let mut values: Vec<u64> = pages.iter().map(of).collect();
+                values.sort_unstable();
+                values[values.len() / 2]
+            };
+            let before_page = median(&|(own, page)| own.saturating_sub(page.painted));
+            let script = median(&|(_, page)| page.script);
+            let keys = median(&|(_, page)| page.keys.saturating_sub(page.script));
+            let render = median(&|(_, page)| page.rows.saturating_sub(page.keys));
+            let paint = median(&|(_, page)| page.painted.saturating_sub(page.rows));
+            println!(
+                "Where Keyward's own time goes (medians): {before_page} ms before the page began loading (shell, window, web process); {script} ms until the UI's script ran (loading and parsing the bundle); {keys} ms to the cached key list from the shell (mount, IPC); {render} ms to its rows in the DOM; {paint} ms to the painted frame."
             );
         }
         if let Some(binary) = self.keyward_binary {
