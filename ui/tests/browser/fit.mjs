@@ -3,74 +3,16 @@
 // (Keys, Workspaces, Guardrails, Audit, Where keys live), the key's details and its dialogs, light and
 // dark; axe-core and the icon-button check on each (a11y.mjs). Serves the built ui/dist under the
 // shipped CSP like run.mjs. Screenshots go to tests/artifacts/ui/fit-*.png.
-import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "vite";
-import { chromium } from "playwright-core";
-import { writeJunit } from "../../../tests/junit.mjs";
-import { htmlNeedsNoTauriAdditions, shippedCsp } from "./csp.mjs";
+import { join } from "node:path";
 import { audit, clipped, clippedEvenWithTitle, summary } from "./a11y.mjs";
+import { artifacts, assert, buildFakeScript, createRunner, launchChromium, serveUnderCsp, uiRoot } from "./scaffold.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const uiRoot = resolve(here, "../..");
-const dist = join(uiRoot, "dist");
-const artifacts = resolve(uiRoot, "../tests/artifacts/ui");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(artifacts, { recursive: true });
-
-const fake = await build({
-  configFile: false,
-  logLevel: "warn",
-  build: { write: false, minify: false, lib: { entry: join(here, "fake-entry.ts"), formats: ["iife"], name: "KeywardFake", fileName: () => "fake.js" } },
-});
-const fakeScript = (Array.isArray(fake) ? fake[0] : fake).output.find((o) => o.type === "chunk").code;
-
-const CSP = shippedCsp();
-htmlNeedsNoTauriAdditions(readFileSync(join(dist, "index.html"), "utf8"));
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
-const server = await new Promise((ok) => {
-  const s = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (path === "/favicon.ico") return void res.writeHead(204).end();
-    const file = normalize(join(dist, path === "/" ? "index.html" : path));
-    if (!file.startsWith(dist) || !existsSync(file)) return void res.writeHead(404).end("not found");
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-security-policy": CSP });
-    res.end(readFileSync(file));
-  });
-  s.listen(0, "127.0.0.1", () => ok(s));
-});
-const base = `http://127.0.0.1:${server.address().port}/`;
-
-let passed = 0;
-let failed = 0;
-let lastPage = null;
-const cases = [];
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    cases.push({ name, seconds: (Date.now() - started) / 1000 });
-    passed += 1;
-    console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failed += 1;
-    cases.push({ name, seconds: (Date.now() - started) / 1000, failure: String(e?.stack ?? e) });
-    await lastPage?.screenshot({ path: join(artifacts, `fit-failed-${failed}.png`) }).catch(() => {});
-    console.log(`  ✗ ${name}\n    ${String(e?.message ?? e).split("\n").slice(0, 12).join("\n    ")}`);
-  }
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-const profileDir = mkdtempSync(join(tmpdir(), "kw-chromium-"));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: CHROMIUM, headless: true, viewport: { width: 1200, height: 800 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const fakeScript = await buildFakeScript();
+const { server, base } = await serveUnderCsp(join(uiRoot, "dist"));
+const runner = createRunner("fit", { messageLines: 12, timings: true });
+const step = (name, fn) => runner.step(name, fn);
+const chromium = await launchChromium();
+const context = chromium.context;
 const problems = [];
 const shot = async (page, name) => {
   await page.screenshot({ path: join(artifacts, `fit-${name}.png`) });
@@ -88,7 +30,7 @@ const LONG_WS = "Research and Development — Large Language Model Evaluations (
 for (const scheme of ["light", "dark"]) {
   console.log(`-- ${scheme}`);
   const page = await context.newPage();
-  lastPage = page;
+  runner.lastPage = page;
   page.setDefaultTimeout(5000);
   await page.emulateMedia({ colorScheme: scheme });
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
@@ -191,10 +133,6 @@ await step("no console errors, CSP violations or page errors", async () => {
   assert(problems.length === 0, problems.join("\n"));
 });
 
-await context.close();
+await chromium.close();
 server.close();
-rmSync(profileDir, { recursive: true, force: true });
-// JUNIT_FILE (optional): where the JUnit report goes, for cargo xtask test.
-writeJunit(process.env.JUNIT_FILE, "ui-browser-fit", cases);
-console.log(`${passed} passed, ${failed} failed — screenshots: ${artifacts}/fit-*.png`);
-process.exit(failed === 0 ? 0 : 1);
+runner.finish("ui-browser-fit");

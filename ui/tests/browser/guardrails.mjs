@@ -2,23 +2,15 @@
 // tests/browser/guardrails/): builds that page with the app's Vite config, serves it on 127.0.0.1
 // under the app's CSP, injects the fake shell (scenario "guardrails") and drives the view in
 // Chromium in light and dark. Screenshots go to tests/artifacts/ui/guardrails-*.png.
-import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
-import { chromium } from "playwright-core";
-import { writeJunit } from "../../../tests/junit.mjs";
-import { htmlNeedsNoTauriAdditions, shippedCsp } from "./csp.mjs";
 import { audit, summary } from "./a11y.mjs";
+import { artifacts, assert, buildFakeScript, createRunner, launchChromium, serveUnderCsp, uiRoot } from "./scaffold.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const uiRoot = resolve(here, "../..");
-const artifacts = resolve(uiRoot, "../tests/artifacts/ui");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-mkdirSync(artifacts, { recursive: true });
-
 const out = mkdtempSync(join(tmpdir(), "kw-guardrails-page-"));
 await build({
   configFile: join(uiRoot, "vite.config.ts"),
@@ -26,60 +18,12 @@ await build({
   logLevel: "warn",
   build: { outDir: out, emptyOutDir: true },
 });
-const fake = await build({
-  configFile: false,
-  logLevel: "warn",
-  build: { write: false, minify: false, lib: { entry: join(here, "fake-entry.ts"), formats: ["iife"], name: "KeywardFake", fileName: () => "fake.js" } },
-});
-const fakeScript = (Array.isArray(fake) ? fake[0] : fake).output.find((o) => o.type === "chunk").code;
-
-// The CSP the app ships (src-tauri/tauri.conf.json), as Tauri serves it.
-const CSP = shippedCsp();
-htmlNeedsNoTauriAdditions(readFileSync(join(out, "index.html"), "utf8"));
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-const server = await new Promise((ok) => {
-  const s = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    if (path === "/favicon.ico") return void res.writeHead(204).end();
-    const file = normalize(join(out, path === "/" ? "index.html" : path));
-    if (!file.startsWith(out) || !existsSync(file)) return void res.writeHead(404).end("not found");
-    res.writeHead(200, {
-      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-security-policy": CSP,
-    });
-    res.end(readFileSync(file));
-  });
-  s.listen(0, "127.0.0.1", () => ok(s));
-});
-const base = `http://127.0.0.1:${server.address().port}/`;
-
-let lastPage = null;
-let passed = 0;
-let failed = 0;
-const cases = [];
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    cases.push({ name, seconds: (Date.now() - started) / 1000 });
-    passed += 1;
-    console.log(`  ✓ ${name}`);
-  } catch (e) {
-    failed += 1;
-    cases.push({ name, seconds: (Date.now() - started) / 1000, failure: String(e?.stack ?? e) });
-    await lastPage?.screenshot({ path: join(artifacts, `guardrails-failed-${failed}.png`) }).catch(() => {});
-    console.log(`  ✗ ${name}\n    ${String(e?.message ?? e).split("\n").slice(0, 6).join("\n    ")}`);
-  }
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-const profileDir = mkdtempSync(join(tmpdir(), "kw-chromium-"));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: CHROMIUM, headless: true, viewport: { width: 1200, height: 800 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const fakeScript = await buildFakeScript();
+const { server, base } = await serveUnderCsp(out);
+const runner = createRunner("guardrails");
+const step = (name, fn) => runner.step(name, fn);
+const chromium = await launchChromium();
+const context = chromium.context;
 const problems = [];
 // Every screen photographed is also checked: axe-core and icon-only buttons (a11y.mjs).
 const shot = async (page, name) => {
@@ -90,7 +34,7 @@ const shot = async (page, name) => {
 for (const scheme of ["light", "dark"]) {
   console.log(`-- ${scheme}`);
   const page = await context.newPage();
-  lastPage = page;
+  runner.lastPage = page;
   page.setDefaultTimeout(5000);
   await page.emulateMedia({ colorScheme: scheme });
   page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
@@ -185,11 +129,7 @@ await step("no console errors, CSP violations or page errors", async () => {
   assert(problems.length === 0, problems.join("\n"));
 });
 
-await context.close();
+await chromium.close();
 server.close();
-rmSync(profileDir, { recursive: true, force: true });
 rmSync(out, { recursive: true, force: true });
-// JUNIT_FILE (optional): where the JUnit report goes, for cargo xtask test.
-writeJunit(process.env.JUNIT_FILE, "ui-browser-guardrails", cases);
-console.log(`${passed} passed, ${failed} failed — screenshots: ${artifacts}/guardrails-*.png`);
-process.exit(failed === 0 ? 0 : 1);
+runner.finish("ui-browser-guardrails");
